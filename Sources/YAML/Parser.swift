@@ -1,0 +1,296 @@
+import CLibYAML
+
+/// Composes libyaml's event stream into `Document`s of `Node`s.
+///
+/// libyaml does the reading and scanning (UTF-8/16 detection, escapes, block scalars,
+/// indentation); this type only builds the tree, resolves aliases and merge keys, rejects
+/// duplicate keys and enforces `Limits`. It never recurses on input structure, so deep
+/// inputs cost a bounded stack.
+public enum YAMLParser {
+    public static func parse(_ text: String, limits: Limits = .default) throws(YAMLError) -> [Document] {
+        var text = text
+        // withUTF8 rethrows untyped errors, so carry the typed one out in a Result.
+        let result = text.withUTF8 { bytes in Result { () throws(YAMLError) in try parse(bytes, limits: limits) } }
+        return try result.get()
+    }
+
+    public static func parse(_ bytes: [UInt8], limits: Limits = .default) throws(YAMLError) -> [Document] {
+        let result = bytes.withUnsafeBufferPointer { buffer in Result { () throws(YAMLError) in try parse(buffer, limits: limits) } }
+        return try result.get()
+    }
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, limits: Limits = .default) throws(YAMLError) -> [Document] {
+        guard bytes.count <= limits.maxInputBytes else {
+            throw YAMLError(
+                .tooLarge(bytes: bytes.count, limit: limits.maxInputBytes), mark: Mark(line: 1, column: 1),
+                message: "input is \(formatBytes(bytes.count)), over the limit of \(formatBytes(limits.maxInputBytes))")
+        }
+        var composer = Composer(limits: limits)
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            throw YAMLError(.syntax, mark: Mark(line: 1, column: 1), message: "libyaml could not allocate a parser")
+        }
+        defer { yaml_parser_delete(&parser) }
+        // An empty buffer may have a nil base address; libyaml wants a valid pointer.
+        var empty: UInt8 = 0
+        if let base = bytes.baseAddress {
+            yaml_parser_set_input_string(&parser, base, bytes.count)
+        } else {
+            yaml_parser_set_input_string(&parser, &empty, 0)
+        }
+        var event = yaml_event_t()
+        while true {
+            guard yaml_parser_parse(&parser, &event) == 1 else {
+                throw libyamlError(&parser, input: bytes)
+            }
+            defer { yaml_event_delete(&event) }
+            if event.type == YAML_STREAM_END_EVENT { break }
+            try composer.handle(&event)
+        }
+        return composer.documents
+    }
+
+    /// libyaml's error, with its 0-based mark made 1-based. Reader errors (bad UTF-8,
+    /// control characters) carry a byte offset instead of a mark, so we count lines
+    /// ourselves up to it.
+    static func libyamlError(_ parser: inout yaml_parser_t, input: UnsafeBufferPointer<UInt8>) -> YAMLError {
+        let problem = parser.problem.map { String(cString: $0) } ?? "unknown error"
+        switch parser.error {
+        case YAML_READER_ERROR:
+            let mark = markOfOffset(parser.problem_offset, in: input)
+            var message = problem
+            if parser.problem_value >= 0 {
+                message += " (byte 0x" + String(UInt8(truncatingIfNeeded: parser.problem_value), radix: 16, uppercase: true) + ")"
+            }
+            return YAMLError(.syntax, mark: mark, message: message)
+        case YAML_MEMORY_ERROR:
+            return YAMLError(.syntax, mark: Mark(line: 1, column: 1), message: "libyaml ran out of memory")
+        default:
+            let mark = Mark(parser.problem_mark)
+            var message = problem
+            if let context = parser.context {
+                message += " (\(String(cString: context)) started at \(Mark(parser.context_mark)))"
+            }
+            return YAMLError(.syntax, mark: mark, message: message)
+        }
+    }
+
+    static func markOfOffset(_ offset: Int, in input: UnsafeBufferPointer<UInt8>) -> Mark {
+        var line = 1
+        var column = 1
+        for byte in input.prefix(min(offset, input.count)) {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {  // count characters, not continuation bytes
+                column += 1
+            }
+        }
+        return Mark(line: line, column: column)
+    }
+
+    static func formatBytes(_ n: Int) -> String {
+        if n >= 1 << 20 { return "\(n >> 20) MiB" + (n & ((1 << 20) - 1) != 0 ? "+" : "") }
+        if n >= 1 << 10 { return "\(n >> 10) KiB" + (n & ((1 << 10) - 1) != 0 ? "+" : "") }
+        return "\(n) bytes"
+    }
+}
+
+extension Mark {
+    init(_ mark: yaml_mark_t) {
+        self.init(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+}
+
+/// The event-driven tree builder behind `YAMLParser`.
+struct Composer {
+    enum Collection {
+        case sequence([Node])
+        case mapping([Pair], pendingKey: Node?)
+    }
+
+    struct Frame {
+        var collection: Collection
+        var tag: String?
+        var anchor: String?
+        var mark: Mark
+    }
+
+    let limits: Limits
+    var documents: [Document] = []
+    var stack: [Frame] = []
+    var anchors: [String: Node] = [:]
+    var root: Node?
+    var documentMark = Mark(line: 1, column: 1)
+    /// Nodes built so far in this stream, counting alias expansions.
+    var total = 0
+
+    init(limits: Limits) {
+        self.limits = limits
+    }
+
+    mutating func handle(_ event: inout yaml_event_t) throws(YAMLError) {
+        let mark = Mark(event.start_mark)
+        switch event.type {
+        case YAML_DOCUMENT_START_EVENT:
+            // Anchors are scoped to their document (YAML 1.2, 3.2.2.2).
+            anchors.removeAll(keepingCapacity: true)
+            root = nil
+            documentMark = mark
+        case YAML_DOCUMENT_END_EVENT:
+            if let root {
+                documents.append(Document(root: root, mark: documentMark))
+            }
+            root = nil
+        case YAML_SCALAR_EVENT:
+            let s = event.data.scalar
+            let value = String(decoding: UnsafeBufferPointer(start: s.value, count: s.length), as: UTF8.self)
+            let node = Node(.scalar(Scalar(value, style: ScalarStyle(s.style))), tag: string(s.tag), mark: mark)
+            try count(1, at: mark)
+            try add(node, anchor: string(s.anchor))
+        case YAML_SEQUENCE_START_EVENT:
+            let s = event.data.sequence_start
+            try push(Frame(collection: .sequence([]), tag: string(s.tag), anchor: string(s.anchor), mark: mark))
+        case YAML_MAPPING_START_EVENT:
+            let m = event.data.mapping_start
+            try push(Frame(collection: .mapping([], pendingKey: nil), tag: string(m.tag), anchor: string(m.anchor), mark: mark))
+        case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            let frame = stack.removeLast()
+            let node: Node
+            switch frame.collection {
+            case .sequence(let items):
+                node = Node(.sequence(items), tag: frame.tag, mark: frame.mark)
+            case .mapping(let pairs, _):
+                node = Node(.mapping(try Composer.mergeAndCheck(pairs)), tag: frame.tag, mark: frame.mark)
+            }
+            try add(node, anchor: frame.anchor)
+        case YAML_ALIAS_EVENT:
+            let name = string(event.data.alias.anchor) ?? ""
+            guard let target = anchors[name] else {
+                throw YAMLError(.unknownAnchor(name), mark: mark, message: "unknown anchor '\(name)'")
+            }
+            try count(target.count, at: mark)
+            if stack.count + target.height > limits.maxDepth {
+                throw tooDeep(mark)
+            }
+            try add(target, anchor: nil)
+        default:
+            break  // stream start; stream end is handled by the caller
+        }
+    }
+
+    mutating func push(_ frame: Frame) throws(YAMLError) {
+        guard stack.count < limits.maxDepth else { throw tooDeep(frame.mark) }
+        try count(1, at: frame.mark)
+        stack.append(frame)
+    }
+
+    func tooDeep(_ mark: Mark) -> YAMLError {
+        YAMLError(.tooDeep(limit: limits.maxDepth), mark: mark, message: "nesting is deeper than the limit of \(limits.maxDepth) levels")
+    }
+
+    mutating func count(_ n: Int, at mark: Mark) throws(YAMLError) {
+        total += n
+        if total > limits.maxNodes {
+            throw YAMLError(
+                .tooManyNodes(limit: limits.maxNodes), mark: mark,
+                message: "more than \(limits.maxNodes) nodes after expanding aliases (an alias bomb?)")
+        }
+    }
+
+    mutating func add(_ node: Node, anchor: String?) throws(YAMLError) {
+        if let anchor { anchors[anchor] = node }
+        guard !stack.isEmpty else {
+            root = node
+            return
+        }
+        // Mutate in place: taking the collection out first keeps its array uniquely
+        // referenced, so appends stay O(1).
+        let top = stack.count - 1
+        let collection = stack[top].collection
+        stack[top].collection = .sequence([])
+        switch collection {
+        case .sequence(var items):
+            items.append(node)
+            stack[top].collection = .sequence(items)
+        case .mapping(var pairs, let pendingKey):
+            if let key = pendingKey {
+                pairs.append(Pair(key: key, value: node))
+                stack[top].collection = .mapping(pairs, pendingKey: nil)
+            } else {
+                stack[top].collection = .mapping(pairs, pendingKey: node)
+            }
+        }
+    }
+
+    /// Applies `<<` merge keys (https://yaml.org/type/merge.html) and rejects duplicate
+    /// keys. Explicit keys win over merged ones, and earlier merged mappings over later
+    /// ones; merged pairs take the place of the `<<` key, so order is kept.
+    static func mergeAndCheck(_ pairs: [Pair]) throws(YAMLError) -> [Pair] {
+        var seen: [String: Mark] = [:]
+        var hasMerge = false
+        for pair in pairs {
+            guard let key = pair.key.scalar else { continue }
+            if isMergeKey(pair.key) { hasMerge = true }
+            if let previous = seen[key.value] {
+                throw YAMLError(
+                    .duplicateKey(key: key.value, previous: previous), mark: pair.key.mark,
+                    message: "duplicate key \"\(key.value)\" (first defined at \(previous))")
+            }
+            seen[key.value] = pair.key.mark
+        }
+        guard hasMerge else { return pairs }
+
+        var result: [Pair] = []
+        result.reserveCapacity(pairs.count)
+        for pair in pairs {
+            guard isMergeKey(pair.key) else {
+                result.append(pair)
+                continue
+            }
+            let sources: [Node]
+            switch pair.value.content {
+            case .mapping: sources = [pair.value]
+            case .sequence(let items): sources = items
+            case .scalar:
+                throw YAMLError(.invalidMerge, mark: pair.value.mark, message: "a merge key (<<) needs a mapping or a list of mappings, found \(pair.value.kindDescription)")
+            }
+            for source in sources {
+                guard let merged = source.mapping else {
+                    throw YAMLError(.invalidMerge, mark: source.mark, message: "a merge key (<<) needs a mapping or a list of mappings, found \(source.kindDescription)")
+                }
+                for candidate in merged {
+                    if let key = candidate.key.scalar?.value {
+                        if seen[key] != nil { continue }
+                        seen[key] = candidate.key.mark
+                    }
+                    result.append(candidate)
+                }
+            }
+        }
+        return result
+    }
+
+    static func isMergeKey(_ node: Node) -> Bool {
+        guard let s = node.scalar else { return false }
+        if node.tag == "tag:yaml.org,2002:merge" { return true }
+        return node.tag == nil && s.style == .plain && s.value == "<<"
+    }
+}
+
+extension ScalarStyle {
+    init(_ style: yaml_scalar_style_t) {
+        switch style {
+        case YAML_SINGLE_QUOTED_SCALAR_STYLE: self = .singleQuoted
+        case YAML_DOUBLE_QUOTED_SCALAR_STYLE: self = .doubleQuoted
+        case YAML_LITERAL_SCALAR_STYLE: self = .literal
+        case YAML_FOLDED_SCALAR_STYLE: self = .folded
+        default: self = .plain
+        }
+    }
+}
+
+private func string(_ p: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+    guard let p else { return nil }
+    return String(cString: p)
+}
