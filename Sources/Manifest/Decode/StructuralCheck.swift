@@ -1,0 +1,259 @@
+import YAML
+
+/// Checks a document against `UpstreamSchema` and `FieldClasses`, collecting every
+/// finding instead of stopping at the first, and records where each key path was written
+/// so that later checks on the typed model can point at the source.
+struct StructuralCheck {
+    let schema: UpstreamSchema
+    let file: String
+    var diagnostics: [Diagnostic] = []
+    var sourceMap = SourceMap()
+
+    init(schema: UpstreamSchema = .shared, file: String) {
+        self.schema = schema
+        self.file = file
+    }
+
+    mutating func error(_ mark: Mark, _ path: KeyPath, _ message: String) {
+        diagnostics.append(Diagnostic(.error, file: file, mark: mark, path: path.description, message: message))
+    }
+
+    mutating func warning(_ mark: Mark, _ path: KeyPath, _ message: String) {
+        diagnostics.append(Diagnostic(.warning, file: file, mark: mark, path: path.description, message: message))
+    }
+
+    /// `inherited` is the class of the nearest enclosing classified field: inside an
+    /// ignored field nothing warns again, but the structure is still checked.
+    mutating func check(_ node: Node, type id: Int, path: KeyPath, inherited: FieldClass = .honoured) {
+        let type = schema[id]
+        sourceMap.record(path, node.mark)
+        if node.isNull {
+            if !type.nullable { error(node.mark, path, "expected \(Self.describe(type.kind)), found null") }
+            return
+        }
+        switch type.kind {
+        case .object(let fields):
+            guard let pairs = node.mapping else {
+                return error(node.mark, path, "expected a mapping, found \(node.kindDescription)")
+            }
+            var present = Set<String>()
+            for pair in pairs {
+                guard let key = stringKey(pair.key, path: path) else { continue }
+                present.insert(key)
+                let fieldPath = path.appending(key)
+                guard let field = fields.first(where: { $0.name == key }) else {
+                    sourceMap.record(fieldPath, pair.key.mark)
+                    error(pair.key.mark, fieldPath, "unknown field" + Self.suggestion(for: key, among: fields.map(\.name)))
+                    continue
+                }
+                var cls = inherited
+                if case .honoured = inherited, let own = FieldClasses.classOf(type: type.name, field: key) {
+                    cls = own
+                    if !pair.value.isEmptyValue {
+                        switch own {
+                        case .honoured: break
+                        case .ignored(let reason): warning(pair.key.mark, fieldPath, "ignored: \(reason)")
+                        case .refused(let reason): error(pair.key.mark, fieldPath, reason)
+                        }
+                    }
+                }
+                if case .refused = cls { continue }
+                check(pair.value, type: field.type, path: fieldPath, inherited: cls)
+                sourceMap.recordKey(fieldPath, pair.key.mark)
+            }
+            for field in fields where field.required && !present.contains(field.name) {
+                error(node.mark, path.appending(field.name), "required field is missing")
+            }
+        case .map(let values):
+            guard let pairs = node.mapping else {
+                return error(node.mark, path, "expected a mapping, found \(node.kindDescription)")
+            }
+            for pair in pairs {
+                guard let key = stringKey(pair.key, path: path) else { continue }
+                let entryPath = path.mapKey(key)
+                sourceMap.recordKey(entryPath, pair.key.mark)
+                check(pair.value, type: values, path: entryPath, inherited: inherited)
+            }
+        case .array(let items):
+            guard let elements = node.sequence else {
+                return error(node.mark, path, "expected a list, found \(node.kindDescription)")
+            }
+            for (i, element) in elements.enumerated() {
+                check(element, type: items, path: path.index(i), inherited: inherited)
+            }
+        case .anyObject:
+            if node.mapping == nil { error(node.mark, path, "expected a mapping, found \(node.kindDescription)") }
+        case .string, .dateTime, .base64:
+            expectString(node, path)
+        case .enumeration(let values):
+            if expectString(node, path), let v = node.scalar?.value, !values.contains(v) {
+                error(node.mark, path, "must be " + values.map { "\"\($0)\"" }.joined(separator: " or ") + ", found \"\(v)\"")
+            }
+        case .int32, .int64:
+            guard let value = node.integerValue else {
+                return error(node.mark, path, "expected an integer, found \(node.kindDescription)" + quotedNumberHint(node))
+            }
+            if case .int32 = type.kind, value < Int64(Int32.min) || value > Int64(Int32.max) {
+                error(node.mark, path, "\(value) does not fit in a 32-bit integer")
+            }
+        case .boolean:
+            if case .bool = node.resolved(.kubectl) { return }
+            error(node.mark, path, "expected a boolean, found \(node.kindDescription)")
+        case .number:
+            switch node.resolved(.kubectl) {
+            case .int, .float: return
+            default: error(node.mark, path, "expected a number, found \(node.kindDescription)")
+            }
+        case .intOrString:
+            switch node.resolved(.kubectl) {
+            case .int, .string: return
+            default: error(node.mark, path, "expected an integer or a string, found \(node.kindDescription)")
+            }
+        case .quantity:
+            switch node.resolved(.kubectl) {
+            case .int, .float, .string: return
+            default: error(node.mark, path, "expected a quantity such as 500m or 64Mi, found \(node.kindDescription)")
+            }
+        }
+    }
+
+    @discardableResult
+    mutating func expectString(_ node: Node, _ path: KeyPath) -> Bool {
+        switch node.resolved(.kubectl) {
+        case .string: return true
+        default:
+            var message = "expected a string, found \(node.kindDescription)"
+            if let s = node.scalar, s.style == .plain {
+                message += " (\(s.value)); quote it to keep it a string"
+            }
+            error(node.mark, path, message)
+            return false
+        }
+    }
+
+    func quotedNumberHint(_ node: Node) -> String {
+        guard let s = node.scalar, s.style != .plain, Resolver.resolve(Scalar(s.value), tag: nil, schema: .kubectl).isInteger else { return "" }
+        return " (\"\(s.value)\"); remove the quotes"
+    }
+
+    mutating func stringKey(_ key: Node, path: KeyPath) -> String? {
+        guard let s = key.scalar else {
+            error(key.mark, path, "a key must be a string, found \(key.kindDescription)")
+            return nil
+        }
+        // JSON object keys are strings; kubectl turns `1:` or `true:` into "1" and "true".
+        return s.value
+    }
+
+    static func describe(_ kind: UpstreamSchema.Kind) -> String {
+        switch kind {
+        case .object, .map, .anyObject: return "a mapping"
+        case .array: return "a list"
+        case .string, .dateTime, .base64, .enumeration: return "a string"
+        case .int32, .int64: return "an integer"
+        case .boolean: return "a boolean"
+        case .number: return "a number"
+        case .intOrString: return "an integer or a string"
+        case .quantity: return "a quantity"
+        }
+    }
+
+    /// `; did you mean "limits"?` when a known name is close enough to be a typo.
+    static func suggestion(for key: String, among names: [String]) -> String {
+        let lower = key.lowercased()
+        var best: (name: String, distance: Int)?
+        for name in names {
+            let d = editDistance(lower, name.lowercased())
+            if best == nil || d < best!.distance { best = (name, d) }
+        }
+        guard let best, best.distance <= max(1, min(3, key.count / 3)) else { return "" }
+        return "; did you mean \"\(best.name)\"?"
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                // A swap of two neighbours is one typo, not two.
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], previous[j - 1])
+                }
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+/// Where each key path was written, for diagnostics found after decoding.
+public struct SourceMap: Sendable {
+    var values: [String: Mark] = [:]
+    var keys: [String: Mark] = [:]
+
+    mutating func record(_ path: KeyPath, _ mark: Mark) {
+        values[path.description] = mark
+    }
+
+    mutating func recordKey(_ path: KeyPath, _ mark: Mark) {
+        keys[path.description] = mark
+    }
+
+    /// The mark of the value at `path`, or of its nearest recorded ancestor.
+    public func mark(for path: String) -> Mark {
+        var p = Substring(path)
+        while true {
+            if let m = values[String(p)] { return m }
+            guard let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) else { break }
+            p = p[..<cut]
+        }
+        return values[""] ?? Mark(line: 1, column: 1)
+    }
+
+    /// The mark of the key of `path` (where the field was named), else of its value.
+    public func keyMark(for path: String) -> Mark {
+        keys[path] ?? mark(for: path)
+    }
+}
+
+extension Node {
+    /// A plain `~`, `null` or empty scalar: JSON null, which Kubernetes reads as absent.
+    var isNull: Bool {
+        guard let s = scalar, tag == nil || tag == "tag:yaml.org,2002:null" else { return false }
+        if tag != nil { return true }
+        return s.style == .plain && (s.value.isEmpty || s.value == "~" || s.value == "null" || s.value == "Null" || s.value == "NULL")
+    }
+
+    /// null, `{}` or `[]`: nothing to warn about even on an ignored field.
+    var isEmptyValue: Bool {
+        if isNull { return true }
+        switch content {
+        case .mapping(let pairs): return pairs.isEmpty
+        case .sequence(let items): return items.isEmpty
+        case .scalar: return false
+        }
+    }
+
+    /// An integer as kubectl reads one: an integer, or a float with an integral value
+    /// (go-yaml's `08` is the float 8, and JSON writes 8.0 as 8).
+    var integerValue: Int64? {
+        switch resolved(.kubectl) {
+        case .int(let i): return i
+        case .float(let d) where d.isFinite && d == d.rounded() && abs(d) < 9.2e18: return Int64(d)
+        default: return nil
+        }
+    }
+}
+
+extension ResolvedScalar {
+    var isInteger: Bool {
+        if case .int = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Podrec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "podrec",
+        abstract: "Declarative Kubernetes-style pods on one Linux host, with no container daemon.",
+        subcommands: [Validate.self]
+    )
+}
