@@ -185,8 +185,21 @@ extension KeySelector {
 extension ResourceRequirements {
     public var canonicalJSON: JSONValue {
         var o = JSONObject()
+        // One spelling per amount, as the runtime uses it: CPU in cores or millicores,
+        // memory in bytes. So `1Gi` and `1073741824`, or `1` and `1000m`, hash the same.
+        func spelled(_ name: String, _ q: Quantity) -> String {
+            switch name {
+            case "cpu":
+                guard let m = q.milliValue else { return q.canonical }
+                return m % 1000 == 0 ? String(m / 1000) : "\(m)m"
+            case "memory":
+                return q.value.map { String($0) } ?? q.canonical
+            default:
+                return q.canonical
+            }
+        }
         func list(_ m: [String: Quantity]) -> JSONValue {
-            .object(m.keys.sorted().map { JSONMember($0, .string(m[$0]!.canonical)) })
+            .object(m.keys.sorted().map { JSONMember($0, .string(spelled($0, m[$0]!))) })
         }
         if !limits.isEmpty { o["limits"] = list(limits) }
         if !requests.isEmpty { o["requests"] = list(requests) }

@@ -1,5 +1,5 @@
 /// The structure of Kubernetes v1 Pod, ConfigMap and Secret, compiled from the upstream
-/// strict JSON Schemas (v1.32.2) by `Tools/gen-upstream-schema.py`.
+/// strict JSON Schemas (v1.32.2) by `Tools/schemagen.py swift`.
 ///
 /// podrec checks every document against it before decoding, so whatever fails the
 /// upstream schema fails here too (unknown fields, wrong types, missing required fields),

@@ -1,0 +1,367 @@
+import Foundation
+import Testing
+import YAML
+
+@testable import Manifest
+
+enum TestRepo {
+    /// The package root, found from this file's path (Tests/ManifestTests/...).
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
+
+func load(_ text: String, file: String = "t.yaml") -> ManifestSet {
+    ManifestLoader.load([ManifestFile(name: file, bytes: Array(text.utf8))])
+}
+
+func pod(_ body: String, name: String = "p") -> String {
+    """
+    apiVersion: v1
+    kind: Pod
+    metadata:
+      name: \(name)
+    spec:
+    \(body.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+    """
+}
+
+let oneContainer = """
+    containers:
+    - name: c
+      image: host
+    """
+
+@Suite struct LoaderTests {
+    @Test func errorsReadFileLineColumnPathAndReason() {
+        let set = load(pod("""
+            containers:
+            - name: c
+              image: host
+              resources:
+                limts:
+                  cpu: 1
+            """), file: "web.yaml")
+        #expect(set.diagnostics.map(\.description) == [
+            "web.yaml:10:7: error: spec.containers[0].resources.limts: unknown field; did you mean \"limits\"?"
+        ])
+        #expect(!set.isValid)
+        #expect(set.pods.isEmpty)
+    }
+
+    @Test func allErrorsInAFileAreCollected() {
+        let set = load(pod("""
+            containers:
+            - name: c
+              image: host
+              command: sh
+            - name: c
+              image: host
+              ports:
+              - containerPort: 70000
+            volumes:
+            - name: v
+              persistentVolumeClaim: {claimName: x}
+            restartPolicy: Sometimes
+            """))
+        let messages = set.diagnostics.map { "\($0.path): \($0.message)" }
+        #expect(messages.contains("spec.containers[0].command: expected a list, found a string"))
+        #expect(messages.contains("spec.containers[1].name: duplicate container name \"c\""))
+        #expect(messages.contains("spec.containers[1].ports[0].containerPort: must be between 1 and 65535, found 70000"))
+        #expect(messages.contains("spec.volumes[0].persistentVolumeClaim: not supported on a single host; use hostPath"))
+        #expect(messages.contains("spec.restartPolicy: must be Always, OnFailure or Never, found \"Sometimes\""))
+        #expect(set.diagnostics.count == 5)
+    }
+
+    @Test func wrongTypesSayWhatWasExpected() {
+        let set = load(pod("containers: {name: c}"))
+        #expect(set.diagnostics.first?.message == "expected a list, found a mapping")
+        let set2 = load(pod("""
+            containers:
+            - name: c
+              image: host
+              args: [--port, 8080]
+            """))
+        #expect(set2.diagnostics.first?.message == "expected a string, found a number (8080); quote it to keep it a string")
+        #expect(set2.diagnostics.first?.path == "spec.containers[0].args[1]")
+    }
+
+    @Test func ignoredFieldsWarnAndAreStillCheckedAgainstUpstream() {
+        let ok = load(pod(oneContainer + "\nnodeSelector: {disk: ssd}"))
+        #expect(ok.isValid)
+        #expect(ok.diagnostics.map(\.description) == ["t.yaml:9:3: warning: spec.nodeSelector: ignored: scheduling has no meaning on a single host"])
+        #expect(ok.pods.first?.pod.spec.ignored["nodeSelector"] == .object([JSONMember("disk", .string("ssd"))]))
+        let bad = load(pod(oneContainer + "\naffinity:\n  nodeAffinity:\n    requiredDuringSchedulingIgnoredDuringExecution: []"))
+        #expect(bad.diagnostics.errors.map(\.message) == ["expected a mapping, found a list"])
+    }
+
+    @Test func imageIsRequired() {
+        let set = load(pod("containers:\n- name: c"))
+        #expect(set.diagnostics.errors.map(\.path) == ["spec.containers[0].image"])
+    }
+
+    @Test func defaultsAreKubernetes() throws {
+        let set = load(pod("""
+            containers:
+            - name: c
+              image: host
+              resources:
+                limits: {cpu: 500m, memory: 64Mi}
+            """))
+        let p = try #require(set.pods.first?.pod)
+        #expect(p.metadata.namespace == "default")
+        #expect(p.spec.restartPolicy == .always)
+        #expect(p.spec.terminationGracePeriodSeconds == 30)
+        #expect(p.spec.dnsPolicy == "ClusterFirst")
+        #expect(p.spec.containers[0].resources.cpuRequestMillis == 500)
+        #expect(p.spec.containers[0].resources.memoryRequestBytes == 64 << 20)
+    }
+
+    @Test func requestsMayNotExceedLimits() {
+        let set = load(pod("""
+            containers:
+            - name: c
+              image: host
+              resources:
+                requests: {cpu: "2"}
+                limits: {cpu: "1"}
+            """))
+        #expect(set.diagnostics.errors.map(\.message) == ["must be less than or equal to the cpu limit (1)"])
+    }
+
+    @Test func quantitiesThatDoNotFitAreErrorsNotTraps() {
+        let set = load(pod("""
+            containers:
+            - name: c
+              image: host
+              resources:
+                limits: {cpu: 8Ei}
+            """))
+        #expect(set.diagnostics.errors.map(\.message).contains("8Ei of CPU is too large to represent in millicores"))
+    }
+
+    @Test func kubectlScalarRulesPerKindOfField() throws {
+        let text = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: cm}
+            data: {a: x}
+            ---
+
+            """ + pod("""
+            hostNetwork: yes
+            containers:
+            - name: c
+              image: host
+            volumes:
+            - name: a
+              configMap: {name: cm, defaultMode: 0644}
+            - name: b
+              configMap: {name: cm, defaultMode: 0o644}
+            - name: c
+              configMap: {name: cm, defaultMode: 01777}
+            """)
+        // 01777 is octal 1023, a sticky-bit mode Kubernetes refuses for volume files.
+        let set = load(text)
+        #expect(set.diagnostics.map(\.description) == ["t.yaml:21:40: error: spec.volumes[2].configMap.defaultMode: must be a file mode between 0 and 0777 (octal), found 1023"])
+        let valid = load(text.replacingOccurrences(of: "- name: c\n    configMap: {name: cm, defaultMode: 01777}", with: ""))
+        let p = try #require(valid.pods.first?.pod)
+        #expect(p.spec.hostNetwork)
+        #expect(p.spec.volumes.map { if case .configMap(let k) = $0.source { Int(k.defaultMode) } else { -1 } } == [420, 420])
+
+        let quoted = load(pod(oneContainer + "\nvolumes:\n- name: a\n  secret: {secretName: s, optional: true, defaultMode: \"0644\"}"))
+        #expect(quoted.diagnostics.errors.map(\.message) == ["expected an integer, found a string (\"0644\"); remove the quotes"])
+        let env = load(pod(oneContainer + "\n  env:\n  - {name: A, value: on}"))
+        #expect(env.diagnostics.errors.map(\.message) == ["expected a string, found a boolean (on); quote it to keep it a string"])
+    }
+
+    @Test func namespaceRulesAndPodRules() {
+        let both = load(pod(oneContainer + "\nhostPID: true\nshareProcessNamespace: true"))
+        #expect(both.diagnostics.errors.map(\.message) == ["cannot be set together with hostPID, as Kubernetes refuses it"])
+        let hostPort = load(pod("containers:\n- name: c\n  image: host\n  ports:\n  - {containerPort: 80, hostPort: 8080}"))
+        #expect(hostPort.diagnostics.errors.first?.message.hasPrefix("needs hostNetwork: true") == true)
+        let withNet = load(pod("hostNetwork: true\ncontainers:\n- name: c\n  image: host\n  ports:\n  - {containerPort: 80, hostPort: 80}"))
+        #expect(withNet.isValid)
+    }
+
+    @Test func containerNamesAreUniqueAcrossInitContainersAndSidecarsAreRecognised() throws {
+        let dup = load(pod("initContainers:\n- {name: c, image: host}\n" + oneContainer))
+        #expect(dup.diagnostics.errors.map(\.message) == ["duplicate container name \"c\""])
+        let sidecar = load(pod("initContainers:\n- {name: s, image: host, restartPolicy: Always}\n- {name: i, image: host}\n" + oneContainer))
+        let spec = try #require(sidecar.pods.first?.pod.spec)
+        #expect(spec.sidecars.map(\.name) == ["s"])
+        let onMain = load(pod("containers:\n- {name: c, image: host, restartPolicy: Always}"))
+        #expect(onMain.diagnostics.errors.map(\.message) == ["may only be set on init containers (Always makes a native sidecar)"])
+    }
+
+    @Test func volumeMountsNameVolumesAndPathsAreUnique() {
+        let set = load(pod("""
+            containers:
+            - name: c
+              image: host
+              volumeMounts:
+              - {name: v, mountPath: /a}
+              - {name: v, mountPath: /a/}
+              - {name: nope, mountPath: /b}
+              - {name: v, mountPath: /c, subPath: ../x}
+            volumes:
+            - {name: v, emptyDir: {}}
+            """))
+        #expect(set.diagnostics.errors.map(\.message) == [
+            "duplicate mount path \"/a/\" in this container",
+            "no volume named \"nope\" in spec.volumes",
+            "must not contain '..'",
+        ])
+    }
+
+    @Test func referencesResolveWithinTheInputUnlessOptional() {
+        let podText = pod(oneContainer + "\n  envFrom:\n  - configMapRef: {name: cm}\n  - secretRef: {name: s, optional: true}")
+        let alone = load(podText)
+        #expect(alone.diagnostics.errors.map(\.path) == ["spec.containers[0].envFrom[0].configMapRef.name"])
+        // Another file of the same input defines it: a directory is applied together.
+        let together = ManifestLoader.load([
+            ManifestFile(name: "a.yaml", bytes: Array(podText.utf8)),
+            ManifestFile(name: "b.yaml", bytes: Array("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {K: v}\n".utf8)),
+        ])
+        #expect(together.isValid, "\(together.diagnostics)")
+    }
+
+    @Test func duplicateObjectsAreErrorsThatNameTheFirst() {
+        let set = load(pod(oneContainer) + "\n---\n" + pod(oneContainer))
+        #expect(set.diagnostics.errors.map(\.message) == ["Pod default/p is defined twice (first at t.yaml:1:1)"])
+    }
+
+    @Test func otherKindsAndVersionsAreRefusedClearly() {
+        #expect(load("apiVersion: apps/v1\nkind: Deployment\n").diagnostics.first?.message == "podrec reads v1 Pod, ConfigMap and Secret objects, found \"Deployment\"")
+        #expect(load("apiVersion: v2\nkind: Pod\n").diagnostics.first?.message == "Pod is apiVersion: v1, found \"v2\"")
+        #expect(load("kind: Pod\nspec: {}\n").diagnostics.first?.message == "required field is missing (Pod is apiVersion: v1)")
+    }
+
+    @Test func jsonInputWorks() throws {
+        let set = load(#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"}, "spec": {"containers": [{"name": "c", "image": "host"}]}}"#, file: "p.json")
+        #expect(set.isValid)
+        #expect(try #require(set.pods.first).pod.metadata.name == "j")
+    }
+
+    @Test func secretsAreNeverPrinted() throws {
+        let text = """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: s}
+            data: {password: aHVudGVyMg==, bad: "hunter3!!"}
+            stringData: {token: sup3rs3cret}
+            """
+        let set = load(text)
+        let all = set.diagnostics.map(\.description).joined() + (set.secrets.values.first.map { $0.canonicalJSON.serialized() } ?? "")
+        #expect(set.diagnostics.errors.map(\.message) == ["not valid base64"])
+        #expect(!all.contains("hunter"))
+        let good = load("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: aHVudGVyMg==}\nstringData: {token: sup3rs3cret}\n")
+        let s = try #require(good.secrets["default/s"])
+        #expect(s.data["password"] == Array("hunter2".utf8))
+        #expect(s.data["token"] == Array("sup3rs3cret".utf8))
+        let printed = s.canonicalJSON.serialized() + s.description
+        #expect(!printed.contains("hunter2") && !printed.contains("sup3rs3cret") && !printed.contains("aHVudGVyMg"))
+    }
+
+    @Test func canonicalFormIsStableUnderReordering() throws {
+        let a = load(pod("containers:\n- {name: c, image: host, resources: {limits: {memory: 1Gi, cpu: \"1\"}}}\nrestartPolicy: Never"))
+        let b = load(pod("restartPolicy: Never\ncontainers:\n- {image: host, name: c, resources: {limits: {cpu: 1000m, memory: 1073741824}}}"))
+        let ja = try #require(a.pods.first).pod.canonicalJSON
+        let jb = try #require(b.pods.first).pod.canonicalJSON
+        #expect(ja.serialized() == jb.serialized())
+    }
+}
+
+@Suite struct SpecHashTests {
+    func hashes(_ containerYAML: String, configValue: String = "v1") throws -> String {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {K: \(configValue), F: file}\n---\n" + pod("containers:\n" + containerYAML + "\nvolumes:\n- name: cfg\n  configMap: {name: cm}")
+        let set = load(text)
+        #expect(set.isValid, "\(set.diagnostics)")
+        let p = try #require(set.pods.first?.pod)
+        return set.specHash(p.spec.containers[0], in: p)
+    }
+
+    let base = "- name: c\n  image: host\n  command: [sleep, '1']\n  volumeMounts: [{name: cfg, mountPath: /cfg}]\n  env:\n  - name: E\n    valueFrom: {configMapKeyRef: {name: cm, key: K}}"
+
+    @Test func changesWithTheSpecAndWithResolvedEnv() throws {
+        let h = try hashes(base)
+        #expect(h.count == 16)
+        #expect(try hashes(base) == h)
+        #expect(try hashes(base.replacingOccurrences(of: "'1'", with: "'2'")) != h)
+        #expect(try hashes(base, configValue: "v2") != h, "a changed ConfigMap value read through env must change the hash")
+    }
+
+    @Test func leavesOutResourcesThatResizeInPlace() throws {
+        let small = try hashes(base + "\n  resources: {limits: {cpu: 100m, memory: 64Mi}}")
+        let big = try hashes(base + "\n  resources: {limits: {cpu: 200m, memory: 64Mi}}")
+        #expect(small == big)
+        let policy = "\n  resizePolicy: [{resourceName: memory, restartPolicy: RestartContainer}]"
+        let m1 = try hashes(base + "\n  resources: {limits: {cpu: 100m, memory: 64Mi}}" + policy)
+        let m2 = try hashes(base + "\n  resources: {limits: {cpu: 100m, memory: 128Mi}}" + policy)
+        let c2 = try hashes(base + "\n  resources: {limits: {cpu: 300m, memory: 64Mi}}" + policy)
+        #expect(m1 != m2, "memory with RestartContainer is part of the hash")
+        #expect(m1 == c2, "cpu stays NotRequired")
+    }
+
+    @Test func leavesOutMountedConfigMapContents() throws {
+        // F is only mounted, never read through env: its content updates in place.
+        let text1 = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {K: v, F: one}\n---\n" + pod("containers:\n" + base + "\nvolumes:\n- name: cfg\n  configMap: {name: cm}")
+        let text2 = text1.replacingOccurrences(of: "F: one", with: "F: two")
+        let s1 = load(text1), s2 = load(text2)
+        let p1 = try #require(s1.pods.first?.pod), p2 = try #require(s2.pods.first?.pod)
+        #expect(s1.specHash(p1.spec.containers[0], in: p1) == s2.specHash(p2.spec.containers[0], in: p2))
+    }
+}
+
+@Suite struct BadInputTests {
+    func expectOneError(_ bytes: [UInt8], containing: String) {
+        let set = ManifestLoader.load([ManifestFile(name: "bad.yaml", bytes: bytes)])
+        #expect(!set.isValid)
+        #expect(set.diagnostics.errors.count >= 1)
+        #expect(set.diagnostics.errors.first?.message.contains(containing) == true, "\(set.diagnostics)")
+    }
+
+    @Test func emptyFile() { expectOneError([], containing: "no Kubernetes objects") }
+    @Test func onlyComments() { expectOneError(Array("# nothing\n---\n".utf8), containing: "no Kubernetes objects") }
+    @Test func notYAMLAtAll() { expectOneError(Array("just some words\n".utf8), containing: "expected a Kubernetes object") }
+    @Test func binary() { expectOneError([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x00, 0x00, 0xFF], containing: "control characters are not allowed") }
+    @Test func invalidUTF8() { expectOneError(Array("kind: Pod\nmetadata: {name: \"".utf8) + [0xC3, 0x28] + Array("\"}\n".utf8), containing: "UTF-8") }
+    @Test func tabsAsIndentation() { expectOneError(Array("kind: Pod\nmetadata:\n\tname: x\n".utf8), containing: "tabs cannot indent YAML") }
+    @Test func duplicateKeys() { expectOneError(Array("kind: Pod\nkind: Pod\n".utf8), containing: "duplicate key \"kind\" (first defined at 1:1)") }
+
+    @Test func hundredMegabytes() {
+        let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 100 << 20)
+        expectOneError(bytes, containing: "over the limit of 16 MiB")
+    }
+
+    @Test func nestingTenThousandDeep() {
+        expectOneError(Array((String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)).utf8), containing: "deeper than the limit")
+    }
+
+    @Test func aliasBomb() {
+        var text = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        for i in 1...9 {
+            text += "\(Character(UnicodeScalar(UInt8(97 + i)))): &\(Character(UnicodeScalar(UInt8(97 + i)))) [" + Array(repeating: "*\(Character(UnicodeScalar(UInt8(96 + i))))", count: 9).joined(separator: ", ") + "]\n"
+        }
+        expectOneError(Array(text.utf8), containing: "alias bomb")
+    }
+
+    /// 10,000 containers validate, and in linear time: four times the containers may
+    /// not cost more than eight times the time (a quadratic step would cost sixteen).
+    @Test func tenThousandContainers() throws {
+        func text(_ n: Int) -> [UInt8] {
+            var s = "apiVersion: v1\nkind: Pod\nmetadata: {name: big}\nspec:\n  containers:\n"
+            for i in 0..<n { s += "  - {name: c\(i), image: host, ports: [{containerPort: 80, name: p\(i % 1000)}], volumeMounts: [{name: v, mountPath: /v}]}\n" }
+            s += "  volumes: [{name: v, emptyDir: {}}]\n"
+            return Array(s.utf8)
+        }
+        let clock = ContinuousClock()
+        let small = text(2_500), large = text(10_000)
+        _ = ManifestLoader.load([ManifestFile(name: "warm.yaml", bytes: small)])
+        var set = ManifestSet()
+        let tSmall = clock.measure { set = ManifestLoader.load([ManifestFile(name: "s.yaml", bytes: small)]) }
+        #expect(set.isValid)
+        let tLarge = clock.measure { set = ManifestLoader.load([ManifestFile(name: "l.yaml", bytes: large)]) }
+        #expect(set.isValid, "\(set.diagnostics.prefix(3))")
+        #expect(set.pods.first?.pod.spec.containers.count == 10_000)
+        #expect(tLarge < tSmall * 8, "2,500 containers: \(tSmall), 10,000: \(tLarge)")
+    }
+}
