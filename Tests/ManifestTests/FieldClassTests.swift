@@ -35,7 +35,7 @@ import YAML
     /// Walks `schemas/pod-v1.json` alongside the embedded structure: every refused field
     /// is made invalid there, every ignored one says so, honoured ones say neither.
     @Test func editorSchemaAgreesWithTheTable() throws {
-        let url = TestRepo.root.appendingPathComponent("schemas/pod-v1.json")
+        let url = TestPaths.repo.appendingPathComponent("schemas/pod-v1.json")
         let bytes = try [UInt8](Data(contentsOf: url))
         let doc = try #require(try YAMLParser.parse(bytes, limits: Limits(maxInputBytes: 64 << 20, maxNodes: 10_000_000, maxDepth: 256)).first)
         var checked = Set<String>()

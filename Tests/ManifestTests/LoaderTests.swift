@@ -4,11 +4,6 @@ import YAML
 
 @testable import Manifest
 
-enum TestRepo {
-    /// The package root, found from this file's path (Tests/ManifestTests/...).
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-}
-
 func load(_ text: String, file: String = "t.yaml") -> ManifestSet {
     ManifestLoader.load([ManifestFile(name: file, bytes: Array(text.utf8))])
 }

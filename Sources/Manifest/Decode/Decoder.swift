@@ -187,7 +187,7 @@ struct Decoder {
         } else if let t = n["tcpSocket"], !t.isNull {
             handler = .tcpSocket(port: intOrString(t["port"]), host: t["host"]?.string)
         } else {
-            handler = .exec(command: [])  // no handler: reported by validation
+            return nil  // no handler, or a refused one: StructuralCheck reported it
         }
         var p = Probe(handler: handler)
         if let v = n["initialDelaySeconds"]?.int { p.initialDelaySeconds = Int32(truncatingIfNeeded: v) }

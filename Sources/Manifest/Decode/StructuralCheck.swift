@@ -64,6 +64,14 @@ struct StructuralCheck {
             for field in fields where field.required && !present.contains(field.name) {
                 error(node.mark, path.appending(field.name), "required field is missing")
             }
+            if let name = type.name, let rule = Self.oneOf[name] {
+                let set = pairs.compactMap { p in p.key.scalar.map(\.value) }.filter { rule.members.contains($0) && !(node[$0]?.isNull ?? true) }
+                if set.count > 1 {
+                    error(node.mark, path, "may not specify more than one \(rule.what) (found \(set.joined(separator: ", ")))")
+                } else if set.isEmpty && rule.required {
+                    error(node.mark, path, "must specify one \(rule.what): " + rule.members.joined(separator: ", "))
+                }
+            }
         case .map(let values):
             guard let pairs = node.mapping else {
                 return error(node.mark, path, "expected a mapping, found \(node.kindDescription)")
@@ -116,6 +124,16 @@ struct StructuralCheck {
             }
         }
     }
+
+    /// Union types: Kubernetes accepts one member, and for some exactly one.
+    static let oneOf: [String: (members: [String], required: Bool, what: String)] = [
+        "Probe": (["exec", "httpGet", "tcpSocket", "grpc"], true, "handler"),
+        "LifecycleHandler": (["exec", "httpGet", "sleep", "tcpSocket"], true, "handler"),
+        "EnvVarSource": (["configMapKeyRef", "secretKeyRef", "fieldRef", "resourceFieldRef"], true, "source"),
+        "EnvFromSource": (["configMapRef", "secretRef"], true, "source"),
+        // A volume with no source is an emptyDir (SetDefaults_Volume).
+        "Volume": (UpstreamSchema.shared["Volume"]!.fields.map(\.name).filter { $0 != "name" }, false, "volume type"),
+    ]
 
     @discardableResult
     mutating func expectString(_ node: Node, _ path: KeyPath) -> Bool {

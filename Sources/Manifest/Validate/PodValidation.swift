@@ -274,7 +274,7 @@ struct PodValidation {
 
     mutating func validateProbe(_ p: Probe, path: String, mustSucceedOnce: Bool, container: Container) {
         switch p.handler {
-        case .exec(let cmd): if cmd.isEmpty { error(path, "must specify a handler: exec, httpGet or tcpSocket") }
+        case .exec(let cmd): if cmd.isEmpty { error(path + ".exec.command", "must not be empty") }
         case .httpGet(let a):
             validatePort(a.port, path: path + ".httpGet.port", container: container)
             if a.scheme != "HTTP", a.scheme != "HTTPS" { error(path + ".httpGet.scheme", "must be HTTP or HTTPS, found \"\(a.scheme)\"") }
