@@ -60,7 +60,15 @@ public enum YAMLParser {
             let mark = markOfOffset(parser.problem_offset, in: input)
             var message = problem
             if parser.problem_value >= 0 {
-                message += " (byte 0x" + String(UInt8(truncatingIfNeeded: parser.problem_value), radix: 16, uppercase: true) + ")"
+                // The value is a byte for the "... octet" problems, and a decoded code
+                // point (up to 0x10FFFF) for the others ("control characters are not
+                // allowed", "invalid Unicode character").
+                let hex = String(parser.problem_value, radix: 16, uppercase: true)
+                if problem.contains("octet") {
+                    message += " (byte 0x" + String(repeating: "0", count: max(0, 2 - hex.count)) + hex + ")"
+                } else {
+                    message += " (U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + ")"
+                }
             }
             return YAMLError(.syntax, mark: mark, message: message)
         case YAML_MEMORY_ERROR:
@@ -71,8 +79,29 @@ public enum YAMLParser {
             if let context = parser.context {
                 message += " (\(String(cString: context)) started at \(Mark(parser.context_mark)))"
             }
+            // libyaml's words for a tab used as indentation do not say "tab".
+            if let at = byteOffset(of: mark, in: input), input[at] == UInt8(ascii: "\t") {
+                message += "; tabs cannot indent YAML, use spaces"
+            }
             return YAMLError(.syntax, mark: mark, message: message)
         }
+    }
+
+    /// The byte at a 1-based mark (libyaml's `mark.index` counts characters, not bytes).
+    static func byteOffset(of mark: Mark, in input: UnsafeBufferPointer<UInt8>) -> Int? {
+        var line = 1
+        var i = 0
+        while line < mark.line, i < input.count {
+            if input[i] == UInt8(ascii: "\n") { line += 1 }
+            i += 1
+        }
+        var column = 1
+        while column < mark.column, i < input.count, input[i] != UInt8(ascii: "\n") {
+            i += 1
+            while i < input.count, input[i] & 0xC0 == 0x80 { i += 1 }  // skip continuation bytes
+            column += 1
+        }
+        return i < input.count ? i : nil
     }
 
     static func markOfOffset(_ offset: Int, in input: UnsafeBufferPointer<UInt8>) -> Mark {
@@ -104,13 +133,19 @@ extension Mark {
 
 /// The event-driven tree builder behind `YAMLParser`.
 struct Composer {
-    enum Collection {
-        case sequence([Node])
-        case mapping([Pair], pendingKey: Node?)
+    enum Kind {
+        case sequence, mapping
     }
 
+    /// An open collection. Items and pairs are stored fields, not enum payloads, so that
+    /// `stack[top].items.append` mutates in place: taking an array out of an enum to append
+    /// to it copies the whole array while the enum still holds it (always so at -Onone),
+    /// which made wide documents quadratic.
     struct Frame {
-        var collection: Collection
+        var kind: Kind
+        var items: [Node] = []
+        var pairs: [Pair] = []
+        var pendingKey: Node? = nil
         var tag: String?
         var anchor: String?
         var mark: Mark
@@ -150,18 +185,18 @@ struct Composer {
             try add(node, anchor: string(s.anchor))
         case YAML_SEQUENCE_START_EVENT:
             let s = event.data.sequence_start
-            try push(Frame(collection: .sequence([]), tag: string(s.tag), anchor: string(s.anchor), mark: mark))
+            try push(Frame(kind: .sequence, tag: string(s.tag), anchor: string(s.anchor), mark: mark))
         case YAML_MAPPING_START_EVENT:
             let m = event.data.mapping_start
-            try push(Frame(collection: .mapping([], pendingKey: nil), tag: string(m.tag), anchor: string(m.anchor), mark: mark))
+            try push(Frame(kind: .mapping, tag: string(m.tag), anchor: string(m.anchor), mark: mark))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
             let node: Node
-            switch frame.collection {
-            case .sequence(let items):
-                node = Node(.sequence(items), tag: frame.tag, mark: frame.mark)
-            case .mapping(let pairs, _):
-                node = Node(.mapping(try Composer.mergeAndCheck(pairs)), tag: frame.tag, mark: frame.mark)
+            switch frame.kind {
+            case .sequence:
+                node = Node(.sequence(frame.items), tag: frame.tag, mark: frame.mark)
+            case .mapping:
+                node = Node(.mapping(try Composer.mergeAndCheck(frame.pairs)), tag: frame.tag, mark: frame.mark)
             }
             try add(node, anchor: frame.anchor)
         case YAML_ALIAS_EVENT:
@@ -170,7 +205,9 @@ struct Composer {
                 throw YAMLError(.unknownAnchor(name), mark: mark, message: "unknown anchor '\(name)'")
             }
             try count(target.count, at: mark)
-            if stack.count + target.height > limits.maxDepth {
+            // `height` counts the scalar leaves as a level, `maxDepth` only collections
+            // (see `push`): the copy adds `height - 1` collection levels.
+            if stack.count + target.height - 1 > limits.maxDepth {
                 throw tooDeep(mark)
             }
             try add(target, anchor: nil)
@@ -204,21 +241,17 @@ struct Composer {
             root = node
             return
         }
-        // Mutate in place: taking the collection out first keeps its array uniquely
-        // referenced, so appends stay O(1).
+        // Mutate in place (see `Frame`), so appends stay O(1).
         let top = stack.count - 1
-        let collection = stack[top].collection
-        stack[top].collection = .sequence([])
-        switch collection {
-        case .sequence(var items):
-            items.append(node)
-            stack[top].collection = .sequence(items)
-        case .mapping(var pairs, let pendingKey):
-            if let key = pendingKey {
-                pairs.append(Pair(key: key, value: node))
-                stack[top].collection = .mapping(pairs, pendingKey: nil)
+        switch stack[top].kind {
+        case .sequence:
+            stack[top].items.append(node)
+        case .mapping:
+            if let key = stack[top].pendingKey {
+                stack[top].pendingKey = nil
+                stack[top].pairs.append(Pair(key: key, value: node))
             } else {
-                stack[top].collection = .mapping(pairs, pendingKey: node)
+                stack[top].pendingKey = node
             }
         }
     }
