@@ -122,6 +122,15 @@ let oneContainer = """
         #expect(set.diagnostics.errors.map(\.message) == ["must be less than or equal to the cpu limit (1)"])
     }
 
+    @Test func plainNumbersAreResolvedBeforeTheyBecomeQuantities() throws {
+        let set = load(pod("containers:\n- name: c\n  image: host\n  resources:\n    limits: {cpu: 010, memory: 1e3}\n    requests: {cpu: 0x2, memory: \"010\"}"))
+        let r = try #require(set.pods.first?.pod.spec.containers.first?.resources)
+        #expect(r.cpuLimitMillis == 8000)
+        #expect(r.memoryLimitBytes == 1000)
+        #expect(r.cpuRequestMillis == 2000)
+        #expect(r.memoryRequestBytes == 10)
+    }
+
     @Test func quantitiesThatDoNotFitAreErrorsNotTraps() {
         let set = load(pod("""
             containers:

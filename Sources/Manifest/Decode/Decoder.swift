@@ -168,7 +168,10 @@ struct Decoder {
     }
 
     mutating func quantity(_ node: Node, path: KeyPath) -> Quantity? {
-        guard let text = node.scalar?.value else { return nil }
+        guard var text = node.scalar?.value else { return nil }
+        // A plain number is resolved as kubectl resolves it before it becomes a quantity:
+        // `cpu: 010` is octal 8, `1_000` is 1000; quoted, "010" is ten.
+        if case .int(let i) = node.resolved(.kubectl) { text = String(i) }
         do {
             return try Quantity(parsing: text)
         } catch {
