@@ -210,28 +210,30 @@ public enum ManifestLoader {
     static func referenceFindings(_ pod: Pod, configMaps: [String: ConfigMap], secrets: [String: Secret]) -> [Finding] {
         let ns = pod.metadata.namespace
         var out: [Finding] = []
-        func missing(_ kind: String, _ name: String, _ path: String) {
-            out.append(Finding(severity: .error, path: path,
-                message: "\(kind) \"\(name)\" is not defined in this input (namespace \(ns)); define it alongside the pod, or mark the reference optional: true"))
+        /// `kind` "name" must exist in the namespace and hold each wanted key, unless optional.
+        func require(_ kind: String, _ name: String, optional: Bool, namePath: String, keys wanted: [(key: String, path: String)] = []) {
+            guard !optional else { return }
+            let have: Set<String>? = kind == "ConfigMap"
+                ? configMaps["\(ns)/\(name)"].map { Set($0.data.keys).union($0.binaryData.keys) }
+                : secrets["\(ns)/\(name)"].map { Set($0.data.keys) }
+            guard let have else {
+                out.append(Finding(severity: .error, path: namePath,
+                    message: "\(kind) \"\(name)\" is not defined in this input (namespace \(ns)); define it alongside the pod, or mark the reference optional: true"))
+                return
+            }
+            for w in wanted where !have.contains(w.key) {
+                out.append(Finding(severity: .error, path: w.path, message: "\(kind) \"\(name)\" has no key \"\(w.key)\""))
+            }
         }
         for (i, v) in pod.spec.volumes.enumerated() {
+            let vp = "spec.volumes[\(i)]"
             switch v.source {
             case .configMap(let k):
-                if let cm = configMaps["\(ns)/\(k.name)"] {
-                    for (j, item) in k.items.enumerated() where cm.data[item.key] == nil && cm.binaryData[item.key] == nil && !k.optional {
-                        out.append(Finding(severity: .error, path: "spec.volumes[\(i)].configMap.items[\(j)].key", message: "ConfigMap \"\(k.name)\" has no key \"\(item.key)\""))
-                    }
-                } else if !k.optional {
-                    missing("ConfigMap", k.name, "spec.volumes[\(i)].configMap.name")
-                }
+                require("ConfigMap", k.name, optional: k.optional, namePath: vp + ".configMap.name",
+                        keys: k.items.enumerated().map { ($1.key, "\(vp).configMap.items[\($0)].key") })
             case .secret(let k):
-                if let s = secrets["\(ns)/\(k.name)"] {
-                    for (j, item) in k.items.enumerated() where s.data[item.key] == nil && !k.optional {
-                        out.append(Finding(severity: .error, path: "spec.volumes[\(i)].secret.items[\(j)].key", message: "Secret \"\(k.name)\" has no key \"\(item.key)\""))
-                    }
-                } else if !k.optional {
-                    missing("Secret", k.name, "spec.volumes[\(i)].secret.secretName")
-                }
+                require("Secret", k.name, optional: k.optional, namePath: vp + ".secret.secretName",
+                        keys: k.items.enumerated().map { ($1.key, "\(vp).secret.items[\($0)].key") })
             default: break
             }
         }
@@ -239,30 +241,21 @@ public enum ManifestLoader {
             for (i, c) in list.enumerated() {
                 let cp = "spec.\(group)[\(i)]"
                 for (j, e) in c.env.enumerated() {
+                    let ep = "\(cp).env[\(j)].valueFrom"
                     switch e.valueFrom {
                     case .configMapKey(let sel)?:
-                        guard !sel.optional else { continue }
-                        if let cm = configMaps["\(ns)/\(sel.name)"] {
-                            if cm.data[sel.key] == nil { out.append(Finding(severity: .error, path: "\(cp).env[\(j)].valueFrom.configMapKeyRef.key", message: "ConfigMap \"\(sel.name)\" has no key \"\(sel.key)\"")) }
-                        } else {
-                            missing("ConfigMap", sel.name, "\(cp).env[\(j)].valueFrom.configMapKeyRef.name")
-                        }
+                        require("ConfigMap", sel.name, optional: sel.optional, namePath: ep + ".configMapKeyRef.name", keys: [(sel.key, ep + ".configMapKeyRef.key")])
                     case .secretKey(let sel)?:
-                        guard !sel.optional else { continue }
-                        if let s = secrets["\(ns)/\(sel.name)"] {
-                            if s.data[sel.key] == nil { out.append(Finding(severity: .error, path: "\(cp).env[\(j)].valueFrom.secretKeyRef.key", message: "Secret \"\(sel.name)\" has no key \"\(sel.key)\"")) }
-                        } else {
-                            missing("Secret", sel.name, "\(cp).env[\(j)].valueFrom.secretKeyRef.name")
-                        }
+                        require("Secret", sel.name, optional: sel.optional, namePath: ep + ".secretKeyRef.name", keys: [(sel.key, ep + ".secretKeyRef.key")])
                     default: break
                     }
                 }
                 for (j, e) in c.envFrom.enumerated() {
                     switch e.source {
                     case .configMap(let name, let optional):
-                        if !optional, configMaps["\(ns)/\(name)"] == nil { missing("ConfigMap", name, "\(cp).envFrom[\(j)].configMapRef.name") }
+                        require("ConfigMap", name, optional: optional, namePath: "\(cp).envFrom[\(j)].configMapRef.name")
                     case .secret(let name, let optional):
-                        if !optional, secrets["\(ns)/\(name)"] == nil { missing("Secret", name, "\(cp).envFrom[\(j)].secretRef.name") }
+                        require("Secret", name, optional: optional, namePath: "\(cp).envFrom[\(j)].secretRef.name")
                     }
                 }
             }
