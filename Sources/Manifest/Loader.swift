@@ -145,7 +145,7 @@ public enum ManifestLoader {
         }
         var decoder = Decoder(file: file)
         var diagnostics = check.diagnostics
-        let map = check.sourceMap
+        let map = SourceMap(root: root)
         let object: Object
         switch kind {
         case "Pod":

@@ -67,11 +67,21 @@ public struct Node: Sendable {
             count = 1
             height = 1
         case .sequence(let items):
-            count = 1 + items.reduce(0) { $0 + $1.count }
-            height = 1 + (items.map(\.height).max() ?? 0)
+            var c = 1, h = 0
+            for item in items {
+                c += item.count
+                h = max(h, item.height)
+            }
+            count = c
+            height = h + 1
         case .mapping(let pairs):
-            count = 1 + pairs.reduce(0) { $0 + $1.key.count + $1.value.count }
-            height = 1 + (pairs.map { max($0.key.height, $0.value.height) }.max() ?? 0)
+            var c = 1, h = 0
+            for pair in pairs {
+                c += pair.key.count + pair.value.count
+                h = max(h, pair.key.height, pair.value.height)
+            }
+            count = c
+            height = h + 1
         }
     }
 

@@ -260,7 +260,22 @@ struct Composer {
     /// keys. Explicit keys win over merged ones, and earlier merged mappings over later
     /// ones; merged pairs take the place of the `<<` key, so order is kept.
     static func mergeAndCheck(_ pairs: [Pair]) throws(YAMLError) -> [Pair] {
+        // Most mappings are small: comparing keys pairwise beats hashing them.
+        if pairs.count <= 12 {
+            var simple = true
+            for (i, pair) in pairs.enumerated() {
+                guard let key = pair.key.scalar else { continue }
+                if key.value.utf8.first == UInt8(ascii: "<") && isMergeKey(pair.key) { simple = false; break }
+                for earlier in pairs[..<i] where earlier.key.scalar?.value == key.value {
+                    throw YAMLError(
+                        .duplicateKey(key: key.value, previous: earlier.key.mark), mark: pair.key.mark,
+                        message: "duplicate key \"\(key.value)\" (first defined at \(earlier.key.mark))")
+                }
+            }
+            if simple { return pairs }
+        }
         var seen: [String: Mark] = [:]
+        seen.reserveCapacity(pairs.count)
         var hasMerge = false
         for pair in pairs {
             guard let key = pair.key.scalar else { continue }

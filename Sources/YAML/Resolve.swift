@@ -57,8 +57,9 @@ public enum Resolver {
     static func resolvePlain(_ v: String, schema: ScalarSchema) -> ResolvedScalar {
         let utf8 = v.utf8
         guard let first = utf8.first else { return .null }
-        // Fast path: most plain scalars in manifests are words that start with a letter
-        // and mean nothing special.
+        // Fast path: most plain scalars in manifests are words that cannot be one of the
+        // special spellings below, nor a number.
+        if utf8.count > 6 && !isNumberStart(first) { return .string(v) }
         switch schema {
         case .core12:
             switch v {

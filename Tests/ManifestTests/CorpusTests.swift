@@ -282,8 +282,8 @@ enum Subprocess {
         defer { try? fm.removeItem(at: tmp) }
         let outURL = tmp.appendingPathComponent("stdout")
         let errURL = tmp.appendingPathComponent("stderr")
-        fm.createFile(atPath: outURL.path, contents: nil)
-        fm.createFile(atPath: errURL.path, contents: nil)
+        _ = fm.createFile(atPath: outURL.path, contents: nil)
+        _ = fm.createFile(atPath: errURL.path, contents: nil)
         let out = try FileHandle(forWritingTo: outURL)
         let err = try FileHandle(forWritingTo: errURL)
         let process = Process()

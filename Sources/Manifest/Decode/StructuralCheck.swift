@@ -7,7 +7,6 @@ struct StructuralCheck {
     let schema: UpstreamSchema
     let file: String
     var diagnostics: [Diagnostic] = []
-    var sourceMap = SourceMap()
 
     init(schema: UpstreamSchema = .shared, file: String) {
         self.schema = schema
@@ -26,7 +25,6 @@ struct StructuralCheck {
     /// ignored field nothing warns again, but the structure is still checked.
     mutating func check(_ node: Node, type id: Int, path: KeyPath, inherited: FieldClass = .honoured) {
         let type = schema[id]
-        sourceMap.record(path, node.mark)
         if node.isNull {
             if !type.nullable { error(node.mark, path, "expected \(Self.describe(type.kind)), found null") }
             return
@@ -36,18 +34,18 @@ struct StructuralCheck {
             guard let pairs = node.mapping else {
                 return error(node.mark, path, "expected a mapping, found \(node.kindDescription)")
             }
-            var present = Set<String>()
+            var present = type.hasRequiredFields ? [Bool](repeating: false, count: fields.count) : []
             for pair in pairs {
                 guard let key = stringKey(pair.key, path: path) else { continue }
-                present.insert(key)
                 let fieldPath = path.appending(key)
-                guard let field = fields.first(where: { $0.name == key }) else {
-                    sourceMap.record(fieldPath, pair.key.mark)
+                guard let index = type.fieldIndex[key] else {
                     error(pair.key.mark, fieldPath, "unknown field" + Self.suggestion(for: key, among: fields.map(\.name)))
                     continue
                 }
+                let field = fields[index]
+                if !present.isEmpty { present[index] = true }
                 var cls = inherited
-                if case .honoured = inherited, let own = FieldClasses.classOf(type: type.name, field: key) {
+                if case .honoured = inherited, let own = field.fieldClass {
                     cls = own
                     if !pair.value.isEmptyValue {
                         switch own {
@@ -59,9 +57,8 @@ struct StructuralCheck {
                 }
                 if case .refused = cls { continue }
                 check(pair.value, type: field.type, path: fieldPath, inherited: cls)
-                sourceMap.recordKey(fieldPath, pair.key.mark)
             }
-            for field in fields where field.required && !present.contains(field.name) {
+            for (i, field) in fields.enumerated() where field.required && !present[i] {
                 error(node.mark, path.appending(field.name), "required field is missing")
             }
             if let name = type.name, let rule = Self.oneOf[name] {
@@ -79,7 +76,6 @@ struct StructuralCheck {
             for pair in pairs {
                 guard let key = stringKey(pair.key, path: path) else { continue }
                 let entryPath = path.mapKey(key)
-                sourceMap.recordKey(entryPath, pair.key.mark)
                 check(pair.value, type: values, path: entryPath, inherited: inherited)
             }
         case .array(let items):
@@ -210,33 +206,75 @@ struct StructuralCheck {
     }
 }
 
-/// Where each key path was written, for diagnostics found after decoding.
+/// Where a key path was written, for diagnostics found after decoding: it walks the
+/// document's node tree by the path, only when a diagnostic needs a mark, so a valid
+/// document pays nothing for it.
 public struct SourceMap: Sendable {
-    var values: [String: Mark] = [:]
-    var keys: [String: Mark] = [:]
+    let root: Node
 
-    mutating func record(_ path: KeyPath, _ mark: Mark) {
-        values[path.description] = mark
+    init(root: Node) {
+        self.root = root
     }
 
-    mutating func recordKey(_ path: KeyPath, _ mark: Mark) {
-        keys[path.description] = mark
+    enum Component {
+        case key(String)
+        case index(Int)
     }
 
-    /// The mark of the value at `path`, or of its nearest recorded ancestor.
-    public func mark(for path: String) -> Mark {
-        var p = Substring(path)
-        while true {
-            if let m = values[String(p)] { return m }
-            guard let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) else { break }
-            p = p[..<cut]
+    /// `spec.containers[1].resources.limits["example.com/x"]` → components. Field names
+    /// contain no `.` or `[`; map keys that might are written quoted (`KeyPath.mapKey`).
+    static func components(_ path: String) -> [Component] {
+        var out: [Component] = []
+        var rest = Substring(path)
+        while !rest.isEmpty {
+            if rest.hasPrefix(".") { rest = rest.dropFirst() }
+            if rest.hasPrefix("[\"") {
+                let body = rest.dropFirst(2)
+                guard let close = body.range(of: "\"]") else { break }
+                out.append(.key(String(body[..<close.lowerBound])))
+                rest = body[close.upperBound...]
+            } else if rest.hasPrefix("[") {
+                guard let close = rest.firstIndex(of: "]"), let i = Int(rest[rest.index(after: rest.startIndex)..<close]) else { break }
+                out.append(.index(i))
+                rest = rest[rest.index(after: close)...]
+            } else {
+                let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+                out.append(.key(String(rest[..<end])))
+                rest = rest[end...]
+            }
         }
-        return values[""] ?? Mark(line: 1, column: 1)
+        return out
+    }
+
+    /// The deepest node on `path`, and the key node that names it (nil for list items and
+    /// the root).
+    func locate(_ path: String) -> (node: Node, key: Node?, complete: Bool) {
+        var node = root
+        var key: Node?
+        for component in Self.components(path) {
+            switch component {
+            case .key(let name):
+                guard let pair = node.mapping?.first(where: { $0.key.scalar?.value == name }) else { return (node, key, false) }
+                key = pair.key
+                node = pair.value
+            case .index(let i):
+                guard let items = node.sequence, items.indices.contains(i) else { return (node, key, false) }
+                key = nil
+                node = items[i]
+            }
+        }
+        return (node, key, true)
+    }
+
+    /// The mark of the value at `path`, or of its nearest ancestor that exists.
+    public func mark(for path: String) -> Mark {
+        locate(path).node.mark
     }
 
     /// The mark of the key of `path` (where the field was named), else of its value.
     public func keyMark(for path: String) -> Mark {
-        keys[path] ?? mark(for: path)
+        let found = locate(path)
+        return found.complete ? (found.key?.mark ?? found.node.mark) : found.node.mark
     }
 }
 

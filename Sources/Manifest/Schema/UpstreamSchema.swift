@@ -21,6 +21,8 @@ public struct UpstreamSchema: Sendable {
         public var name: String
         public var type: Int
         public var required: Bool
+        /// This field's entry in `FieldClasses.table`, looked up once here.
+        public var fieldClass: FieldClass?
     }
 
     public struct TypeDef: Sendable, Hashable {
@@ -28,10 +30,13 @@ public struct UpstreamSchema: Sendable {
         public var name: String?
         public var kind: Kind
         public var nullable: Bool
+        /// Field name → index in `fields`, for objects.
+        public var fieldIndex: [String: Int] = [:]
+        public var hasRequiredFields = false
 
         public func field(_ name: String) -> Field? {
-            guard case .object(let fields) = kind else { return nil }
-            return fields.first { $0.name == name }
+            guard case .object(let fields) = kind, let i = fieldIndex[name] else { return nil }
+            return fields[i]
         }
 
         public var fields: [Field] {
@@ -67,7 +72,7 @@ public struct UpstreamSchema: Sendable {
                 kind = .object(fields: body.map { word in
                     let parts = word.split(separator: ":")
                     let required = parts[0].hasSuffix("!")
-                    return Field(name: String(required ? parts[0].dropLast() : parts[0]), type: Int(parts[1])!, required: required)
+                    return Field(name: String(required ? parts[0].dropLast() : parts[0]), type: Int(parts[1])!, required: required, fieldClass: nil)
                 })
             case "map": kind = .map(values: Int(body.first!)!)
             case "array": kind = .array(items: Int(body.first!)!)
@@ -94,8 +99,17 @@ public struct UpstreamSchema: Sendable {
             guard let owner = types.firstIndex(where: { $0.name == ext.type }), case .object(var fields) = types[owner].kind else {
                 fatalError("UpstreamSchema: no type \(ext.type) for extension \(ext.field)")
             }
-            fields.append(Field(name: ext.field, type: extID, required: false))
+            fields.append(Field(name: ext.field, type: extID, required: false, fieldClass: nil))
             types[owner].kind = .object(fields: fields)
+        }
+        for i in types.indices {
+            guard case .object(var fields) = types[i].kind else { continue }
+            for f in fields.indices {
+                fields[f].fieldClass = FieldClasses.classOf(type: types[i].name, field: fields[f].name)
+                types[i].fieldIndex[fields[f].name] = f
+            }
+            types[i].hasRequiredFields = fields.contains(where: \.required)
+            types[i].kind = .object(fields: fields)
         }
         self.types = types
         self.rootByKind = Self.roots
