@@ -54,7 +54,7 @@ public enum ManifestLoader {
             var fileDiagnostics: [Diagnostic] = []
             let documents: [Document]
             do {
-                documents = try YAMLParser.parse(file.bytes, limits: limits)
+                documents = try YAMLParser.parse(file.bytes, file: file.name, limits: limits)
             } catch {
                 fileDiagnostics.append(Diagnostic(.error, file: file.name, mark: error.mark, path: "", message: error.message))
                 finish(file.name, fileDiagnostics, into: &set)

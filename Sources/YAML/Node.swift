@@ -137,13 +137,19 @@ public struct Pair: Sendable {
 }
 
 /// One document of a stream.
+///
+/// The file name is kept here, once, rather than in every node's `Mark`: all the nodes of
+/// a document share it, and a `String` per node would cost the composer time and memory.
 public struct Document: Sendable {
     public var root: Node
     /// Where the document starts (its `---`, or its first node).
     public var mark: Mark
+    /// The name the input was parsed under (`YAMLParser.parse(_:file:)`).
+    public var file: String
 
-    public init(root: Node, mark: Mark) {
+    public init(root: Node, mark: Mark, file: String = "") {
         self.root = root
         self.mark = mark
+        self.file = file
     }
 }

@@ -7,25 +7,37 @@ import CLibYAML
 /// duplicate keys and enforces `Limits`. It never recurses on input structure, so deep
 /// inputs cost a bounded stack.
 public enum YAMLParser {
-    public static func parse(_ text: String, limits: Limits = .default) throws(YAMLError) -> [Document] {
+    /// `file` names the input in every `Document` and `YAMLError`, so that together with
+    /// each node's `Mark` a position reads `file:line:column`.
+    public static func parse(_ text: String, file: String = "", limits: Limits = .default) throws(YAMLError) -> [Document] {
         var text = text
         // withUTF8 rethrows untyped errors, so carry the typed one out in a Result.
-        let result = text.withUTF8 { bytes in Result { () throws(YAMLError) in try parse(bytes, limits: limits) } }
+        let result = text.withUTF8 { bytes in Result { () throws(YAMLError) in try parse(bytes, file: file, limits: limits) } }
         return try result.get()
     }
 
-    public static func parse(_ bytes: [UInt8], limits: Limits = .default) throws(YAMLError) -> [Document] {
-        let result = bytes.withUnsafeBufferPointer { buffer in Result { () throws(YAMLError) in try parse(buffer, limits: limits) } }
+    public static func parse(_ bytes: [UInt8], file: String = "", limits: Limits = .default) throws(YAMLError) -> [Document] {
+        let result = bytes.withUnsafeBufferPointer { buffer in Result { () throws(YAMLError) in try parse(buffer, file: file, limits: limits) } }
         return try result.get()
     }
 
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, limits: Limits = .default) throws(YAMLError) -> [Document] {
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String = "", limits: Limits = .default) throws(YAMLError) -> [Document] {
+        do {
+            return try compose(bytes, file: file, limits: limits)
+        } catch {
+            var error = error
+            error.file = file
+            throw error
+        }
+    }
+
+    static func compose(_ bytes: UnsafeBufferPointer<UInt8>, file: String, limits: Limits) throws(YAMLError) -> [Document] {
         guard bytes.count <= limits.maxInputBytes else {
             throw YAMLError(
                 .tooLarge(bytes: bytes.count, limit: limits.maxInputBytes), mark: Mark(line: 1, column: 1),
                 message: "input is \(formatBytes(bytes.count)), over the limit of \(formatBytes(limits.maxInputBytes))")
         }
-        var composer = Composer(limits: limits)
+        var composer = Composer(limits: limits, file: file)
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             throw YAMLError(.syntax, mark: Mark(line: 1, column: 1), message: "libyaml could not allocate a parser")
@@ -160,8 +172,11 @@ struct Composer {
     /// Nodes built so far in this stream, counting alias expansions.
     var total = 0
 
-    init(limits: Limits) {
+    let file: String
+
+    init(limits: Limits, file: String) {
         self.limits = limits
+        self.file = file
     }
 
     mutating func handle(_ event: inout yaml_event_t) throws(YAMLError) {
@@ -174,7 +189,7 @@ struct Composer {
             documentMark = mark
         case YAML_DOCUMENT_END_EVENT:
             if let root {
-                documents.append(Document(root: root, mark: documentMark))
+                documents.append(Document(root: root, mark: documentMark, file: file))
             }
             root = nil
         case YAML_SCALAR_EVENT:

@@ -13,6 +13,8 @@ public struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var kind: Kind
+    /// The input's name, as given to `YAMLParser.parse(_:file:)`.
+    public var file = ""
     public var mark: Mark
     public var message: String
 
@@ -22,6 +24,6 @@ public struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
-    /// `line:column: message`; the caller prefixes the file name.
-    public var description: String { "\(mark): \(message)" }
+    /// `file:line:column: message`, or `line:column: message` for an unnamed input.
+    public var description: String { (file.isEmpty ? "" : "\(file):") + "\(mark): \(message)" }
 }

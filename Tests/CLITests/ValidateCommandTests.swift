@@ -115,3 +115,39 @@ import Testing
         #expect(r.stdout.contains("refused: not supported on a single host; use hostPath"))
     }
 }
+
+/// Each kind of bad input: exit 1 and one located error line, never a crash.
+@Suite struct BadInputCommandTests {
+    static let cases: [(name: String, bytes: [UInt8], message: String)] = {
+        var bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        let names = Array("abcdefghij")
+        for i in 1...9 { bomb += "\(names[i]): &\(names[i]) [" + Array(repeating: "*\(names[i - 1])", count: 9).joined(separator: ", ") + "]\n" }
+        return [
+            ("empty", [], "no Kubernetes objects in this file"),
+            ("words", Array("this is not a manifest\n".utf8), "expected a Kubernetes object"),
+            ("binary", [0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x01, 0x00], "control characters are not allowed"),
+            ("utf8", Array("kind: \"".utf8) + [0xFF, 0xFE] + Array("\"\n".utf8), "UTF-8"),
+            ("tabs", Array("kind: Pod\nmetadata:\n\tname: x\n".utf8), "tabs cannot indent YAML"),
+            ("duplicate", Array("kind: Pod\nkind: Pod\n".utf8), "duplicate key \"kind\" (first defined at 1:1)"),
+            ("deep", Array((String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)).utf8), "deeper than the limit of 128"),
+            ("bomb", Array(bomb.utf8), "alias bomb"),
+            ("huge", [UInt8](repeating: UInt8(ascii: "#"), count: 100 << 20), "over the limit of 16 MiB"),
+        ]
+    }()
+
+    @Test(arguments: cases.map(\.name))
+    func badInput(_ name: String) throws {
+        let c = try #require(Self.cases.first { $0.name == name })
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("podrec-bad-\(getpid())-\(name)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("\(name).yaml")
+        try Data(c.bytes).write(to: file)
+        let r = try ValidateCommandTests().run(["validate", file.path])
+        #expect(r.status == 1, "\(name): exit \(r.status)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(r.stderr)")
+        #expect(lines.first?.hasPrefix("\(file.path):") == true && lines.first?.contains(": error: ") == true, "\(r.stderr)")
+        #expect(r.stderr.contains(c.message), "\(r.stderr)")
+    }
+}

@@ -465,3 +465,18 @@ extension Node {
         #expect(r.keys == ["a", "b", "c"])
     }
 }
+
+@Suite struct FileNameTests {
+    @Test func documentsAndErrorsCarryTheFileName() throws {
+        let docs = try YAMLParser.parse("a: 1\n---\nb: 2\n", file: "pods/web.yaml")
+        #expect(docs.map(\.file) == ["pods/web.yaml", "pods/web.yaml"])
+        #expect(docs[1].root.mapping?.first?.value.mark == Mark(line: 3, column: 4))
+        do {
+            _ = try YAMLParser.parse("a: [\n", file: "pods/bad.yaml")
+            Issue.record("accepted an unclosed flow sequence")
+        } catch {
+            #expect(error.file == "pods/bad.yaml")
+            #expect(error.description.hasPrefix("pods/bad.yaml:2:1: "))
+        }
+    }
+}
