@@ -216,6 +216,12 @@ let oneContainer = """
         ])
     }
 
+    @Test func aNullVolumeSourceIsAbsent() throws {
+        let set = load(pod(oneContainer + "\nvolumes:\n- name: v\n  emptyDir:\n  hostPath: {path: /srv}\n- name: w\n  emptyDir:"))
+        let volumes = try #require(set.pods.first?.pod.spec.volumes)
+        #expect(volumes.map(\.source) == [.hostPath(path: "/srv", type: ""), .emptyDir(medium: "", sizeLimit: nil)])
+    }
+
     @Test func referencesResolveWithinTheInputUnlessOptional() {
         let podText = pod(oneContainer + "\n  envFrom:\n  - configMapRef: {name: cm}\n  - secretRef: {name: s, optional: true}")
         let alone = load(podText)

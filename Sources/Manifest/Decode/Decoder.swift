@@ -238,7 +238,7 @@ struct Decoder {
             k.optional = n["optional"]?.bool ?? false
             return k
         }
-        if let e = v["emptyDir"], !e.isNull || v.hasKey("emptyDir") {
+        if let e = v["emptyDir"], !e.isNull {
             var limit: Quantity?
             if let s = e["sizeLimit"], !s.isNull { limit = quantity(s, path: path.appending("emptyDir.sizeLimit")) }
             return Volume(name: name, source: .emptyDir(medium: e["medium"]?.string ?? "", sizeLimit: limit))
@@ -335,7 +335,4 @@ extension Node {
         return out
     }
 
-    func hasKey(_ key: String) -> Bool {
-        mapping?.contains { $0.key.scalar?.value == key } ?? false
-    }
 }
