@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         // The system libyaml (Debian: libyaml-dev). We link it; we do not vendor it.
@@ -25,6 +26,20 @@ let package = Package(
         .target(name: "YAML", dependencies: ["CLibYAML"]),
         // Kubernetes v1 Pod/ConfigMap/Secret: model, decoding, validation, defaults, spec hash.
         .target(name: "Manifest", dependencies: ["YAML"]),
+        // The only Swift that calls libc: files, cgroupfs, signals. Every root is a parameter.
+        // No Foundation, so the per-pod supervisor can link it and stay small.
+        .target(name: "Kernel", dependencies: ["CKernel", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "CKernel", cSettings: [.define("_GNU_SOURCE")]),
+        // Cgroup mode detection and the v1 and v2 drivers behind one protocol.
+        .target(name: "Cgroups", dependencies: ["Kernel"]),
+        // Pure parsers for /proc/PID files, and a reader of a cgroup tree's processes.
+        .target(name: "Procfs", dependencies: ["Kernel"]),
+        // The C spawn shim: only what must run between fork and exec. One entry point.
+        .target(name: "CSpawn", cSettings: [.define("_GNU_SOURCE")]),
+        // Swift over CSpawn: owns the pointer lifetimes, turns {stage, errno} into errors.
+        .target(name: "Spawn", dependencies: ["CSpawn", "Kernel"]),
+        // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
+        .target(name: "KernelTestSupport", dependencies: ["Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // The thin CLI: one file per subcommand.
         .executableTarget(
             name: "podrec",
@@ -36,6 +51,10 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML"]),
         .testTarget(name: "CLITests", dependencies: ["podrec"]),
+        // Unprivileged: pure code and fixture trees.
+        .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
+        // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
+        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

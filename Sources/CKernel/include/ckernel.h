@@ -1,0 +1,36 @@
+// Linux system calls that Swift cannot call directly: syscall(2) is variadic, and Swift
+// imports no variadic C function. One inline wrapper each; no logic.
+#pragma once
+#ifdef __linux__
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+static inline int ckernel_pidfd_open(pid_t pid, unsigned int flags) {
+    return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+static inline int ckernel_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, (void *)0, 0u);
+}
+#endif
+
+#ifdef __linux__
+#include <sys/prctl.h>
+
+// prctl(2) is variadic too.
+static inline int ckernel_set_child_subreaper(int on) {
+    return prctl(PR_SET_CHILD_SUBREAPER, (unsigned long)on, 0UL, 0UL, 0UL);
+}
+
+static inline int ckernel_set_dumpable(int on) {
+    return prctl(PR_SET_DUMPABLE, (unsigned long)on, 0UL, 0UL, 0UL);
+}
+#endif

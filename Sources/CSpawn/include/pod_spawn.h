@@ -1,0 +1,2 @@
+#pragma once
+int podspawn_placeholder(void);
