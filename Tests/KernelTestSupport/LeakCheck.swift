@@ -50,7 +50,9 @@ public struct HostSnapshot: Sendable {
     }
 
     static func openFds(proc: String) -> Set<Int32> {
-        Set(((try? Sys.listDirectory("\(proc)/self/fd")) ?? []).compactMap { Int32($0) })
+        // The listing itself holds an fd while it reads the directory; it is closed by the
+        // time we look, so keep only the fds that are still open.
+        Set(((try? Sys.listDirectory("\(proc)/self/fd")) ?? []).compactMap { Int32($0) }.filter { fcntl($0, F_GETFD) != -1 })
     }
 
     static func comm(_ pid: Int32) -> String {

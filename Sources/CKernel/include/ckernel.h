@@ -34,3 +34,24 @@ static inline int ckernel_set_dumpable(int on) {
     return prctl(PR_SET_DUMPABLE, (unsigned long)on, 0UL, 0UL, 0UL);
 }
 #endif
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sys/vfs.h>
+
+// Swift's Glibc module is built without _GNU_SOURCE and without <sys/vfs.h>: these give
+// the values and calls it leaves out.
+#ifndef O_PATH
+#define O_PATH 010000000
+#endif
+
+static inline int ckernel_o_path(void) { return O_PATH; }
+
+// statfs(2)'s f_type: the magic number of the filesystem that holds `path`.
+static inline int ckernel_statfs_type(const char *path, long *type) {
+    struct statfs st;
+    int r = statfs(path, &st);
+    if (r == 0) *type = (long)st.f_type;
+    return r;
+}
+#endif

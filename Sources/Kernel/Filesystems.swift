@@ -1,0 +1,22 @@
+import CKernel
+import Glibc
+
+extension Sys {
+    /// CGROUP2_SUPER_MAGIC, from <linux/magic.h>.
+    public static let cgroup2Magic: Int64 = 0x6367_7270
+    /// CGROUP_SUPER_MAGIC: a v1 hierarchy.
+    public static let cgroupMagic: Int64 = 0x27e0eb
+    /// TMPFS_MAGIC: what holds the v1 hierarchies (and `unified`) on legacy and hybrid hosts.
+    public static let tmpfsMagic: Int64 = 0x0102_1994
+
+    /// O_PATH, which Swift's Glibc module leaves out (it needs _GNU_SOURCE).
+    public static let openPath: Int32 = ckernel_o_path()
+
+    /// statfs(2)'s `f_type`, the magic number of the filesystem holding `path`: how cgroup
+    /// mode detection tells a real cgroup2 mount from a v1 hierarchy or a plain directory.
+    public static func filesystemType(_ path: String) throws(KernelError) -> Int64 {
+        var type = 0
+        _ = try check("statfs", path) { ckernel_statfs_type(path, &type) }
+        return Int64(type)
+    }
+}
