@@ -1,3 +1,5 @@
+import Kernel
+
 /// The four ids of a `Uid:` or `Gid:` line.
 public struct IDs: Sendable, Hashable, CustomStringConvertible {
     public var real: UInt32

@@ -280,7 +280,7 @@ extension SpawnError {
         case .hostname:
             context = "sethostname \((request.hostname ?? "").debugDescription)"
         case .capabilityBoundingSet:
-            if let index { context = "drop \(SpawnRequest.Capability(rawValue: Int32(index)).name) from the bounding set" }
+            if let index { context = "drop \(Capability(rawValue: Int(index)).name) from the bounding set" }
         case .keepCapabilities:
             context = "prctl PR_SET_KEEPCAPS"
         case .setgroups:

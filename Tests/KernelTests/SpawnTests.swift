@@ -173,12 +173,12 @@ import Testing
     @Test func namesAndSetsPrintAsInC() {
         #expect(Namespaces([.mount, .network, .pid]).description == "mnt,net,pid")
         #expect(Namespaces(rawValue: 0x1).description == "0x1")
-        typealias Caps = SpawnRequest.CapabilitySet
+        typealias Caps = CapabilitySet
         #expect(Caps.containerDefault.rawValue == 0x0000_0000_a804_25fb)
         #expect(Caps([.netAdmin, .chown]).description == "CAP_CHOWN,CAP_NET_ADMIN")
-        #expect(SpawnRequest.Capability(name: "net_admin") == .netAdmin)
-        #expect(SpawnRequest.Capability(rawValue: 63).name == "CAP_63")
-        #expect(SpawnRequest.Capability.known.count == 41)
+        #expect(Capability(name: "net_admin") == .netAdmin)
+        #expect(Capability(rawValue: 63).name == "CAP_63")
+        #expect(Capability.known.count == 41)
     }
 }
 

@@ -1,3 +1,6 @@
+// The capability vocabulary, shared by Procfs (reading /proc/PID/status) and Spawn
+// (capset before exec), so that one table names every bit.
+
 /// One Linux capability: its bit number in the `Cap*` masks (`linux/capability.h`).
 public struct Capability: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The bit number, 0...63.
@@ -61,9 +64,9 @@ public struct Capability: RawRepresentable, Sendable, Hashable, Comparable, Cust
     /// Every capability this version of podrec can name, in bit order.
     public static let known: [Capability] = names.indices.map { Capability(rawValue: $0) }
 
-    /// `CAP_SYS_ADMIN`; a bit newer than this table prints as its number, as libcap does.
+    /// `CAP_SYS_ADMIN`; a bit newer than this table prints as `CAP_63`.
     public var name: String {
-        Capability.names.indices.contains(rawValue) ? Capability.names[rawValue] : String(rawValue)
+        Capability.names.indices.contains(rawValue) ? Capability.names[rawValue] : "CAP_\(rawValue)"
     }
 
     /// From `CAP_SYS_ADMIN`, or `SYS_ADMIN` as Kubernetes writes it; any case.
@@ -115,6 +118,16 @@ public struct CapabilitySet: OptionSet, Sendable, Hashable, CustomStringConverti
         let digits = String(rawValue, radix: 16)
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
+
+    /// Every capability in `Capability.known`.
+    public static let allKnown = CapabilitySet(Capability.known)
+
+    /// The containerd/Docker default set of 14 (moby `oci/caps/defaults.go`), which
+    /// ARCHITECTURE gives every container before the pod's add and drop.
+    public static let containerDefault = CapabilitySet([
+        .chown, .dacOverride, .fsetid, .fowner, .mknod, .netRaw, .setgid, .setuid, .setfcap,
+        .setpcap, .netBindService, .sysChroot, .kill, .auditWrite,
+    ])
 
     public var description: String { names.isEmpty ? "none" : names.joined(separator: ",") }
 }
