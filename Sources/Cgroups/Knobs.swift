@@ -154,20 +154,8 @@ enum Knobs {
     }
 }
 
-/// The monotonic clock and sleeping, for the bounded retries above.
-enum Clock {
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    static func sleep(nanoseconds: Int64) {
-        var ts = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-        var rem = timespec()
-        while nanosleep(&ts, &rem) == -1 && errno == EINTR { ts = rem }
-    }
-}
+/// The monotonic clock and sleeping, for the bounded retries above: Kernel's.
+typealias Clock = MonotonicClock
 
 /// Validates a relative cgroup path: it must stay below the root it is joined to.
 enum CgroupPaths {
