@@ -252,6 +252,23 @@ public enum Sys {
     }
 }
 
+/// How a child ended, decoded from a raw wait status (WIFEXITED / WIFSIGNALED).
+public enum WaitStatus: Sendable, Hashable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    public init(_ raw: Int32) {
+        self = raw & 0x7f == 0 ? .exited((raw >> 8) & 0xff) : .signaled(raw & 0x7f)
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let c): return "exit \(c)"
+        case .signaled(let s): return "signal \(s)"
+        }
+    }
+}
+
 /// `a/b/c` → `a/b`; `c` → `.`; `/c` → `/`.
 public func parentDirectory(_ path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }

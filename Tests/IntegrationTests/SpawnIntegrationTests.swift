@@ -446,9 +446,9 @@ final class SpawnLab {
         return SpawnRun(output: try output.get(), status: status)
     }
 
-    func reap(_ pid: Int32) -> SpawnExit {
+    func reap(_ pid: Int32) -> WaitStatus {
         live.removeAll { $0 == pid }
-        return (try? Sys.wait(pid)).map(SpawnExit.init) ?? .exited(-1)
+        return (try? Sys.wait(pid)).map(WaitStatus.init) ?? .exited(-1)
     }
 
     func kill(_ pid: Int32) {
@@ -542,25 +542,10 @@ final class SpawnLab {
     }
 }
 
-enum SpawnExit: Equatable, CustomStringConvertible {
-    case exited(Int32)
-    case signaled(Int32)
-
-    init(_ raw: Int32) {
-        self = raw & 0x7f == 0 ? .exited((raw >> 8) & 0xff) : .signaled(raw & 0x7f)
-    }
-
-    var description: String {
-        switch self {
-        case .exited(let c): return "exit \(c)"
-        case .signaled(let s): return "signal \(s)"
-        }
-    }
-}
 
 struct SpawnRun: Equatable {
     var output: String
-    var status: SpawnExit
+    var status: WaitStatus
 }
 
 /// The error of a spawn that must fail. No process may be left: the shim reaps its child.

@@ -184,26 +184,10 @@ import Testing
 
 // MARK: - Helpers
 
-/// How a child ended.
-fileprivate enum ExitStatus: Equatable, CustomStringConvertible {
-    case exited(Int32)
-    case signaled(Int32)
-
-    init(_ raw: Int32) {
-        self = raw & 0x7f == 0 ? .exited((raw >> 8) & 0xff) : .signaled(raw & 0x7f)
-    }
-
-    var description: String {
-        switch self {
-        case .exited(let c): return "exit \(c)"
-        case .signaled(let s): return "signal \(s)"
-        }
-    }
-}
 
 fileprivate struct Run: Equatable {
     var output: String
-    var status: ExitStatus
+    var status: WaitStatus
 }
 
 /// A one-way channel, both ends close-on-exec from the start: a socketpair, because Swift's
@@ -237,9 +221,9 @@ fileprivate final class Pipe {
 }
 
 /// Waits for the child and closes its pidfd.
-fileprivate func reap(_ child: SpawnedProcess) -> ExitStatus? {
+fileprivate func reap(_ child: SpawnedProcess) -> WaitStatus? {
     defer { child.pidfd.map { _ = close($0) } }
-    return (try? Sys.wait(child.pid)).map(ExitStatus.init)
+    return (try? Sys.wait(child.pid)).map(WaitStatus.init)
 }
 
 /// Runs the request with stdout and stderr into one pipe, to the end.
