@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "CSpawn", cSettings: [.define("_GNU_SOURCE")]),
         // Swift over CSpawn: owns the pointer lifetimes, turns {stage, errno} into errors.
         .target(name: "Spawn", dependencies: ["CSpawn", "Kernel"]),
+        // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.
+        .target(name: "Images", dependencies: ["Kernel", "YAML"]),
         // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
         .target(name: "KernelTestSupport", dependencies: ["Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // The thin CLI: one file per subcommand.
@@ -45,6 +47,7 @@ let package = Package(
             name: "podrec",
             dependencies: [
                 "Manifest",
+                "Images",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,6 +56,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["podrec"]),
         // Unprivileged: pure code and fixture trees.
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
         .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
     ],

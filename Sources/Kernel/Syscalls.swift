@@ -108,7 +108,7 @@ public enum Sys {
         let temp = "\(dir)/.\(baseName(path)).tmp.\(getpid())"
         let fd = try open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         do {
-            _ = try check("fchmod", temp) { fchmod(fd, mode) }  // the umask does not decide
+            _ = try check("fchmod", temp) { Glibc.fchmod(fd, mode) }  // the umask does not decide
             try writeAll(fd, bytes, path: temp)
             try fsync(fd, path: temp)
             close(fd)

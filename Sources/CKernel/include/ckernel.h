@@ -55,3 +55,22 @@ static inline int ckernel_statfs_type(const char *path, long *type) {
     return r;
 }
 #endif
+
+#ifdef __linux__
+#include <stdio.h>
+#ifndef SYS_renameat2
+#define SYS_renameat2 316
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+// renameat2 and syncfs are declared only under _GNU_SOURCE; call them by number.
+static inline int ckernel_rename_exchange(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    return (int)syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, RENAME_EXCHANGE);
+}
+
+static inline int ckernel_syncfs(int fd) {
+    return (int)syscall(SYS_syncfs, fd);
+}
+#endif

@@ -1,0 +1,192 @@
+import CKernel
+import Glibc
+
+/// The *at() calls, relative to a directory fd, so that no path is resolved through a
+/// symlink that untrusted content (an image, a volume) put in a tree. Errors name
+/// `describedAs`, the path a user would recognise; the fd-relative name alone says little.
+extension Sys {
+    /// What `fstatat` says about one entry, with the fields an image copy needs.
+    public struct EntryStatus: Sendable {
+        public var device: UInt64
+        public var inode: UInt64
+        public var mode: UInt32
+        public var uid: UInt32
+        public var gid: UInt32
+        public var size: Int64
+        public var links: UInt64
+        public var mtime: timespec
+
+        public init(_ st: Glibc.stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            mode = st.st_mode
+            uid = st.st_uid
+            gid = st.st_gid
+            size = Int64(st.st_size)
+            links = UInt64(st.st_nlink)
+            mtime = st.st_mtim
+        }
+
+        public var type: UInt32 { mode & S_IFMT }
+        public var permissions: UInt32 { mode & 0o7777 }
+    }
+
+    /// fstatat(2) with AT_SYMLINK_NOFOLLOW: a symlink is reported, never followed.
+    public static func lstatAt(_ dirfd: Int32, _ name: String, describedAs path: String) throws(KernelError) -> EntryStatus {
+        var st = Glibc.stat()
+        _ = try check("lstat", path) { fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) }
+        return EntryStatus(st)
+    }
+
+    public static func fstat(_ fd: Int32, describedAs path: String) throws(KernelError) -> EntryStatus {
+        var st = Glibc.stat()
+        _ = try check("fstat", path) { Glibc.fstat(fd, &st) }
+        return EntryStatus(st)
+    }
+
+    public static func mkdirAt(_ dirfd: Int32, _ name: String, mode: mode_t, describedAs path: String) throws(KernelError) {
+        _ = try check("mkdir", path) { mkdirat(dirfd, name, mode) }
+    }
+
+    public static func symlinkAt(_ target: String, _ dirfd: Int32, _ name: String, describedAs path: String) throws(KernelError) {
+        _ = try check("symlink", path, target) { symlinkat(target, dirfd, name) }
+    }
+
+    /// linkat(2) without AT_SYMLINK_FOLLOW: links the entry itself.
+    public static func linkAt(_ fromDir: Int32, _ fromName: String, _ toDir: Int32, _ toName: String, describedAs path: String, target: String) throws(KernelError) {
+        _ = try check("link", path, target) { linkat(fromDir, fromName, toDir, toName, 0) }
+    }
+
+    public static func unlinkAt(_ dirfd: Int32, _ name: String, directory: Bool = false, describedAs path: String) throws(KernelError) {
+        _ = try check(directory ? "rmdir" : "unlink", path) { unlinkat(dirfd, name, directory ? AT_REMOVEDIR : 0) }
+    }
+
+    public static func readlinkAt(_ dirfd: Int32, _ name: String, describedAs path: String) throws(KernelError) -> String {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = try check("readlink", path) { readlinkat(dirfd, name, &buf, buf.count - 1) }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// lchown: the owner of the entry itself, a symlink included.
+    public static func lchownAt(_ dirfd: Int32, _ name: String, uid: UInt32, gid: UInt32, describedAs path: String) throws(KernelError) {
+        _ = try check("lchown", path, "\(uid):\(gid)") { fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) }
+    }
+
+    public static func fchown(_ fd: Int32, uid: UInt32, gid: UInt32, describedAs path: String) throws(KernelError) {
+        _ = try check("fchown", path, "\(uid):\(gid)") { Glibc.fchown(fd, uid, gid) }
+    }
+
+    public static func fchmod(_ fd: Int32, _ mode: mode_t, describedAs path: String) throws(KernelError) {
+        _ = try check("fchmod", path, String(mode, radix: 8)) { Glibc.fchmod(fd, mode) }
+    }
+
+    /// fchmodat(2) never on a symlink: Linux cannot change a symlink's mode.
+    public static func chmodAt(_ dirfd: Int32, _ name: String, _ mode: mode_t, describedAs path: String) throws(KernelError) {
+        _ = try check("chmod", path, String(mode, radix: 8)) { fchmodat(dirfd, name, mode, 0) }
+    }
+
+    /// utimensat(2) with AT_SYMLINK_NOFOLLOW: sets atime and mtime of the entry itself.
+    public static func setModificationTime(_ dirfd: Int32, _ name: String, _ mtime: timespec, describedAs path: String) throws(KernelError) {
+        var times = [mtime, mtime]
+        _ = try check("utimensat", path) { utimensat(dirfd, name, &times, AT_SYMLINK_NOFOLLOW) }
+    }
+
+    public static func futimens(_ fd: Int32, _ mtime: timespec, describedAs path: String) throws(KernelError) {
+        var times = [mtime, mtime]
+        _ = try check("futimens", path) { Glibc.futimens(fd, &times) }
+    }
+
+    public static func renameAt(_ fromDir: Int32, _ fromName: String, _ toDir: Int32, _ toName: String, describedAs path: String, to target: String) throws(KernelError) {
+        _ = try check("rename", path, target) { renameat(fromDir, fromName, toDir, toName) }
+    }
+
+    /// Writes all of `bytes`; a short write continues where it stopped.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, describedAs path: String) throws(KernelError) {
+        var offset = 0
+        while offset < bytes.count {
+            offset += try check("write", path) { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
+        }
+    }
+
+    /// flock(2) LOCK_EX on `path`, created 0600 if missing; the lock lives as long as the
+    /// returned fd.
+    public static func lockFile(_ path: String) throws(KernelError) -> Int32 {
+        let fd = try Sys.open(path, O_RDWR | O_CREAT, mode: 0o600)
+        do {
+            _ = try check("flock", path, "LOCK_EX") { flock(fd, LOCK_EX) }
+        } catch {
+            Sys.close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// True unless kill(pid, 0) says ESRCH: the pid may be reused, which only delays a
+    /// clean-up, never makes it wrong.
+    public static func processExists(_ pid: Int32) -> Bool {
+        Glibc.kill(pid, 0) == 0 || Glibc.errno != ESRCH
+    }
+
+    /// realpath(3): the absolute path with symlinks resolved, for recording where an
+    /// image came from.
+    public static func realPath(_ path: String) throws(KernelError) -> String {
+        guard let p = realpath(path, nil) else {
+            throw KernelError("realpath", path: path, errno: .init(rawValue: Glibc.errno))
+        }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// One read(2) into `buffer`; 0 at EOF.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, describedAs path: String) throws(KernelError) -> Int {
+        try check("read", path) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+    }
+
+    public static func dup(_ fd: Int32, describedAs path: String) throws(KernelError) -> Int32 {
+        try check("fcntl", path, "F_DUPFD_CLOEXEC") { fcntl(fd, F_DUPFD_CLOEXEC, 0) }
+    }
+
+    /// The names in the directory open as `dirfd`, without `.` and `..`, sorted so that
+    /// copies and listings are deterministic. `dirfd` stays open and owned by the caller.
+    public static func listDirectory(_ dirfd: Int32, describedAs path: String) throws(KernelError) -> [String] {
+        let fd = try dup(dirfd, describedAs: path)
+        guard let dir = fdopendir(fd) else {
+            let e = Glibc.errno
+            Sys.close(fd)
+            throw KernelError("fdopendir", path: path, errno: .init(rawValue: e))
+        }
+        defer { closedir(dir) }
+        rewinddir(dir)
+        var names: [String] = []
+        while true {
+            Glibc.errno = 0
+            guard let entry = readdir(dir) else {
+                let e = Glibc.errno
+                if e != 0 { throw KernelError("readdir", path: path, errno: .init(rawValue: e)) }
+                break
+            }
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Exchanges two names atomically (renameat2 RENAME_EXCHANGE, Linux 3.15). False when
+    /// the filesystem cannot, so the caller falls back to two renames.
+    public static func exchange(_ a: String, _ b: String) throws(KernelError) -> Bool {
+        switch retrying({ ckernel_rename_exchange(AT_FDCWD, a, AT_FDCWD, b) }) {
+        case .success: return true
+        case .failure(let e) where e.rawValue == EINVAL || e.rawValue == ENOSYS: return false
+        case .failure(let e): throw KernelError("renameat2", path: a, argument: "RENAME_EXCHANGE \(b)", errno: e)
+        }
+    }
+
+    /// Flushes the filesystem holding `fd` (syncfs): one call instead of an fsync per
+    /// file of an imported tree.
+    public static func syncFilesystem(_ fd: Int32, describedAs path: String) throws(KernelError) {
+        _ = try check("syncfs", path) { ckernel_syncfs(fd) }
+    }
+}
+
