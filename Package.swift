@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "Spawn", dependencies: ["CSpawn", "Kernel"]),
         // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.
         .target(name: "Images", dependencies: ["Kernel", "YAML"]),
+        // The pod runtime: container root filesystems, the supervisor's library side.
+        .target(name: "Runtime", dependencies: ["Kernel", "Spawn", "Images"]),
         // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
         .target(name: "KernelTestSupport", dependencies: ["Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // The thin CLI: one file per subcommand.
@@ -57,8 +59,9 @@ let package = Package(
         // Unprivileged: pure code and fixture trees.
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Spawn", "Images", "Kernel"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "Runtime", "KernelTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,32 @@
+import Kernel
+
+/// How an allowlisted system dir exists on the host.
+public enum HostEntry: Sendable, Hashable {
+    /// A real directory: bound read-only, recursively.
+    case directory
+    /// A symlink, as `/bin -> usr/bin` on a merged-/usr system: made again, as the same
+    /// symlink, inside the new root.
+    case symlink(target: String)
+}
+
+/// The host dirs an `image: host` container sees, read-only (ARCHITECTURE, "Containers").
+public enum HostSystemDirectories {
+    /// In the order they are mounted: `usr` first, which the `/lib*` symlinks point into.
+    public static let allowlist = ["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "opt"]
+
+    /// Which of `allowlist` exist under `root` (the host's `/`), without following
+    /// symlinks. Anything else (a file, a socket) is left out, as a missing dir is.
+    public static func probe(root: String = "/") -> [String: HostEntry] {
+        let base = root.hasSuffix("/") ? root : root + "/"
+        var out: [String: HostEntry] = [:]
+        for name in allowlist {
+            guard let st = try? Sys.stat(base + name, followSymlinks: false) else { continue }
+            if st.isDirectory {
+                out[name] = .directory
+            } else if st.isSymlink, let target = try? Sys.readlink(base + name) {
+                out[name] = .symlink(target: target)
+            }
+        }
+        return out
+    }
+}

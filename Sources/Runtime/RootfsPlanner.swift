@@ -1,0 +1,169 @@
+import Spawn
+
+/// The root filesystem of one container as mount steps, exactly as ARCHITECTURE's
+/// "Containers: root filesystem" says. Pure: no I/O, no clock.
+///
+/// The steps, in order, with R the scratch dir:
+/// 1. `/` made private, recursively: nothing propagates back to the host.
+/// 2. The root at R: a tmpfs (`image: host`; 64 MiB, mode 0755, nodev,nosuid) or an
+///    overlayfs of the image with the container's own upper and work dirs.
+/// 3. `image: host` only: the allowlisted host dirs that exist, bound recursively and made
+///    read-only recursively; a symlink on the host (`/lib -> usr/lib`) is made again as the
+///    same symlink.
+/// 4. `/proc` (a fresh procfs: it shows the PID namespace the process ends up in, its own or
+///    a joined or the host's, so the plan needs no flag for it); `/dev` (a tmpfs with the
+///    host's null, zero, full, random, urandom and tty bound in as files, the fd and stdio
+///    symlinks, `ptmx -> pts/ptmx`, and `/dev/shm`); `/sys` read-only; a private `/tmp`;
+///    and for `image: host` private `/var`, `/run` and `/home` as well.
+/// 5. The volumes, mount points made inside the new root.
+/// Then `pivot_root` into R (`RootfsPlan.rootfs`).
+public enum RootfsPlanner {
+    // <sys/mount.h> MS_* values (Runtime imports no Glibc).
+    public static let rdonly: UInt = 1, nosuid: UInt = 2, nodev: UInt = 4, noexec: UInt = 8
+
+    /// The tmpfs root of `image: host` (it holds only mount points and symlinks).
+    public static let hostRootSize: UInt64 = 64 << 20
+    /// `/dev`: mount points and symlinks only.
+    public static let devSize: UInt64 = 64 << 10
+    /// A container's own `/dev/shm`, when the pod shares none: Docker's default.
+    public static let shmSize: UInt64 = 64 << 20
+    /// Device nodes bound from the host's `/dev`, as files.
+    public static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
+    /// Symlinks in `/dev`.
+    public static let devSymlinks: [(name: String, target: String)] = [
+        ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"),
+    ]
+
+    public static func plan(_ request: RootfsRequest) throws(RootfsPlanError) -> RootfsPlan {
+        let root = try hostPath(request.scratch, what: "scratch dir")
+        if root == "/" { throw RootfsPlanError(what: "scratch dir", path: request.scratch, reason: .isRoot) }
+        var steps: [MountStep] = [.makePrivate("/")]
+        func at(_ path: String) -> String { root + path }
+
+        switch request.root {
+        case .host:
+            steps.append(.tmpfs(at: root, size: hostRootSize, mode: 0o755))
+            for name in HostSystemDirectories.allowlist {
+                switch request.hostEntries[name] {
+                case .directory:
+                    steps += [.directory(at("/" + name)), .bind(from: "/" + name, to: at("/" + name), recursive: true, readOnly: true)]
+                case .symlink(let target):
+                    steps.append(.symlink(at("/" + name), target: target))
+                case nil:
+                    break
+                }
+            }
+        case .image(let rootfs, let upper, let work):
+            let lower = try overlayPath(rootfs, what: "image rootfs")
+            let upper = try overlayPath(upper, what: "upper dir")
+            let work = try overlayPath(work, what: "work dir")
+            steps.append(.mount(source: "overlay", target: root, fstype: "overlay", flags: 0,
+                                data: overlayOptions(lower: lower, upper: upper, work: work)))
+        }
+
+        // /proc
+        steps += [.directory(at("/proc"), mode: 0o555), .proc(at: at("/proc"))]
+        // /dev
+        steps += [.directory(at("/dev")), .tmpfs(at: at("/dev"), size: devSize, mode: 0o755)]
+        for name in devices {
+            steps += [.file(at("/dev/" + name), mode: 0o666), .bind(from: "/dev/" + name, to: at("/dev/" + name), recursive: false)]
+        }
+        for link in devSymlinks { steps.append(.symlink(at("/dev/" + link.name), target: link.target)) }
+        steps.append(.directory(at("/dev/shm"), mode: 0o1777))
+        if let shm = request.sharedShm {
+            steps.append(.bind(from: try hostPath(shm, what: "shared /dev/shm"), to: at("/dev/shm"), recursive: false))
+        } else {
+            steps.append(.mount(source: "shm", target: at("/dev/shm"), fstype: "tmpfs", flags: nosuid | nodev | noexec,
+                                data: "mode=1777,size=\(shmSize)"))
+        }
+        // /sys
+        steps.append(.directory(at("/sys"), mode: 0o555))
+        if request.ownNetworkNamespace {
+            steps.append(.mount(source: "sysfs", target: at("/sys"), fstype: "sysfs", flags: rdonly | nosuid | nodev | noexec, data: nil))
+        } else {
+            steps.append(.bind(from: "/sys", to: at("/sys"), recursive: true, readOnly: true))
+        }
+        // Private writable dirs.
+        steps += [.directory(at("/tmp"), mode: 0o1777), .tmpfs(at: at("/tmp"), mode: 0o1777)]
+        if request.root == .host {
+            for dir in ["/var", "/run", "/home"] { steps += [.directory(at(dir)), .tmpfs(at: at(dir), mode: 0o755)] }
+        }
+
+        // Volumes, mount points made inside the new root (each missing parent too: the
+        // spawn's mkdir is not recursive, and an existing dir is fine).
+        var made = Set<String>()
+        for entry in try volumeOrder(request.volumes) {
+            let source = try hostPath(entry.volume.source, what: "volume \(entry.index) source")
+            let target = entry.target
+            var components = target.split(separator: "/").map(String.init)
+            let last = components.removeLast()
+            var parent = ""
+            for component in components {
+                parent += "/" + component
+                if made.insert(parent).inserted { steps.append(.directory(at(parent))) }
+            }
+            let point = parent + "/" + last
+            switch entry.volume.kind {
+            case .directory:
+                if made.insert(point).inserted { steps.append(.directory(at(point))) }
+            case .file:
+                steps.append(.file(at(point)))
+            }
+            steps.append(.bind(from: source, to: at(point), recursive: true, readOnly: entry.volume.readOnly))
+        }
+        return RootfsPlan(mounts: steps, rootfs: root)
+    }
+
+    /// `lowerdir=L,upperdir=U,workdir=W`.
+    public static func overlayOptions(lower: String, upper: String, work: String) -> String {
+        "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
+    }
+
+    /// The volumes with their targets made safe (`/a/./b/` → `/a/b`), in mount order: fewer
+    /// components first, so `/data` is bound before `/data/cache` and does not hide it; the
+    /// manifest order otherwise. `index` is the position in `volumes`.
+    public static func volumeOrder(_ volumes: [VolumeMount]) throws(RootfsPlanError) -> [(index: Int, target: String, volume: VolumeMount)] {
+        var out: [(index: Int, target: String, volume: VolumeMount)] = []
+        for (i, volume) in volumes.enumerated() {
+            let target = try containerPath(volume.target, what: "volume \(i) target")
+            if target == "/" { throw RootfsPlanError(what: "volume \(i) target", path: volume.target, reason: .isRoot) }
+            out.append((i, target, volume))
+        }
+        func depth(_ path: String) -> Int { path.utf8.filter { $0 == UInt8(ascii: "/") }.count }
+        // A stable sort: by depth, then by position.
+        return out.sorted { (depth($0.target), $0.index) < (depth($1.target), $1.index) }
+    }
+
+    /// `path` as a normalized absolute path inside the container: no empty or `.`
+    /// components, and refused if it is relative or has a `..` component.
+    public static func containerPath(_ path: String, what: String) throws(RootfsPlanError) -> String {
+        try normalized(path, what: what)
+    }
+
+    /// The same rules for a host path the plan uses (scratch, image, volume sources).
+    static func hostPath(_ path: String, what: String) throws(RootfsPlanError) -> String {
+        try normalized(path, what: what)
+    }
+
+    /// A host path for the overlay's option string, where `,` separates options and `:`
+    /// lower dirs (and `\\` escapes them): refused rather than escaped.
+    static func overlayPath(_ path: String, what: String) throws(RootfsPlanError) -> String {
+        let p = try normalized(path, what: what)
+        if p.contains(where: { $0 == "," || $0 == ":" || $0 == "\\" }) {
+            throw RootfsPlanError(what: what, path: path, reason: .overlayOptionCharacter)
+        }
+        return p
+    }
+
+    static func normalized(_ path: String, what: String) throws(RootfsPlanError) -> String {
+        guard path.hasPrefix("/") else { throw RootfsPlanError(what: what, path: path, reason: .notAbsolute) }
+        var parts: [Substring] = []
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if component == "." { continue }
+            if component == ".." { throw RootfsPlanError(what: what, path: path, reason: .parentComponent) }
+            parts.append(component)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}
