@@ -32,6 +32,15 @@ enum Procs {
         return out
     }
 
+    /// The last step of every kill method: SIGKILL what is still listed until the tree is
+    /// empty, then fail if it does not empty in time.
+    static func finishKill(_ path: String, method: KillMethod, signalled: [Int32], _ list: () throws(CgroupError) -> [Int32]) throws(CgroupError) -> KillReport {
+        let all = try walkKill(signalled: signalled, list)
+        let left = try Knobs.waitUntilEmpty(timeoutNanoseconds: CgroupTiming.emptyWaitNanoseconds, list)
+        if !left.isEmpty { throw .stillPopulated(path: path, pids: left) }
+        return KillReport(method: method, signalled: all)
+    }
+
     /// SIGKILLs every listed process, again, until none is left or the wait runs out.
     /// Returns everything it signalled, with `signalled` first.
     static func walkKill(signalled: [Int32], _ list: () throws(CgroupError) -> [Int32]) throws(CgroupError) -> [Int32] {

@@ -153,10 +153,7 @@ public struct V1Driver: CgroupDriver {
             try Knobs.write(state, "THAWED")
             thawed = true
         }
-        signalled = try Procs.walkKill(signalled: signalled, list)
-        let left = try Knobs.waitUntilEmpty(timeoutNanoseconds: CgroupTiming.emptyWaitNanoseconds, list)
-        if !left.isEmpty { throw .stillPopulated(path: path, pids: left) }
-        return KillReport(method: chosen, signalled: signalled)
+        return try Procs.finishKill(path, method: chosen, signalled: signalled, list)
     }
 
     /// v1 joins by `tasks`: one file per hierarchy (cpuset included when used).

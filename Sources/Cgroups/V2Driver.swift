@@ -131,10 +131,7 @@ public struct V2Driver: CgroupDriver {
         default:
             signalled = []
         }
-        signalled = try Procs.walkKill(signalled: signalled, list)
-        let left = try Knobs.waitUntilEmpty(timeoutNanoseconds: CgroupTiming.emptyWaitNanoseconds, list)
-        if !left.isEmpty { throw .stillPopulated(path: path, pids: left) }
-        return KillReport(method: chosen, signalled: signalled)
+        return try Procs.finishKill(path, method: chosen, signalled: signalled, list)
     }
 
     /// The cgroup directory, for clone3 CLONE_INTO_CGROUP (open it with

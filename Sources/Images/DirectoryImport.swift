@@ -30,7 +30,7 @@ struct DirectoryImport {
         try copyChildren(of: fd, at: EntryPath(components: []), into: &writer)
     }
 
-    static func attributes(_ st: Sys.EntryStatus) -> EntryAttributes {
+    static func attributes(_ st: Sys.FileStatus) -> EntryAttributes {
         EntryAttributes(mode: st.permissions, uid: st.uid, gid: st.gid, mtime: st.mtime)
     }
 

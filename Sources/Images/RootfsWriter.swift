@@ -237,7 +237,7 @@ struct RootfsWriter {
         return fd
     }
 
-    private func status(_ parent: Int32, _ path: EntryPath) throws(ImageError) -> Sys.EntryStatus? {
+    private func status(_ parent: Int32, _ path: EntryPath) throws(ImageError) -> Sys.FileStatus? {
         do {
             return try Sys.lstatAt(parent, path.name, describedAs: hostPath(path))
         } catch {
@@ -253,7 +253,7 @@ struct RootfsWriter {
         try removeExisting(parent, path, existing, entry: entry)
     }
 
-    private mutating func removeExisting(_ parent: Int32, _ path: EntryPath, _ existing: Sys.EntryStatus, entry: String) throws(ImageError) {
+    private mutating func removeExisting(_ parent: Int32, _ path: EntryPath, _ existing: Sys.FileStatus, entry: String) throws(ImageError) {
         let isDirectory = existing.type == S_IFDIR
         do {
             try Sys.unlinkAt(parent, path.name, directory: isDirectory, describedAs: hostPath(path))

@@ -5,43 +5,17 @@ import Glibc
 /// symlink that untrusted content (an image, a volume) put in a tree. Errors name
 /// `describedAs`, the path a user would recognise; the fd-relative name alone says little.
 extension Sys {
-    /// What `fstatat` says about one entry, with the fields an image copy needs.
-    public struct EntryStatus: Sendable {
-        public var device: UInt64
-        public var inode: UInt64
-        public var mode: UInt32
-        public var uid: UInt32
-        public var gid: UInt32
-        public var size: Int64
-        public var links: UInt64
-        public var mtime: timespec
-
-        public init(_ st: Glibc.stat) {
-            device = UInt64(st.st_dev)
-            inode = UInt64(st.st_ino)
-            mode = st.st_mode
-            uid = st.st_uid
-            gid = st.st_gid
-            size = Int64(st.st_size)
-            links = UInt64(st.st_nlink)
-            mtime = st.st_mtim
-        }
-
-        public var type: UInt32 { mode & S_IFMT }
-        public var permissions: UInt32 { mode & 0o7777 }
-    }
-
     /// fstatat(2) with AT_SYMLINK_NOFOLLOW: a symlink is reported, never followed.
-    public static func lstatAt(_ dirfd: Int32, _ name: String, describedAs path: String) throws(KernelError) -> EntryStatus {
+    public static func lstatAt(_ dirfd: Int32, _ name: String, describedAs path: String) throws(KernelError) -> FileStatus {
         var st = Glibc.stat()
         _ = try check("lstat", path) { fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) }
-        return EntryStatus(st)
+        return FileStatus(st)
     }
 
-    public static func fstat(_ fd: Int32, describedAs path: String) throws(KernelError) -> EntryStatus {
+    public static func fstat(_ fd: Int32, describedAs path: String) throws(KernelError) -> FileStatus {
         var st = Glibc.stat()
         _ = try check("fstat", path) { Glibc.fstat(fd, &st) }
-        return EntryStatus(st)
+        return FileStatus(st)
     }
 
     public static func mkdirAt(_ dirfd: Int32, _ name: String, mode: mode_t, describedAs path: String) throws(KernelError) {
@@ -98,14 +72,6 @@ extension Sys {
 
     public static func renameAt(_ fromDir: Int32, _ fromName: String, _ toDir: Int32, _ toName: String, describedAs path: String, to target: String) throws(KernelError) {
         _ = try check("rename", path, target) { renameat(fromDir, fromName, toDir, toName) }
-    }
-
-    /// Writes all of `bytes`; a short write continues where it stopped.
-    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, describedAs path: String) throws(KernelError) {
-        var offset = 0
-        while offset < bytes.count {
-            offset += try check("write", path) { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
-        }
     }
 
     /// flock(2) LOCK_EX on `path`, created 0600 if missing; the lock lives as long as the

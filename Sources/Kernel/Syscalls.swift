@@ -66,13 +66,19 @@ public enum Sys {
 
     /// Writes all of `bytes`; a short write continues where it stopped.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String? = nil, argument: String? = nil) throws(KernelError) {
+        // withUnsafeBytes rethrows untyped errors, so carry the typed one out in a Result.
+        let r = bytes.withUnsafeBytes { buf in
+            Result { () throws(KernelError) in try writeAll(fd, buf, describedAs: path, argument: argument) }
+        }
+        try r.get()
+    }
+
+    /// Writes all of `bytes`; a short write continues where it stopped. The error names
+    /// `path` and, when given, `argument` (the value written to a knob).
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, describedAs path: String?, argument: String? = nil) throws(KernelError) {
         var offset = 0
         while offset < bytes.count {
-            let r = bytes.withUnsafeBytes { buf in retrying { Glibc.write(fd, buf.baseAddress! + offset, buf.count - offset) } }
-            switch r {
-            case .success(let n): offset += n
-            case .failure(let e): throw KernelError("write", path: path, argument: argument, errno: e)
-            }
+            offset += try check("write", path, argument) { Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset) }
         }
     }
 
@@ -164,22 +170,14 @@ public enum Sys {
         return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The names in a directory, without `.` and `..`, in no particular order.
+    /// The names in a directory, without `.` and `..`, sorted.
     public static func listDirectory(_ path: String) throws(KernelError) -> [String] {
-        guard let dir = opendir(path) else {
-            throw KernelError("opendir", path: path, errno: Errno(rawValue: Glibc.errno))
-        }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        return try listDirectory(fd, describedAs: path)
     }
 
+    /// What `stat`, `lstat`, `fstatat` or `fstat` says about one file.
     public struct FileStatus: Sendable, Hashable {
         public var device: UInt64
         public var inode: UInt64
@@ -187,18 +185,36 @@ public enum Sys {
         public var uid: UInt32
         public var gid: UInt32
         public var size: Int64
+        public var links: UInt64
+        public var mtimeSeconds: Int64
+        public var mtimeNanoseconds: Int64
 
-        public var isDirectory: Bool { mode & S_IFMT == S_IFDIR }
-        public var isRegularFile: Bool { mode & S_IFMT == S_IFREG }
-        public var isSymlink: Bool { mode & S_IFMT == S_IFLNK }
+        public init(_ st: Glibc.stat) {
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            mode = st.st_mode
+            uid = st.st_uid
+            gid = st.st_gid
+            size = Int64(st.st_size)
+            links = UInt64(st.st_nlink)
+            mtimeSeconds = Int64(st.st_mtim.tv_sec)
+            mtimeNanoseconds = Int64(st.st_mtim.tv_nsec)
+        }
+
+        /// The file type bits, `S_IFREG`, `S_IFDIR`, ...
+        public var type: UInt32 { mode & S_IFMT }
+        public var isDirectory: Bool { type == S_IFDIR }
+        public var isRegularFile: Bool { type == S_IFREG }
+        public var isSymlink: Bool { type == S_IFLNK }
         public var permissions: UInt32 { mode & 0o7777 }
+        public var mtime: timespec { timespec(tv_sec: Int(mtimeSeconds), tv_nsec: Int(mtimeNanoseconds)) }
     }
 
     /// The corresponding C function is `stat`, or `lstat` with `followSymlinks: false`.
     public static func stat(_ path: String, followSymlinks: Bool = true) throws(KernelError) -> FileStatus {
         var st = Glibc.stat()
         _ = try check(followSymlinks ? "stat" : "lstat", path) { fstatat(AT_FDCWD, path, &st, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW) }
-        return FileStatus(device: UInt64(st.st_dev), inode: UInt64(st.st_ino), mode: st.st_mode, uid: st.st_uid, gid: st.st_gid, size: Int64(st.st_size))
+        return FileStatus(st)
     }
 
     public static func exists(_ path: String) -> Bool {
