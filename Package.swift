@@ -40,8 +40,21 @@ let package = Package(
         .target(name: "Spawn", dependencies: ["CSpawn", "Kernel"]),
         // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.
         .target(name: "Images", dependencies: ["Kernel", "YAML"]),
-        // The pod runtime: container root filesystems, the supervisor's library side.
-        .target(name: "Runtime", dependencies: ["Kernel", "Spawn", "Images"]),
+        // The contract between reconciler and supervisor: the launch plan and the status,
+        // as data and as the line format both sides read. Pure, no imports.
+        .target(name: "PodContract"),
+        // The pod runtime: container root filesystems, pod volumes, and the library API that
+        // starts a pod's supervisor, hands it plans and waits for its status.
+        .target(name: "Runtime", dependencies: ["Kernel", "Spawn", "Images", "Cgroups", "PodContract"]),
+        // The per-pod supervisor's logic: lifecycle, containers, logs, status. No Foundation
+        // and no Dispatch (ARCHITECTURE, "Who does what": 1 MiB per pod at most).
+        .target(name: "Supervisor", dependencies: ["Kernel", "Spawn", "Cgroups", "Runtime", "PodContract"]),
+        // The supervisor executable: a `main` over Supervisor, linked with the static stdlib.
+        .executableTarget(
+            name: "podrec-supervisor",
+            dependencies: ["Supervisor"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
         // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
         .target(name: "KernelTestSupport", dependencies: ["Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // The thin CLI: one file per subcommand.
@@ -60,8 +73,9 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Spawn", "Images", "Kernel"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "PodContract", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "Runtime", "KernelTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "Runtime", "Supervisor", "PodContract", "KernelTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

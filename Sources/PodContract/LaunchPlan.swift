@@ -1,0 +1,327 @@
+/// What the reconciler hands the pod supervisor: one pod, fully resolved. The supervisor
+/// reads no manifest, looks nothing up and makes no policy of its own beyond the pod's
+/// lifecycle: argv, env values, mounts, ids, capabilities and cgroup paths are all here
+/// (ARCHITECTURE, "The contract between reconciler and supervisor").
+///
+/// Written atomically as `<root>/pods/<ns>_<name>/plan`; `generation` grows by one with
+/// every change, and the supervisor answers with `observedGeneration` in its status.
+public struct LaunchPlan: Sendable, Hashable {
+    public var generation: Int
+    public var namespace: String
+    public var name: String
+    public var uid: String
+    /// Already truncated to 63 bytes.
+    public var hostname: String
+    public var shareProcessNamespace: Bool
+    public var hostNetwork: Bool
+    public var hostPID: Bool
+    public var hostIPC: Bool
+    public var terminationGracePeriodSeconds: Int64
+    /// `<log dir>/pods/<ns>_<name>_<uid>`: one dir per container below it.
+    public var logDirectory: String
+    /// A host dir with one empty dir per container, each the mount point of its new root.
+    public var scratchDirectory: String
+    /// The pod's `/dev/shm`, a tmpfs the reconciler mounted; nil gives each container its own.
+    public var sharedShm: String?
+    /// Where cgroupfs is mounted (`/sys/fs/cgroup`); cgroup paths below are relative to it.
+    public var cgroupMount: String
+    /// In start order: init containers and sidecars in spec order, then main containers.
+    public var containers: [ContainerLaunch]
+
+    public init(generation: Int, namespace: String, name: String, uid: String, hostname: String,
+                shareProcessNamespace: Bool = false, hostNetwork: Bool = false, hostPID: Bool = false, hostIPC: Bool = false,
+                terminationGracePeriodSeconds: Int64 = 30, logDirectory: String, scratchDirectory: String,
+                sharedShm: String? = nil, cgroupMount: String = "/sys/fs/cgroup", containers: [ContainerLaunch] = []) {
+        self.generation = generation
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+        self.hostname = hostname
+        self.shareProcessNamespace = shareProcessNamespace
+        self.hostNetwork = hostNetwork
+        self.hostPID = hostPID
+        self.hostIPC = hostIPC
+        self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
+        self.logDirectory = logDirectory
+        self.scratchDirectory = scratchDirectory
+        self.sharedShm = sharedShm
+        self.cgroupMount = cgroupMount
+        self.containers = containers
+    }
+
+    public func container(_ name: String) -> ContainerLaunch? { containers.first { $0.name == name } }
+}
+
+/// Where a container sits in the pod's lifecycle (KEP-753).
+public enum ContainerKind: String, Sendable, Hashable, CaseIterable {
+    /// A regular init container: runs to completion, in order, before everything after it.
+    case initContainer = "init"
+    /// An init container with `restartPolicy: Always`: started in init order, kept running,
+    /// stopped after the main containers in reverse order.
+    case sidecar
+    case main
+}
+
+/// The restart policy that applies to one container: the pod's for main containers,
+/// `OnFailure` for init containers of a pod whose policy is `Always`, `Always` for sidecars.
+public enum RestartPolicy: String, Sendable, Hashable, CaseIterable {
+    case always = "Always"
+    case onFailure = "OnFailure"
+    case never = "Never"
+
+    /// Whether a container that exited with `exitCode` starts again.
+    public func restarts(exitCode: Int32) -> Bool {
+        switch self {
+        case .always: return true
+        case .onFailure: return exitCode != 0
+        case .never: return false
+        }
+    }
+}
+
+/// The container's `/`.
+public enum RootSource: Sendable, Hashable {
+    /// `image: host`.
+    case host
+    /// A stored image's rootfs, with this container's own overlay upper and work dirs.
+    case image(rootfs: String, upper: String, work: String)
+}
+
+/// A host path bound into the container.
+public struct MountSpec: Sendable, Hashable {
+    public var source: String
+    public var target: String
+    public var readOnly: Bool
+    /// The source is a single file (a subPath file, `/etc/hosts`).
+    public var isFile: Bool
+
+    public init(source: String, target: String, readOnly: Bool = false, isFile: Bool = false) {
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+        self.isFile = isFile
+    }
+}
+
+/// Capability sets as 64-bit masks, bit n = capability n.
+public struct CapabilityMasks: Sendable, Hashable {
+    public var bounding: UInt64
+    public var effective: UInt64
+    public var permitted: UInt64
+    public var inheritable: UInt64
+
+    public init(bounding: UInt64, effective: UInt64, permitted: UInt64, inheritable: UInt64) {
+        self.bounding = bounding
+        self.effective = effective
+        self.permitted = permitted
+        self.inheritable = inheritable
+    }
+
+    /// The usual shape for root in a container: the same set everywhere but inheritable.
+    public init(_ set: UInt64) {
+        self.init(bounding: set, effective: set, permitted: set, inheritable: 0)
+    }
+}
+
+public struct ContainerLaunch: Sendable, Hashable {
+    public var name: String
+    public var kind: ContainerKind
+    /// `Manifest.SpecHash` of the container, hex: a change restarts this container only.
+    public var specHash: String
+    public var restartPolicy: RestartPolicy
+
+    /// The file to exec, as the container sees it. When the manifest's command was a bare
+    /// name, the reconciler looked it up in the container's PATH; if it found nothing the
+    /// name stays bare and the exec fails with ENOENT, reported as a start error.
+    public var executable: String
+    public var arguments: [String]
+    /// `NAME=value`, resolved.
+    public var environment: [String]
+    public var workingDirectory: String?
+
+    /// nil: root (uid 0, gid 0), with no supplementary groups.
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var supplementalGroups: [UInt32]
+    /// nil keeps every capability (privileged).
+    public var capabilities: CapabilityMasks?
+    public var noNewPrivileges: Bool
+    public var readOnlyRootFilesystem: Bool
+    public var privileged: Bool
+
+    public var root: RootSource
+    /// Volumes and the pod's `/etc/hosts` and `/etc/resolv.conf`, as bound; the supervisor
+    /// mounts them in `RootfsPlanner.volumeOrder`.
+    public var mounts: [MountSpec]
+
+    /// Relative to `LaunchPlan.cgroupMount` (and, on v1, to each controller's hierarchy).
+    public var cgroup: String
+    /// The signal that starts a graceful stop: SIGTERM unless `lifecycle.stopSignal` says.
+    public var stopSignal: Int32
+    /// kubelet's QoS score; nil leaves the supervisor's (0).
+    public var oomScoreAdj: Int32?
+
+    public init(name: String, kind: ContainerKind = .main, specHash: String = "", restartPolicy: RestartPolicy = .always,
+                executable: String, arguments: [String], environment: [String] = [], workingDirectory: String? = nil,
+                uid: UInt32? = nil, gid: UInt32? = nil, supplementalGroups: [UInt32] = [],
+                capabilities: CapabilityMasks? = nil, noNewPrivileges: Bool = false, readOnlyRootFilesystem: Bool = false,
+                privileged: Bool = false, root: RootSource = .host, mounts: [MountSpec] = [], cgroup: String,
+                stopSignal: Int32 = 15, oomScoreAdj: Int32? = nil) {
+        self.name = name
+        self.kind = kind
+        self.specHash = specHash
+        self.restartPolicy = restartPolicy
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.uid = uid
+        self.gid = gid
+        self.supplementalGroups = supplementalGroups
+        self.capabilities = capabilities
+        self.noNewPrivileges = noNewPrivileges
+        self.readOnlyRootFilesystem = readOnlyRootFilesystem
+        self.privileged = privileged
+        self.root = root
+        self.mounts = mounts
+        self.cgroup = cgroup
+        self.stopSignal = stopSignal
+        self.oomScoreAdj = oomScoreAdj
+    }
+}
+
+// MARK: - Text form
+
+extension LaunchPlan {
+    public static let header = "podrec-launch-plan"
+    public static let version = 1
+
+    public func encoded() -> String {
+        var w = RecordWriter(header: Self.header, version: Self.version)
+        w.line("generation", generation)
+        w.line("namespace", namespace)
+        w.line("name", name)
+        w.line("uid", uid)
+        w.line("hostname", hostname)
+        w.line("shareProcessNamespace", shareProcessNamespace)
+        w.line("hostNetwork", hostNetwork)
+        w.line("hostPID", hostPID)
+        w.line("hostIPC", hostIPC)
+        w.line("terminationGracePeriodSeconds", terminationGracePeriodSeconds)
+        w.line("logDirectory", logDirectory)
+        w.line("scratchDirectory", scratchDirectory)
+        w.optional("sharedShm", sharedShm)
+        w.line("cgroupMount", cgroupMount)
+        for c in containers {
+            w.line("container", c.name)
+            w.line("kind", c.kind.rawValue)
+            w.line("specHash", c.specHash)
+            w.line("restartPolicy", c.restartPolicy.rawValue)
+            w.line("executable", c.executable)
+            for a in c.arguments { w.line("arg", a) }
+            for e in c.environment { w.line("env", e) }
+            w.optional("workingDirectory", c.workingDirectory)
+            w.optional("uid", c.uid)
+            w.optional("gid", c.gid)
+            for g in c.supplementalGroups { w.line("group", g) }
+            if let caps = c.capabilities {
+                w.line("capabilities", "\(caps.bounding)\t\(caps.effective)\t\(caps.permitted)\t\(caps.inheritable)")
+            }
+            w.line("noNewPrivileges", c.noNewPrivileges)
+            w.line("readOnlyRootFilesystem", c.readOnlyRootFilesystem)
+            w.line("privileged", c.privileged)
+            switch c.root {
+            case .host: w.line("root", "host")
+            case .image(let rootfs, let upper, let work): w.line("root", "image\t\(rootfs)\t\(upper)\t\(work)")
+            }
+            for m in c.mounts {
+                w.line("mount", "\(m.source)\t\(m.target)\t\(m.readOnly ? "ro" : "rw")\t\(m.isFile ? "file" : "dir")")
+            }
+            w.line("cgroup", c.cgroup)
+            w.line("stopSignal", c.stopSignal)
+            w.optional("oomScoreAdj", c.oomScoreAdj)
+            w.line("end", "")
+        }
+        return w.text
+    }
+
+    public static func decode(_ text: String) throws(RecordError) -> LaunchPlan {
+        let records = try RecordReader.records(text, header: header, version: version)
+        var plan = LaunchPlan(generation: 0, namespace: "", name: "", uid: "", hostname: "", logDirectory: "", scratchDirectory: "")
+        var current: ContainerLaunch?
+        for r in records {
+            if var c = current {
+                switch r.key {
+                case "kind":
+                    guard let k = ContainerKind(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown kind \(r.value)") }
+                    c.kind = k
+                case "specHash": c.specHash = r.value
+                case "restartPolicy":
+                    guard let p = RestartPolicy(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown restartPolicy \(r.value)") }
+                    c.restartPolicy = p
+                case "executable": c.executable = r.value
+                case "arg": c.arguments.append(r.value)
+                case "env": c.environment.append(r.value)
+                case "workingDirectory": c.workingDirectory = r.value
+                case "uid": c.uid = try r.uint32()
+                case "gid": c.gid = try r.uint32()
+                case "group": c.supplementalGroups.append(try r.uint32())
+                case "capabilities":
+                    let f = try r.fields(4)
+                    guard let b = UInt64(f[0]), let e = UInt64(f[1]), let p = UInt64(f[2]), let i = UInt64(f[3]) else {
+                        throw RecordError(line: r.line, reason: "capabilities: four unsigned masks expected")
+                    }
+                    c.capabilities = CapabilityMasks(bounding: b, effective: e, permitted: p, inheritable: i)
+                case "noNewPrivileges": c.noNewPrivileges = try r.bool()
+                case "readOnlyRootFilesystem": c.readOnlyRootFilesystem = try r.bool()
+                case "privileged": c.privileged = try r.bool()
+                case "root":
+                    if r.value == "host" {
+                        c.root = .host
+                    } else {
+                        let f = try r.fields(4)
+                        guard f[0] == "image" else { throw RecordError(line: r.line, reason: "root: host or image expected") }
+                        c.root = .image(rootfs: f[1], upper: f[2], work: f[3])
+                    }
+                case "mount":
+                    let f = try r.fields(4)
+                    guard f[2] == "ro" || f[2] == "rw", f[3] == "file" || f[3] == "dir" else {
+                        throw RecordError(line: r.line, reason: "mount: ro|rw and file|dir expected")
+                    }
+                    c.mounts.append(MountSpec(source: f[0], target: f[1], readOnly: f[2] == "ro", isFile: f[3] == "file"))
+                case "cgroup": c.cgroup = r.value
+                case "stopSignal": c.stopSignal = Int32(try r.int())
+                case "oomScoreAdj": c.oomScoreAdj = Int32(try r.int())
+                case "end":
+                    plan.containers.append(c)
+                    current = nil
+                    continue
+                default: break  // a newer writer's key
+                }
+                current = c
+                continue
+            }
+            switch r.key {
+            case "generation": plan.generation = try r.int()
+            case "namespace": plan.namespace = r.value
+            case "name": plan.name = r.value
+            case "uid": plan.uid = r.value
+            case "hostname": plan.hostname = r.value
+            case "shareProcessNamespace": plan.shareProcessNamespace = try r.bool()
+            case "hostNetwork": plan.hostNetwork = try r.bool()
+            case "hostPID": plan.hostPID = try r.bool()
+            case "hostIPC": plan.hostIPC = try r.bool()
+            case "terminationGracePeriodSeconds": plan.terminationGracePeriodSeconds = try r.int64()
+            case "logDirectory": plan.logDirectory = r.value
+            case "scratchDirectory": plan.scratchDirectory = r.value
+            case "sharedShm": plan.sharedShm = r.value
+            case "cgroupMount": plan.cgroupMount = r.value
+            case "container":
+                current = ContainerLaunch(name: r.value, executable: "", arguments: [], cgroup: "")
+            default: break
+            }
+        }
+        if current != nil { throw RecordError(line: records.last?.line ?? 0, reason: "container block without end") }
+        return plan
+    }
+}

@@ -1,0 +1,197 @@
+/// What the supervisor reports: written atomically as `<root>/pods/<ns>_<name>/status`
+/// after every change. Times are wall-clock nanoseconds since the epoch (`WallTime`).
+public struct PodStatus: Sendable, Hashable {
+    /// The plan generation the supervisor has applied. `apply` waits for it.
+    public var observedGeneration: Int
+    public var phase: PodPhase
+    /// The supervisor's pid in the host's PID namespace.
+    public var supervisorPID: Int32
+    public var updatedAt: WallTime
+    /// Why the last plan could not be applied (unreadable, wrong pod); nil when it was.
+    public var planError: String?
+    /// Set once the pod has been stopped for good (SIGTERM to the supervisor).
+    public var terminated: Bool
+    public var containers: [ContainerStatus]
+
+    public init(observedGeneration: Int = 0, phase: PodPhase = .pending, supervisorPID: Int32 = 0, updatedAt: WallTime = WallTime(0),
+                planError: String? = nil, terminated: Bool = false, containers: [ContainerStatus] = []) {
+        self.observedGeneration = observedGeneration
+        self.phase = phase
+        self.supervisorPID = supervisorPID
+        self.updatedAt = updatedAt
+        self.planError = planError
+        self.terminated = terminated
+        self.containers = containers
+    }
+
+    public func container(_ name: String) -> ContainerStatus? { containers.first { $0.name == name } }
+}
+
+public enum PodPhase: String, Sendable, Hashable, CaseIterable {
+    case pending = "Pending"
+    case running = "Running"
+    case succeeded = "Succeeded"
+    case failed = "Failed"
+}
+
+public enum ContainerState: String, Sendable, Hashable, CaseIterable {
+    case waiting
+    case running
+    case terminated
+}
+
+/// One run of a container that has ended.
+public struct Termination: Sendable, Hashable {
+    public var exitCode: Int32
+    /// The signal that killed it, if one did; `exitCode` is then 128 + signal.
+    public var signal: Int32?
+    /// `Completed` (exit 0), `Error`, `OOMKilled`, `StartError`.
+    public var reason: String
+    public var startedAt: WallTime?
+    public var finishedAt: WallTime
+
+    public init(exitCode: Int32, signal: Int32? = nil, reason: String, startedAt: WallTime?, finishedAt: WallTime) {
+        self.exitCode = exitCode
+        self.signal = signal
+        self.reason = reason
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+}
+
+public struct ContainerStatus: Sendable, Hashable {
+    public var name: String
+    public var kind: ContainerKind
+    /// The spec hash of the container as it runs (or last ran).
+    public var specHash: String
+    public var state: ContainerState
+    /// waiting: `ContainerCreating`, `PodInitializing`, `CrashLoopBackOff`, `StartError`;
+    /// terminated: as `Termination.reason`. nil while running.
+    public var reason: String?
+    /// A start error's text (`exec /bin/nope: ENOENT ...`), or the backoff left.
+    public var message: String?
+    /// Host pid while running.
+    public var pid: Int32?
+    public var restartCount: Int
+    public var startedAt: WallTime?
+    /// The current run's end, when `state` is terminated.
+    public var termination: Termination?
+    /// The run before this one, as kubelet's `lastState`.
+    public var lastTermination: Termination?
+    /// When a waiting container starts again (its backoff), if it will.
+    public var nextStartAt: WallTime?
+
+    public init(name: String, kind: ContainerKind, specHash: String, state: ContainerState = .waiting, reason: String? = nil,
+                message: String? = nil, pid: Int32? = nil, restartCount: Int = 0, startedAt: WallTime? = nil,
+                termination: Termination? = nil, lastTermination: Termination? = nil, nextStartAt: WallTime? = nil) {
+        self.name = name
+        self.kind = kind
+        self.specHash = specHash
+        self.state = state
+        self.reason = reason
+        self.message = message
+        self.pid = pid
+        self.restartCount = restartCount
+        self.startedAt = startedAt
+        self.termination = termination
+        self.lastTermination = lastTermination
+        self.nextStartAt = nextStartAt
+    }
+}
+
+// MARK: - Text form
+
+extension PodStatus {
+    public static let header = "podrec-pod-status"
+    public static let version = 1
+
+    public func encoded() -> String {
+        var w = RecordWriter(header: Self.header, version: Self.version)
+        w.line("observedGeneration", observedGeneration)
+        w.line("phase", phase.rawValue)
+        w.line("supervisorPID", supervisorPID)
+        w.line("updatedAt", updatedAt.nanoseconds)
+        w.optional("planError", planError)
+        w.line("terminated", terminated)
+        for c in containers {
+            w.line("container", c.name)
+            w.line("kind", c.kind.rawValue)
+            w.line("specHash", c.specHash)
+            w.line("state", c.state.rawValue)
+            w.optional("reason", c.reason)
+            w.optional("message", c.message)
+            w.optional("pid", c.pid)
+            w.line("restartCount", c.restartCount)
+            w.optional("startedAt", c.startedAt?.nanoseconds)
+            if let t = c.termination { w.line("termination", t.field) }
+            if let t = c.lastTermination { w.line("lastTermination", t.field) }
+            w.optional("nextStartAt", c.nextStartAt?.nanoseconds)
+            w.line("end", "")
+        }
+        return w.text
+    }
+
+    public static func decode(_ text: String) throws(RecordError) -> PodStatus {
+        let records = try RecordReader.records(text, header: header, version: version)
+        var status = PodStatus()
+        var current: ContainerStatus?
+        for r in records {
+            if var c = current {
+                switch r.key {
+                case "kind":
+                    guard let k = ContainerKind(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown kind \(r.value)") }
+                    c.kind = k
+                case "specHash": c.specHash = r.value
+                case "state":
+                    guard let s = ContainerState(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown state \(r.value)") }
+                    c.state = s
+                case "reason": c.reason = r.value
+                case "message": c.message = r.value
+                case "pid": c.pid = Int32(try r.int())
+                case "restartCount": c.restartCount = try r.int()
+                case "startedAt": c.startedAt = WallTime(try r.int64())
+                case "termination": c.termination = try Termination(r)
+                case "lastTermination": c.lastTermination = try Termination(r)
+                case "nextStartAt": c.nextStartAt = WallTime(try r.int64())
+                case "end":
+                    status.containers.append(c)
+                    current = nil
+                    continue
+                default: break
+                }
+                current = c
+                continue
+            }
+            switch r.key {
+            case "observedGeneration": status.observedGeneration = try r.int()
+            case "phase":
+                guard let p = PodPhase(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown phase \(r.value)") }
+                status.phase = p
+            case "supervisorPID": status.supervisorPID = Int32(try r.int())
+            case "updatedAt": status.updatedAt = WallTime(try r.int64())
+            case "planError": status.planError = r.value
+            case "terminated": status.terminated = try r.bool()
+            case "container": current = ContainerStatus(name: r.value, kind: .main, specHash: "")
+            default: break
+            }
+        }
+        if current != nil { throw RecordError(line: records.last?.line ?? 0, reason: "container block without end") }
+        return status
+    }
+}
+
+extension Termination {
+    /// `exitCode \t signal \t reason \t startedAt \t finishedAt`; empty for nil.
+    var field: String {
+        "\(exitCode)\t\(signal.map(String.init) ?? "")\t\(reason)\t\(startedAt.map { String($0.nanoseconds) } ?? "")\t\(finishedAt.nanoseconds)"
+    }
+
+    init(_ r: Record) throws(RecordError) {
+        let f = try r.fields(5)
+        guard let code = Int32(f[0]), let finished = Int64(f[4]) else {
+            throw RecordError(line: r.line, reason: "\(r.key): exit code and finish time expected")
+        }
+        self.init(exitCode: code, signal: f[1].isEmpty ? nil : Int32(f[1]), reason: f[2],
+                  startedAt: f[3].isEmpty ? nil : Int64(f[3]).map(WallTime.init), finishedAt: WallTime(finished))
+    }
+}

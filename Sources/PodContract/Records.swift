@@ -1,0 +1,143 @@
+/// The file format of the launch plan and the status: one record per line, `key value`,
+/// with the value escaped so that it never holds a newline. The supervisor reads it
+/// without Foundation, a human reads it with `cat`, and a reader that meets a key it does
+/// not know can skip it (newer writer, older supervisor).
+///
+/// Escapes in values: `\\` for a backslash, `\n` for a newline, `\t` for a tab, `\0` for
+/// NUL. Keys are plain words. A record of `container NAME` opens a block that
+/// `end` closes; blocks do not nest.
+public struct RecordWriter: Sendable {
+    public private(set) var text: String = ""
+
+    public init(header: String, version: Int) {
+        line(header, String(version))
+    }
+
+    public mutating func line(_ key: String, _ value: String) {
+        text += key
+        text += " "
+        text += Self.escape(value)
+        text += "\n"
+    }
+
+    public mutating func line(_ key: String, _ value: some BinaryInteger) { line(key, String(value)) }
+    public mutating func line(_ key: String, _ value: Bool) { line(key, value ? "true" : "false") }
+    public mutating func optional(_ key: String, _ value: String?) { if let value { line(key, value) } }
+    public mutating func optional<T: BinaryInteger>(_ key: String, _ value: T?) { if let value { line(key, value) } }
+
+    public static func escape(_ value: String) -> String {
+        var out = ""
+        out.reserveCapacity(value.utf8.count)
+        for ch in value.unicodeScalars {
+            switch ch {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\0": out += "\\0"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+}
+
+/// A format error: the line number and what was wrong.
+public struct RecordError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var line: Int
+    public var reason: String
+    public init(line: Int, reason: String) {
+        self.line = line
+        self.reason = reason
+    }
+    public var description: String { "line \(line): \(reason)" }
+}
+
+/// One parsed line.
+public struct Record: Sendable, Hashable {
+    public var line: Int
+    public var key: String
+    public var value: String
+
+    public func int() throws(RecordError) -> Int {
+        guard let v = Int(value) else { throw RecordError(line: line, reason: "\(key): not an integer: \(value)") }
+        return v
+    }
+    public func int64() throws(RecordError) -> Int64 {
+        guard let v = Int64(value) else { throw RecordError(line: line, reason: "\(key): not an integer: \(value)") }
+        return v
+    }
+    public func uint32() throws(RecordError) -> UInt32 {
+        guard let v = UInt32(value) else { throw RecordError(line: line, reason: "\(key): not an unsigned 32-bit integer: \(value)") }
+        return v
+    }
+    public func uint64() throws(RecordError) -> UInt64 {
+        guard let v = UInt64(value) else { throw RecordError(line: line, reason: "\(key): not an unsigned 64-bit integer: \(value)") }
+        return v
+    }
+    public func bool() throws(RecordError) -> Bool {
+        switch value {
+        case "true": return true
+        case "false": return false
+        default: throw RecordError(line: line, reason: "\(key): not true or false: \(value)")
+        }
+    }
+    public func fields(_ count: Int) throws(RecordError) -> [String] {
+        let parts = value.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == count else { throw RecordError(line: line, reason: "\(key): expected \(count) tab-separated fields, found \(parts.count)") }
+        return parts
+    }
+}
+
+public enum RecordReader {
+    /// Splits `text` into records and checks the header line.
+    public static func records(_ text: String, header: String, version: Int) throws(RecordError) -> [Record] {
+        var out: [Record] = []
+        var number = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            number += 1
+            if raw.isEmpty { continue }
+            let key: Substring
+            let value: Substring
+            if let space = raw.firstIndex(of: " ") {
+                key = raw[..<space]
+                value = raw[raw.index(after: space)...]
+            } else {
+                key = raw
+                value = ""
+            }
+            out.append(Record(line: number, key: String(key), value: try unescape(value, line: number)))
+        }
+        guard let first = out.first, first.key == header else {
+            throw RecordError(line: 1, reason: "not a \(header) file")
+        }
+        guard first.value == String(version) else {
+            throw RecordError(line: 1, reason: "\(header) version \(first.value); this build reads version \(version)")
+        }
+        out.removeFirst()
+        return out
+    }
+
+    static func unescape(_ s: Substring, line: Int) throws(RecordError) -> String {
+        guard s.contains("\\") else { return String(s) }
+        var out = ""
+        var escaping = false
+        for ch in s.unicodeScalars {
+            if escaping {
+                switch ch {
+                case "\\": out += "\\"
+                case "n": out += "\n"
+                case "t": out += "\t"
+                case "0": out += "\0"
+                default: throw RecordError(line: line, reason: "unknown escape \\\(ch)")
+                }
+                escaping = false
+            } else if ch == "\\" {
+                escaping = true
+            } else {
+                out.unicodeScalars.append(ch)
+            }
+        }
+        if escaping { throw RecordError(line: line, reason: "a value ends in a lone backslash") }
+        return out
+    }
+}

@@ -1,0 +1,2 @@
+import Supervisor
+// placeholder main replaced below
