@@ -2,6 +2,7 @@
 // imports no variadic C function. One inline wrapper each; no logic.
 #pragma once
 #ifdef __linux__
+#include <errno.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -72,5 +73,62 @@ static inline int ckernel_rename_exchange(int olddirfd, const char *oldpath, int
 
 static inline int ckernel_syncfs(int fd) {
     return (int)syscall(SYS_syncfs, fd);
+}
+#endif
+
+#ifdef __linux__
+#include <net/if.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+// Blocks `signals` for the calling thread and returns a signalfd (CLOEXEC, NONBLOCK) that
+// reads them: the supervisor's event loop waits on fds only, so signals become fds.
+static inline int ckernel_signalfd(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+// One pending signal from a signalfd: its number, or -1 with errno (EAGAIN when none).
+static inline int ckernel_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info) return -1;
+    return (int)info.ssi_signo;
+}
+
+// Sets IFF_UP on "lo" in the caller's network namespace. A new network namespace has
+// only lo, and down: localhost works only once it is up.
+static inline int ckernel_loopback_up(void) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+    if (r == 0 && !(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        r = ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    int saved = errno;
+    close(s);
+    errno = saved;
+    return r;
+}
+
+// pipe2 is declared only under _GNU_SOURCE; call it by number.
+static inline int ckernel_pipe_cloexec(int fds[2]) {
+    return (int)syscall(SYS_pipe2, fds, O_CLOEXEC);
+}
+
+static inline int ckernel_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 #endif
