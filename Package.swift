@@ -10,6 +10,12 @@ let package = Package(
         .executable(name: "podrec", targets: ["podrec"]),
         .library(name: "Manifest", targets: ["Manifest"]),
         .library(name: "YAML", targets: ["YAML"]),
+        // For the pod benchmark (Benchmarks/): the runtime's library API.
+        .library(name: "Runtime", targets: ["Runtime"]),
+        .library(name: "PlanBuilder", targets: ["PlanBuilder"]),
+        .library(name: "PodContract", targets: ["PodContract"]),
+        .library(name: "Cgroups", targets: ["Cgroups"]),
+        .library(name: "Kernel", targets: ["Kernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,7 +51,11 @@ let package = Package(
         .target(name: "PodContract"),
         // The pod runtime: container root filesystems, pod volumes, and the library API that
         // starts a pod's supervisor, hands it plans and waits for its status.
-        .target(name: "Runtime", dependencies: ["Kernel", "Spawn", "Images", "Cgroups", "PodContract"]),
+        .target(name: "Runtime", dependencies: ["Kernel", "Spawn", "Cgroups", "Procfs", "PodContract"]),
+        // Manifest → launch plan: argv, env, ids, capabilities, mounts, cgroup limits, the
+        // volumes to prepare. The reconciler's side; the supervisor never links it (nor
+        // Manifest and libyaml).
+        .target(name: "PlanBuilder", dependencies: ["Runtime", "Manifest", "Images", "Cgroups", "PodContract", "Kernel"]),
         // The per-pod supervisor's logic: lifecycle, containers, logs, status. No Foundation
         // and no Dispatch (ARCHITECTURE, "Who does what": 1 MiB per pod at most).
         .target(name: "Supervisor", dependencies: ["Kernel", "Spawn", "Cgroups", "Runtime", "PodContract"]),
@@ -72,10 +82,10 @@ let package = Package(
         // Unprivileged: pure code and fixture trees.
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Spawn", "Images", "Kernel"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "PlanBuilder", "Spawn", "Images", "Kernel", "Manifest"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "PodContract", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "Runtime", "Supervisor", "PodContract", "KernelTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "Runtime", "PlanBuilder", "Manifest", "Supervisor", "PodContract", "KernelTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

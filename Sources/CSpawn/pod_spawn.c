@@ -160,6 +160,10 @@ static int podspawn_write_zero(const char *path) {
 }
 
 static int podspawn_make_file(const char *path, mode_t mode) {
+    // A file that exists is the mount point already, even on a read-only mount (the host's
+    // /etc/hosts under a read-only /etc), where opening it for writing would be EROFS.
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) return 0;
     int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, mode);
     if (fd < 0) return -1;
     close(fd);

@@ -25,6 +25,11 @@ public struct LaunchPlan: Sendable, Hashable {
     public var sharedShm: String?
     /// Where cgroupfs is mounted (`/sys/fs/cgroup`); cgroup paths below are relative to it.
     public var cgroupMount: String
+    /// Restart backoff: the first restart is immediate, then this doubles from `initial`
+    /// to `max` (kubelet: 10 s and 300 s; KEP-4603 makes them a node setting). A container
+    /// that ran for twice `max` starts again from the beginning.
+    public var backoffInitialMilliseconds: Int64 = 10_000
+    public var backoffMaxMilliseconds: Int64 = 300_000
     /// In start order: init containers and sidecars in spec order, then main containers.
     public var containers: [ContainerLaunch]
 
@@ -212,6 +217,8 @@ extension LaunchPlan {
         w.line("scratchDirectory", scratchDirectory)
         w.optional("sharedShm", sharedShm)
         w.line("cgroupMount", cgroupMount)
+        w.line("backoffInitialMilliseconds", backoffInitialMilliseconds)
+        w.line("backoffMaxMilliseconds", backoffMaxMilliseconds)
         for c in containers {
             w.line("container", c.name)
             w.line("kind", c.kind.rawValue)
@@ -316,6 +323,8 @@ extension LaunchPlan {
             case "scratchDirectory": plan.scratchDirectory = r.value
             case "sharedShm": plan.sharedShm = r.value
             case "cgroupMount": plan.cgroupMount = r.value
+            case "backoffInitialMilliseconds": plan.backoffInitialMilliseconds = try r.int64()
+            case "backoffMaxMilliseconds": plan.backoffMaxMilliseconds = try r.int64()
             case "container":
                 current = ContainerLaunch(name: r.value, executable: "", arguments: [], cgroup: "")
             default: break

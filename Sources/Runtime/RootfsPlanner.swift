@@ -20,6 +20,7 @@ import Spawn
 public enum RootfsPlanner {
     // <sys/mount.h> MS_* values (Runtime imports no Glibc).
     public static let rdonly: UInt = 1, nosuid: UInt = 2, nodev: UInt = 4, noexec: UInt = 8
+    public static let remount: UInt = 32, bind: UInt = 4096
 
     /// The tmpfs root of `image: host` (it holds only mount points and symlinks).
     public static let hostRootSize: UInt64 = 64 << 20
@@ -88,6 +89,15 @@ public enum RootfsPlanner {
         steps += [.directory(at("/tmp"), mode: 0o1777), .tmpfs(at: at("/tmp"), mode: 0o1777)]
         if request.root == .host {
             for dir in ["/var", "/run", "/home"] { steps += [.directory(at(dir)), .tmpfs(at: at(dir), mode: 0o755)] }
+        }
+
+        if request.readOnlyRoot {
+            // A per-mount read-only flag (MS_REMOUNT|MS_BIND) on the root and the private
+            // dirs only; a remount replaces the flags, so nosuid and nodev are given again.
+            let flags = remount | bind | rdonly | nosuid | nodev
+            var points = [root, at("/tmp")]
+            if request.root == .host { points += ["/var", "/run", "/home"].map(at) }
+            for point in points { steps.append(.mount(source: nil, target: point, fstype: nil, flags: flags, data: nil)) }
         }
 
         // Volumes, mount points made inside the new root (each missing parent too: the

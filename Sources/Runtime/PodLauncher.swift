@@ -1,0 +1,253 @@
+import Cgroups
+import Kernel
+import PodContract
+import Procfs
+import Spawn
+
+/// The library side of a pod's supervisor: what the reconciler calls to create a pod,
+/// hand it a new plan, read its status and stop it. The supervisor does the rest.
+///
+/// The handshake (ARCHITECTURE, "The contract between reconciler and supervisor"): the
+/// plan is written atomically with a higher `generation`, the supervisor is signalled
+/// (SIGHUP), and the caller waits until the status file's `observedGeneration` reaches
+/// that generation. The supervisor writes that status only after it has acted on the plan
+/// (the first round of starts done), so the status then carries the start errors.
+public struct PodLauncher: Sendable {
+    public var layout: PodLayout
+    /// The `podrec-supervisor` executable.
+    public var supervisorExecutable: String
+    public var driver: any CgroupDriver
+    public var roots: Roots
+
+    public init(layout: PodLayout, supervisorExecutable: String, driver: any CgroupDriver, roots: Roots = .host) {
+        self.layout = layout
+        self.supervisorExecutable = supervisorExecutable
+        self.driver = driver
+        self.roots = roots
+    }
+
+    /// The pod's cgroup, relative to the cgroup mount.
+    public var podCgroup: String {
+        CgroupNames.podPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid)
+    }
+    public var infraCgroup: String { podCgroup + "/" + CgroupNames.infra }
+    public func containerCgroup(_ container: String) -> String { podCgroup + "/" + CgroupNames.component(container) }
+
+    // MARK: Create
+
+    /// Creates the pod's cgroups with their limits, its state and log dirs, writes the plan
+    /// and starts the supervisor in the pod's new namespaces; returns once the supervisor has
+    /// acted on the plan (or `timeout` passed). Volumes, `/dev/shm` and the pod's
+    /// `/etc/hosts` are the caller's (`PodVolumes`), before this.
+    @discardableResult
+    public func create(_ plan: LaunchPlan, limits: PodCgroupLimits, timeoutMilliseconds: Int64 = 10_000) throws(LaunchError) -> PodStatus {
+        do {
+            try Sys.mkdirs(layout.stateDirectory, mode: 0o700)
+            try Sys.mkdirs(layout.scratchDirectory, mode: 0o700)
+            try Sys.mkdirs(layout.logDirectory, mode: 0o700)
+        } catch { throw .kernel(error) }
+        try createCgroups(plan, limits: limits)
+        try writePlan(plan)
+
+        var request = SpawnRequest([supervisorExecutable, layout.stateDirectory])
+        var unshare: Namespaces = []
+        if !plan.hostNetwork { unshare.formUnion([.network, .uts]) }
+        if !plan.hostIPC { unshare.insert(.ipc) }
+        request.unshare = unshare
+        if unshare.contains(.uts) { request.hostname = plan.hostname }
+        request.newPIDNamespace = plan.shareProcessNamespace && !plan.hostPID
+        var fds: [Int32] = []
+        defer { for fd in fds { Sys.close(fd) } }
+        let process: SpawnedProcess
+        do {
+            let null = try Sys.openNull()
+            fds.append(null)
+            let log = try Sys.openForAppending(layout.supervisorLog, mode: 0o600)
+            fds.append(log)
+            request.stdin = null
+            request.stdout = log
+            request.stderr = log
+            switch try driver.joinTarget(infraCgroup) {
+            case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
+            case .directory(let dir):
+                let fd = try CgroupJoin.openDirectory(dir)
+                fds.append(fd)
+                request.cgroup = .v2(dirFD: fd, path: dir)
+            }
+            process = try spawn(request)
+        } catch let e as KernelError {
+            throw .kernel(e)
+        } catch let e as CgroupError {
+            throw .cgroup(e)
+        } catch let e as SpawnError {
+            throw .spawn(e)
+        } catch {
+            throw .other("\(error)")
+        }
+        if let pidfd = process.pidfd { Sys.close(pidfd) }
+        // pid and start time: the identity a later pass checks the supervisor by.
+        let identity = try? ProcfsReader(roots: roots).stat(of: process.pid).map { ProcessIdentity(pid: $0.pid, startTime: $0.startTime) }
+        if let identity = identity ?? nil {
+            do {
+                try Sys.writeFileAtomically(layout.supervisorFile, Array("\(identity.pid) \(identity.startTime.rawValue)\n".utf8), mode: 0o600)
+            } catch { throw .kernel(error) }
+        }
+        return try waitForGeneration(plan.generation, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    func createCgroups(_ plan: LaunchPlan, limits: PodCgroupLimits) throws(LaunchError) {
+        do {
+            try driver.create(podCgroup)
+            try driver.apply(limits.pod, to: podCgroup)
+            try driver.create(infraCgroup)
+            for c in plan.containers {
+                let existed = driver.exists(c.cgroup)
+                try driver.create(c.cgroup)
+                if let l = limits.containers[c.name] { try driver.apply(l, to: c.cgroup) }
+                // Devices: runc's allowlist for all but privileged containers, set once when
+                // the cgroup is made (a running container never loses /dev/null for a moment).
+                // cgroup v2 has no devices files: it needs a BPF program, not done yet.
+                if !existed, !c.privileged, let v1 = driver as? V1Driver {
+                    try v1.restrictDevices(c.cgroup, allow: DeviceRule.containerDefault)
+                }
+            }
+        } catch { throw .cgroup(error) }
+    }
+
+    func writePlan(_ plan: LaunchPlan) throws(LaunchError) {
+        do { try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8), mode: 0o600) } catch { throw .kernel(error) }
+    }
+
+    // MARK: Update
+
+    /// Hands the running supervisor a new plan: cgroups of added containers first, then the
+    /// plan, then SIGHUP; returns once it is observed. Limits are written here, in place.
+    @discardableResult
+    public func update(_ plan: LaunchPlan, limits: PodCgroupLimits, timeoutMilliseconds: Int64 = 10_000) throws(LaunchError) -> PodStatus {
+        try createCgroups(plan, limits: limits)
+        try writePlan(plan)
+        try signalSupervisor(Signal.hangup)
+        return try waitForGeneration(plan.generation, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    // MARK: Observe
+
+    /// The supervisor recorded at creation, if it still lives (same pid, same start time).
+    public func supervisor() throws(LaunchError) -> ProcessIdentity? {
+        guard let text = try? Sys.readString(layout.supervisorFile) else { return nil }
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, let pid = Int32(parts[0]), let ticks = UInt64(parts[1]) else { return nil }
+        let identity = ProcessIdentity(pid: pid, startTime: ClockTicks(rawValue: ticks))
+        do { return try ProcfsReader(roots: roots).isAlive(identity) ? identity : nil } catch { throw .other("\(error)") }
+    }
+
+    public func status() throws(LaunchError) -> PodStatus? {
+        let text: String
+        do { text = try Sys.readString(layout.statusFile) } catch {
+            if error.isNotFound { return nil }
+            throw .kernel(error)
+        }
+        do { return try PodStatus.decode(text) } catch { throw .other("status \(layout.statusFile): \(error)") }
+    }
+
+    /// Polls the status until `observedGeneration ≥ generation`. The supervisor writes the
+    /// status once per change, so the poll is short; it gives up early if the supervisor dies.
+    public func waitForGeneration(_ generation: Int, timeoutMilliseconds: Int64) throws(LaunchError) -> PodStatus {
+        try waitForStatus(timeoutMilliseconds: timeoutMilliseconds, what: "observedGeneration \(generation)") { $0.observedGeneration >= generation }
+    }
+
+    /// Waits until `done` holds for the status. The supervisor replaces the status file by
+    /// rename, which inotify reports at once; the timeout bounds each wait, so a supervisor
+    /// that died is noticed too.
+    public func waitForStatus(timeoutMilliseconds: Int64, what: String, _ done: (PodStatus) -> Bool) throws(LaunchError) -> PodStatus {
+        let deadline = MonotonicClock.now() + timeoutMilliseconds * 1_000_000
+        let watch: DirectoryWatch
+        do { watch = try DirectoryWatch(layout.stateDirectory) } catch { throw .kernel(error) }
+        while true {
+            if let s = try status(), done(s) { return s }
+            let left = deadline - MonotonicClock.now()
+            if left <= 0 { throw .timeout(what: what, log: supervisorLogTail()) }
+            if !watch.wait(milliseconds: Int32(clamping: min(left / 1_000_000 + 1, 200))) {
+                if try supervisor() == nil, let s = try status(), !done(s) { throw .supervisorDied(log: supervisorLogTail()) }
+            }
+        }
+    }
+
+    func supervisorLogTail() -> String {
+        guard let text = try? Sys.readString(layout.supervisorLog) else { return "" }
+        return String(text.suffix(2000))
+    }
+
+    func signalSupervisor(_ signal: Int32) throws(LaunchError) {
+        guard let sup = try supervisor() else { throw .supervisorDied(log: supervisorLogTail()) }
+        do { try Sys.kill(sup.pid, signal) } catch { throw .kernel(error) }
+    }
+
+    // MARK: Stop
+
+    /// Stops the pod: SIGTERM to the supervisor, which stops the containers gracefully
+    /// (the plan's grace period), then waits for it to exit; after `graceMilliseconds` plus
+    /// a margin it kills the pod's cgroup tree. Then the cgroups are removed. State, data
+    /// and logs stay: `removeState` and `PodVolumes.teardown` are separate steps.
+    public func stop(graceMilliseconds: Int64) throws(LaunchError) {
+        if let sup = try supervisor() {
+            try? Sys.kill(sup.pid, Signal.terminate)
+            let deadline = MonotonicClock.now() + (graceMilliseconds + 2_000) * 1_000_000
+            while MonotonicClock.now() < deadline {
+                reapIfChild(sup.pid)
+                if try supervisor() == nil { break }
+                MonotonicClock.sleep(nanoseconds: 1_000_000)
+            }
+        }
+        do {
+            if driver.exists(podCgroup) {
+                try driver.kill(podCgroup)
+                try driver.remove(podCgroup)
+            }
+        } catch { throw .cgroup(error) }
+        if let text = try? Sys.readString(layout.supervisorFile), let pid = Int32(text.split(separator: " ").first ?? "") {
+            reapIfChild(pid)
+        }
+    }
+
+    /// A supervisor started by this process is its child until this process exits: reap it
+    /// so it does not stay a zombie (tests, `watch`).
+    func reapIfChild(_ pid: Int32) {
+        _ = Sys.reapChild(pid)
+    }
+
+    /// Removes the pod's state dir: plan, status, supervisor file and the empty scratch dirs.
+    public func removeState() throws(LaunchError) {
+        do { try Sys.removeTree(layout.stateDirectory) } catch { throw .kernel(error) }
+    }
+}
+
+/// Limits for the pod's cgroup and each container's.
+public struct PodCgroupLimits: Sendable, Hashable {
+    public var pod: CgroupLimits
+    public var containers: [String: CgroupLimits]
+    public init(pod: CgroupLimits = CgroupLimits(), containers: [String: CgroupLimits] = [:]) {
+        self.pod = pod
+        self.containers = containers
+    }
+}
+
+public enum LaunchError: Error, Sendable, CustomStringConvertible {
+    case kernel(KernelError)
+    case cgroup(CgroupError)
+    case spawn(SpawnError)
+    case timeout(what: String, log: String)
+    case supervisorDied(log: String)
+    case other(String)
+
+    public var description: String {
+        switch self {
+        case .kernel(let e): return e.description
+        case .cgroup(let e): return e.description
+        case .spawn(let e): return "starting the supervisor: \(e)"
+        case .timeout(let what, let log): return "timed out waiting for \(what)" + (log.isEmpty ? "" : "; supervisor log:\n\(log)")
+        case .supervisorDied(let log): return "the pod's supervisor is not running" + (log.isEmpty ? "" : "; its log:\n\(log)")
+        case .other(let s): return s
+        }
+    }
+}

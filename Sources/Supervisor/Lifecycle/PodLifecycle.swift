@@ -1,0 +1,416 @@
+import PodContract
+
+/// Both clocks at one instant: `mono` (CLOCK_MONOTONIC ns) for deadlines and backoff,
+/// `wall` for what the status shows.
+public struct Instant: Sendable, Hashable {
+    public var mono: Int64
+    public var wall: WallTime
+    public init(mono: Int64, wall: WallTime) {
+        self.mono = mono
+        self.wall = wall
+    }
+}
+
+/// What the supervisor's process side must do now.
+public enum LifecycleAction: Sendable, Hashable {
+    /// Spawn the container; report back with `started` or `startFailed`.
+    case start(ContainerLaunch)
+    /// Send the container's main process a signal (its stop signal).
+    case signal(container: String, signal: Int32)
+    /// SIGKILL everything in the container's cgroup: its grace period is over.
+    case kill(container: String)
+}
+
+/// The pod's lifecycle with Kubernetes semantics, as a pure state machine: events in
+/// (`started`, `exited`, `apply`, `stop`), actions out (`actions(at:)`), no I/O and no
+/// clock of its own. The supervisor's event loop feeds it and carries out what it asks.
+///
+/// The rules (anchors-features.md, section 4; KEP-753 for sidecars):
+/// - Init entries run strictly in order. A regular init container must exit 0 before the
+///   next starts; a sidecar (`restartPolicy: Always` init) must have started. Main
+///   containers start together once every init entry is done. A finished init container is
+///   never run again, not even when its spec changes.
+/// - Restarts follow each container's policy. The first restart is immediate, then the
+///   delay is `initial · 2^(n−1)` capped at `max`; a run that lasted `2 · max` resets it.
+/// - When every main container has terminated for good, sidecars are stopped one at a
+///   time in reverse order, and the phase is Succeeded (all exited 0) or Failed.
+/// - A pod stop signals every main (and running init) container at once; sidecars follow
+///   one by one in reverse order once the mains are gone; at the grace deadline everything
+///   left is killed.
+/// - A changed spec hash restarts that container only (stop, then start at once); an added
+///   container starts; a removed one is stopped and forgotten.
+public struct PodLifecycle: Sendable {
+    struct Slot: Sendable {
+        var spec: ContainerLaunch
+        var pid: Int32?
+        var hostPID: Int32?
+        var runStartedMono: Int64 = 0
+        var startedAt: WallTime?
+        var everStarted = false
+        var restartCount = 0
+        /// Consecutive restarts that count towards the backoff.
+        var backoffStep = 0
+        /// The next start waits for a backoff delay (CrashLoopBackOff).
+        var inBackoff = false
+        /// When it may start (again); nil: not scheduled.
+        var nextStart: Int64?
+        var nextStartWall: WallTime?
+        var termination: Termination?
+        var lastTermination: Termination?
+        var message: String?
+        /// A regular init container that exited 0.
+        var completed = false
+        /// The stop signal was sent; SIGKILL at `killAt`.
+        var stopSignalled = false
+        var killAt: Int64?
+        var killed = false
+        /// Start this spec once the running process is gone (spec hash changed).
+        var replacement: ContainerLaunch?
+        /// Removed from the plan: forget once stopped.
+        var removing = false
+
+        var running: Bool { pid != nil }
+        var kind: ContainerKind { spec.kind }
+        var name: String { spec.name }
+    }
+
+    public private(set) var plan: LaunchPlan
+    var slots: [Slot]
+    /// Every init entry is done: main containers may start.
+    public private(set) var initialized = false
+    /// An init container failed and will not be retried (restartPolicy Never).
+    public private(set) var initFailed = false
+    /// A pod stop is under way; the deadline (monotonic) for SIGKILL.
+    public private(set) var stopDeadline: Int64?
+
+    public init(plan: LaunchPlan, now: Instant) {
+        self.plan = plan
+        self.slots = plan.containers.map { Slot(spec: $0, nextStart: now.mono, nextStartWall: now.wall) }
+    }
+
+    var grace: Int64 { max(plan.terminationGracePeriodSeconds, 0) * 1_000_000_000 }
+
+    // MARK: Events
+
+    /// The container was spawned and has exec'd: `pid` as the supervisor's PID namespace
+    /// numbers it (to wait for), `hostPID` as the host's (to report).
+    public mutating func started(_ name: String, pid: Int32, hostPID: Int32, at now: Instant) {
+        guard let i = index(name) else { return }
+        slots[i].pid = pid
+        slots[i].hostPID = hostPID
+        slots[i].runStartedMono = now.mono
+        slots[i].startedAt = now.wall
+        if slots[i].everStarted { slots[i].restartCount += 1 }
+        slots[i].everStarted = true
+        slots[i].nextStart = nil
+        slots[i].nextStartWall = nil
+        slots[i].message = nil
+        slots[i].stopSignalled = false
+        slots[i].killAt = nil
+        slots[i].killed = false
+        if let t = slots[i].termination { slots[i].lastTermination = t }
+        slots[i].termination = nil
+    }
+
+    /// The spawn failed before exec (a missing executable, a mount that failed): kubelet's
+    /// StartError, exit code 128, restarted under the container's policy.
+    public mutating func startFailed(_ name: String, message: String, at now: Instant) {
+        guard let i = index(name) else { return }
+        if slots[i].everStarted { slots[i].restartCount += 1 }
+        slots[i].everStarted = true
+        if let t = slots[i].termination { slots[i].lastTermination = t }
+        slots[i].runStartedMono = now.mono
+        slots[i].startedAt = nil
+        slots[i].termination = Termination(exitCode: 128, reason: "StartError", startedAt: nil, finishedAt: now.wall)
+        slots[i].message = message
+        scheduleAfterExit(i, exitCode: 128, at: now)
+    }
+
+    /// The container's main process is gone. `oomKilled` when the kernel's OOM killer
+    /// killed in its cgroup during this run.
+    public mutating func exited(_ name: String, status: WaitOutcome, oomKilled: Bool, at now: Instant) {
+        guard let i = index(name), slots[i].running else { return }
+        let code: Int32
+        var signal: Int32?
+        switch status {
+        case .exited(let c): code = c
+        case .signaled(let s): code = 128 + s; signal = s
+        }
+        let reason = oomKilled ? "OOMKilled" : (code == 0 ? "Completed" : "Error")
+        slots[i].pid = nil
+        slots[i].hostPID = nil
+        slots[i].termination = Termination(exitCode: code, signal: signal, reason: reason, startedAt: slots[i].startedAt, finishedAt: now.wall)
+        scheduleAfterExit(i, exitCode: code, at: now)
+    }
+
+    mutating func scheduleAfterExit(_ i: Int, exitCode: Int32, at now: Instant) {
+        slots[i].nextStart = nil
+        slots[i].nextStartWall = nil
+        // A stop in progress (pod stop, removal, replacement, end of pod) restarts nothing.
+        if stopDeadline != nil || slots[i].removing || slots[i].stopSignalled { return }
+        if slots[i].replacement != nil { return }
+        if slots[i].kind == .initContainer && exitCode == 0 {
+            slots[i].completed = true
+            return
+        }
+        guard slots[i].spec.restartPolicy.restarts(exitCode: exitCode) else {
+            if slots[i].kind == .initContainer { initFailed = true }
+            return
+        }
+        let maxDelay = plan.backoffMaxMilliseconds * 1_000_000
+        if now.mono - slots[i].runStartedMono >= 2 * maxDelay { slots[i].backoffStep = 0 }
+        let step = slots[i].backoffStep
+        var delay: Int64 = 0
+        if step > 0 {
+            delay = plan.backoffInitialMilliseconds * 1_000_000
+            for _ in 1..<step where delay < maxDelay { delay *= 2 }
+            delay = min(delay, maxDelay)
+        }
+        slots[i].backoffStep += 1
+        slots[i].inBackoff = delay > 0
+        slots[i].nextStart = now.mono + delay
+        slots[i].nextStartWall = WallTime(now.wall.nanoseconds + delay)
+    }
+
+    /// Begins the pod's graceful stop (SIGTERM to the supervisor, or deletion).
+    public mutating func stop(at now: Instant) {
+        guard stopDeadline == nil else { return }
+        stopDeadline = now.mono + grace
+        for i in slots.indices {
+            slots[i].nextStart = nil
+            slots[i].nextStartWall = nil
+        }
+    }
+
+    /// A new plan (a higher generation) for the same pod.
+    public mutating func apply(_ newPlan: LaunchPlan, at now: Instant) {
+        var next: [Slot] = []
+        for spec in newPlan.containers {
+            if let i = index(spec.name) {
+                var slot = slots[i]
+                slot.removing = false
+                if slot.spec.specHash == spec.specHash || (slot.kind == .initContainer && slot.completed) {
+                    slot.spec = spec
+                } else if slot.running {
+                    slot.replacement = spec
+                } else {
+                    slot.spec = spec
+                    slot.replacement = nil
+                    slot.backoffStep = 0
+                    if stopDeadline == nil {
+                        slot.nextStart = now.mono
+                        slot.nextStartWall = now.wall
+                    }
+                }
+                next.append(slot)
+            } else {
+                var slot = Slot(spec: spec, nextStart: now.mono, nextStartWall: now.wall)
+                // The pod is past its init phase: an init container added now is not run.
+                if spec.kind == .initContainer && initialized { slot.completed = true; slot.nextStart = nil; slot.nextStartWall = nil }
+                next.append(slot)
+            }
+        }
+        for slot in slots where newPlan.container(slot.name) == nil && slot.running {
+            var s = slot
+            s.removing = true
+            next.append(s)
+        }
+        slots = next
+        plan = newPlan
+    }
+
+    // MARK: Decisions
+
+    /// What to do now. Call after every event and whenever `nextDeadline` passes, and again
+    /// after carrying out a batch that started something, until it returns nothing: a
+    /// sidecar that has started lets the next init entry start.
+    public mutating func actions(at now: Instant) -> [LifecycleAction] {
+        var out: [LifecycleAction] = []
+        // Processes gone that were being replaced or removed.
+        slots.removeAll { $0.removing && !$0.running }
+        for i in slots.indices where !slots[i].running {
+            if let spec = slots[i].replacement {
+                slots[i].spec = spec
+                slots[i].replacement = nil
+                slots[i].backoffStep = 0
+                slots[i].stopSignalled = false
+                if stopDeadline == nil {
+                    slots[i].nextStart = now.mono
+                    slots[i].nextStartWall = now.wall
+                }
+            }
+        }
+
+        if let deadline = stopDeadline {
+            stopAll(deadline: deadline, now: now, into: &out)
+            return out
+        }
+
+        // Per-container stops: replacements and removals.
+        for i in slots.indices where slots[i].running && (slots[i].replacement != nil || slots[i].removing) {
+            stopOne(i, now: now, into: &out)
+        }
+
+        // Init entries, strictly in order.
+        if !initialized && !initFailed {
+            var done = true
+            for i in slots.indices where slots[i].kind != .main && !slots[i].removing {
+                if slots[i].kind == .initContainer {
+                    if slots[i].completed { continue }
+                    if !slots[i].running { startIfDue(i, now: now, into: &out) }
+                    done = false
+                    break
+                } else {
+                    if slots[i].running { continue }
+                    startIfDue(i, now: now, into: &out)
+                    done = false
+                    break
+                }
+            }
+            if done { initialized = true }
+        }
+        if initFailed {
+            // The pod has failed: what runs (sidecars) is stopped, nothing starts.
+            stopSidecarsInReverse(now: now, into: &out)
+            return out
+        }
+        guard initialized else { return out }
+
+        let mains = slots.indices.filter { slots[$0].kind == .main && !slots[$0].removing }
+        let mainsFinished = !mains.isEmpty && mains.allSatisfy { i in
+            !slots[i].running && slots[i].everStarted && slots[i].nextStart == nil && slots[i].replacement == nil
+        }
+        if mainsFinished {
+            stopSidecarsInReverse(now: now, into: &out)
+            return out
+        }
+        for i in slots.indices where !slots[i].running && !slots[i].removing && slots[i].replacement == nil {
+            if slots[i].kind == .initContainer { continue }
+            startIfDue(i, now: now, into: &out)
+        }
+        return out
+    }
+
+    mutating func startIfDue(_ i: Int, now: Instant, into out: inout [LifecycleAction]) {
+        guard let due = slots[i].nextStart, due <= now.mono else { return }
+        slots[i].nextStart = nil
+        slots[i].nextStartWall = nil
+        out.append(.start(slots[i].spec))
+    }
+
+    mutating func stopOne(_ i: Int, now: Instant, into out: inout [LifecycleAction]) {
+        if !slots[i].stopSignalled {
+            slots[i].stopSignalled = true
+            slots[i].killAt = now.mono + grace
+            out.append(.signal(container: slots[i].name, signal: slots[i].spec.stopSignal))
+        } else if let k = slots[i].killAt, k <= now.mono, !slots[i].killed {
+            slots[i].killed = true
+            out.append(.kill(container: slots[i].name))
+        }
+    }
+
+    /// The running sidecars, last started first, one at a time.
+    mutating func stopSidecarsInReverse(now: Instant, into out: inout [LifecycleAction]) {
+        for i in slots.indices { if slots[i].kind == .sidecar { slots[i].nextStart = nil; slots[i].nextStartWall = nil } }
+        if let i = slots.indices.last(where: { slots[$0].kind == .sidecar && slots[$0].running }) {
+            stopOne(i, now: now, into: &out)
+        }
+    }
+
+    mutating func stopAll(deadline: Int64, now: Instant, into out: inout [LifecycleAction]) {
+        if now.mono >= deadline {
+            for i in slots.indices where slots[i].running && !slots[i].killed {
+                slots[i].killed = true
+                out.append(.kill(container: slots[i].name))
+            }
+            return
+        }
+        var others = false
+        for i in slots.indices where slots[i].running && slots[i].kind != .sidecar {
+            others = true
+            if !slots[i].stopSignalled {
+                slots[i].stopSignalled = true
+                slots[i].killAt = deadline
+                out.append(.signal(container: slots[i].name, signal: slots[i].spec.stopSignal))
+            }
+        }
+        if others { return }
+        if let i = slots.indices.last(where: { slots[$0].kind == .sidecar && slots[$0].running }), !slots[i].stopSignalled {
+            slots[i].stopSignalled = true
+            slots[i].killAt = deadline
+            out.append(.signal(container: slots[i].name, signal: slots[i].spec.stopSignal))
+        }
+    }
+
+    /// The next monotonic instant after `now` at which `actions` may have something new to
+    /// do. What is due already but waits for something else (main containers during the
+    /// init phase) is not a deadline: the event it waits for wakes the loop.
+    public func nextDeadline(after now: Int64) -> Int64? {
+        var times: [Int64] = []
+        if let d = stopDeadline {
+            times.append(d)
+        } else {
+            for s in slots {
+                if let n = s.nextStart { times.append(n) }
+                if s.running, s.stopSignalled, !s.killed, let k = s.killAt { times.append(k) }
+            }
+        }
+        return times.filter { $0 > now }.min()
+    }
+
+    /// Whether a stop has finished: nothing runs.
+    public var stopped: Bool { stopDeadline != nil && !slots.contains { $0.running } }
+
+    /// The running containers: name → pid in the supervisor's PID namespace.
+    public var runningPIDs: [(name: String, pid: Int32)] { slots.compactMap { s in s.pid.map { (s.name, $0) } } }
+
+    func index(_ name: String) -> Int? { slots.firstIndex { $0.name == name } }
+
+    // MARK: Status
+
+    public var phase: PodPhase {
+        if initFailed { return .failed }
+        let mains = slots.filter { $0.kind == .main && !$0.removing }
+        if !initialized || mains.contains(where: { !$0.everStarted }) { return .pending }
+        let finished = mains.allSatisfy { !$0.running && $0.nextStart == nil && $0.replacement == nil }
+        guard finished, !mains.isEmpty else { return .running }
+        if stopDeadline == nil || mains.allSatisfy({ $0.termination != nil }) {
+            return mains.allSatisfy { $0.termination?.exitCode == 0 } ? .succeeded : .failed
+        }
+        return .running
+    }
+
+    public var containerStatuses: [ContainerStatus] {
+        slots.filter { !$0.removing }.map { s in
+            var st = ContainerStatus(name: s.name, kind: s.kind, specHash: s.spec.specHash, restartCount: s.restartCount)
+            st.message = s.message
+            st.lastTermination = s.lastTermination
+            if s.running {
+                st.state = .running
+                st.pid = s.hostPID
+                st.startedAt = s.startedAt
+                st.message = nil
+            } else if let t = s.termination, s.nextStart == nil || stopDeadline != nil {
+                st.state = .terminated
+                st.reason = t.reason
+                st.termination = t
+                st.startedAt = t.startedAt
+            } else if let t = s.termination {
+                st.state = .waiting
+                st.reason = s.inBackoff ? "CrashLoopBackOff" : (t.reason == "StartError" ? "StartError" : "ContainerCreating")
+                st.lastTermination = t
+                st.nextStartAt = s.nextStartWall
+            } else {
+                st.state = .waiting
+                st.reason = s.kind == .main && !initialized ? "PodInitializing" : "ContainerCreating"
+            }
+            return st
+        }
+    }
+}
+
+/// How a process ended (Kernel's `WaitStatus`, restated so the lifecycle stays pure).
+public enum WaitOutcome: Sendable, Hashable {
+    case exited(Int32)
+    case signaled(Int32)
+}
