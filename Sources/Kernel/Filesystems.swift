@@ -6,6 +6,8 @@ extension Sys {
     public static let cgroup2Magic: Int64 = 0x6367_7270
     /// CGROUP_SUPER_MAGIC: a v1 hierarchy.
     public static let cgroupMagic: Int64 = 0x27e0eb
+    /// OVERLAYFS_SUPER_MAGIC: an overlay cannot have its upper dir on one.
+    public static let overlayfsMagic: Int64 = 0x794c_7630
     /// TMPFS_MAGIC: what holds the v1 hierarchies (and `unified`) on legacy and hybrid hosts.
     public static let tmpfsMagic: Int64 = 0x0102_1994
 
@@ -18,5 +20,14 @@ extension Sys {
         var type = 0
         _ = try check("statfs", path) { ckernel_statfs_type(path, &type) }
         return Int64(type)
+    }
+
+    /// The size of the filesystem holding `path`, in bytes (statfs f_blocks × f_bsize): a
+    /// tmpfs's `size=` even when mountinfo leaves it out (Linux omits the default, half
+    /// of RAM).
+    public static func filesystemSize(_ path: String) throws(KernelError) -> Int64 {
+        var bytes: UInt64 = 0
+        _ = try check("statfs", path) { ckernel_statfs_size(path, &bytes) }
+        return Int64(bytes)
     }
 }

@@ -47,6 +47,9 @@ public struct PodCreator: Sendable {
             let prepared = try volumes.prepare(specs, layout: layout, podMemoryLimit: LaunchPlanBuilder.podMemoryLimit(pod))
             let build = try LaunchPlanBuilder.build(input(pod, manifests, layout, generation, prepared))
             if !pod.spec.hostIPC { _ = try volumes.prepareShm(layout: layout, size: build.shmSize) }
+            if build.plan.containers.contains(where: { if case .image = $0.root { true } else { false } }) {
+                try volumes.prepareOverlayScratch(layout: layout, podMemoryLimit: build.memoryLimit)
+            }
             _ = try volumes.writeHosts(layout: layout, hostname: build.plan.hostname,
                                        aliases: pod.spec.hostAliases.map { ($0.ip, $0.hostnames) }, hostNetwork: pod.spec.hostNetwork)
             _ = try volumes.writeResolvConf(layout: layout)

@@ -50,7 +50,7 @@ public struct RootfsRequest: Sendable, Hashable {
     /// For `.host`: which allowlisted dirs exist on the host, and how.
     public var hostEntries: [String: HostEntry]
     /// `readOnlyRootFilesystem`: the root and its private writable dirs are made read-only
-    /// before the volumes are mounted; volumes and `/dev/shm` keep their own modes.
+    /// after the volumes are mounted; volumes and `/dev/shm` keep their own modes.
     public var readOnlyRoot: Bool = false
 
     public init(root: ContainerRoot, scratch: String, volumes: [VolumeMount] = [], sharedShm: String? = nil,

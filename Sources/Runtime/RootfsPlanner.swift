@@ -91,15 +91,6 @@ public enum RootfsPlanner {
             for dir in ["/var", "/run", "/home"] { steps += [.directory(at(dir)), .tmpfs(at: at(dir), mode: 0o755)] }
         }
 
-        if request.readOnlyRoot {
-            // A per-mount read-only flag (MS_REMOUNT|MS_BIND) on the root and the private
-            // dirs only; a remount replaces the flags, so nosuid and nodev are given again.
-            let flags = remount | bind | rdonly | nosuid | nodev
-            var points = [root, at("/tmp")]
-            if request.root == .host { points += ["/var", "/run", "/home"].map(at) }
-            for point in points { steps.append(.mount(source: nil, target: point, fstype: nil, flags: flags, data: nil)) }
-        }
-
         // Volumes, mount points made inside the new root (each missing parent too: the
         // spawn's mkdir is not recursive, and an existing dir is fine).
         var made = Set<String>()
@@ -122,6 +113,17 @@ public enum RootfsPlanner {
             }
             steps.append(.bind(from: source, to: at(point), recursive: true, readOnly: entry.volume.readOnly))
         }
+        if request.readOnlyRoot {
+            // Last, once the volumes' mount points exist: a per-mount read-only flag
+            // (MS_REMOUNT|MS_BIND) on the root and the private dirs only, not recursive, so
+            // the volumes keep their own; a remount replaces the flags, so nosuid and nodev
+            // are given again.
+            let flags = remount | bind | rdonly | nosuid | nodev
+            var points = [root, at("/tmp")]
+            if request.root == .host { points += ["/var", "/run", "/home"].map(at) }
+            for point in points { steps.append(.mount(source: nil, target: point, fstype: nil, flags: flags, data: nil)) }
+        }
+
         return RootfsPlan(mounts: steps, rootfs: root)
     }
 

@@ -55,6 +55,14 @@ static inline int ckernel_statfs_type(const char *path, long *type) {
     if (r == 0) *type = (long)st.f_type;
     return r;
 }
+
+// statfs(2)'s size in bytes: f_blocks * f_bsize (a tmpfs's size= limit).
+static inline int ckernel_statfs_size(const char *path, unsigned long long *bytes) {
+    struct statfs st;
+    int r = statfs(path, &st);
+    if (r == 0) *bytes = (unsigned long long)st.f_blocks * (unsigned long long)st.f_bsize;
+    return r;
+}
 #endif
 
 #ifdef __linux__

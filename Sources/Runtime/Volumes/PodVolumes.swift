@@ -157,6 +157,27 @@ public struct PodVolumes: Sendable {
         return path
     }
 
+    /// Where `image:` containers' overlay upper and work dirs go: `<data>/pods/<uid>/overlay`.
+    /// overlayfs refuses an upper dir that is itself on overlayfs (a data root inside a
+    /// container, or a VM whose root is an overlay), so there it becomes a tmpfs, sized as
+    /// a memory volume: the container's writes then count as memory, as they would in a
+    /// `medium: Memory` emptyDir. Elsewhere it is a plain dir.
+    @discardableResult
+    public func prepareOverlayScratch(layout: PodLayout, podMemoryLimit: Int64?) throws(VolumeError) -> String {
+        try Self.checkUID(layout)
+        let path = layout.dataDirectory + "/overlay"
+        do {
+            try Sys.mkdirs(layout.dataDirectory, mode: 0o700)
+            do { try Sys.mkdir(path, mode: 0o700) } catch where error.isAlreadyExisting {}
+            guard try Sys.filesystemType(layout.dataDirectory) == Sys.overlayfsMagic else { return path }
+        } catch {
+            throw VolumeError(volume: nil, path: path, .kernel(error))
+        }
+        try mountTmpfs(at: path, volume: nil, flags: [.noSuid, .noDev], mode: "0700",
+                       size: memoryVolumeSize(sizeLimit: nil, podMemoryLimit: podMemoryLimit))
+        return path
+    }
+
     // MARK: Sizes
 
     /// The size of a memory-backed volume (a `medium: Memory` emptyDir, a secret volume's
