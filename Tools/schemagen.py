@@ -189,8 +189,13 @@ def editor(classes_path, out_dir):
         if name in ("Container", "EphemeralContainer") and "image" not in s.get("required", []):
             s["required"] = sorted(s.get("required", []) + ["image"])
             s["properties"]["image"]["description"] = (
-                "Required by podrec, as by the API server. `host` is reserved: a read-only view of the "
-                "host's system directories. Otherwise NAME[:TAG] from podrec's local image store. "
+                "Required by podrec, as by the API server. `host` is reserved: the root is a fresh tmpfs "
+                "with the host's /usr, /bin, /sbin, /lib*, /etc and /opt bound read-only, private writable "
+                "/tmp, /var, /run and /home, its own /proc, a minimal /dev with the pod's /dev/shm, a "
+                "read-only /sys, and the volumes; nothing else of the host (not /root, not podrec's own "
+                "dirs, not other pods' volumes). Otherwise NAME[:TAG] from podrec's local image store "
+                "(`podrec image import`), seen through a copy-on-write overlay of the container's own; an "
+                "image not in the store is an error when the pod starts, never a fallback to the host. "
                 + s["properties"]["image"].get("description", ""))
 
     os.makedirs(out_dir, exist_ok=True)
