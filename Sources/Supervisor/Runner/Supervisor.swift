@@ -48,7 +48,9 @@ public final class Supervisor {
         }
     }
     var pipes: [Pipe] = []
-    var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+    /// One read's worth of a pipe: four pipe pages. Small, since it counts against the
+    /// pod's memory budget, and a fuller pipe just means another read.
+    var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 16)
 
     public init(stateDirectory: String) throws(SupervisorError) {
         self.stateDirectory = stateDirectory
@@ -230,9 +232,8 @@ public final class Supervisor {
             request.readOnlyRoot = spec.readOnlyRootFilesystem
             let rootfs = try RootfsPlanner.plan(request)
 
-            var spawnRequest = SpawnRequest([spec.executable == "" ? "/" : spec.executable] + spec.arguments.dropFirst(),
+            var spawnRequest = SpawnRequest(spec.arguments.isEmpty ? [spec.executable] : spec.arguments,
                                             executable: spec.executable, environment: spec.environment)
-            if let first = spec.arguments.first { spawnRequest.arguments[0] = first }
             spawnRequest.workingDirectory = spec.workingDirectory
             spawnRequest.user = UserIdentity(uid: spec.uid ?? 0, gid: spec.gid ?? 0, groups: spec.supplementalGroups)
             if let caps = spec.capabilities {
@@ -293,7 +294,12 @@ public final class Supervisor {
         if key == lastStatus && !force { return }
         lastStatus = key
         status.updatedAt = WallTime(WallClock.now())
-        try? Sys.writeFileAtomically(statusPath, Array(status.encoded().utf8), mode: 0o600)
+        do {
+            try Sys.writeFileAtomically(statusPath, Array(status.encoded().utf8), mode: 0o600)
+        } catch {
+            // Nobody reads our stdout; stderr is the pod's supervisor.log.
+            Sys.printError("podrec-supervisor: writing the status: \(error)\n")
+        }
     }
 }
 
