@@ -43,3 +43,40 @@ extension V1Driver {
         for rule in rules { try Knobs.write(allow, rule.description) }
     }
 }
+
+extension V2Driver {
+    /// Allows only `rules` to the processes of `path` and below: cgroup v2 has no devices
+    /// files, so this attaches a BPF_PROG_TYPE_CGROUP_DEVICE program (default deny, as v1's
+    /// `a` in devices.deny) to the cgroup, as runc and crun do (`Sys.attachDeviceFilter`).
+    /// As on v1 it is set on the container's own cgroup, never on the pod's.
+    ///
+    /// Each call attaches one more program, and a device must pass all of them: call it
+    /// once, when the cgroup is made. The programs go with the cgroup when it is removed.
+    public func restrictDevices(_ path: String, allow rules: [DeviceRule]) throws(CgroupError) {
+        _ = try CgroupPaths.validate(path)
+        var filter: [DeviceFilterRule] = []
+        for rule in rules { filter.append(try rule.filterRule()) }
+        do { try Sys.attachDeviceFilter(cgroupDirectory: directory(path), rules: filter) } catch { throw .kernel(error) }
+    }
+}
+
+extension DeviceRule {
+    /// The BPF filter's form of the rule. `.all` is every device with every access, as the
+    /// v1 controller reads the `a` that `description` writes for it.
+    func filterRule() throws(CgroupError) -> DeviceFilterRule {
+        if kind == .all { return DeviceFilterRule(.all, major: nil, minor: nil, access: .all) }
+        var access: DeviceFilterRule.Access = []
+        for c in self.access {
+            switch c {
+            case "r": access.insert(.read)
+            case "w": access.insert(.write)
+            case "m": access.insert(.mknod)
+            default: throw .invalidValue("device access \"\(self.access)\" in \"\(description)\": only r, w and m")
+            }
+        }
+        for n in [major, minor] {
+            if let n, n < 0 || n > Int(Int32.max) { throw .invalidValue("device number \(n) in \"\(description)\"") }
+        }
+        return DeviceFilterRule(kind == .char ? .char : .block, major: major, minor: minor, access: access)
+    }
+}
