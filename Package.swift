@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "podrec-supervisor",
             dependencies: ["Supervisor"],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
         .target(name: "KernelTestSupport", dependencies: ["Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),

@@ -158,19 +158,28 @@ extension Sys {
 
 /// inotify on one directory, for waiting on a file that another process replaces by
 /// rename (the supervisor's status): woken at the rename itself, not by a polling tick.
+///
+/// Every watch of the process shares one inotify instance that is never closed: closing
+/// an instance waits for an SRCU grace period in the kernel (fsnotify's group teardown),
+/// measured here at 15–20 ms, which would land on every `apply`. Removing a watch does
+/// not wait. A side effect: two threads waiting at once may take each other's events; each
+/// then wakes at its timeout instead, which is why callers bound each wait.
 public struct DirectoryWatch: ~Copyable {
+    static let instance: Int32 = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+
+    /// Opens the shared instance now: for leak checks, which must not count this one fd,
+    /// held for the life of the process, as a leak of the first test that waits.
+    public static func openSharedInstance() { _ = instance }
+
     public let fd: Int32
+    let wd: Int32
 
     /// Watches `directory` for files renamed into it or closed after writing.
     public init(_ directory: String) throws(KernelError) {
-        let fd = try Sys.check("inotify_init1", directory) { inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK)) }
-        do {
-            _ = try Sys.check("inotify_add_watch", directory) {
-                inotify_add_watch(fd, directory, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE))
-            }
-        } catch {
-            Sys.close(fd)
-            throw error
+        let fd = Self.instance
+        if fd < 0 { throw KernelError("inotify_init1", path: directory, errno: Errno(rawValue: ENOMEM)) }
+        wd = try Sys.check("inotify_add_watch", directory) {
+            inotify_add_watch(fd, directory, UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE))
         }
         self.fd = fd
     }
@@ -184,5 +193,5 @@ public struct DirectoryWatch: ~Copyable {
         return true
     }
 
-    deinit { Sys.close(fd) }
+    deinit { _ = inotify_rm_watch(fd, wd) }
 }

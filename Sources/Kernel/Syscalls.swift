@@ -106,24 +106,31 @@ public enum Sys {
         try writeAll(fd, Array(value.utf8), path: path, argument: value)
     }
 
-    /// Replaces `path` atomically: a temp file in the same directory, written and fsynced,
-    /// renamed over the target, then the directory fsynced, so a crash leaves either the
-    /// old file or the new one, never a torn one.
-    public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(KernelError) {
+    /// Replaces `path` atomically: a temp file in the same directory, written, renamed over
+    /// the target, so a reader sees the old file or the new one, never a torn one.
+    ///
+    /// `durable` adds an fsync of the file before the rename and of the directory after it,
+    /// so that a crash of the machine leaves one or the other too. That costs milliseconds on
+    /// a disk and buys nothing for files that a reboot discards anyway (the state under
+    /// `/run`, a pod's `/etc/hosts`): those pass false.
+    public static func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, durable: Bool = true) throws(KernelError) {
         let dir = parentDirectory(path)
         let temp = "\(dir)/.\(baseName(path)).tmp.\(getpid())"
         let fd = try open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         do {
+            defer { close(fd) }
             _ = try check("fchmod", temp) { Glibc.fchmod(fd, mode) }  // the umask does not decide
             try writeAll(fd, bytes, path: temp)
-            try fsync(fd, path: temp)
-            close(fd)
-            try rename(temp, path)
+            if durable { try fsync(fd, path: temp) }
         } catch {
-            close(fd)
             _ = Glibc.unlink(temp)
             throw error
         }
+        do { try rename(temp, path) } catch {
+            _ = Glibc.unlink(temp)
+            throw error
+        }
+        guard durable else { return }
         let dfd = try open(dir, O_RDONLY | O_DIRECTORY)
         defer { close(dfd) }
         try fsync(dfd, path: dir)

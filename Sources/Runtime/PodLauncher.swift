@@ -89,7 +89,7 @@ public struct PodLauncher: Sendable {
         let identity = try? ProcfsReader(roots: roots).stat(of: process.pid).map { ProcessIdentity(pid: $0.pid, startTime: $0.startTime) }
         if let identity = identity ?? nil {
             do {
-                try Sys.writeFileAtomically(layout.supervisorFile, Array("\(identity.pid) \(identity.startTime.rawValue)\n".utf8), mode: 0o600)
+                try Sys.writeFileAtomically(layout.supervisorFile, Array("\(identity.pid) \(identity.startTime.rawValue)\n".utf8), mode: 0o600, durable: false)
             } catch { throw .kernel(error) }
         }
         return try waitForGeneration(plan.generation, timeoutMilliseconds: timeoutMilliseconds)
@@ -106,16 +106,21 @@ public struct PodLauncher: Sendable {
                 if let l = limits.containers[c.name] { try driver.apply(l, to: c.cgroup) }
                 // Devices: runc's allowlist for all but privileged containers, set once when
                 // the cgroup is made (a running container never loses /dev/null for a moment).
-                // cgroup v2 has no devices files: it needs a BPF program, not done yet.
-                if !existed, !c.privileged, let v1 = driver as? V1Driver {
-                    try v1.restrictDevices(c.cgroup, allow: DeviceRule.containerDefault)
+                // v1 writes devices.deny and devices.allow; v2, which has no devices files,
+                // attaches a BPF_PROG_TYPE_CGROUP_DEVICE program to the container's cgroup.
+                if !existed, !c.privileged {
+                    if let v1 = driver as? V1Driver {
+                        try v1.restrictDevices(c.cgroup, allow: DeviceRule.containerDefault)
+                    } else if let v2 = driver as? V2Driver {
+                        try v2.restrictDevices(c.cgroup, allow: DeviceRule.containerDefault)
+                    }
                 }
             }
         } catch { throw .cgroup(error) }
     }
 
     func writePlan(_ plan: LaunchPlan) throws(LaunchError) {
-        do { try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8), mode: 0o600) } catch { throw .kernel(error) }
+        do { try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8), mode: 0o600, durable: false) } catch { throw .kernel(error) }
     }
 
     // MARK: Update
@@ -191,12 +196,21 @@ public struct PodLauncher: Sendable {
     /// and logs stay: `removeState` and `PodVolumes.teardown` are separate steps.
     public func stop(graceMilliseconds: Int64) throws(LaunchError) {
         if let sup = try supervisor() {
-            try? Sys.kill(sup.pid, Signal.terminate)
-            let deadline = MonotonicClock.now() + (graceMilliseconds + 2_000) * 1_000_000
-            while MonotonicClock.now() < deadline {
-                reapIfChild(sup.pid)
-                if try supervisor() == nil { break }
-                MonotonicClock.sleep(nanoseconds: 1_000_000)
+            // A pidfd, opened before the signal, becomes readable when the supervisor exits:
+            // no polling of /proc, and no confusion with a later process of the same pid.
+            let pidfd = try? Sys.pidfdOpen(sup.pid)
+            defer { if let pidfd { Sys.close(pidfd) } }
+            if try supervisor() != nil {
+                try? Sys.kill(sup.pid, Signal.terminate)
+                let deadline = MonotonicClock.now() + (graceMilliseconds + 2_000) * 1_000_000
+                while MonotonicClock.now() < deadline {
+                    reapIfChild(sup.pid)
+                    if try supervisor() == nil { break }
+                    let left = Int32(clamping: (deadline - MonotonicClock.now()) / 1_000_000 + 1)
+                    if let pidfd { _ = try? Sys.pollReadable([pidfd], timeoutMilliseconds: min(left, 100)) } else {
+                        MonotonicClock.sleep(nanoseconds: 1_000_000)
+                    }
+                }
             }
         }
         do {

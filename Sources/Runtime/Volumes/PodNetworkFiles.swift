@@ -83,7 +83,7 @@ extension PodVolumes {
     private func write(_ content: [UInt8], to path: String, layout: PodLayout) throws(VolumeError) {
         do {
             try Sys.mkdirs(layout.dataDirectory, mode: 0o700)
-            try Sys.writeFileAtomically(path, content, mode: 0o644)
+            try Sys.writeFileAtomically(path, content, mode: 0o644, durable: false)
         } catch {
             throw VolumeError(volume: nil, path: path, .kernel(error))
         }

@@ -295,7 +295,7 @@ public final class Supervisor {
         lastStatus = key
         status.updatedAt = WallTime(WallClock.now())
         do {
-            try Sys.writeFileAtomically(statusPath, Array(status.encoded().utf8), mode: 0o600)
+            try Sys.writeFileAtomically(statusPath, Array(status.encoded().utf8), mode: 0o600, durable: false)
         } catch {
             // Nobody reads our stdout; stderr is the pod's supervisor.log.
             Sys.printError("podrec-supervisor: writing the status: \(error)\n")
