@@ -1,9 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Throughput benchmark for podrec's manifest layer against Yams and PyYAML (see README.md).
-// A separate package, so the main package does not depend on Yams. Build and run with
-// `bash Benchmarks/run.sh` from the repository root.
+// Benchmarks (see README.md), a separate package so the main package does not depend on
+// Yams: manifest-bench, the manifest layer's throughput against Yams and PyYAML
+// (`bash Benchmarks/run.sh`), and pod-bench, pod start latency against the C lower bound
+// podlb and the memory of idle pods (`bash Benchmarks/pod-run.sh`, as root).
 let package = Package(
     name: "podrec-benchmarks",
     platforms: [.macOS(.v13)],
@@ -18,6 +19,15 @@ let package = Package(
                 .product(name: "YAML", package: "podrec"),
                 .product(name: "Manifest", package: "podrec"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "pod-bench",
+            dependencies: [
+                .product(name: "Runtime", package: "podrec"),
+                .product(name: "PodContract", package: "podrec"),
+                .product(name: "Cgroups", package: "podrec"),
+                .product(name: "Kernel", package: "podrec"),
             ]
         ),
     ],
