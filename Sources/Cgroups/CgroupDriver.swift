@@ -266,6 +266,9 @@ public protocol CgroupDriver: Sendable {
 
     /// The limits as the kernel has them; throws when the cgroup does not exist.
     func limits(_ path: String) throws(CgroupError) -> CgroupReading
+    /// The OOM killer's kills in `path` (`CgroupUsage.oomKills`) alone: one file, for the
+    /// supervisor's before-and-after check around each container run.
+    func oomKills(_ path: String) throws(CgroupError) -> Int64?
     /// Usage counters; each is nil when its file is absent (a controller not there, or the
     /// cgroup itself gone: check `exists` to tell them apart).
     func usage(_ path: String) throws(CgroupError) -> CgroupUsage

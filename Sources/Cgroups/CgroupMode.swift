@@ -49,16 +49,25 @@ public struct CgroupSetup: Sendable, Hashable {
         do { names = try Sys.listDirectory(root).sorted() } catch { throw .kernel(error) }
         for name in names {
             let path = root + "/" + name
-            guard let st = try? Sys.stat(path), st.isDirectory else { continue }
-            if isCgroup2(path) {
+            // One lstat, and a stat only for a symlink; one statfs tells a real hierarchy's
+            // kind (the file checks are for fixture trees, where every magic is the disk's).
+            guard let lst = try? Sys.stat(path, followSymlinks: false) else { continue }
+            let isSymlink = lst.isSymlink
+            if isSymlink {
+                guard let st = try? Sys.stat(path), st.isDirectory else { continue }
+            } else if !lst.isDirectory {
+                continue
+            }
+            let magic = try? Sys.filesystemType(path)
+            if magic == Sys.cgroup2Magic || (magic != Sys.cgroupMagic && Sys.exists(path + "/cgroup.controllers")) {
                 if unified == nil || name == "unified" { unified = path }
                 continue
             }
-            guard isV1Hierarchy(path) else { continue }
+            guard magic == Sys.cgroupMagic || Sys.exists(path + "/tasks") else { continue }
             let controllers = v1Controllers(directoryName: name)
             // "cpu" → "cpu,cpuacct" symlinks: the real directory wins, so one hierarchy
             // has one spelling; a symlink only fills a gap.
-            if (try? Sys.stat(path, followSymlinks: false))?.isSymlink == true {
+            if isSymlink {
                 symlinked.append((name, controllers))
             } else {
                 for c in controllers { hierarchies[c] = name }
@@ -94,11 +103,6 @@ public struct CgroupSetup: Sendable, Hashable {
     static func isCgroup2(_ path: String) -> Bool {
         if let magic = try? Sys.filesystemType(path), magic == Sys.cgroup2Magic { return true }
         return Sys.exists(path + "/cgroup.controllers")
-    }
-
-    static func isV1Hierarchy(_ path: String) -> Bool {
-        if let magic = try? Sys.filesystemType(path), magic == Sys.cgroupMagic { return true }
-        return Sys.exists(path + "/tasks")
     }
 
     /// The controllers a v1 hierarchy directory holds, from its name: "cpu,cpuacct" holds

@@ -228,11 +228,16 @@ public struct V1Driver: CgroupDriver {
             pids: try Knobs.readLimit(try knob("pids", path, "pids.max")))
     }
 
+    public func oomKills(_ path: String) throws(CgroupError) -> Int64? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.oom_control"))["oom_kill"] } ?? nil
+    }
+
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
         _ = try CgroupPaths.validate(path)
         var u = CgroupUsage()
         u.memoryBytes = try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(try knob("memory", path, "memory.usage_in_bytes")) }
-        u.oomKills = try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.oom_control"))["oom_kill"] } ?? nil
+        u.oomKills = try oomKills(path)
         if let stat = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(try knob("cpu", path, "cpu.stat")) }) {
             u.cpu = CPUStat(periods: stat["nr_periods"] ?? 0, throttledPeriods: stat["nr_throttled"] ?? 0,
                             throttledMicroseconds: (stat["throttled_time"] ?? 0) / 1000)

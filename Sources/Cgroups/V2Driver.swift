@@ -195,12 +195,17 @@ public struct V2Driver: CgroupDriver {
             pids: try Knobs.readLimit(try knob(path, "pids.max")))
     }
 
+    public func oomKills(_ path: String) throws(CgroupError) -> Int64? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/memory.events")["oom_kill"] } ?? nil
+    }
+
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
         let dir = directory(path)
         _ = try CgroupPaths.validate(path)
         var u = CgroupUsage()
         u.memoryBytes = try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(dir + "/memory.current") }
-        u.oomKills = try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(dir + "/memory.events")["oom_kill"] } ?? nil
+        u.oomKills = try oomKills(path)
         if let stat = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(dir + "/cpu.stat") }) {
             // Without the cpu controller enabled, cpu.stat has only the usage lines.
             if stat["nr_periods"] != nil {

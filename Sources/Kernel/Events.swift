@@ -195,3 +195,11 @@ public struct DirectoryWatch: ~Copyable {
 
     deinit { _ = inotify_rm_watch(fd, wd) }
 }
+
+extension Sys {
+    /// dup2(2): `fd` also as `target`, which is closed first if open (stdin replaced by
+    /// /dev/null once it has served its purpose).
+    public static func duplicate(_ fd: Int32, onto target: Int32) throws(KernelError) {
+        _ = try check("dup2", nil, "\(fd) onto \(target)") { Glibc.dup2(fd, target) }
+    }
+}

@@ -46,25 +46,32 @@ public struct PodLauncher: Sendable {
             try Sys.mkdirs(layout.scratchDirectory, mode: 0o700)
             try Sys.mkdirs(layout.logDirectory, mode: 0o700)
         } catch { throw .kernel(error) }
-        try createCgroups(plan, limits: limits)
+        try createPodCgroups(limits: limits)
         try writePlan(plan)
 
-        var request = SpawnRequest([supervisorExecutable, layout.stateDirectory])
+        // The supervisor starts while the containers' cgroups are still being made: it
+        // boots (exec, runtime, plan) in the meantime, then waits at a gate, its stdin, for
+        // "go" before it starts a container. That takes the cgroups off the start's
+        // critical path. EOF without "go" (this process failed or died) makes it exit.
+        let gate: (read: Int32, write: Int32)
+        do { gate = try Sys.pipe() } catch { throw .kernel(error) }
+        var gateOpen = true
+        defer { if gateOpen { Sys.close(gate.write) } }
+
+        var request = SpawnRequest([supervisorExecutable, layout.stateDirectory, "--gate"])
         var unshare: Namespaces = []
         if !plan.hostNetwork { unshare.formUnion([.network, .uts]) }
         if !plan.hostIPC { unshare.insert(.ipc) }
         request.unshare = unshare
         if unshare.contains(.uts) { request.hostname = plan.hostname }
         request.newPIDNamespace = plan.shareProcessNamespace && !plan.hostPID
-        var fds: [Int32] = []
+        var fds: [Int32] = [gate.read]
         defer { for fd in fds { Sys.close(fd) } }
         let process: SpawnedProcess
         do {
-            let null = try Sys.openNull()
-            fds.append(null)
             let log = try Sys.openForAppending(layout.supervisorLog, mode: 0o600)
             fds.append(log)
-            request.stdin = null
+            request.stdin = gate.read
             request.stdout = log
             request.stderr = log
             switch try driver.joinTarget(infraCgroup) {
@@ -85,6 +92,12 @@ public struct PodLauncher: Sendable {
             throw .other("\(error)")
         }
         if let pidfd = process.pidfd { Sys.close(pidfd) }
+        try createContainerCgroups(plan, limits: limits)
+        do {
+            try Sys.writeAll(gate.write, Array("go\n".utf8), path: "supervisor gate")
+        } catch { throw .kernel(error) }
+        Sys.close(gate.write)
+        gateOpen = false
         // pid and start time: the identity a later pass checks the supervisor by.
         let identity = try? ProcfsReader(roots: roots).stat(of: process.pid).map { ProcessIdentity(pid: $0.pid, startTime: $0.startTime) }
         if let identity = identity ?? nil {
@@ -95,11 +108,17 @@ public struct PodLauncher: Sendable {
         return try waitForGeneration(plan.generation, timeoutMilliseconds: timeoutMilliseconds)
     }
 
-    func createCgroups(_ plan: LaunchPlan, limits: PodCgroupLimits) throws(LaunchError) {
+    func createPodCgroups(limits: PodCgroupLimits) throws(LaunchError) {
         do {
             try driver.create(podCgroup)
             try driver.apply(limits.pod, to: podCgroup)
             try driver.create(infraCgroup)
+        } catch { throw .cgroup(error) }
+    }
+
+    /// Each container's cgroup and limits; what exists is kept (a pass may run again).
+    func createContainerCgroups(_ plan: LaunchPlan, limits: PodCgroupLimits) throws(LaunchError) {
+        do {
             for c in plan.containers {
                 let existed = driver.exists(c.cgroup)
                 try driver.create(c.cgroup)
@@ -129,7 +148,8 @@ public struct PodLauncher: Sendable {
     /// plan, then SIGHUP; returns once it is observed. Limits are written here, in place.
     @discardableResult
     public func update(_ plan: LaunchPlan, limits: PodCgroupLimits, timeoutMilliseconds: Int64 = 10_000) throws(LaunchError) -> PodStatus {
-        try createCgroups(plan, limits: limits)
+        try createPodCgroups(limits: limits)
+        try createContainerCgroups(plan, limits: limits)
         try writePlan(plan)
         try signalSupervisor(Signal.hangup)
         return try waitForGeneration(plan.generation, timeoutMilliseconds: timeoutMilliseconds)

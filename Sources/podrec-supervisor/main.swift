@@ -1,18 +1,20 @@
 import Kernel
 import Supervisor
 
-// podrec-supervisor STATE_DIR
+// podrec-supervisor STATE_DIR [--gate]
 //
 // Started by the reconciler (Runtime's PodLauncher) in the pod's new namespaces and its
 // `_infra` cgroup, with stderr on STATE_DIR/supervisor.log. Reads STATE_DIR/plan, writes
-// STATE_DIR/status; SIGHUP re-reads the plan, SIGTERM stops the pod gracefully.
+// STATE_DIR/status; SIGHUP re-reads the plan, SIGTERM stops the pod gracefully. With
+// --gate, stdin is a pipe on which the launcher says "go" once the containers' cgroups
+// exist; the supervisor boots meanwhile and starts no container before it.
 let arguments = CommandLine.arguments
-guard arguments.count == 2 else {
-    Sys.printError("usage: podrec-supervisor STATE_DIR\n")
+guard arguments.count == 2 || (arguments.count == 3 && arguments[2] == "--gate") else {
+    Sys.printError("usage: podrec-supervisor STATE_DIR [--gate]\n")
     Sys.exit(2)
 }
 do {
-    let supervisor = try Supervisor(stateDirectory: arguments[1])
+    let supervisor = try Supervisor(stateDirectory: arguments[1], gate: arguments.count == 3)
     Sys.exit(try supervisor.run())
 } catch {
     Sys.printError("podrec-supervisor: \(error)\n")

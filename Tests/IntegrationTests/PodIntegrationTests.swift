@@ -4,6 +4,7 @@ import Kernel
 import KernelTestSupport
 import PodContract
 import Runtime
+import Spawn
 import Testing
 
 extension Integration {
@@ -218,6 +219,28 @@ extension Integration {
             #expect(!pids.contains(where: { Sys.exists("/proc/\($0)") }))
             #expect(try launcher.supervisor() == nil)
             #expect(try launcher.driver.processes(launcher.podCgroup).isEmpty)
+        }
+    
+        /// The supervisor started with `--gate` starts nothing until the launcher says "go":
+        /// a gate closed without it (the launcher failed or died) ends the supervisor, with
+        /// no container started and no status written.
+        @Test func aGateClosedWithoutGoStartsNothing() throws {
+            let lab = try PodLab("gate")
+            defer { lab.finish() }
+            let layout = lab.layout("gate")
+            let plan = lab.plan(layout, [PodLab.shell("c", "echo started > /dev/null; exec sleep 3600")])
+            try Sys.mkdirs(layout.stateDirectory, mode: 0o700)
+            try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8))
+            let spawnLab = try SpawnLab()
+            defer { spawnLab.finish() }
+            var request = SpawnRequest([PodLab.supervisorExecutable, layout.stateDirectory, "--gate"])
+            request.unshare = [.network, .uts, .ipc]
+            request.stdin = try spawnLab.open("/dev/null", O_RDONLY)
+            let run = try spawnLab.run(request)
+            #expect(run.status == .exited(1))
+            #expect(run.output.contains("closed the gate"), "\(run.output)")
+            #expect(!Sys.exists(layout.statusFile))
+            #expect(!Sys.exists(layout.logDirectory + "/c"))
         }
     }
 }

@@ -24,6 +24,8 @@ public final class Supervisor {
     let driver: any CgroupDriver
     let hostEntries: [String: HostEntry]
     let hostPID: Int32
+    /// The supervisor is PID 1 of the pod's PID namespace (shareProcessNamespace).
+    let pidNamespaced: Bool
     var signalFD: Int32 = -1
     var nullFD: Int32 = -1
     var lastStatus = ""
@@ -36,12 +38,39 @@ public final class Supervisor {
     }
     var runs: [String: Run] = [:]
 
+    /// One run's log, opened at its first output: making the dir and the file is then off
+    /// the path of a start. A log that cannot be opened drops the output instead, so that
+    /// the container never blocks (or dies of SIGPIPE) for want of a reader.
+    final class RunLog {
+        let directory: String
+        let restart: Int
+        var log: ContainerLog?
+        var failed = false
+        init(directory: String, restart: Int) {
+            self.directory = directory
+            self.restart = restart
+        }
+
+        func append(_ stream: LogStream, _ bytes: UnsafeRawBufferPointer) {
+            if log == nil && !failed {
+                do { log = try ContainerLog(directory: directory, restart: restart) } catch {
+                    failed = true
+                    Sys.printError("podrec-supervisor: opening the log in \(directory): \(error); this run's output is dropped\n")
+                }
+            }
+            try? log?.append(stream, bytes, now: WallTime(WallClock.now()))
+        }
+
+        func finish(_ stream: LogStream) { try? log?.finish(stream, now: WallTime(WallClock.now())) }
+        func close() { log?.close() }
+    }
+
     /// One open stdout or stderr pipe of a run, until EOF.
     final class Pipe {
         let fd: Int32
         let stream: LogStream
-        let log: ContainerLog
-        init(fd: Int32, stream: LogStream, log: ContainerLog) {
+        let log: RunLog
+        init(fd: Int32, stream: LogStream, log: RunLog) {
             self.fd = fd
             self.stream = stream
             self.log = log
@@ -52,8 +81,12 @@ public final class Supervisor {
     /// pod's memory budget, and a fuller pipe just means another read.
     var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 16)
 
-    public init(stateDirectory: String) throws(SupervisorError) {
+    /// Whether stdin is the launcher's gate (see `waitAtGate`).
+    let gate: Bool
+
+    public init(stateDirectory: String, gate: Bool = false) throws(SupervisorError) {
         self.stateDirectory = stateDirectory
+        self.gate = gate
         let plan: LaunchPlan
         do {
             plan = try LaunchPlan.decode(try Sys.readString(stateDirectory + "/plan"))
@@ -65,6 +98,7 @@ public final class Supervisor {
         do { driver = try Cgroups.driver(root: plan.cgroupMount) } catch { throw SupervisorError("cgroups: \(error)") }
         hostEntries = HostSystemDirectories.probe()
         hostPID = Sys.hostPIDOfSelf()
+        pidNamespaced = Sys.ownPID() != hostPID
         observedGeneration = plan.generation
         lifecycle = PodLifecycle(plan: plan, now: Self.now())
     }
@@ -88,6 +122,7 @@ public final class Supervisor {
         } catch {
             throw SupervisorError("setup: \(error)")
         }
+        if gate { try waitAtGate() }
         // The first status is written after the first round of starts: a waiting `apply`
         // then sees the start errors together with observedGeneration.
         while true {
@@ -96,7 +131,7 @@ public final class Supervisor {
             for _ in 0..<64 {
                 let actions = lifecycle.actions(at: Self.now())
                 if actions.isEmpty { break }
-                for action in actions { perform(action) }
+                perform(actions)
             }
             writeStatus()
             if lifecycle.stopped && pipes.isEmpty {
@@ -104,6 +139,23 @@ public final class Supervisor {
                 return 0
             }
             wait()
+        }
+    }
+
+    /// Reads stdin until the launcher's "go" (the containers' cgroups exist), then puts
+    /// /dev/null in its place. EOF before "go" means the launcher gave up: nothing starts.
+    func waitAtGate() throws(SupervisorError) {
+        var said: [UInt8] = []
+        while true {
+            var chunk = [UInt8](repeating: 0, count: 16)
+            let got = chunk.withUnsafeMutableBytes { (try? Sys.readSome(0, into: $0)) ?? 0 } ?? 0
+            if got <= 0 { break }
+            said += chunk[0..<got]
+            if said.count >= 3 { break }
+        }
+        do { try Sys.duplicate(nullFD, onto: 0) } catch { throw SupervisorError("stdin: \(error)") }
+        guard said.starts(with: Array("go\n".utf8)) else {
+            throw SupervisorError("the launcher closed the gate without \"go\": not starting the pod")
         }
     }
 
@@ -125,7 +177,7 @@ public final class Supervisor {
         }
         for i in closed.reversed() {
             let pipe = pipes.remove(at: i)
-            try? pipe.log.finish(pipe.stream, now: WallTime(WallClock.now()))
+            pipe.log.finish(pipe.stream)
             Sys.close(pipe.fd)
             if !pipes.contains(where: { $0.log === pipe.log }) { pipe.log.close() }
         }
@@ -148,7 +200,7 @@ public final class Supervisor {
         while true {
             guard let n = try? Sys.readSome(pipe.fd, into: buffer) else { return true }
             if n == 0 { return false }
-            try? pipe.log.append(pipe.stream, UnsafeRawBufferPointer(rebasing: buffer[0..<n]), now: WallTime(WallClock.now()))
+            pipe.log.append(pipe.stream, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             if n < buffer.count { return true }
         }
     }
@@ -160,7 +212,7 @@ public final class Supervisor {
             let spec = lifecycle.plan.container(name)
             var oom = false
             if let spec {
-                if let kills = try? driver.usage(spec.cgroup).oomKills { oom = kills > run.oomKillsAtStart }
+                if let kills = try? driver.oomKills(spec.cgroup) ?? nil { oom = kills > run.oomKillsAtStart }
                 // The main process is gone; what it left behind (daemons, in a shared PID
                 // namespace) goes with it, as runc's kill --all does.
                 _ = try? driver.kill(spec.cgroup, method: .automatic)
@@ -192,96 +244,133 @@ public final class Supervisor {
 
     // MARK: Actions
 
-    func perform(_ action: LifecycleAction) {
-        switch action {
-        case .start(let spec):
-            start(spec)
-        case .signal(let name, let signal):
-            if let run = runs[name] { try? Sys.kill(run.pid, signal) }
-        case .kill(let name):
-            if let run = runs[name] { try? Sys.kill(run.pid, Signal.kill) }
-            if let spec = lifecycle.plan.container(name) { _ = try? driver.kill(spec.cgroup, method: .automatic) }
+    /// Carries out one batch of actions. Starts are spawned one after the other: spawning
+    /// the main containers of a batch from a thread each was measured slower here (their
+    /// mount setups serialize in the kernel, and the threads cost on top).
+    func perform(_ actions: [LifecycleAction]) {
+        var starts: [ContainerLaunch] = []
+        for action in actions {
+            switch action {
+            case .start(let spec):
+                starts.append(spec)
+            case .signal(let name, let signal):
+                if let run = runs[name] { try? Sys.kill(run.pid, signal) }
+            case .kill(let name):
+                if let run = runs[name] { try? Sys.kill(run.pid, Signal.kill) }
+                if let spec = lifecycle.plan.container(name) { _ = try? driver.kill(spec.cgroup, method: .automatic) }
+            }
         }
-    }
-
-    func start(_ spec: ContainerLaunch) {
+        guard !starts.isEmpty else { return }
         let now = Self.now()
-        var out: (read: Int32, write: Int32)? = nil
-        var err: (read: Int32, write: Int32)? = nil
-        var cgroupFD: Int32? = nil
-        defer {
-            if let out { Sys.close(out.write) }
-            if let err { Sys.close(err.write) }
-            if let cgroupFD { Sys.close(cgroupFD) }
-        }
-        do {
-            let plan = lifecycle.plan
-            let scratch = plan.scratchDirectory + "/" + spec.name
-            try Sys.mkdirs(scratch, mode: 0o700)
-            let root: ContainerRoot
-            switch spec.root {
-            case .host: root = .host
-            case .image(let rootfs, let upper, let work):
-                try Sys.mkdirs(upper, mode: 0o755)
-                try Sys.mkdirs(work, mode: 0o700)
-                root = .image(rootfs: rootfs, upper: upper, work: work)
-            }
-            var request = RootfsRequest(root: root, scratch: scratch,
-                                        volumes: spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory) },
-                                        sharedShm: plan.sharedShm, ownNetworkNamespace: !plan.hostNetwork, hostEntries: hostEntries)
-            request.readOnlyRoot = spec.readOnlyRootFilesystem
-            let rootfs = try RootfsPlanner.plan(request)
-
-            var spawnRequest = SpawnRequest(spec.arguments.isEmpty ? [spec.executable] : spec.arguments,
-                                            executable: spec.executable, environment: spec.environment)
-            spawnRequest.workingDirectory = spec.workingDirectory
-            spawnRequest.user = UserIdentity(uid: spec.uid ?? 0, gid: spec.gid ?? 0, groups: spec.supplementalGroups)
-            if let caps = spec.capabilities {
-                spawnRequest.capabilities = SpawnRequest.Capabilities(
-                    bounding: CapabilitySet(rawValue: caps.bounding), effective: CapabilitySet(rawValue: caps.effective),
-                    permitted: CapabilitySet(rawValue: caps.permitted), inheritable: CapabilitySet(rawValue: caps.inheritable))
-            }
-            spawnRequest.noNewPrivileges = spec.noNewPrivileges
-            spawnRequest.unshare = .mount
-            spawnRequest.newPIDNamespace = !plan.shareProcessNamespace && !plan.hostPID
-            spawnRequest.mounts = rootfs.mounts
-            spawnRequest.rootfs = rootfs.rootfs
-
-            switch try driver.joinTarget(spec.cgroup) {
-            case .tasksFiles(let files): spawnRequest.cgroup = .v1(tasksFiles: files)
-            case .directory(let dir):
-                let fd = try CgroupJoin.openDirectory(dir)
-                cgroupFD = fd
-                spawnRequest.cgroup = .v2(dirFD: fd, path: dir)
-            }
-            let oomBefore = (try? driver.usage(spec.cgroup).oomKills) ?? 0
-
-            out = try Sys.pipe(nonBlockingRead: true)
-            err = try Sys.pipe(nonBlockingRead: true)
-            spawnRequest.stdin = nullFD
-            spawnRequest.stdout = out!.write
-            spawnRequest.stderr = err!.write
-
-            let process = try spawn(spawnRequest)
-            let host = (try? process.hostPID()) ?? process.pid
-            if let pidfd = process.pidfd { Sys.close(pidfd) }
-            if let adj = spec.oomScoreAdj { try? Sys.setOOMScoreAdjust(host, adj) }
-            runs[spec.name] = Run(pid: process.pid, oomKillsAtStart: oomBefore)
-            lifecycle.started(spec.name, pid: process.pid, hostPID: host, at: now)
-
-            let restart = lifecycle.containerStatuses.first { $0.name == spec.name }?.restartCount ?? 0
-            let log = try ContainerLog(directory: plan.logDirectory + "/" + spec.name, restart: restart)
-            pipes.append(Pipe(fd: out!.read, stream: .stdout, log: log))
-            pipes.append(Pipe(fd: err!.read, stream: .stderr, log: log))
-            out = (-1, out!.write)
-            err = (-1, err!.write)
-        } catch {
-            if let out, out.read >= 0 { Sys.close(out.read) }
-            if let err, err.read >= 0 { Sys.close(err.read) }
-            if runs[spec.name] == nil {
+        var prepared: [Prepared] = []
+        for spec in starts {
+            do { prepared.append(try prepare(spec)) } catch {
                 lifecycle.startFailed(spec.name, message: "\(error)", at: now)
             }
         }
+        for p in prepared {
+            finish(p, Result { () throws(SpawnError) in try spawn(p.request) }, at: now)
+        }
+    }
+
+    /// One container's spawn, ready to go: the request and the fds it hands over.
+    struct Prepared {
+        var spec: ContainerLaunch
+        var request: SpawnRequest
+        var stdout: (read: Int32, write: Int32)
+        var stderr: (read: Int32, write: Int32)
+        var cgroupFD: Int32?
+        var oomKillsAtStart: Int64
+    }
+
+    func prepare(_ spec: ContainerLaunch) throws -> Prepared {
+        let plan = lifecycle.plan
+        let scratch = plan.scratchDirectory + "/" + spec.name
+        try Sys.mkdirs(scratch, mode: 0o700)
+        let root: ContainerRoot
+        switch spec.root {
+        case .host: root = .host
+        case .image(let rootfs, let upper, let work):
+            try Sys.mkdirs(upper, mode: 0o755)
+            try Sys.mkdirs(work, mode: 0o700)
+            root = .image(rootfs: rootfs, upper: upper, work: work)
+        }
+        var rootRequest = RootfsRequest(root: root, scratch: scratch,
+                                        volumes: spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory) },
+                                        sharedShm: plan.sharedShm, ownNetworkNamespace: !plan.hostNetwork, hostEntries: hostEntries)
+        rootRequest.readOnlyRoot = spec.readOnlyRootFilesystem
+        let rootfs = try RootfsPlanner.plan(rootRequest)
+
+        var request = SpawnRequest(spec.arguments.isEmpty ? [spec.executable] : spec.arguments,
+                                   executable: spec.executable, environment: spec.environment)
+        request.workingDirectory = spec.workingDirectory
+        request.user = UserIdentity(uid: spec.uid ?? 0, gid: spec.gid ?? 0, groups: spec.supplementalGroups)
+        if let caps = spec.capabilities {
+            request.capabilities = SpawnRequest.Capabilities(
+                bounding: CapabilitySet(rawValue: caps.bounding), effective: CapabilitySet(rawValue: caps.effective),
+                permitted: CapabilitySet(rawValue: caps.permitted), inheritable: CapabilitySet(rawValue: caps.inheritable))
+        }
+        request.noNewPrivileges = spec.noNewPrivileges
+        request.unshare = .mount
+        request.newPIDNamespace = !plan.shareProcessNamespace && !plan.hostPID
+        request.mounts = rootfs.mounts
+        request.rootfs = rootfs.rootfs
+
+        var cgroupFD: Int32?
+        switch try driver.joinTarget(spec.cgroup) {
+        case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
+        case .directory(let dir):
+            let fd = try CgroupJoin.openDirectory(dir)
+            cgroupFD = fd
+            request.cgroup = .v2(dirFD: fd, path: dir)
+        }
+        let oomBefore = (try? driver.oomKills(spec.cgroup)) ?? 0
+        let out: (read: Int32, write: Int32)
+        let err: (read: Int32, write: Int32)
+        do {
+            out = try Sys.pipe(nonBlockingRead: true)
+            do { err = try Sys.pipe(nonBlockingRead: true) } catch {
+                Sys.close(out.read); Sys.close(out.write)
+                throw error
+            }
+        } catch {
+            if let cgroupFD { Sys.close(cgroupFD) }
+            throw error
+        }
+        request.stdin = nullFD
+        request.stdout = out.write
+        request.stderr = err.write
+        return Prepared(spec: spec, request: request, stdout: out, stderr: err, cgroupFD: cgroupFD, oomKillsAtStart: oomBefore)
+    }
+
+    func finish(_ p: Prepared, _ result: Result<SpawnedProcess, SpawnError>, at now: Instant) {
+        // The child has its own copies of the write ends (or never will): ours go now, so
+        // that the read ends see EOF when the container's last writer exits.
+        Sys.close(p.stdout.write)
+        Sys.close(p.stderr.write)
+        if let fd = p.cgroupFD { Sys.close(fd) }
+        let process: SpawnedProcess
+        switch result {
+        case .success(let started): process = started
+        case .failure(let error):
+            Sys.close(p.stdout.read)
+            Sys.close(p.stderr.read)
+            lifecycle.startFailed(p.spec.name, message: "\(error)", at: now)
+            return
+        }
+        let name = p.spec.name
+        // In the host's PID namespace the pid is the host's already; as PID 1 of the pod's
+        // namespace the host's comes from the pidfd's fdinfo.
+        let host = pidNamespaced ? ((try? process.hostPID()) ?? process.pid) : process.pid
+        if let pidfd = process.pidfd { Sys.close(pidfd) }
+        if let adj = p.spec.oomScoreAdj { try? Sys.setOOMScoreAdjust(host, adj) }
+        runs[name] = Run(pid: process.pid, oomKillsAtStart: p.oomKillsAtStart)
+        lifecycle.started(name, pid: process.pid, hostPID: host, at: now)
+
+        let restart = lifecycle.containerStatuses.first { $0.name == name }?.restartCount ?? 0
+        let log = RunLog(directory: lifecycle.plan.logDirectory + "/" + name, restart: restart)
+        pipes.append(Pipe(fd: p.stdout.read, stream: .stdout, log: log))
+        pipes.append(Pipe(fd: p.stderr.read, stream: .stderr, log: log))
     }
 
     // MARK: Status
