@@ -59,7 +59,9 @@ let package = Package(
         // The per-pod supervisor's logic: lifecycle, containers, logs, status. No Foundation
         // and no Dispatch (ARCHITECTURE, "Who does what": 1 MiB per pod at most).
         .target(name: "Supervisor", dependencies: ["Kernel", "Spawn", "Cgroups", "Runtime", "PodContract"]),
-        // The supervisor executable: a `main` over Supervisor, linked with the static stdlib.
+        // The supervisor executable: a `main` over Supervisor, one static executable: no
+        // dynamic loader at each pod start, and less private memory per pod than with
+        // -static-stdlib (0.35 against 0.70 MiB Pss at 50 pods).
         .executableTarget(
             name: "podrec-supervisor",
             dependencies: ["Supervisor"],

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pod start latency of podrec next to the C lower bound podlb, and the memory of idle pods,
 # in one run. Builds pod-bench and podrec-supervisor (release; the supervisor with
-# -static-stdlib, from its linkerSettings), compiles ../shared/reference/peers/podlb.c with
+# -static-executable, from its linkerSettings), compiles ../shared/reference/peers/podlb.c with
 # gcc -O2 into a temp dir, runs pod-bench and prints markdown tables. See Benchmarks/README.md.
 # Needs root (cgroups, namespaces) and gcc.
 #
@@ -48,11 +48,11 @@ gcc -O2 -o "$work/podlb" "$podlb_source"
 echo "building pod-bench (release) ..." >&2
 swift build -c release --package-path "$here" --scratch-path "$scratch" --product pod-bench >&2
 bench="$(swift build -c release --package-path "$here" --scratch-path "$scratch" --show-bin-path)/pod-bench"
-echo "building podrec-supervisor (release, -static-stdlib) ..." >&2
+echo "building podrec-supervisor (release, -static-executable) ..." >&2
 swift build -c release --package-path "$repo" --scratch-path "$scratch/supervisor" --product podrec-supervisor >&2
 supervisor="$(swift build -c release --package-path "$repo" --scratch-path "$scratch/supervisor" --show-bin-path)/podrec-supervisor"
 if ldd "$supervisor" 2>/dev/null | grep -q libswiftCore; then
-    echo "pod-run.sh: $supervisor links libswiftCore.so: it should be built with -static-stdlib" >&2
+    echo "pod-run.sh: $supervisor links libswiftCore.so: it should be built with -static-executable" >&2
     exit 1
 fi
 
@@ -82,7 +82,9 @@ fi
 
 cat "$work/out"
 echo
-echo "podrec revision: $revision; supervisor $(stat -c %s "$supervisor") bytes, $(ldd "$supervisor" 2>/dev/null | grep -c '=>') shared libraries (no libswiftCore)."
+libs=$(ldd "$supervisor" 2>/dev/null | grep -c '=>' || true)
+if [ "$libs" = 0 ]; then linking="statically linked"; else linking="$libs shared libraries (no libswiftCore)"; fi
+echo "podrec revision: $revision; supervisor $(stat -c %s "$supervisor") bytes, $linking."
 echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), kernel $(uname -r);" \
      "load average $load_before before, $load_after after; $(date -u '+%Y-%m-%d %H:%M UTC')."
 echo "Versions: $(swift --version 2>/dev/null | head -1); $(gcc --version | head -1) (podlb: gcc -O2)."
