@@ -7,20 +7,34 @@ public struct WallTime: Sendable, Hashable, Comparable {
 
     public static func < (a: WallTime, b: WallTime) -> Bool { a.nanoseconds < b.nanoseconds }
 
+    /// The UTC calendar date and time of day, for names and stamps.
+    public struct Components: Sendable, Hashable {
+        public var year, month, day, hour, minute, second, nanosecond: Int64
+    }
+
+    public var utc: Components {
+        var seconds = nanoseconds / 1_000_000_000
+        var fraction = nanoseconds % 1_000_000_000
+        if fraction < 0 { fraction += 1_000_000_000; seconds -= 1 }
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secondOfDay = seconds - days * 86400
+        let (y, m, d) = Self.civil(days: days)
+        return Components(year: y, month: m, day: d, hour: secondOfDay / 3600, minute: secondOfDay / 60 % 60,
+                          second: secondOfDay % 60, nanosecond: fraction)
+    }
+
+    /// `v` in decimal, zero-padded to `width` digits.
+    public static func pad(_ v: Int64, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
     /// RFC 3339 in UTC with nine fraction digits, as the CRI log format and containerd write
     /// it: `2026-11-29T08:30:00.123456789Z`.
     public var rfc3339Nano: String {
-        let ns = nanoseconds
-        var seconds = ns / 1_000_000_000
-        var fraction = ns % 1_000_000_000
-        if fraction < 0 { fraction += 1_000_000_000; seconds -= 1 }
-        let (y, m, d) = Self.civil(days: seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
-        let secOfDay = ((seconds % 86400) + 86400) % 86400
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-        }
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):\(pad(secOfDay % 60, 2)).\(pad(fraction, 9))Z"
+        let c = utc
+        let pad = Self.pad
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(c.nanosecond, 9))Z"
     }
 
     /// Days since the epoch → (year, month, day) in the proleptic Gregorian calendar

@@ -1,4 +1,5 @@
 import Kernel
+import PodContract
 
 /// The files of a configMap or secret volume, laid out as kubelet's AtomicWriter lays them
 /// out (`pkg/volume/util/atomic_writer.go`), so that programs that watch `..data` (as they
@@ -150,30 +151,9 @@ struct AtomicWriter {
     /// kubelet's `time.Now().UTC().Format("..2006_01_02_15_04_05.")` with nanoseconds as
     /// the unique suffix.
     static func timestampName(_ nanoseconds: Int64) -> String {
-        let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
-        let nanos = nanoseconds - seconds * 1_000_000_000
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        let (y, m, d) = civil(days: days)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "..\(pad(y, 4))_\(pad(m, 2))_\(pad(d, 2))_\(pad(secondOfDay / 3600, 2))_\(pad(secondOfDay / 60 % 60, 2))_\(pad(secondOfDay % 60, 2)).\(pad(nanos, 9))"
-    }
-
-    /// The proleptic Gregorian date of a day count from 1970-01-01 (H. Hinnant's
-    /// `civil_from_days`).
-    static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        let c = WallTime(nanoseconds).utc
+        let pad = WallTime.pad
+        return "..\(pad(c.year, 4))_\(pad(c.month, 2))_\(pad(c.day, 2))_\(pad(c.hour, 2))_\(pad(c.minute, 2))_\(pad(c.second, 2)).\(pad(c.nanosecond, 9))"
     }
 
     private func writeFile(_ file: File, into root: Int32, under rootPath: String) throws(KernelError) {

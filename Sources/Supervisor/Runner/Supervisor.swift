@@ -31,9 +31,11 @@ public final class Supervisor {
     var lastStatus = ""
     var stopRequested = false
 
-    /// A container's current run: its log and the OOM-kill count when it started.
+    /// A container's current run: its pid, its cgroup (kept here: a container removed from
+    /// the plan is still stopped and cleaned up by it), and the OOM-kill count at its start.
     struct Run {
         var pid: Int32
+        var cgroup: String
         var oomKillsAtStart: Int64
     }
     var runs: [String: Run] = [:]
@@ -114,7 +116,7 @@ public final class Supervisor {
             try Sys.setDumpable(false)
             // PID 1 of the pod's PID namespace reaps by nature; otherwise orphans of the
             // containers must come to us, not to a host init that reaps every ~2 s.
-            if Sys.ownPID() != 1 { try Sys.setChildSubreaper(true) }
+            if !pidNamespaced { try Sys.setChildSubreaper(true) }
             if !lifecycle.plan.hostNetwork { try Sys.loopbackUp() }
             Sys.ignoreSignal(Signal.pipe)
             signalFD = try Sys.signalDescriptor([Signal.child, Signal.hangup, Signal.terminate, Signal.interrupt])
@@ -146,12 +148,11 @@ public final class Supervisor {
     /// /dev/null in its place. EOF before "go" means the launcher gave up: nothing starts.
     func waitAtGate() throws(SupervisorError) {
         var said: [UInt8] = []
-        while true {
-            var chunk = [UInt8](repeating: 0, count: 16)
+        var chunk = [UInt8](repeating: 0, count: 8)
+        while said.count < 3 {
             let got = chunk.withUnsafeMutableBytes { (try? Sys.readSome(0, into: $0)) ?? 0 } ?? 0
             if got <= 0 { break }
             said += chunk[0..<got]
-            if said.count >= 3 { break }
         }
         do { try Sys.duplicate(nullFD, onto: 0) } catch { throw SupervisorError("stdin: \(error)") }
         guard said.starts(with: Array("go\n".utf8)) else {
@@ -209,13 +210,12 @@ public final class Supervisor {
         for (pid, raw) in Sys.reapAll() {
             guard let name = runs.first(where: { $0.value.pid == pid })?.key, let run = runs[name] else { continue }
             runs[name] = nil
-            let spec = lifecycle.plan.container(name)
             var oom = false
-            if let spec {
-                if let kills = try? driver.oomKills(spec.cgroup) ?? nil { oom = kills > run.oomKillsAtStart }
-                // The main process is gone; what it left behind (daemons, in a shared PID
-                // namespace) goes with it, as runc's kill --all does.
-                _ = try? driver.kill(spec.cgroup, method: .automatic)
+            if let kills = try? driver.oomKills(run.cgroup) ?? nil { oom = kills > run.oomKillsAtStart }
+            // The main process is gone; what it left behind (daemons, in a shared PID
+            // namespace) goes with it, as runc's kill --all does. Mostly there is nothing.
+            if let left = try? driver.processes(run.cgroup), !left.isEmpty {
+                _ = try? driver.kill(run.cgroup, method: .automatic)
             }
             let outcome: WaitOutcome
             switch WaitStatus(raw) {
@@ -256,19 +256,19 @@ public final class Supervisor {
             case .signal(let name, let signal):
                 if let run = runs[name] { try? Sys.kill(run.pid, signal) }
             case .kill(let name):
-                if let run = runs[name] { try? Sys.kill(run.pid, Signal.kill) }
-                if let spec = lifecycle.plan.container(name) { _ = try? driver.kill(spec.cgroup, method: .automatic) }
+                if let run = runs[name] {
+                    try? Sys.kill(run.pid, Signal.kill)
+                    _ = try? driver.kill(run.cgroup, method: .automatic)
+                }
             }
         }
-        guard !starts.isEmpty else { return }
         let now = Self.now()
-        var prepared: [Prepared] = []
         for spec in starts {
-            do { prepared.append(try prepare(spec)) } catch {
+            let p: Prepared
+            do { p = try prepare(spec) } catch {
                 lifecycle.startFailed(spec.name, message: "\(error)", at: now)
+                continue
             }
-        }
-        for p in prepared {
             finish(p, Result { () throws(SpawnError) in try spawn(p.request) }, at: now)
         }
     }
@@ -364,7 +364,7 @@ public final class Supervisor {
         let host = pidNamespaced ? ((try? process.hostPID()) ?? process.pid) : process.pid
         if let pidfd = process.pidfd { Sys.close(pidfd) }
         if let adj = p.spec.oomScoreAdj { try? Sys.setOOMScoreAdjust(host, adj) }
-        runs[name] = Run(pid: process.pid, oomKillsAtStart: p.oomKillsAtStart)
+        runs[name] = Run(pid: process.pid, cgroup: p.spec.cgroup, oomKillsAtStart: p.oomKillsAtStart)
         lifecycle.started(name, pid: process.pid, hostPID: host, at: now)
 
         let restart = lifecycle.containerStatuses.first { $0.name == name }?.restartCount ?? 0
