@@ -221,7 +221,7 @@ public struct PodLauncher: Sendable {
             let pidfd = try? Sys.pidfdOpen(sup.pid)
             defer { if let pidfd { Sys.close(pidfd) } }
             if try supervisor() != nil {
-                try? Sys.kill(sup.pid, Signal.terminate)
+                if let pidfd { try? Sys.pidfdSendSignal(pidfd, Signal.terminate) } else { try? Sys.kill(sup.pid, Signal.terminate) }
                 let deadline = MonotonicClock.now() + (graceMilliseconds + 2_000) * 1_000_000
                 while MonotonicClock.now() < deadline {
                     reapIfChild(sup.pid)

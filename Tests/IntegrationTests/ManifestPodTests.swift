@@ -38,7 +38,7 @@ extension Integration {
               containers:
               - name: writer
                 image: host
-                command: [sh, -c, 'echo from-writer > /data/shared; exec sleep 3600']
+                command: [sh, -c, 'echo from-shm > /dev/shm/marker; echo from-writer > /data/shared; exec sleep 3600']
                 securityContext: {runAsUser: 1000, runAsGroup: 1000}
                 volumeMounts: [{name: data, mountPath: /data}]
               - name: reader
@@ -49,6 +49,7 @@ extension Integration {
                 - |
                   until [ -s /data/shared ]; do sleep 0.05; done
                   echo "data $(cat /data/shared) owner $(stat -c %u /data/shared)"
+                  echo "shm $(cat /dev/shm/marker)"
                   echo "env $GREETING $POD $APP"
                   echo "id $(id -u) $(id -g)"
                   echo "token $(cat /secrets/token)"
@@ -94,6 +95,7 @@ extension Integration {
             let reader = layout.logDirectory + "/reader/0.log"
             let lines = PodLab.logLines(lab.waitForText(reader, "greeting hello-v1"))
             #expect(lines.contains("data from-writer owner 1000"), "\(lines)")
+            #expect(lines.contains("shm from-shm"), "one /dev/shm for the pod")
             #expect(lines.contains("env hello-v1 files demo"))
             #expect(lines.contains("id 0 0"))
             #expect(lines.contains("token s3cret-token"))
