@@ -3,7 +3,8 @@ import Glibc
 import Kernel
 import KernelTestSupport
 import PodContract
-import Runtime
+import Procfs
+@testable import Runtime
 import Spawn
 import Testing
 
@@ -241,6 +242,51 @@ extension Integration {
             #expect(run.output.contains("closed the gate"), "\(run.output)")
             #expect(!Sys.exists(layout.statusFile))
             #expect(!Sys.exists(layout.logDirectory + "/c"))
+        }
+    
+        /// The supervisor outlives the command that started it: a shell starts it in the
+        /// background and exits at once; the pod keeps running and keeps its restart policy
+        /// (a container killed by hand comes back).
+        @Test func thePodOutlivesTheCommandThatStartedIt() throws {
+            let lab = try PodLab("outlive")
+            defer { lab.finish() }
+            let spawnLab = try SpawnLab()
+            defer { spawnLab.finish() }
+            let layout = lab.layout("outlive")
+            let launcher = lab.launcher(layout)
+            // Stopped before the spawn lab's leak check, which would wait for the supervisor
+            // (a process of ours by now).
+            defer { try? launcher.stop(graceMilliseconds: 0) }
+            let plan = lab.plan(layout, grace: 0, [PodLab.shell("c", "echo run; exec sleep 3600")])
+            try Sys.mkdirs(layout.stateDirectory, mode: 0o700)
+            try Sys.mkdirs(layout.logDirectory, mode: 0o700)
+            try launcher.createPodCgroups(limits: PodCgroupLimits())
+            try launcher.createContainerCgroups(plan, limits: PodCgroupLimits())
+            try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8))
+            // The "command": a shell that starts the supervisor and exits without waiting.
+            var request = SpawnRequest(["/bin/sh", "-c", "\"$0\" \"$1\" </dev/null >/dev/null 2>&1 & echo $!",
+                                        PodLab.supervisorExecutable, layout.stateDirectory])
+            request.unshare = [.network, .uts, .ipc]
+            request.hostname = "outlive"
+            let run = try spawnLab.run(request)
+            #expect(run.status == .exited(0))
+            let supervisorPID = try #require(Int32(run.output.split(separator: "\n").first ?? ""))
+            // As the launcher records it, so that the lab's stop finds it.
+            let started = try #require(try ProcfsReader().stat(of: supervisorPID)).startTime
+            try Sys.writeFileAtomically(layout.supervisorFile, Array("\(supervisorPID) \(started.rawValue)\n".utf8))
+            let first = try launcher.waitForStatus(timeoutMilliseconds: 10_000, what: "c running") { $0.container("c")?.state == .running }
+            #expect(first.supervisorPID == supervisorPID)
+            // Its parent is gone; it is ours now only because the test runner is a subreaper.
+            let stat = try Sys.readString("/proc/\(supervisorPID)/stat")
+            let ppid = stat.split(separator: ")").last?.split(separator: " ").dropFirst(1).first.flatMap { Int32($0) }
+            #expect(ppid == getpid())
+            let pid = try #require(first.container("c")?.pid)
+            try Sys.kill(pid, SIGKILL)
+            let again = try launcher.waitForStatus(timeoutMilliseconds: 10_000, what: "c restarted") {
+                $0.container("c")?.restartCount == 1 && $0.container("c")?.state == .running
+            }
+            #expect(again.container("c")?.lastTermination?.signal == 9)
+            #expect(again.container("c")?.pid != pid)
         }
     }
 }

@@ -29,7 +29,6 @@ final class PodLab {
 
     init(_ label: String) throws {
         try Sys.setChildSubreaper()
-        DirectoryWatch.openSharedInstance()
         before = HostSnapshot.take()
         var template = Array("/tmp/podrec-pod-\(label)-XXXXXX".utf8CString)
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {

@@ -11,9 +11,12 @@ public struct HostSnapshot: Sendable {
     public var children: Set<Int32>
     public var fds: Set<Int32>
 
-    /// The current state of this process.
+    /// The current state of this process. The process-wide inotify instance that status
+    /// waits share (`DirectoryWatch`) is opened first: it is held for the life of the
+    /// process on purpose, and would otherwise count as a leak of whichever test waits first.
     public static func take(proc: String = "/proc") -> HostSnapshot {
-        HostSnapshot(mounts: mountLines(proc: proc), children: childPids(proc: proc), fds: openFds(proc: proc))
+        DirectoryWatch.openSharedInstance()
+        return HostSnapshot(mounts: mountLines(proc: proc), children: childPids(proc: proc), fds: openFds(proc: proc))
     }
 
     /// Everything that is new since `before`, as readable lines; `cgroupNames` are
