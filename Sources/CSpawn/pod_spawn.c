@@ -380,7 +380,8 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
     //    tree under the new root, still seen through host paths. A proc mount here shows
     //    our PID namespace, which is already the final one.
     for (size_t i = 0; i < req->mounts_count; i++) {
-        if (podspawn_mount_step(&req->mounts[i], req->force) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_MOUNT, (int32_t)i);
+        if (podspawn_mount_step(&req->mounts[i], req->force) < 0 && !(req->mounts[i].if_present && errno == ENOENT))
+            podspawn_fail(err_fd, PODSPAWN_STAGE_MOUNT, (int32_t)i);
     }
 
     // 6. pivot_root(".", ".") stacks the old root on the new one, so no put_old directory

@@ -52,6 +52,9 @@ public struct RootfsRequest: Sendable, Hashable {
     /// `readOnlyRootFilesystem`: the root and its private writable dirs are made read-only
     /// after the volumes are mounted; volumes and `/dev/shm` keep their own modes.
     public var readOnlyRoot: Bool = false
+    /// containerd's masked and read-only kernel paths (`/proc/kcore`, `/proc/sysrq-trigger`,
+    /// `/proc/sys`, ...): on, except for a privileged container.
+    public var maskKernelPaths: Bool = true
 
     public init(root: ContainerRoot, scratch: String, volumes: [VolumeMount] = [], sharedShm: String? = nil,
                 ownNetworkNamespace: Bool = true, hostEntries: [String: HostEntry] = [:]) {

@@ -13,9 +13,11 @@ import Spawn
 /// 4. `/proc` (a fresh procfs: it shows the PID namespace the process ends up in, its own or
 ///    a joined or the host's, so the plan needs no flag for it); `/dev` (a tmpfs with the
 ///    host's null, zero, full, random, urandom and tty bound in as files, the fd and stdio
-///    symlinks, `ptmx -> pts/ptmx`, and `/dev/shm`); `/sys` read-only; a private `/tmp`;
-///    and for `image: host` private `/var`, `/run` and `/home` as well.
+///    symlinks, `ptmx -> pts/ptmx`, and `/dev/shm`); `/sys` read-only; containerd's masked
+///    and read-only kernel paths (not for privileged containers); a private `/tmp`; and for
+///    `image: host` private `/var`, `/run` and `/home` as well.
 /// 5. The volumes, mount points made inside the new root.
+/// 6. `readOnlyRootFilesystem`: the root and the private dirs remounted read-only.
 /// Then `pivot_root` into R (`RootfsPlan.rootfs`).
 public enum RootfsPlanner {
     // <sys/mount.h> MS_* values (Runtime imports no Glibc).
@@ -30,6 +32,15 @@ public enum RootfsPlanner {
     public static let shmSize: UInt64 = 64 << 20
     /// Device nodes bound from the host's `/dev`, as files.
     public static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
+    /// containerd's default masked paths (`oci.populateDefaultUnixSpec`), as runc masks
+    /// them: a file gets /dev/null bound over it, a directory an empty read-only tmpfs.
+    public static let maskedFiles = ["/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                                     "/proc/timer_stats", "/proc/sched_debug"]
+    public static let maskedDirectories = ["/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware",
+                                           "/sys/devices/virtual/powercap"]
+    /// containerd's default read-only paths: bound onto themselves, read-only. A container
+    /// runs as real root (no user namespace), and root may write `/proc/sysrq-trigger`.
+    public static let readOnlyKernelPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
     /// Symlinks in `/dev`.
     public static let devSymlinks: [(name: String, target: String)] = [
         ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
@@ -84,6 +95,20 @@ public enum RootfsPlanner {
             steps.append(.mount(source: "sysfs", target: at("/sys"), fstype: "sysfs", flags: rdonly | nosuid | nodev | noexec, data: nil))
         } else {
             steps.append(.bind(from: "/sys", to: at("/sys"), recursive: true, readOnly: true))
+        }
+        // Kernel paths a container has no business writing or reading. Each only if the
+        // kernel has it.
+        if request.maskKernelPaths {
+            for path in maskedFiles {
+                steps.append(.ifPresent(.bind(from: "/dev/null", to: at(path), recursive: false)))
+            }
+            for path in maskedDirectories {
+                steps.append(.ifPresent(.mount(source: "tmpfs", target: at(path), fstype: "tmpfs",
+                                               flags: rdonly | nosuid | nodev | noexec, data: "size=0")))
+            }
+            for path in readOnlyKernelPaths {
+                steps.append(.ifPresent(.bind(from: at(path), to: at(path), recursive: true, readOnly: true)))
+            }
         }
         // Private writable dirs.
         steps += [.directory(at("/tmp"), mode: 0o1777), .tmpfs(at: at("/tmp"), mode: 0o1777)]

@@ -62,7 +62,8 @@ public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess 
     let cMounts = plan.steps.map { step in
         podspawn_mount(kind: Int32(step.kind.rawValue), mode: step.mode, flags: step.flags,
                        source: step.source.map { arena.string($0) }, target: arena.string(step.target),
-                       fstype: step.fstype.map { arena.string($0) }, data: step.data.map { arena.string($0) })
+                       fstype: step.fstype.map { arena.string($0) }, data: step.data.map { arena.string($0) },
+                       if_present: step.ifPresent ? 1 : 0)
     }
     let namespaces = request.joinNamespaces.map { podspawn_namespace(fd: $0.fd, nstype: $0.kind.rawValue) }
     let newPID = request.newPIDNamespace || request.unshare.contains(.pid)
@@ -150,6 +151,7 @@ extension MountStep {
         case .tmpfs(let at, _, _): return [at]
         case .symlink(let p, let t): return [p, t]
         case .mount(let s, let t, let f, _, let d): return [s, t, f, d].compactMap { $0 }
+        case .ifPresent(let step): return step.strings
         }
     }
 }
@@ -170,6 +172,8 @@ struct MountPlan {
         /// Index into `SpawnRequest.mounts`.
         var origin: Int
         var context: String
+        /// From `MountStep.ifPresent`: ENOENT skips it.
+        var ifPresent = false
     }
 
     var steps: [Step] = []
@@ -187,6 +191,14 @@ struct MountPlan {
             return path.hasPrefix(root + "/") ? String(path.dropFirst(root.count)) : path
         }
         for (i, step) in request.mounts.enumerated() {
+            var step = step
+            var ifPresent = false
+            while case .ifPresent(let inner) = step {
+                step = inner
+                ifPresent = true
+            }
+            let first = steps.count
+            defer { if ifPresent { for k in first..<steps.count { steps[k].ifPresent = true } } }
             switch step {
             case .makePrivate(let path):
                 steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: Self.rec | Self.privateFlag, target: path,
@@ -227,6 +239,8 @@ struct MountPlan {
                 if let data { words.append(data) }
                 steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: flags, source: source, target: target, fstype: fstype,
                                   data: data, origin: i, context: "mount \(shown(target)) (\(words.joined(separator: " ")))"))
+            case .ifPresent:
+                break  // unwrapped above
             }
         }
     }

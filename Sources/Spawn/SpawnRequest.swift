@@ -124,6 +124,9 @@ public enum MountStep: Sendable, Hashable {
     case symlink(String, target: String)
     /// Any other mount(2), as given.
     case mount(source: String?, target: String, fstype: String?, flags: UInt, data: String?)
+    /// The step, skipped when its path does not exist (ENOENT): for procfs and sysfs
+    /// entries, which vary with the kernel and its configuration.
+    indirect case ifPresent(MountStep)
 }
 
 extension SpawnRequest {

@@ -91,6 +91,8 @@ extension Integration {
 
         /// readOnlyRootFilesystem: `/` and the private dirs refuse writes; volumes do not.
         /// BestEffort containers get kubelet's oom_score_adj of 1000, and the supervisor 0.
+        /// `/proc/sysrq-trigger` and `/proc/sys` are read-only, `/proc/kcore` and the like
+        /// masked: the container's root is the host's root user.
         @Test func aReadOnlyRootAndTheOOMScore() throws {
             let lab = try PodLab("rofs")
             defer { lab.finish() }
@@ -113,12 +115,22 @@ extension Integration {
                       for d in / /tmp /var /home; do touch $d/x 2>/dev/null && echo "wrote $d" || echo "refused $d"; done
                       touch /scratch/x && echo "wrote /scratch"
                       echo "oom $(cat /proc/self/oom_score_adj)"
+                      ( : > /proc/sysrq-trigger ) 2>/dev/null && echo "sysrq writable" || echo "sysrq refused"
+                      ( echo 1 > /proc/sys/kernel/panic ) 2>/dev/null && echo "sysctl writable" || echo "sysctl refused"
+                      echo "kcore $(stat -c %s /proc/kcore 2>/dev/null || echo absent) timer_list $(wc -c < /proc/timer_list)"
                       echo finished
                       exec sleep 3600
                 """, name: "rofs")
             let lines = PodLab.logLines(lab.waitForText(layout.logDirectory + "/c/0.log", "finished"))
             #expect(lines.prefix(5) == ["refused /", "refused /tmp", "refused /var", "refused /home", "wrote /scratch"], "\(lines)")
             #expect(lines.contains("oom 1000"))
+            // containerd's masked and read-only kernel paths.
+            #expect(lines.contains("sysrq refused"), "\(lines)")
+            #expect(lines.contains("sysctl refused"))
+            // Masked: /dev/null is bound over them, so they read as empty (or the kernel has
+            // none: /proc/kcore needs CONFIG_PROC_KCORE).
+            let masked = try #require(lines.first { $0.hasPrefix("kcore ") })
+            #expect(["kcore 0 timer_list 0", "kcore absent timer_list 0"].contains(masked), "\(lines)")
             #expect(try Sys.readString("/proc/\(status.supervisorPID)/oom_score_adj") == "0\n")
         }
 

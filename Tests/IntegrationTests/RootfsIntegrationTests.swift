@@ -56,7 +56,7 @@ extension Integration {
                 touch /config/app/f 2>&1; cat /config/app/conf
                 echo "pid $$ init $(cat /proc/1/comm)"
                 echo discarded > /dev/null && echo "zero $(head -c 5 /dev/zero | wc -c) fd $(readlink /dev/fd)"
-                grep ' /sys ' /proc/self/mountinfo | cut -d' ' -f6,9
+                awk '$5 == "/sys" { for (i = 7; $i != "-"; i++) {}; print $6, $(i + 1) }' /proc/self/mountinfo
                 # Mount point and fs type, in mount order.
                 awk '{ for (i = 7; $i != "-"; i++) {}; if ($5 == "/" || $5 == "/tmp" || $5 == "/data") printf "%s %s ", $5, $(i + 1) }' /proc/self/mountinfo; echo
                 """])
@@ -132,7 +132,7 @@ extension Integration {
             var request = SpawnRequest(["/bin/sh", "-c", """
                 test "$$" != 1 && test -d /proc/$$ && test -r /proc/1/cmdline && echo host-pids
                 touch /sys/kernel/podrec-x 2>&1 | sed 's/:.*: /: /'
-                grep ' /sys ' /proc/self/mountinfo | cut -d' ' -f6 | cut -d, -f1
+                awk '$5 == "/sys" { print $6 }' /proc/self/mountinfo | cut -d, -f1
                 ls /dev | tr '\\n' ' '; echo
                 """])
             request.unshare = [.mount]

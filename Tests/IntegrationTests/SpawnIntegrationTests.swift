@@ -194,6 +194,34 @@ extension Integration {
             #expect(error.description == "mount /data (rbind from \(tmp)/missing): ENOENT (No such file or directory)")
         }
 
+        /// `.ifPresent` skips a step whose path is missing, and only that: a later missing
+        /// path still fails, and a present one is mounted.
+        @Test func anIfPresentStepIsSkippedWhenItsPathIsMissing() throws {
+            let lab = try SpawnLab()
+            defer { lab.finish() }
+            let tmp = try lab.tempDir()
+            let root = tmp + "/root"
+            try Sys.mkdir(root)
+            var request = SpawnRequest(["/bin/sh", "-c", "test -e /data/seen && echo bound; test -e /gone || echo skipped"])
+            request.unshare = [.mount]
+            request.rootfs = root
+            try Sys.mkdirs(tmp + "/present", mode: 0o755)
+            try Sys.writeFileAtomically(tmp + "/present/seen", [])
+            request.mounts = [.makePrivate("/"), .tmpfs(at: root, size: 1 << 20), .directory(root + "/usr"),
+                              .bind(from: "/usr", to: root + "/usr", readOnly: true), .symlink(root + "/bin", target: "usr/bin"),
+                              .symlink(root + "/lib", target: "usr/lib"), .symlink(root + "/lib64", target: "usr/lib64"),
+                              .directory(root + "/data"),
+                              .ifPresent(.bind(from: tmp + "/missing", to: root + "/data")),
+                              .ifPresent(.bind(from: tmp + "/present", to: root + "/data"))]
+            let run = try lab.run(request)
+            #expect(run.status == .exited(0))
+            #expect(run.output == "bound\nskipped\n")
+
+            request.mounts.append(.bind(from: tmp + "/missing", to: root + "/data"))
+            let error = try #require(expectFailure(request))
+            #expect(error.stage == .mount && error.errno == Errno(rawValue: ENOENT))
+        }
+
         @Test func pivotRootIntoADirectoryThatIsNoMountIsEINVAL() throws {
             let lab = try SpawnLab()
             defer { lab.finish() }

@@ -19,9 +19,28 @@ struct RootfsPlanTests {
                   .symlink(r + "/dev/stdout", target: "/proc/self/fd/1"), .symlink(r + "/dev/stderr", target: "/proc/self/fd/2"),
                   .symlink(r + "/dev/ptmx", target: "pts/ptmx"), .directory(r + "/dev/shm", mode: 0o1777), shm,
                   .directory(r + "/sys", mode: 0o555),
-                  .mount(source: "sysfs", target: r + "/sys", fstype: "sysfs", flags: 1 | nosuidNodevNoexec, data: nil),
-                  .directory(r + "/tmp", mode: 0o1777), .tmpfs(at: r + "/tmp", size: nil, mode: 0o1777)]
+                  .mount(source: "sysfs", target: r + "/sys", fstype: "sysfs", flags: 1 | nosuidNodevNoexec, data: nil)]
+        steps += masks
+        steps += [.directory(r + "/tmp", mode: 0o1777), .tmpfs(at: r + "/tmp", size: nil, mode: 0o1777)]
         return steps
+    }
+
+    /// containerd's masked and read-only kernel paths, each only where the kernel has it.
+    static let masks: [MountStep] = [
+        "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    ].map { .ifPresent(.bind(from: "/dev/null", to: r + $0, recursive: false, readOnly: false)) }
+        + ["/proc/acpi", "/proc/asound", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"].map {
+            .ifPresent(.mount(source: "tmpfs", target: r + $0, fstype: "tmpfs", flags: 1 | nosuidNodevNoexec, data: "size=0"))
+        }
+        + ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"].map {
+            .ifPresent(.bind(from: r + $0, to: r + $0, recursive: true, readOnly: true))
+        }
+
+    @Test func aPrivilegedContainerKeepsTheKernelPathsUnmasked() throws {
+        var request = RootfsRequest(root: .host, scratch: Self.r, hostEntries: [:])
+        request.maskKernelPaths = false
+        let plan = try RootfsPlanner.plan(request)
+        #expect(!plan.mounts.contains { if case .ifPresent = $0 { true } else { false } })
     }
 
     @Test func theHostRootStepByStep() throws {
@@ -59,7 +78,8 @@ struct RootfsPlanTests {
         // Nothing is bound from the host but the allowlist, /dev's nodes, /sys and the volume,
         // and every host dir is bound read-only and recursively.
         var sources: [String] = []
-        for step in plan.mounts {
+        for var step in plan.mounts {
+            if case .ifPresent(let inner) = step { step = inner }
             if case .bind(let from, _, let recursive, let readOnly) = step {
                 sources.append(from)
                 if ["/usr", "/lib"].contains(from) { #expect(recursive && readOnly, "\(step)") }
@@ -71,9 +91,12 @@ struct RootfsPlanTests {
                 #expect(p == Self.r || p.hasPrefix(Self.r + "/"), "\(step)")
             case .bind(_, let to, _, _): #expect(to.hasPrefix(Self.r + "/"), "\(step)")
             case .mount(_, let target, _, _, _): #expect(target.hasPrefix(Self.r + "/"), "\(step)")
+            case .ifPresent: Issue.record("nested ifPresent: \(step)")
             }
         }
-        #expect(sources == ["/usr", "/lib", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/srv/d"])
+        // The masks bind /dev/null, and the read-only kernel paths onto themselves.
+        let masks = RootfsPlanner.maskedFiles.map { _ in "/dev/null" } + RootfsPlanner.readOnlyKernelPaths.map { Self.r + $0 }
+        #expect(sources == ["/usr", "/lib", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"] + masks + ["/srv/d"])
         #expect(!sources.contains("/root") && !sources.contains("/run/podrec"))
         #expect(plan.mounts.last == .bind(from: "/srv/d", to: Self.r + "/data", recursive: true, readOnly: false))
     }

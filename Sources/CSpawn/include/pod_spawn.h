@@ -74,6 +74,9 @@ struct podspawn_mount {
     const char *_Nonnull target;
     const char *_Nullable fstype;
     const char *_Nullable data;
+    /// Nonzero: a path that does not exist (ENOENT) skips the step instead of failing the
+    /// spawn: procfs and sysfs entries masked or made read-only vary with the kernel.
+    int32_t if_present;
 };
 
 /// A namespace to join: an fd from /proc/PID/ns/KIND (or a pidfd) and its CLONE_NEW* type.

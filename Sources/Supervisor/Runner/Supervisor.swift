@@ -299,6 +299,7 @@ public final class Supervisor {
                                         volumes: spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory) },
                                         sharedShm: plan.sharedShm, ownNetworkNamespace: !plan.hostNetwork, hostEntries: hostEntries)
         rootRequest.readOnlyRoot = spec.readOnlyRootFilesystem
+        rootRequest.maskKernelPaths = !spec.privileged
         let rootfs = try RootfsPlanner.plan(rootRequest)
 
         var request = SpawnRequest(spec.arguments.isEmpty ? [spec.executable] : spec.arguments,
