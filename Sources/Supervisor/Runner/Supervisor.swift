@@ -55,7 +55,12 @@ public final class Supervisor {
 
         func append(_ stream: LogStream, _ bytes: UnsafeRawBufferPointer) {
             if log == nil && !failed {
-                do { log = try ContainerLog(directory: directory, restart: restart) } catch {
+                do {
+                    log = try ContainerLog(directory: directory, restart: restart)
+                    // As kubelet keeps one dead container per name: this run's log and the
+                    // previous one (`logs --previous`), so a crash loop does not fill the disk.
+                    _ = try? ContainerLog.removeOldRestarts(directory: directory, current: restart)
+                } catch {
                     failed = true
                     Sys.printError("podrec-supervisor: opening the log in \(directory): \(error); this run's output is dropped\n")
                 }
