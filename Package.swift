@@ -56,6 +56,12 @@ let package = Package(
         // volumes to prepare. The reconciler's side; the supervisor never links it (nor
         // Manifest and libyaml).
         .target(name: "PlanBuilder", dependencies: ["Runtime", "Manifest", "Images", "Cgroups", "PodContract", "Kernel"]),
+        // plan(desired, observed) -> Plan: pure, every action with its reason. `diff` prints a
+        // plan, `apply` executes one.
+        .target(name: "Planner", dependencies: ["PodContract", "Cgroups", "Runtime"]),
+        // The reconciler: the Observer (state dirs, cgroupfs and /proc → `Observed`), and the
+        // passes over it.
+        .target(name: "Reconciler", dependencies: ["Planner", "PlanBuilder", "Runtime", "Cgroups", "Procfs", "PodContract", "Kernel", "Manifest", "YAML"]),
         // The per-pod supervisor's logic: lifecycle, containers, logs, status. No Foundation
         // and no Dispatch (ARCHITECTURE, "Who does what": 1 MiB per pod at most).
         .target(name: "Supervisor", dependencies: ["Kernel", "Spawn", "Cgroups", "Runtime", "PodContract"]),
@@ -75,6 +81,13 @@ let package = Package(
             dependencies: [
                 "Manifest",
                 "Images",
+                "Reconciler",
+                "Planner",
+                "PlanBuilder",
+                "Runtime",
+                "Cgroups",
+                "Kernel",
+                "PodContract",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -85,9 +98,11 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "PlanBuilder", "Spawn", "Images", "Kernel", "Manifest"]),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodContract", "Cgroups", "Runtime"]),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Planner", "Runtime", "Cgroups", "Procfs", "PodContract", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "PodContract", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "Runtime", "PlanBuilder", "Manifest", "Supervisor", "PodContract", "KernelTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "Runtime", "PlanBuilder", "Manifest", "Supervisor", "PodContract", "KernelTestSupport", "Reconciler", "Planner"]),
     ],
     swiftLanguageModes: [.v6]
 )

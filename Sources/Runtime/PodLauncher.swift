@@ -203,6 +203,13 @@ public struct PodLauncher: Sendable {
         return String(text.suffix(2000))
     }
 
+    /// SIGHUP to the supervisor, then the wait: for a plan it has not taken up.
+    @discardableResult
+    public func resignal(generation: Int, timeoutMilliseconds: Int64 = 10_000) throws(LaunchError) -> PodStatus {
+        try signalSupervisor(Signal.hangup)
+        return try waitForGeneration(generation, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
     func signalSupervisor(_ signal: Int32) throws(LaunchError) {
         guard let sup = try supervisor() else { throw .supervisorDied(log: supervisorLogTail()) }
         do { try Sys.kill(sup.pid, signal) } catch { throw .kernel(error) }

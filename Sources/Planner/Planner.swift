@@ -1,0 +1,193 @@
+import Cgroups
+import PodContract
+import Runtime
+
+/// `plan(desired, observed) -> Plan`: pure, no I/O, no clock, no globals. It decides only
+/// pod-level facts (ARCHITECTURE, "Who does what"): which pods to create, recreate or
+/// delete, which plans to hand over, which limits to write. It never restarts a container
+/// of a pod whose supervisor lives: a changed container reaches the supervisor as a new
+/// plan, and the supervisor restarts exactly that container.
+///
+/// Order of the actions: strays first (they may hold names a create needs), then pods by
+/// key, each pod's actions in the order they must run (limits before a plan that starts
+/// containers under them), then deletions.
+public enum Planner {
+    public static func plan(desired: [DesiredPod], observed: Observed, options: PlanOptions) -> Plan {
+        var actions: [Action] = []
+        for cgroup in observed.strayCgroups.sorted() {
+            actions.append(Action(.removeStrayCgroup(cgroup), reason: "a pod cgroup that no pod's state names (a pass that did not finish)"))
+        }
+        for uid in observed.strayDataUIDs.sorted() {
+            actions.append(Action(.removeStrayData(uid: uid), reason: "the data of a pod uid that has no state"))
+        }
+        for dir in observed.strayLogDirectories.sorted() {
+            actions.append(Action(.removeStrayLogs(directory: dir), reason: "the logs of a pod uid that has no state"))
+        }
+
+        var wanted: [PodKey: DesiredPod] = [:]
+        for d in desired where wanted[d.key] == nil { wanted[d.key] = d }
+        for key in wanted.keys.sorted() {
+            actions += planPod(wanted[key]!, observed.pods[key], options: options, unified: observed.unified)
+        }
+        for key in observed.pods.keys.sorted() where wanted[key] == nil {
+            let o = observed.pods[key]!
+            guard let record = o.record else {
+                // State without a record, or a record unreadable: a create that did not
+                // finish. Nobody owns it; it goes.
+                actions.append(Action(.delete(key), reason: "half-created by a pass that did not finish, and not in the input"))
+                continue
+            }
+            if options.prune && options.owns(record.source) {
+                actions.append(Action(.delete(key), reason: "not in the input (prune, source \(record.source))"))
+            }
+        }
+        return Plan(actions: actions)
+    }
+
+    static func planPod(_ d: DesiredPod, _ o: ObservedPod?, options: PlanOptions, unified: Bool) -> [Action] {
+        guard let o, let record = o.record else {
+            if let o, o.cgroupExists || o.plan != nil || !o.processes.isEmpty {
+                return [Action(.recreate(d), reason: "half-created: \(halfCreated(o))")]
+            }
+            return [Action(.create(d), reason: "not on this host")]
+        }
+        if !options.owns(record.source) {
+            return [Action(.skip(d.key), reason: "owned by \(record.source); the pod keeps its recorded owner")]
+        }
+        switch o.supervisor {
+        case .dead: return [Action(.recreate(d), reason: "its supervisor is dead")]
+        case .none: return [Action(.recreate(d), reason: "no supervisor was recorded (a create that did not finish)")]
+        case .alive: break
+        }
+        let immutable = ImmutableFields.names.compactMap { name -> String? in
+            let was = record.immutable[name] ?? "", now = d.immutable[name] ?? ""
+            if was == now { return nil }
+            // The volumes' canonical JSON is long; its name says enough.
+            return name == "volumes" ? "volumes changed" : "\(name) \(shown(was)) → \(shown(now))"
+        }
+        if !immutable.isEmpty {
+            return [Action(.recreate(d), reason: "cannot change in place: " + immutable.joined(separator: ", "))]
+        }
+        guard o.cgroupExists else { return [Action(.recreate(d), reason: "its cgroup is gone")] }
+        guard let current = o.plan else { return [Action(.recreate(d), reason: "its launch plan is gone")] }
+        if record.uid != d.uid { return [Action(.recreate(d), reason: "a new uid \(d.uid) (was \(record.uid))")] }
+
+        var actions: [Action] = []
+        if record.contents != d.contents {
+            actions.append(Action(.refreshFiles(d), reason: "configMap or secret contents changed (swapped in place, no restart)"))
+        }
+        // Limits first, so that containers a new plan starts or restarts run under them.
+        actions += resizes(d, o, unified: unified, existing: Set(current.containers.map(\.name)))
+
+        var want = d.plan
+        want.generation = current.generation
+        if want != current {
+            let before = Dictionary(current.containers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let after = Set(want.containers.map(\.name))
+            let restart = want.containers.filter { c in before[c.name].map { $0.specHash != c.specHash } ?? false }.map(\.name)
+            let add = want.containers.filter { before[$0.name] == nil }.map(\.name)
+            let remove = current.containers.filter { !after.contains($0.name) }.map(\.name)
+            var parts: [String] = []
+            if !restart.isEmpty { parts.append("changed: " + restart.joined(separator: ", ")) }
+            if !add.isEmpty { parts.append("added: " + add.joined(separator: ", ")) }
+            if !remove.isEmpty { parts.append("removed: " + remove.joined(separator: ", ")) }
+            if parts.isEmpty { parts.append("pod settings changed, no container restarts") }
+            actions.append(Action(.updatePlan(d, generation: max(record.generation, current.generation) + 1, restart: restart, add: add, remove: remove),
+                                  reason: parts.joined(separator: "; ")))
+        } else if (o.status?.observedGeneration ?? 0) < record.generation {
+            actions.append(Action(.resignal(d.key, generation: record.generation),
+                                  reason: "the supervisor has not taken up generation \(record.generation) (it reports \(o.status?.observedGeneration ?? 0))"))
+        }
+        return actions
+    }
+
+    static func halfCreated(_ o: ObservedPod) -> String {
+        var what: [String] = []
+        if o.cgroupExists { what.append("a cgroup") }
+        if o.plan != nil { what.append("a launch plan") }
+        if !o.processes.isEmpty { what.append("\(o.processes.count) processes") }
+        return what.joined(separator: ", ") + " without a record"
+    }
+
+    static func shown(_ value: String) -> String { value.isEmpty ? "(none)" : value }
+
+    // MARK: Limits
+
+    /// In-place resizes: each limit the input sets that the kernel has otherwise. Containers
+    /// that do not run yet (added by this plan) get theirs when their cgroup is made.
+    static func resizes(_ d: DesiredPod, _ o: ObservedPod, unified: Bool, existing: Set<String>) -> [Action] {
+        var out: [Action] = []
+        let targets: [(String?, CgroupLimits)] = [(nil, d.limits.pod)]
+            + d.plan.containers.filter { existing.contains($0.name) }.compactMap { c in d.limits.containers[c.name].map { (c.name, $0) } }
+        for (container, wanted) in targets {
+            guard let reading = o.limits[container ?? ""] else { continue }
+            var write = CgroupLimits()
+            var changes: [LimitChange] = []
+            if let shares = wanted.cpuShares {
+                if unified {
+                    let weight = ResourceMath.sharesToWeight(min(max(shares, ResourceMath.minShares), ResourceMath.maxShares))
+                    if reading.cpuWeight != weight {
+                        write.cpuShares = shares
+                        changes.append(LimitChange(name: "cpu.weight", from: reading.cpuWeight.map(String.init) ?? "?", to: String(weight)))
+                    }
+                } else if reading.cpuShares != shares {
+                    write.cpuShares = shares
+                    changes.append(LimitChange(name: "cpu.shares", from: reading.cpuShares.map(String.init) ?? "?", to: String(shares)))
+                }
+            }
+            if let cpuMax = wanted.cpuMax, reading.cpuMax != cpuMax {
+                write.cpuMax = cpuMax
+                changes.append(LimitChange(name: "cpu.max", from: reading.cpuMax.map(describe) ?? "?", to: describe(cpuMax)))
+            }
+            if let memory = wanted.memory, reading.memory != memory {
+                let usage = o.memoryUsage[container ?? ""] ?? 0
+                if case .value(let bytes) = memory, bytes < usage, isLowering(from: reading.memory, to: bytes) {
+                    out.append(Action(.deferredResize(d.key, container: container, wanted: bytes, usage: usage),
+                                      reason: "memory \(describeMemory(reading.memory)) → \(Self.bytes(bytes)) is below the \(Self.bytes(usage)) in use; deferred, as kubelet defers it"))
+                } else {
+                    write.memory = memory
+                    changes.append(LimitChange(name: "memory", from: describeMemory(reading.memory), to: describeMemory(memory)))
+                }
+            }
+            if let pids = wanted.pids, reading.pids != pids {
+                write.pids = pids
+                changes.append(LimitChange(name: "pids", from: describe(reading.pids), to: describe(pids)))
+            }
+            if !changes.isEmpty {
+                out.append(Action(.resize(d.key, container: container, limits: write, changes: changes),
+                                  reason: changes.map(\.description).joined(separator: ", ") + " (in place)"))
+            }
+        }
+        return out
+    }
+
+    static func isLowering(from current: CgroupLimit?, to bytes: Int64) -> Bool {
+        switch current {
+        case .value(let was): return bytes < was
+        case .max, nil: return true
+        }
+    }
+
+    static func describe(_ limit: CgroupLimit?) -> String {
+        switch limit {
+        case .max: return "max"
+        case .value(let v): return String(v)
+        case nil: return "?"
+        }
+    }
+
+    /// Bytes as a Kubernetes quantity when exact: 64Mi, 1Gi, 512Ki; else the number.
+    static func bytes(_ v: Int64) -> String {
+        for (unit, size) in [("Gi", Int64(1) << 30), ("Mi", Int64(1) << 20), ("Ki", Int64(1) << 10)] where v >= size && v % size == 0 {
+            return "\(v / size)\(unit)"
+        }
+        return String(v)
+    }
+
+    static func describeMemory(_ limit: CgroupLimit?) -> String {
+        if case .value(let v) = limit { return bytes(v) }
+        return describe(limit)
+    }
+
+    static func describe(_ m: CPUMax) -> String { "\(describe(m.quota)) \(m.period)" }
+}

@@ -1,0 +1,23 @@
+import Kernel
+import Planner
+import Runtime
+
+/// The roots of one reconciler: `Roots` (state, data, log, proc, cgroupfs) and the parent
+/// cgroup (`--cgroup-root`). Every path of a pod comes from here.
+public struct ReconcileRoots: Sendable, Hashable {
+    public var roots: Roots
+    public var cgroupParent: String
+
+    public init(roots: Roots = .host, cgroupParent: String = "podrec") {
+        self.roots = roots
+        self.cgroupParent = cgroupParent
+    }
+
+    public func layout(_ key: PodKey, uid: String) -> PodLayout {
+        PodLayout(root: roots.state, dataRoot: roots.data, logRoot: roots.log, cgroupParent: cgroupParent,
+                  cgroupMount: roots.cgroup, namespace: key.namespace, name: key.name, uid: uid)
+    }
+
+    /// `<root>/lock`: one pass at a time (ARCHITECTURE, "The lock").
+    public var lockFile: String { roots.state + "/lock" }
+}
