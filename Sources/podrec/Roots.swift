@@ -1,0 +1,67 @@
+import ArgumentParser
+import Cgroups
+import Foundation
+import Images
+import Kernel
+import PlanBuilder
+import Reconciler
+import Runtime
+
+/// `--root`, `--data-root`, `--log-dir` and `--cgroup-root`, each with its environment
+/// variable (ARCHITECTURE, "Flags, defaults, layout"). Shared by the pod subcommands.
+struct RootOptions: ParsableArguments {
+    @Option(name: .customLong("root"), help: ArgumentHelp("Pod state and the lock. Default: $PODREC_ROOT, else /run/podrec.", valueName: "dir"))
+    var root: String?
+    @Option(name: .customLong("data-root"), help: ArgumentHelp("Volumes and images. Default: $PODREC_DATA_ROOT, else /var/lib/podrec.", valueName: "dir"))
+    var dataRoot: String?
+    @Option(name: .customLong("log-dir"), help: ArgumentHelp("Container logs. Default: $PODREC_LOG_DIR, else /var/log/podrec.", valueName: "dir"))
+    var logDir: String?
+    @Option(name: .customLong("cgroup-root"), help: ArgumentHelp("The parent cgroup. Default: $PODREC_CGROUP_ROOT, else podrec.", valueName: "name"))
+    var cgroupRoot: String?
+
+    static func env(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    var roots: ReconcileRoots {
+        ReconcileRoots(roots: Roots(state: root ?? Self.env("PODREC_ROOT") ?? "/run/podrec",
+                                    data: dataRoot ?? Self.env("PODREC_DATA_ROOT") ?? "/var/lib/podrec",
+                                    log: logDir ?? Self.env("PODREC_LOG_DIR") ?? "/var/log/podrec"),
+                       cgroupParent: cgroupRoot ?? Self.env("PODREC_CGROUP_ROOT") ?? "podrec")
+    }
+
+    /// The supervisor beside this executable, or $PODREC_SUPERVISOR.
+    static var supervisorExecutable: String {
+        if let env = env("PODREC_SUPERVISOR") { return env }
+        let exe = (try? Sys.readlink("/proc/self/exe")) ?? CommandLine.arguments[0]
+        return parentDirectory(exe) + "/podrec-supervisor"
+    }
+
+    func reconciler() throws -> Reconciler {
+        let roots = self.roots
+        let driver: any CgroupDriver
+        do { driver = try Cgroups.driver(root: roots.roots.cgroup) } catch { throw CLIError("cgroups: \(error)") }
+        let memTotal = PodVolumes().memTotal() ?? 0
+        let node = NodeFacts(name: Self.hostname(), milliCPU: Int64(ProcessInfo.processInfo.activeProcessorCount) * 1000, memoryBytes: memTotal)
+        let creator = PodCreator(supervisorExecutable: Self.supervisorExecutable, driver: driver,
+                                 images: .store(ImageStore(dataRoot: roots.roots.data)), node: node)
+        return Reconciler(roots: roots, creator: creator)
+    }
+
+    static func hostname() -> String {
+        ((try? Sys.readString("/proc/sys/kernel/hostname")) ?? "localhost").filter { $0 != "\n" }
+    }
+}
+
+/// One clear line on stderr and a non-zero exit.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum Terminal {
+    /// Colour only on a terminal, and never with NO_COLOR set (no-color.org).
+    static var colour: Bool { isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
+
+    static func paint(_ text: String, _ code: String) -> String { colour ? "\u{1b}[\(code)m\(text)\u{1b}[0m" : text }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Planner
+import Reconciler
+import YAML
+
+extension Podrec {
+    struct Diff: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what apply would change, and why.",
+            discussion: """
+                Each line marks a pod or a container: + to create, - to delete, ~ to change, with the
+                reason. Secrets never appear. Takes no lock. Exit status, as kubectl diff: 0 when the
+                host is as the manifests ask, 1 when it differs (a deferred resize included), 2 on error.
+                """
+        )
+
+        enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case json }
+
+        @Option(name: .shortAndLong, help: "Manifest files, directories, or - for stdin.")
+        var filename: [String]
+        @Flag(help: "Show the deletions apply --prune would make.")
+        var prune = false
+        @Option(name: .shortAndLong, help: "json: one object per action.")
+        var output: OutputFormat?
+        @OptionGroup var roots: RootOptions
+
+        func run() throws {
+            do {
+                let set = try Manifests.load(filename, exitCode: 2)
+                let planned = try roots.reconciler().plan(set, owner: "apply", prune: prune, source: { _ in "apply" })
+                var stderr = StandardError()
+                for f in planned.failures { print("\(f.file): error: pod \(f.key): \(f.message)", to: &stderr) }
+                if output == .json {
+                    print(JSONValue.array(planned.plan.actions.map(DiffText.json)).serialized(indent: 2))
+                } else {
+                    print(DiffText.render(planned.plan), terminator: "")
+                }
+                if !planned.failures.isEmpty { throw ExitCode(2) }
+                if planned.plan.hasChanges { throw ExitCode(1) }
+            } catch let e as ExitCode {
+                throw e
+            } catch {
+                var stderr = StandardError()
+                print("error: \(error)", to: &stderr)
+                throw ExitCode(2)
+            }
+        }
+    }
+}
+
+/// Plans as text: `+`, `-` or `~`, what, and why.
+enum DiffText {
+    static func render(_ plan: Plan) -> String {
+        plan.actions.map { line($0) + "\n" }.joined()
+    }
+
+    static func line(_ a: Action) -> String {
+        let (mark, what) = describe(a)
+        let colour = mark == "+" ? "32" : mark == "-" ? "31" : mark == "~" ? "33" : "2"
+        return Terminal.paint("\(mark) \(what)", colour) + ": " + a.reason
+    }
+
+    static func describe(_ a: Action) -> (String, String) {
+        switch a.kind {
+        case .create(let d): return ("+", "pod \(d.key) (\(d.plan.containers.map(\.name).joined(separator: ", ")))")
+        case .recreate(let d): return ("~", "pod \(d.key) recreate")
+        case .updatePlan(let d, let g, let restart, let add, let remove):
+            var parts: [String] = []
+            parts += restart.map { "~ \($0) restart" }
+            parts += add.map { "+ \($0)" }
+            parts += remove.map { "- \($0)" }
+            return ("~", "pod \(d.key) plan generation \(g)" + (parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"))
+        case .refreshFiles(let d): return ("~", "pod \(d.key) configMap/secret files")
+        case .resignal(let k, let g): return ("~", "pod \(k) signal for generation \(g)")
+        case .resize(let k, let c, _, _):
+            return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))
+        case .deferredResize(let k, let c, _, _):
+            return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))
+        case .delete(let k): return ("-", "pod \(k)")
+        case .skip(let k): return ("=", "pod \(k)")
+        case .removeStrayCgroup(let c): return ("-", "cgroup \(c)")
+        case .removeStrayData(let u): return ("-", "data of uid \(u)")
+        case .removeStrayLogs(let d): return ("-", "logs \(d)")
+        }
+    }
+
+    static func json(_ a: Action) -> JSONValue {
+        let (mark, what) = describe(a)
+        var members = [JSONMember("op", .string(mark)), JSONMember("what", .string(what)), JSONMember("reason", .string(a.reason))]
+        if let k = a.key { members.insert(JSONMember("pod", .string(k.description)), at: 0) }
+        return .object(members)
+    }
+}

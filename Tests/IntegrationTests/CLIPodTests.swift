@@ -1,0 +1,222 @@
+import Cgroups
+import Foundation
+import Glibc
+import Kernel
+import KernelTestSupport
+import Spawn
+import Testing
+
+extension Integration {
+    /// The built `podrec` binary against real pods: apply, diff, get, delete, on the
+    /// examples and on pods edited between passes. Each test has its own roots and cgroup
+    /// parent (through PODREC_* variables) and deletes every pod it made.
+    @Suite(.serialized, .enabled(if: Privilege.enabled))
+    struct CLIPodTests {
+        struct Run {
+            var status: Int32
+            var output: String
+        }
+
+        /// One test's podrec: its roots in the lab's temp dir.
+        struct CLI {
+            let lab: PodLab
+            var binary: String { parentDirectory(PodLab.supervisorExecutable) + "/podrec" }
+            var environment: [String] {
+                ["PODREC_ROOT=\(lab.tmp)/run", "PODREC_DATA_ROOT=\(lab.tmp)/data", "PODREC_LOG_DIR=\(lab.tmp)/log",
+                 "PODREC_CGROUP_ROOT=\(lab.cgroupParent)", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NO_COLOR=1"]
+            }
+
+            /// Runs podrec to the end, stdout and stderr together.
+            @discardableResult
+            func callAsFunction(_ arguments: String...) throws -> Run {
+                var ends: [Int32] = [-1, -1]
+                try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
+                defer { close(ends[0]) }
+                var request = SpawnRequest([binary] + arguments, environment: environment)
+                request.stdout = ends[1]
+                request.stderr = ends[1]
+                let child: SpawnedProcess
+                do { child = try spawn(request) } catch {
+                    close(ends[1])
+                    throw error
+                }
+                close(ends[1])
+                if let fd = child.pidfd { close(fd) }
+                let output = String(decoding: try Sys.readAll(ends[0]), as: UTF8.self)
+                let status = WaitStatus(try Sys.wait(child.pid))
+                guard case .exited(let code) = status else { return Run(status: -1, output: output) }
+                return Run(status: code, output: output)
+            }
+
+            func write(_ name: String, _ text: String) throws -> String {
+                let path = lab.tmp + "/" + name
+                try Sys.writeFileAtomically(path, Array(text.utf8), mode: 0o644)
+                return path
+            }
+
+            /// A container's host pid from the pod's status file.
+            func pid(_ pod: String, _ container: String) throws -> Int32? {
+                let text = try Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/status")
+                var inContainer = false
+                for line in text.split(separator: "\n") {
+                    if line == "container \(container)" { inContainer = true } else if line.hasPrefix("container ") { inContainer = false }
+                    if inContainer, line.hasPrefix("pid ") { return Int32(line.dropFirst(4)) }
+                }
+                return nil
+            }
+        }
+
+        static let repository = parentDirectory(parentDirectory(parentDirectory(#filePath)))
+
+        static func pod(_ name: String, memory: String = "32Mi", command: String = "exec sleep 3600", extra: String = "") -> String {
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: \(name)}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: app
+                image: host
+                command: [sh, -c, '\(command)']
+                resources: {limits: {memory: \(memory), cpu: 200m}}
+              - name: side
+                image: host
+                command: [sh, -c, 'exec sleep 3600']
+            \(extra)
+            """
+        }
+
+        @Test func theExamplesApplyAndThenDiffIsClean() throws {
+            let lab = try PodLab("cli-examples")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let apply = try podrec("apply", "-f", Self.repository + "/manifests")
+            #expect(apply.status == 0, "\(apply.output)")
+            let diff = try podrec("diff", "-f", Self.repository + "/manifests")
+            #expect(diff.status == 0, "\(diff.output)")
+            #expect(diff.output.isEmpty)
+            let again = try podrec("apply", "-f", Self.repository + "/manifests")
+            #expect(again.output == "no changes\n", "a second apply does nothing")
+            let get = try podrec("get")
+            #expect(get.output.hasPrefix("NAME"), "\(get.output)")
+            #expect(get.output.split(separator: "\n").count == 6)
+            let delete = try podrec("delete", "--all", "--grace-period", "0")
+            #expect(delete.status == 0)
+            #expect(try podrec("get").output == "No resources found\n")
+        }
+
+        /// A memory limit edited in the manifest: diff shows it in place, apply writes the
+        /// cgroup, the container keeps its pid. Then a limit written by hand is drift that
+        /// diff shows and apply repairs.
+        @Test func aLimitChangesInPlaceAndDriftIsRepaired() throws {
+            let lab = try PodLab("cli-resize")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", Self.pod("resize"))
+            #expect(try podrec("apply", "-f", file).status == 0)
+            let pid = try podrec.pid("resize", "app")
+            _ = try podrec.write("pod.yaml", Self.pod("resize", memory: "64Mi"))
+            let diff = try podrec("diff", "-f", file)
+            #expect(diff.status == 1)
+            #expect(diff.output.contains("~ pod default/resize container app: memory 32Mi → 64Mi (in place)"), "\(diff.output)")
+            #expect(try podrec("apply", "-f", file).status == 0)
+            let memoryFile = try Self.memoryFile(lab, pod: "resize", container: "app")
+            #expect(try Sys.readString(memoryFile) == "67108864\n")
+            #expect(try podrec.pid("resize", "app") == pid, "resized in place: the same process")
+            #expect(try podrec("diff", "-f", file).status == 0)
+
+            // Drift: a limit written by hand.
+            try Sys.writeString(memoryFile, String(96 << 20))
+            let drift = try podrec("diff", "-f", file)
+            #expect(drift.status == 1)
+            #expect(drift.output.contains("memory 96Mi → 64Mi (in place)"), "\(drift.output)")
+            #expect(try podrec("apply", "-f", file).status == 0)
+            #expect(try Sys.readString(memoryFile) == "67108864\n")
+        }
+
+        static func memoryFile(_ lab: PodLab, pod: String, container: String) throws -> String {
+            let parentDirs = try lab.driver.directories(lab.cgroupParent)
+            let memoryParent = try #require(parentDirs.first { $0.contains("/memory/") } ?? parentDirs.first)
+            let podDir = try #require(try Sys.listDirectory(memoryParent).first { $0.hasPrefix("default_\(pod)_") })
+            let file = lab.driver.setup.mode == .unified ? "memory.max" : "memory.limit_in_bytes"
+            return "\(memoryParent)/\(podDir)/\(container)/\(file)"
+        }
+
+        /// A changed command restarts that container only.
+        @Test func aChangedCommandRestartsOnlyThatContainer() throws {
+            let lab = try PodLab("cli-command")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", Self.pod("cmd"))
+            #expect(try podrec("apply", "-f", file).status == 0)
+            let app = try podrec.pid("cmd", "app"), side = try podrec.pid("cmd", "side")
+            _ = try podrec.write("pod.yaml", Self.pod("cmd", command: "echo changed; exec sleep 3600"))
+            let diff = try podrec("diff", "-f", file)
+            #expect(diff.output.contains("~ app restart"), "\(diff.output)")
+            #expect(try podrec("apply", "-f", file).status == 0)
+            // apply returns once the supervisor has the plan; the old process then has its
+            // grace period (1 s; `sleep` as PID 1 ignores SIGTERM) before the new one starts.
+            var now = app
+            for _ in 0..<100 {
+                now = try podrec.pid("cmd", "app")
+                if now != nil && now != app { break }
+                MonotonicClock.sleep(nanoseconds: 50_000_000)
+            }
+            #expect(now != nil && now != app)
+            #expect(try podrec.pid("cmd", "side") == side)
+            let log = lab.waitForText("\(lab.tmp)/log/pods/" + (try Sys.listDirectory("\(lab.tmp)/log/pods").first ?? "") + "/app/1.log", "changed")
+            #expect(log.contains("stdout F changed"))
+        }
+
+        /// A supervisor killed by hand: diff shows the pod broken, apply recreates it; the
+        /// old containers are gone.
+        @Test func aKilledSupervisorIsRecreated() throws {
+            let lab = try PodLab("cli-dead")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", Self.pod("dead"))
+            #expect(try podrec("apply", "-f", file).status == 0)
+            let old = try #require(try podrec.pid("dead", "app"))
+            let supervisor = try #require(Int32(try Sys.readString("\(lab.tmp)/run/pods/default_dead/supervisor").split(separator: " ")[0]))
+            try Sys.kill(supervisor, SIGKILL)
+            for _ in 0..<100 where Sys.exists("/proc/\(supervisor)") {
+                Sys.reapAll()
+                MonotonicClock.sleep(nanoseconds: 10_000_000)
+            }
+            let diff = try podrec("diff", "-f", file)
+            #expect(diff.status == 1)
+            #expect(diff.output.contains("its supervisor is dead"), "\(diff.output)")
+            #expect(try podrec("apply", "-f", file).status == 0)
+            #expect(!Sys.exists("/proc/\(old)") || (try? Sys.readString("/proc/\(old)/stat"))?.contains(" Z ") == true)
+            #expect(try podrec("diff", "-f", file).status == 0)
+        }
+
+        /// apply --prune deletes the pods of earlier applies that the input lost; a bad
+        /// manifest changes nothing and says where.
+        @Test func pruneAndABadManifest() throws {
+            let lab = try PodLab("cli-prune")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let a = try podrec.write("a.yaml", Self.pod("a"))
+            let b = try podrec.write("b.yaml", Self.pod("b"))
+            #expect(try podrec("apply", "-f", a, "-f", b).status == 0)
+            #expect(try podrec("apply", "-f", a).output == "no changes\n", "without --prune b stays")
+            let pruned = try podrec("apply", "-f", a, "--prune")
+            #expect(pruned.output.contains("- pod default/b"), "\(pruned.output)")
+            #expect(try podrec("get").output.split(separator: "\n").count == 2)
+
+            let bad = try podrec.write("bad.yaml", Self.pod("a").replacingOccurrences(of: "terminationGracePeriodSeconds", with: "terminationGraceSeconds"))
+            let refused = try podrec("apply", "-f", bad)
+            #expect(refused.status == 1)
+            #expect(refused.output.contains("bad.yaml:5:3: error"), "\(refused.output)")
+            #expect(try podrec("diff", "-f", bad).status == 2)
+            #expect(try podrec("get").output.split(separator: "\n").count == 2, "nothing changed")
+        }
+    }
+}
