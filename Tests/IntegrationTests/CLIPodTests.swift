@@ -218,5 +218,44 @@ extension Integration {
             #expect(try podrec("diff", "-f", bad).status == 2)
             #expect(try podrec("get").output.split(separator: "\n").count == 2, "nothing changed")
         }
+    
+        /// kill -9 of `apply` in the middle of 20 pods, then `apply` again: the host
+        /// converges (every pod running, `diff` clean), and nothing is left over once they
+        /// are deleted (the lab checks cgroups, mounts, processes and fds).
+        @Test func applyKilledMidwayConvergesOnTheNextPass() throws {
+            let lab = try PodLab("cli-kill9")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let dir = lab.tmp + "/pods"
+            try Sys.mkdirs(dir, mode: 0o755)
+            for i in 0..<20 {
+                try Sys.writeFileAtomically(dir + "/p\(i).yaml", Array(Self.pod("p\(i)").utf8), mode: 0o644)
+            }
+            // Killed at a spread of moments: the first pods exist by then, the last do not.
+            var request = SpawnRequest([podrec.binary, "apply", "-f", dir], environment: podrec.environment)
+            let null = try Sys.openNull()
+            defer { close(null) }
+            request.stdout = null
+            request.stderr = null
+            let child = try spawn(request)
+            if let fd = child.pidfd { close(fd) }
+            for _ in 0..<400 {
+                let made = (try? Sys.listDirectory(lab.tmp + "/run/pods"))?.count ?? 0
+                if made >= 5 { break }
+                MonotonicClock.sleep(nanoseconds: 5_000_000)
+            }
+            try Sys.kill(child.pid, SIGKILL)
+            _ = try Sys.wait(child.pid)
+            let made = (try? Sys.listDirectory(lab.tmp + "/run/pods"))?.count ?? 0
+            #expect(made > 0 && made < 20, "killed after \(made) of 20 pods")
+
+            let again = try podrec("apply", "-f", dir)
+            #expect(again.status == 0, "\(again.output)")
+            let diff = try podrec("diff", "-f", dir)
+            #expect(diff.status == 0, "\(diff.output)")
+            let get = try podrec("get")
+            #expect(get.output.split(separator: "\n").filter { $0.contains("Running") }.count == 20, "\(get.output)")
+        }
     }
 }
