@@ -257,5 +257,22 @@ extension Integration {
             let get = try podrec("get")
             #expect(get.output.split(separator: "\n").filter { $0.contains("Running") }.count == 20, "\(get.output)")
         }
+    
+        /// `apply --wait` returns once the pods run; a crash loop ends it at the timeout
+        /// with the reason.
+        @Test func applyWaitsForRunningPodsOrSaysWhyNot() throws {
+            let lab = try PodLab("cli-wait")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let good = try podrec.write("good.yaml", Self.pod("good"))
+            let waited = try podrec("apply", "-f", good, "--wait")
+            #expect(waited.status == 0, "\(waited.output)")
+            let crash = try podrec.write("crash.yaml", Self.pod("crash", command: "exit 1"))
+            let failed = try podrec("apply", "-f", crash, "--wait", "--timeout", "2")
+            #expect(failed.status != 0)
+            #expect(failed.output.contains("pod default/crash"), "\(failed.output)")
+            #expect(failed.output.contains("app CrashLoopBackOff") || failed.output.contains("app ContainerCreating") || failed.output.contains("app terminated"), "\(failed.output)")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Manifest
 import Planner
 import Reconciler
@@ -22,6 +23,10 @@ extension Podrec {
         var prune = false
         @Flag(name: .customLong("dry-run"), help: "Print what would be done, and do nothing.")
         var dryRun = false
+        @Flag(help: "Return once every pod of the input is Running (or has Succeeded); fail with the reason otherwise.")
+        var wait = false
+        @Option(help: "With --wait: how long to wait, in seconds.")
+        var timeout: Int = 60
         @OptionGroup var roots: RootOptions
 
         func run() throws {
@@ -53,6 +58,56 @@ extension Podrec {
             }
             if planned.plan.actions.isEmpty && planned.failures.isEmpty { print("no changes") }
             if !planned.failures.isEmpty || outcomes.contains(where: { !$0.ok }) { throw ExitCode.failure }
+            if wait { try waitForPods(planned.desired.map(\.key), reconciler) }
+        }
+    }
+}
+
+extension Podrec.Apply {
+    /// Polls the pods' status until each is Running (every container but init ones running)
+    /// or Succeeded, and stays so for a second with no restart: a crash loop whose first
+    /// restart is immediate must not pass for running. A Failed pod or the timeout ends
+    /// the wait with the reasons.
+    func waitForPods(_ keys: [PodKey], _ reconciler: Reconciler) throws {
+        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+        var waiting: [String] = []
+        var steady: (since: Date, restarts: Int)?
+        while true {
+            let observed: Observed
+            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
+                throw CLIError(error.description)
+            }
+            waiting = []
+            var failed: [String] = []
+            for key in keys {
+                guard let status = observed.pods[key]?.status else { waiting.append("pod \(key): no status yet"); continue }
+                let mains = status.containers.filter { $0.kind == .main }
+                switch status.phase {
+                case .succeeded: continue
+                case .failed:
+                    failed.append("pod \(key) failed: " + mains.map { "\($0.name) \($0.reason ?? $0.state.rawValue)" }.joined(separator: ", "))
+                case .running, .pending:
+                    let notRunning = status.containers.filter { $0.kind != .initContainer && $0.state != .running }
+                    if status.phase == .running && notRunning.isEmpty { continue }
+                    waiting.append("pod \(key) \(status.phase.rawValue): " + notRunning.map { "\($0.name) \($0.reason ?? $0.state.rawValue)\($0.message.map { " (\($0))" } ?? "")" }.joined(separator: ", "))
+                }
+            }
+            if !failed.isEmpty { throw CLIError(failed.joined(separator: "; ")) }
+            let restarts = keys.compactMap { observed.pods[$0]?.status }.flatMap(\.containers).reduce(0) { $0 + $1.restartCount }
+            if waiting.isEmpty {
+                if let s = steady, s.restarts == restarts {
+                    if Date().timeIntervalSince(s.since) >= 1 { return }
+                } else {
+                    steady = (Date(), restarts)
+                }
+            } else {
+                steady = nil
+            }
+            if Date() > deadline {
+                let why = waiting.isEmpty ? ["containers keep restarting (\(restarts) restarts so far)"] : waiting
+                throw CLIError("timed out after \(timeout) s: " + why.joined(separator: "; "))
+            }
+            Thread.sleep(forTimeInterval: 0.1)
         }
     }
 }
