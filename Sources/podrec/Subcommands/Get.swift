@@ -14,7 +14,7 @@ extension Podrec {
 
         @Argument(help: "pods (the only kind)")
         var kind: String = "pods"
-        @Option(name: .shortAndLong, help: "wide or json.")
+        @Option(name: .shortAndLong, help: "wide, json or yaml.")
         var output: String?
         @OptionGroup var roots: RootOptions
 
@@ -42,6 +42,16 @@ extension Podrec {
                 print(JSONValue.array(json).serialized(indent: 2))
                 return
             }
+            if output == "yaml" {
+                // Flat string fields only: each quoted as JSON quotes it, which YAML reads.
+                for case .object(let members) in json {
+                    for (i, m) in members.enumerated() {
+                        print((i == 0 ? "- " : "  ") + m.key + ": " + m.value.serialized())
+                    }
+                }
+                return
+            }
+            if let output, output != "wide" { throw CLIError("unknown output format \"\(output)\": wide, json or yaml") }
             if rows.isEmpty {
                 print("No resources found")
                 return
