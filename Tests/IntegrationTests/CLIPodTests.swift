@@ -279,5 +279,28 @@ extension Integration {
             #expect(failed.output.contains("pod default/crash"), "\(failed.output)")
             #expect(failed.output.contains("app CrashLoopBackOff") || failed.output.contains("app ContainerCreating") || failed.output.contains("app terminated"), "\(failed.output)")
         }
+    
+        /// `exec` runs in the container: its PID namespace (not PID 1 there, but of it), its
+        /// root, hostname, cgroup and ids; the command's exit status comes back.
+        @Test func execRunsInTheContainer() throws {
+            let lab = try PodLab("cli-exec")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", Self.pod("ex", extra: "  hostname: ex-host"))
+            #expect(try podrec("apply", "-f", file).status == 0)
+            let run = try podrec("exec", "ex", "-c", "app", "--", "sh", "-c",
+                                 "echo pid1 $(cat /proc/1/comm); echo host $(hostname); test -e /root && echo root-visible; echo id $(id -u); cat /proc/self/cgroup | grep -c '/app$'")
+            #expect(run.status == 0, "\(run.output)")
+            let lines = run.output.split(separator: "\n").map(String.init)
+            #expect(lines.contains("pid1 sleep"), "PID 1 is the container's: \(lines)")
+            #expect(lines.contains("host ex-host"))
+            #expect(!lines.contains("root-visible"))
+            #expect(lines.contains("id 0"))
+            #expect(Int(lines.last ?? "") ?? 0 >= 1, "in the container's cgroup: \(lines)")
+            #expect(try podrec("exec", "ex", "-c", "app", "--", "sh", "-c", "exit 3").status == 3)
+            let two = try podrec("exec", "ex", "--", "true")
+            #expect(two.status != 0 && two.output.contains("choose one of: [app side]"), "\(two.output)")
+        }
     }
 }

@@ -1,0 +1,318 @@
+import ArgumentParser
+import Cgroups
+import Foundation
+import Kernel
+import Planner
+import PodContract
+import Reconciler
+
+extension Podrec {
+    struct Describe: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one pod in detail, as kubectl describe does.",
+            discussion: """
+                POD is NAME or NAMESPACE/NAME (namespace default); `describe pod POD` works too. Prints \
+                the pod's record, its supervisor and status, then each container in start order (init \
+                containers and sidecars, then the main ones): its root, command, state, last \
+                termination, restart count, spec hash, the limits its cgroup has, the names of its \
+                environment variables (never their values: they may hold secrets) and its mounts; then \
+                the events the status tells of. Reads the state files, cgroupfs and /proc; takes no lock.
+                """
+        )
+
+        @Argument(help: ArgumentHelp("NAME or NAMESPACE/NAME (or: pod NAME).", valueName: "pod"))
+        var words: [String]
+        @OptionGroup var roots: RootOptions
+
+        func validate() throws {
+            if words.count == 2 && !["pods", "pod", "po"].contains(words[0]) {
+                throw ValidationError("unknown kind \"\(words[0])\": podrec has pods")
+            }
+            if words.isEmpty || words.count > 2 { throw ValidationError("name one pod") }
+        }
+
+        func run() throws {
+            // `describe web` and kubectl's `describe pod web`.
+            let name = words[words.count - 1]
+            let key = Delete.key(name)
+            let reconciler = try roots.reconciler()
+            let observed: Observed
+            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
+                throw CLIError(error.description)
+            }
+            guard let pod = observed.pods[key] else { throw Logs.fail("pod \"\(name)\" not found") }
+            print(Self.render(pod, unified: observed.unified, now: WallClock.now()), terminator: "")
+        }
+
+        // MARK: Text
+
+        static func render(_ pod: ObservedPod, unified: Bool, now: Int64) -> String {
+            let redact = Redactor(pod.plan?.containers ?? [])
+            var out = Lines()
+            let status = pod.status
+            out.field(0, "Name", pod.key.name)
+            out.field(0, "Namespace", pod.key.namespace)
+            out.field(0, "UID", pod.record?.uid ?? pod.plan.map { "\($0.uid) (from the plan; no record)" } ?? "<none>")
+            out.field(0, "Source", pod.record?.source ?? "<none>")
+            out.field(0, "Supervisor", Get.supervisor(pod))
+            var phase = status?.phase.rawValue ?? "Unknown (no status yet)"
+            if status?.terminated == true { phase += " (stopped)" }
+            out.field(0, "Status", phase)
+            out.field(0, "Generation", (pod.record?.generation ?? pod.plan?.generation).map(String.init) ?? "<none>")
+            out.field(0, "Observed generation", status.map { String($0.observedGeneration) } ?? "<none>")
+            if let plan = pod.plan {
+                out.field(0, "Hostname", plan.hostname)
+                var host: [String] = []
+                if plan.hostNetwork { host.append("network") }
+                if plan.hostPID { host.append("pid") }
+                if plan.hostIPC { host.append("ipc") }
+                if !host.isEmpty { out.field(0, "Host namespaces", host.joined(separator: ", ")) }
+                if plan.shareProcessNamespace { out.field(0, "Shared PID namespace", "true") }
+                out.field(0, "Grace period", "\(plan.terminationGracePeriodSeconds)s")
+            }
+            out.field(0, "Cgroup", pod.cgroup.map { pod.cgroupExists ? $0 : "\($0) (missing)" } ?? "<none>")
+            if let reading = pod.limits[""] { out.field(0, "Pod limits", limitSummary(reading, unified: unified)) }
+
+            // Start order: the plan's, then any container the status still has but the plan no longer.
+            var launches: [(String, ContainerKind, ContainerLaunch?)] = (pod.plan?.containers ?? []).map { ($0.name, $0.kind, $0) }
+            for c in status?.containers ?? [] where !launches.contains(where: { $0.0 == c.name }) { launches.append((c.name, c.kind, nil)) }
+            let initial = launches.filter { $0.1 != .main }
+            let mains = launches.filter { $0.1 == .main }
+            for (title, group) in [("Init Containers", initial), ("Containers", mains)] where !group.isEmpty {
+                out.add("\(title):")
+                for (name, kind, launch) in group {
+                    container(&out, name: name, kind: kind, launch: launch, status: status?.container(name),
+                              reading: pod.limits[name], unified: unified, now: now, redact: redact)
+                }
+            }
+            out.add("Events:")
+            let list = events(pod, now: now, redact: redact)
+            if list.isEmpty { out.add("  <none>") }
+            for e in list { out.add("  " + e) }
+            return out.text
+        }
+
+        static func container(_ out: inout Lines, name: String, kind: ContainerKind, launch: ContainerLaunch?, status: ContainerStatus?,
+                              reading: CgroupReading?, unified: Bool, now: Int64, redact: Redactor) {
+            out.add("  \(name):")
+            switch kind {
+            case .initContainer: out.field(2, "Kind", "init")
+            case .sidecar: out.field(2, "Kind", "sidecar (restartPolicy Always)")
+            case .main: break
+            }
+            if let launch {
+                switch launch.root {
+                case .host: out.field(2, "Image root", "host")
+                case .image(let rootfs, _, _): out.field(2, "Image root", rootfs)
+                }
+                out.field(2, "Executable", redact(launch.executable))
+                out.field(2, "Command", redact(launch.arguments.map(shellQuoted).joined(separator: " ")))
+                if let dir = launch.workingDirectory { out.field(2, "Working dir", dir) }
+                if launch.uid != nil || launch.gid != nil { out.field(2, "User", "\(launch.uid ?? 0):\(launch.gid ?? 0)") }
+                if launch.privileged { out.field(2, "Privileged", "true") }
+                if launch.readOnlyRootFilesystem { out.field(2, "Read-only root", "true") }
+                if kind == .main { out.field(2, "Restart policy", launch.restartPolicy.rawValue) }
+            } else {
+                out.field(2, "Plan", "<not in the plan: being removed>")
+            }
+
+            if let status {
+                switch status.state {
+                case .running:
+                    out.field(2, "State", "Running")
+                    if let t = status.startedAt { out.field(3, "Started", time(t, now: now)) }
+                    if let pid = status.pid { out.field(3, "Pid", String(pid)) }
+                case .waiting:
+                    out.field(2, "State", "Waiting")
+                    if let r = status.reason { out.field(3, "Reason", r) }
+                    if let m = status.message { out.field(3, "Message", redact(m)) }
+                    if let t = status.nextStartAt { out.field(3, "Next start", time(t, now: now)) }
+                case .terminated:
+                    out.field(2, "State", "Terminated")
+                    if let t = status.termination { termination(&out, t, now: now) } else if let r = status.reason { out.field(3, "Reason", r) }
+                    if let m = status.message { out.field(3, "Message", redact(m)) }
+                }
+                if let t = status.lastTermination {
+                    out.field(2, "Last State", "Terminated")
+                    termination(&out, t, now: now)
+                }
+                out.field(2, "Restart Count", String(status.restartCount))
+                if let planned = launch?.specHash, planned != status.specHash {
+                    out.field(2, "Spec hash", "\(status.specHash) (the plan has \(planned): restarting)")
+                } else {
+                    out.field(2, "Spec hash", status.specHash)
+                }
+            } else {
+                out.field(2, "State", "Unknown (no status yet)")
+                out.field(2, "Restart Count", "0")
+                if let launch { out.field(2, "Spec hash", launch.specHash) }
+            }
+
+            if let reading {
+                out.field(2, "Limits", "")
+                out.field(3, "memory", memory(reading.memory))
+                if let m = reading.cpuMax { out.field(3, "cpu.max", cpuMax(m)) }
+                // The version's own unit: cpu.weight on v2, cpu.shares on v1.
+                if let w = reading.cpuWeight { out.field(3, "cpu.weight", String(w)) }
+                if let s = reading.cpuShares { out.field(3, "cpu.shares", String(s)) }
+                out.field(3, "pids", limit(reading.pids))
+            } else {
+                out.field(2, "Limits", "<no cgroup>")
+            }
+            if let launch {
+                // Names only: a value may come from a Secret.
+                let names = launch.environment.map { entry in entry.firstIndex(of: "=").map { String(entry[..<$0]) } ?? entry }
+                out.field(2, "Environment", names.isEmpty ? "<none>" : names.joined(separator: ", ") + " (values not shown)")
+                if launch.mounts.isEmpty {
+                    out.field(2, "Mounts", "<none>")
+                } else {
+                    out.field(2, "Mounts", "")
+                    for m in launch.mounts { out.add("      \(m.target) ← \(m.source) (\(m.readOnly ? "ro" : "rw"))") }
+                }
+            }
+        }
+
+        static func termination(_ out: inout Lines, _ t: Termination, now: Int64) {
+            out.field(3, "Reason", t.reason)
+            out.field(3, "Exit Code", String(t.exitCode))
+            if let s = t.signal { out.field(3, "Signal", "\(s) (\(signalName(s)))") }
+            if let started = t.startedAt { out.field(3, "Started", time(started, now: now)) }
+            out.field(3, "Finished", time(t.finishedAt, now: now))
+        }
+
+        /// What the status tells of, most notable first per container: restarts and the
+        /// last exit, a back-off, a start error, an exit; and of the pod: a dead supervisor,
+        /// a plan not taken yet or refused, a stop.
+        static func events(_ pod: ObservedPod, now: Int64, redact: Redactor) -> [String] {
+            var out: [String] = []
+            if case .dead = pod.supervisor { out.append("supervisor: dead; the next apply recreates the pod") }
+            guard let status = pod.status else {
+                out.append("pod: no status yet" + (pod.record == nil ? " and no record (a create that did not finish)" : ""))
+                return out
+            }
+            if let e = status.planError { out.append("plan: refused by the supervisor: \(redact(e))") }
+            if let g = pod.record?.generation ?? pod.plan?.generation, status.observedGeneration < g {
+                out.append("plan: generation \(g) written, the supervisor has \(status.observedGeneration)")
+            }
+            for c in status.containers {
+                let last = c.termination ?? c.lastTermination
+                if c.restartCount > 0 {
+                    var e = "container \(c.name): restarted \(c.restartCount) time\(c.restartCount == 1 ? "" : "s")"
+                    if let t = last { e += ", last exit \(t.exitCode) \(t.reason) at \(time(t.finishedAt, now: now))" }
+                    out.append(e)
+                } else if let t = last, !(c.kind == .initContainer && t.exitCode == 0) {
+                    // (An init container that ran to 0 did what it is for: no event.)
+                    out.append("container \(c.name): exited \(t.exitCode) \(t.reason) at \(time(t.finishedAt, now: now))")
+                }
+                if c.state == .waiting, c.reason == "CrashLoopBackOff" {
+                    out.append("container \(c.name): back-off restarting" + (c.nextStartAt.map { ", next start at \(time($0, now: now))" } ?? ""))
+                }
+                if c.state != .running, let m = c.message, last?.reason == "StartError" || c.reason == "StartError" {
+                    out.append("container \(c.name): start error: \(redact(m))")
+                }
+            }
+            if status.terminated { out.append("pod: stopped") }
+            return out
+        }
+
+        // MARK: Values
+
+        /// `2026-11-29T08:30:00Z (42s ago)`, or `(in 10s)` for a time to come.
+        static func time(_ t: WallTime, now: Int64) -> String {
+            let stamp = String(t.rfc3339Nano.prefix(19)) + "Z"
+            return t.nanoseconds > now ? "\(stamp) (in \(Get.age(t.nanoseconds - now)))" : "\(stamp) (\(Get.age(now - t.nanoseconds)) ago)"
+        }
+
+        static func memory(_ limit: CgroupLimit?) -> String {
+            if case .value(let v) = limit { return bytes(v) }
+            return Self.limit(limit)
+        }
+
+        static func limit(_ limit: CgroupLimit?) -> String {
+            switch limit {
+            case .max: return "max"
+            case .value(let v): return String(v)
+            case nil: return "?"
+            }
+        }
+
+        /// Bytes as a Kubernetes quantity when exact: 64Mi, 1Gi, 512Ki; else the number.
+        static func bytes(_ v: Int64) -> String {
+            for (unit, size) in [("Gi", Int64(1) << 30), ("Mi", Int64(1) << 20), ("Ki", Int64(1) << 10)] where v >= size && v % size == 0 {
+                return "\(v / size)\(unit)"
+            }
+            return String(v)
+        }
+
+        /// `20000 100000 (200m)`: quota and period in µs, and the CPU they make.
+        static func cpuMax(_ m: CPUMax) -> String {
+            guard case .value(let quota) = m.quota, m.period > 0 else { return "max \(m.period)" }
+            return "\(quota) \(m.period) (\(quota * 1000 / m.period)m)"
+        }
+
+        static func limitSummary(_ r: CgroupReading, unified: Bool) -> String {
+            var parts = ["memory \(memory(r.memory))"]
+            if let m = r.cpuMax { parts.append("cpu.max \(cpuMax(m))") }
+            if let w = r.cpuWeight { parts.append("cpu.weight \(w)") }
+            if let s = r.cpuShares { parts.append("cpu.shares \(s)") }
+            parts.append("pids \(limit(r.pids))")
+            return parts.joined(separator: ", ")
+        }
+
+        static func signalName(_ s: Int32) -> String {
+            let names: [Int32: String] = [1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM"]
+            return names[s] ?? "signal \(s)"
+        }
+
+        /// An argument as a POSIX shell reads it back: bare when it is safe, else in single quotes.
+        static func shellQuoted(_ s: String) -> String {
+            let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-")
+            if !s.isEmpty && s.allSatisfy({ safe.contains($0) }) { return s }
+            return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }
+    }
+}
+
+extension Podrec.Describe {
+    /// Hides environment values in text describe prints: the plan's argv has `$(VAR)` already
+    /// expanded, so a Secret's value given to a command would show. Each value of 4 characters
+    /// or more (shorter ones would match everywhere) is put back as `$(NAME)`; PATH and
+    /// HOSTNAME, which podrec itself sets and hold no secret, are left.
+    struct Redactor {
+        var values: [(value: String, name: String)] = []
+
+        init(_ containers: [ContainerLaunch]) {
+            var seen = Set<String>()
+            for c in containers {
+                for entry in c.environment {
+                    guard let eq = entry.firstIndex(of: "=") else { continue }
+                    let name = String(entry[..<eq]), value = String(entry[entry.index(after: eq)...])
+                    guard name != "PATH" && name != "HOSTNAME", value.count >= 4, seen.insert(value).inserted else { continue }
+                    values.append((value, name))
+                }
+            }
+            values.sort { $0.value.count > $1.value.count }
+        }
+
+        func callAsFunction(_ text: String) -> String {
+            var text = text
+            for (value, name) in values where text.contains(value) { text = text.replacingOccurrences(of: value, with: "$(\(name))") }
+            return text
+        }
+    }
+
+    /// Lines of `Label:   value`, the values of one indent aligned.
+    struct Lines {
+        var text = ""
+
+        mutating func add(_ line: String) { text += line + "\n" }
+
+        /// `indent` levels of two spaces; values start at column 24 (or one space after a
+        /// longer label).
+        mutating func field(_ indent: Int, _ label: String, _ value: String) {
+            let head = String(repeating: "  ", count: indent) + label + ":"
+            if value.isEmpty { return add(head) }
+            add(head + String(repeating: " ", count: max(24 - head.count, 1)) + value)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Cgroups
+import Foundation
+import Kernel
+import Planner
+import PodContract
+import Reconciler
+import Spawn
+
+extension Podrec {
+    struct Exec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command in a running container: its namespaces, root, cgroup, ids and capabilities.",
+            discussion: """
+                The command joins the container's PID namespace properly (it is a process of that
+                namespace, not only of its children), its mount namespace (so its root), and its
+                net, ipc and uts namespaces and cgroup, with the container's user, groups, capabilities,
+                environment and working directory. Exit status: the command's (128 + N for signal N).
+                """
+        )
+
+        @Argument(help: "NAME or NAMESPACE/NAME.")
+        var pod: String
+        @Option(name: .shortAndLong, help: "The container (default: the pod's only main container).")
+        var container: String?
+        @Flag(name: .shortAndLong, help: "Pass stdin to the command (else it reads /dev/null).")
+        var stdin = false
+        @Flag(name: .shortAndLong, help: "Allocate a terminal (not supported yet).")
+        var tty = false
+        @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+        var command: [String] = []
+        @OptionGroup var roots: RootOptions
+
+        func validate() throws {
+            if command.isEmpty { throw ValidationError("give the command after --: podrec exec POD -- CMD ...") }
+            if tty { throw ValidationError("-t is not supported yet: run without it (stdin with -i still works)") }
+        }
+
+        func run() throws {
+            let key = Delete.key(pod)
+            let reconciler = try roots.reconciler()
+            let observed: Observed
+            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
+                throw CLIError(error.description)
+            }
+            guard let o = observed.pods[key], let plan = o.plan, let status = o.status else { throw CLIError("pod \"\(key)\" not found") }
+            let mains = plan.containers.filter { $0.kind != .initContainer }
+            let name: String
+            if let container {
+                name = container
+            } else if mains.count == 1 {
+                name = mains[0].name
+            } else {
+                throw CLIError("a container name must be specified for pod \(key.name), choose one of: [\(mains.map(\.name).joined(separator: " "))]")
+            }
+            guard let spec = plan.container(name) else { throw CLIError("container \(name) is not valid for pod \(key.name)") }
+            guard let state = status.container(name), state.state == .running, let pid = state.pid else {
+                throw CLIError("container \(name) of pod \(key) is not running")
+            }
+
+            var fds: [Int32] = []
+            defer { for fd in fds { Sys.close(fd) } }
+            var request = SpawnRequest(command, executable: try Self.resolve(command[0], pid: pid, environment: spec.environment),
+                                       environment: spec.environment)
+            do {
+                // pid first (the shim enters it with a fork), mnt last: after it, paths are the
+                // container's.
+                for kind in [Namespace.pid, .ipc, .uts, .network, .mount] {
+                    let path = "/proc/\(pid)/ns/\(kind.procName)"
+                    // A namespace the container shares with the host is the host's: join it
+                    // all the same, it changes nothing.
+                    let fd = try Sys.open(path, O_RDONLY)
+                    fds.append(fd)
+                    request.joinNamespaces.append(NamespaceJoin(kind, fd: fd, path: path))
+                }
+                switch try reconciler.creator.driver.joinTarget(spec.cgroup) {
+                case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
+                case .directory(let dir):
+                    let fd = try CgroupJoin.openDirectory(dir)
+                    fds.append(fd)
+                    request.cgroup = .v2(dirFD: fd, path: dir)
+                }
+                if !stdin {
+                    let null = try Sys.openNull()
+                    fds.append(null)
+                    request.stdin = null
+                }
+            } catch { throw CLIError("\(error)") }
+            request.workingDirectory = spec.workingDirectory
+            request.user = UserIdentity(uid: spec.uid ?? 0, gid: spec.gid ?? 0, groups: spec.supplementalGroups)
+            if let caps = spec.capabilities {
+                request.capabilities = SpawnRequest.Capabilities(
+                    bounding: CapabilitySet(rawValue: caps.bounding), effective: CapabilitySet(rawValue: caps.effective),
+                    permitted: CapabilitySet(rawValue: caps.permitted), inheritable: CapabilitySet(rawValue: caps.inheritable))
+            }
+            request.noNewPrivileges = spec.noNewPrivileges
+            let process: SpawnedProcess
+            do { process = try spawn(request) } catch { throw CLIError("\(error)") }
+            if let fd = process.pidfd { Sys.close(fd) }
+            let raw: Int32
+            do { raw = try Sys.wait(process.pid) } catch { throw CLIError("\(error)") }
+            switch WaitStatus(raw) {
+            case .exited(let code): if code != 0 { throw ExitCode(code) }
+            case .signaled(let signal): throw ExitCode(128 + signal)
+            }
+        }
+
+        /// `name` as the container's PATH finds it inside its root (seen from here through
+        /// `/proc/PID/root`); a path with a `/` is taken as it is.
+        static func resolve(_ name: String, pid: Int32, environment: [String]) throws -> String {
+            if name.contains("/") { return name }
+            let path = environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            for dir in path.split(separator: ":") where dir.hasPrefix("/") {
+                let candidate = "\(dir)/\(name)"
+                if access("/proc/\(pid)/root\(candidate)", X_OK) == 0 { return candidate }
+            }
+            throw CLIError("exec: \"\(name)\": executable file not found in $PATH")
+        }
+    }
+}
