@@ -168,7 +168,15 @@ public enum Planner {
         }
     }
 
-    static func describe(_ limit: CgroupLimit?) -> String {
+    static func describe(_ limit: CgroupLimit?) -> String { LimitText.limit(limit) }
+    static func describeMemory(_ limit: CgroupLimit?) -> String { LimitText.memory(limit) }
+    static func bytes(_ v: Int64) -> String { LimitText.bytes(v) }
+    static func describe(_ m: CPUMax) -> String { "\(describe(m.quota)) \(m.period)" }
+}
+
+/// Limits as people read them, in `diff`, `describe` and the plan's reasons.
+public enum LimitText {
+    public static func limit(_ limit: CgroupLimit?) -> String {
         switch limit {
         case .max: return "max"
         case .value(let v): return String(v)
@@ -176,18 +184,16 @@ public enum Planner {
         }
     }
 
+    public static func memory(_ limit: CgroupLimit?) -> String {
+        if case .value(let v) = limit { return bytes(v) }
+        return Self.limit(limit)
+    }
+
     /// Bytes as a Kubernetes quantity when exact: 64Mi, 1Gi, 512Ki; else the number.
-    static func bytes(_ v: Int64) -> String {
+    public static func bytes(_ v: Int64) -> String {
         for (unit, size) in [("Gi", Int64(1) << 30), ("Mi", Int64(1) << 20), ("Ki", Int64(1) << 10)] where v >= size && v % size == 0 {
             return "\(v / size)\(unit)"
         }
         return String(v)
     }
-
-    static func describeMemory(_ limit: CgroupLimit?) -> String {
-        if case .value(let v) = limit { return bytes(v) }
-        return describe(limit)
-    }
-
-    static func describe(_ m: CPUMax) -> String { "\(describe(m.quota)) \(m.period)" }
 }

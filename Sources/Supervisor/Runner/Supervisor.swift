@@ -310,13 +310,7 @@ public final class Supervisor {
         var request = SpawnRequest(spec.arguments.isEmpty ? [spec.executable] : spec.arguments,
                                    executable: spec.executable, environment: spec.environment)
         request.workingDirectory = spec.workingDirectory
-        request.user = UserIdentity(uid: spec.uid ?? 0, gid: spec.gid ?? 0, groups: spec.supplementalGroups)
-        if let caps = spec.capabilities {
-            request.capabilities = SpawnRequest.Capabilities(
-                bounding: CapabilitySet(rawValue: caps.bounding), effective: CapabilitySet(rawValue: caps.effective),
-                permitted: CapabilitySet(rawValue: caps.permitted), inheritable: CapabilitySet(rawValue: caps.inheritable))
-        }
-        request.noNewPrivileges = spec.noNewPrivileges
+        request.takeIdentity(of: spec)
         request.unshare = .mount
         request.newPIDNamespace = !plan.shareProcessNamespace && !plan.hostPID
         request.mounts = rootfs.mounts

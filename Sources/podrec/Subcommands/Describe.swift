@@ -223,26 +223,8 @@ extension Podrec {
             return t.nanoseconds > now ? "\(stamp) (in \(Get.age(t.nanoseconds - now)))" : "\(stamp) (\(Get.age(now - t.nanoseconds)) ago)"
         }
 
-        static func memory(_ limit: CgroupLimit?) -> String {
-            if case .value(let v) = limit { return bytes(v) }
-            return Self.limit(limit)
-        }
-
-        static func limit(_ limit: CgroupLimit?) -> String {
-            switch limit {
-            case .max: return "max"
-            case .value(let v): return String(v)
-            case nil: return "?"
-            }
-        }
-
-        /// Bytes as a Kubernetes quantity when exact: 64Mi, 1Gi, 512Ki; else the number.
-        static func bytes(_ v: Int64) -> String {
-            for (unit, size) in [("Gi", Int64(1) << 30), ("Mi", Int64(1) << 20), ("Ki", Int64(1) << 10)] where v >= size && v % size == 0 {
-                return "\(v / size)\(unit)"
-            }
-            return String(v)
-        }
+        static func memory(_ limit: CgroupLimit?) -> String { LimitText.memory(limit) }
+        static func limit(_ limit: CgroupLimit?) -> String { LimitText.limit(limit) }
 
         /// `20000 100000 (200m)`: quota and period in µs, and the CPU they make.
         static func cpuMax(_ m: CPUMax) -> String {

@@ -5,6 +5,7 @@ import Kernel
 import Planner
 import PodContract
 import Reconciler
+import Runtime
 import Spawn
 
 extension Podrec {
@@ -87,13 +88,7 @@ extension Podrec {
                 }
             } catch { throw CLIError("\(error)") }
             request.workingDirectory = spec.workingDirectory
-            request.user = UserIdentity(uid: spec.uid ?? 0, gid: spec.gid ?? 0, groups: spec.supplementalGroups)
-            if let caps = spec.capabilities {
-                request.capabilities = SpawnRequest.Capabilities(
-                    bounding: CapabilitySet(rawValue: caps.bounding), effective: CapabilitySet(rawValue: caps.effective),
-                    permitted: CapabilitySet(rawValue: caps.permitted), inheritable: CapabilitySet(rawValue: caps.inheritable))
-            }
-            request.noNewPrivileges = spec.noNewPrivileges
+            request.takeIdentity(of: spec)
             let process: SpawnedProcess
             do { process = try spawn(request) } catch { throw CLIError("\(error)") }
             if let fd = process.pidfd { Sys.close(fd) }
