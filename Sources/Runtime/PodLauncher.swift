@@ -229,7 +229,11 @@ public struct PodLauncher: Sendable {
             defer { if let pidfd { Sys.close(pidfd) } }
             if try supervisor() != nil {
                 if let pidfd { try? Sys.pidfdSendSignal(pidfd, Signal.terminate) } else { try? Sys.kill(sup.pid, Signal.terminate) }
-                let deadline = MonotonicClock.now() + (graceMilliseconds + 2_000) * 1_000_000
+                // The supervisor stops the containers within the plan's grace period; a margin
+                // lets it finish. A grace of 0 (`delete --grace-period 0`) waits for nothing:
+                // the cgroup kill below takes the whole pod down at once.
+                let wait = graceMilliseconds <= 0 ? 0 : graceMilliseconds + 2_000
+                let deadline = MonotonicClock.now() + wait * 1_000_000
                 while MonotonicClock.now() < deadline {
                     reapIfChild(sup.pid)
                     if try supervisor() == nil { break }

@@ -1,0 +1,430 @@
+#!/usr/bin/env bash
+# The podrec CLI as whole processes (fork + exec until it exits), in one run: `podrec apply -f`
+# of the 2-container pod the peers were measured with, warm and cold, beside the C lower bound
+# `podlb up`; `podrec apply -f DIR` of 50 pods, `podrec get` with them running, and a no-op
+# `podrec diff -f DIR` over 200 running pods. Prints markdown tables and the budgets.
+# See Benchmarks/README.md, "The CLI as whole processes (cli-run.sh)". Needs root and gcc.
+#
+#   bash Benchmarks/cli-run.sh [--scratch-path DIR] [--podlb-source FILE] [--runs N] [--gap-ms MS]
+#                              [--pods N] [--diff-pods N] [--podman-runs N]
+#
+# --scratch-path: SwiftPM's build dir for podrec and podrec-supervisor, built in release from the
+# main package (default Benchmarks/.build/cli). Progress goes to stderr, the tables to stdout.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(dirname "$here")"
+scratch="$here/.build/cli"
+podlb_source="$(cd "$repo/.." && pwd)/shared/reference/peers/podlb.c"
+peer_pod="$(cd "$repo/.." && pwd)/shared/reference/peers/pod.yaml"
+runs=20 gap_ms=200 pods=50 diff_pods=200 podman_runs=5
+usage="usage: $0 [--scratch-path DIR] [--podlb-source FILE] [--runs N] [--gap-ms MS] [--pods N] [--diff-pods N] [--podman-runs N]"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --scratch-path) scratch="$2"; shift 2 ;;
+        --podlb-source) podlb_source="$2"; shift 2 ;;
+        --runs) runs="$2"; shift 2 ;;
+        --gap-ms) gap_ms="$2"; shift 2 ;;
+        --pods) pods="$2"; shift 2 ;;
+        --diff-pods) diff_pods="$2"; shift 2 ;;
+        --podman-runs) podman_runs="$2"; shift 2 ;;
+        *) echo "$usage" >&2; exit 2 ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || { echo "cli-run.sh: run as root (cgroups, namespaces)" >&2; exit 1; }
+command -v gcc >/dev/null || { echo "cli-run.sh: gcc is needed for podlb" >&2; exit 1; }
+[ -f "$podlb_source" ] || { echo "cli-run.sh: no podlb source at $podlb_source (--podlb-source)" >&2; exit 1; }
+
+# Everything this run makes: one temp dir (roots, manifests, the two C tools), one cgroup parent
+# for podrec, one podlb pod name. Nothing else is touched.
+work="$(mktemp -d /tmp/podrec-clibench-XXXXXX)"
+parent="podrec-clibench-$$"
+lbname="clibench-$$"
+export PODREC_ROOT="$work/run" PODREC_DATA_ROOT="$work/data" PODREC_LOG_DIR="$work/log"
+export PODREC_CGROUP_ROOT="$parent" NO_COLOR=1
+unset PODREC_SUPERVISOR
+podrec="" helper_pid="" lb_made_parent=() lb_made_run=0 cleaned=0
+
+# Kills whatever is still in one cgroup subtree of ours, then removes it, deepest first.
+remove_tree() {
+    local top="$1" pids tries
+    [ -d "$top" ] || return 0
+    pids="$(find "$top" -name cgroup.procs -exec cat {} + 2>/dev/null || true)"
+    if [ -n "$pids" ]; then
+        echo "cli-run.sh: killing processes left in $top: $(echo $pids)" >&2
+        kill -KILL $pids 2>/dev/null || true
+    fi
+    for tries in 1 2 3 4 5 6 7 8 9 10; do
+        find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+        [ -d "$top" ] || return 0
+        sleep 0.1
+    done
+}
+
+cleanup() {
+    [ "$cleaned" = 1 ] && return 0
+    cleaned=1
+    set +e
+    if [ -n "$helper_pid" ] && kill -0 "$helper_pid" 2>/dev/null; then
+        kill -TERM "$helper_pid" 2>/dev/null   # clitime stops after the command it is running
+        wait "$helper_pid" 2>/dev/null
+    fi
+    if [ -n "$podrec" ] && [ -d "$work/run" ]; then
+        "$podrec" delete --all --grace-period 0 >/dev/null 2>&1
+    fi
+    if [ -e "/run/podlb/$lbname" ] && [ -x "$work/bin/podlb" ]; then
+        "$work/bin/podlb" down "$lbname" >/dev/null 2>&1
+    fi
+    local d c
+    for d in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/*/podlb/"$lbname"; do remove_tree "$d"; done
+    rmdir "/run/podlb/$lbname/data" "/run/podlb/$lbname/vol" "/run/podlb/$lbname" 2>/dev/null
+    for c in ${lb_made_parent[@]+"${lb_made_parent[@]}"}; do rmdir "/sys/fs/cgroup/$c/podlb" 2>/dev/null; done
+    [ "$lb_made_run" = 1 ] && rmdir /run/podlb 2>/dev/null
+    rm -rf "$work"
+    set -e
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# clitime: times whole processes, as a child subreaper (supervisors and podlb's infra that
+# outlive the command are reaped here, never by the host's init). Stdout of the timed command
+# goes to /dev/null, stderr to the log; any command that exits non-zero stops the run.
+#   clitime [--runs N] [--warmup W] [--gap-ms G] [--interleave] [--raw FILE] [--log FILE]
+#           LABEL ARGV... [--then ARGV...]... [:: LABEL ARGV... [--then ARGV...]...]...
+# Per run: sleep G ms, then the clock: fork, exec, wait until that pid exits; then the --then
+# commands, untimed. Jobs run in blocks (all runs of one, then the next) or, with
+# --interleave, one run of each in turn. The first W runs of each job are not counted.
+# Prints per job: LABEL<TAB>n<TAB>median<TAB>p90<TAB>min<TAB>max (ms). Median: the mean of
+# the middle two for an even count; p90: the ceil(0.9 n)-th smallest.
+mkdir -p "$work/bin"
+cat >"$work/bin/clitime.c" <<'EOF'
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXJ 8
+#define MAXT 4
+struct job { const char *label; char **timed; char **then[MAXT]; int nthen; double *ms; int n; };
+static volatile sig_atomic_t stop;
+static void on_signal(int s) { (void)s; stop = 1; }
+static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+static int logfd = 2;
+
+/* fork + exec argv; wait for that pid, reaping any adopted orphan meanwhile. */
+static int run(char **argv, double *elapsed) {
+  double t0 = now_ms();
+  pid_t p = fork();
+  if (p < 0) { perror("fork"); exit(1); }
+  if (p == 0) {
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    dup2(null, 0); dup2(null, 1); dup2(logfd, 2);
+    signal(SIGINT, SIG_DFL); signal(SIGTERM, SIG_DFL); signal(SIGHUP, SIG_DFL);
+    execv(argv[0], argv);
+    fprintf(stderr, "clitime: exec %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  int st = 0;
+  for (;;) {
+    int s; pid_t w = waitpid(-1, &s, 0);
+    if (w == p) { st = s; break; }
+    if (w < 0 && errno != EINTR) { perror("waitpid"); exit(1); }
+  }
+  double t1 = now_ms();
+  if (elapsed) *elapsed = t1 - t0;
+  while (waitpid(-1, NULL, WNOHANG) > 0) {}
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+    fprintf(stderr, "clitime: %s exited with %s %d\n", argv[0], WIFEXITED(st) ? "status" : "signal",
+            WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    return -1;
+  }
+  return 0;
+}
+static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+
+int main(int argc, char **argv) {
+  int runs = 20, warmup = 0, gap = 0, inter = 0; const char *raw = NULL;
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i += 2) {
+    if (!strcmp(argv[i], "--interleave")) { inter = 1; i--; continue; }
+    if (i + 1 >= argc) { fprintf(stderr, "clitime: %s needs a value\n", argv[i]); return 2; }
+    if (!strcmp(argv[i], "--runs")) runs = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--warmup")) warmup = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--gap-ms")) gap = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--raw")) raw = argv[i + 1];
+    else if (!strcmp(argv[i], "--log")) { logfd = open(argv[i + 1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644); if (logfd < 0) { perror(argv[i + 1]); return 2; } }
+    else { fprintf(stderr, "clitime: unknown option %s\n", argv[i]); return 2; }
+  }
+  struct job jobs[MAXJ]; int nj = 0;
+  while (i < argc) {
+    if (nj == MAXJ || i + 1 >= argc) { fprintf(stderr, "clitime: bad job list\n"); return 2; }
+    struct job *j = &jobs[nj++]; memset(j, 0, sizeof *j);
+    j->label = argv[i++]; j->timed = &argv[i];
+    while (i < argc && strcmp(argv[i], "::")) {
+      if (!strcmp(argv[i], "--then")) {
+        argv[i] = NULL;
+        if (j->nthen == MAXT) { fprintf(stderr, "clitime: too many --then\n"); return 2; }
+        j->then[j->nthen++] = &argv[i + 1];
+      }
+      i++;
+    }
+    if (i < argc) argv[i++] = NULL;  /* "::" ends the job */
+    j->ms = calloc(runs > 0 ? runs : 1, sizeof(double));
+  }
+  if (runs < 1 || nj == 0) { fprintf(stderr, "clitime: nothing to run\n"); return 2; }
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) { perror("PR_SET_CHILD_SUBREAPER"); return 1; }
+  struct sigaction sa; memset(&sa, 0, sizeof sa); sa.sa_handler = on_signal;  /* no SA_RESTART */
+  sigaction(SIGINT, &sa, NULL); sigaction(SIGTERM, &sa, NULL); sigaction(SIGHUP, &sa, NULL);
+  int total = warmup + runs, failed = 0;
+  for (int a = 0; a < (inter ? total : nj) && !failed && !stop; a++)
+    for (int b = 0; b < (inter ? nj : total) && !failed && !stop; b++) {
+      int k = inter ? a : b; struct job *j = &jobs[inter ? b : a];
+      if (gap > 0) usleep((useconds_t)gap * 1000);
+      double ms;
+      if (run(j->timed, &ms) < 0) { failed = 1; break; }
+      if (k >= warmup) j->ms[j->n++] = ms;
+      for (int t = 0; t < j->nthen && !failed; t++) if (run(j->then[t], NULL) < 0) failed = 1;
+    }
+  while (waitpid(-1, NULL, WNOHANG) > 0) {}
+  if (failed) return 1;
+  if (stop) return 130;
+  FILE *rf = raw ? fopen(raw, "a") : NULL;
+  for (int a = 0; a < nj; a++) {
+    struct job *j = &jobs[a];
+    if (rf) for (int k = 0; k < j->n; k++) fprintf(rf, "%s\t%d\t%.3f\n", j->label, k + 1, j->ms[k]);
+    qsort(j->ms, j->n, sizeof(double), cmp);
+    int n = j->n;
+    double med = n % 2 ? j->ms[n / 2] : (j->ms[n / 2 - 1] + j->ms[n / 2]) / 2;
+    int r = (int)ceil(0.9 * n); if (r < 1) r = 1;
+    printf("%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\n", j->label, n, med, j->ms[r - 1], j->ms[0], j->ms[n - 1]);
+  }
+  if (rf) fclose(rf);
+  return 0;
+}
+EOF
+
+echo "compiling podlb and clitime (gcc -O2) into $work/bin ..." >&2
+gcc -O2 -o "$work/bin/podlb" "$podlb_source"
+gcc -O2 -o "$work/bin/clitime" "$work/bin/clitime.c" -lm
+
+echo "building podrec and podrec-supervisor (release) into $scratch ..." >&2
+swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec-supervisor >&2
+swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec >&2
+bin="$(swift build -c release --package-path "$repo" --scratch-path "$scratch" --show-bin-path)"
+[ -x "$bin/podrec" ] && [ -x "$bin/podrec-supervisor" ] || { echo "cli-run.sh: no podrec or podrec-supervisor in $bin" >&2; exit 1; }
+podrec="$bin/podrec"
+
+# podlb keeps its pods under <ctl>/podlb/NAME and /run/podlb/NAME; its parents are removed at
+# the end only if this run made them.
+[ ! -e "/run/podlb/$lbname" ] || { echo "cli-run.sh: /run/podlb/$lbname exists already" >&2; exit 1; }
+for c in memory cpu pids; do [ -d "/sys/fs/cgroup/$c/podlb" ] || lb_made_parent+=("$c"); done
+[ -d /run/podlb ] || lb_made_run=1
+
+# The peers' pod (../shared/reference/peers/pod.yaml) for podrec's image contract: the same
+# two containers, commands, limits and emptyDir; `image: host` instead of the busybox image,
+# and terminationGracePeriodSeconds 0. `sleep` ignores SIGTERM as PID 1 of its PID namespace,
+# and `delete --grace-period 0` does not shorten the grace period the supervisor gives the
+# containers (the plan's, default 30 s): it only bounds the CLI's wait, to 0 + 2 s, after which
+# it kills the pod's cgroups. With the default, every untimed delete took 2 s.
+pod_yaml() {
+    cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+spec:
+  restartPolicy: Always
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: a
+    image: host
+    command: ["sleep", "3600"]
+    resources:
+      limits: {memory: 64Mi, cpu: 500m}
+    volumeMounts:
+    - {name: scratch, mountPath: /data}
+  - name: b
+    image: host
+    command: ["sleep", "3600"]
+    resources:
+      limits: {memory: 32Mi, cpu: 250m}
+    volumeMounts:
+    - {name: scratch, mountPath: /data}
+  volumes:
+  - name: scratch
+    emptyDir: {}
+EOF
+}
+mkdir -p "$work/m/dir$pods" "$work/m/dir$diff_pods" "$work/log/pods"
+pod_yaml bench >"$work/m/pod.yaml"
+for i in $(seq -w 1 "$pods"); do pod_yaml "bench-$i" >"$work/m/dir$pods/bench-$i.yaml"; done
+for i in $(seq -w 1 "$diff_pods"); do pod_yaml "bench-$i" >"$work/m/dir$diff_pods/bench-$i.yaml"; done
+
+# Runs clitime in the background (so that a signal reaches the trap at once) and appends its
+# lines to $work/results.
+clitime() {
+    "$work/bin/clitime" --raw "$work/raw.tsv" --log "$work/stderr.log" "$@" >"$work/part" &
+    helper_pid=$!
+    local status=0
+    wait "$helper_pid" || status=$?
+    helper_pid=""
+    if [ "$status" != 0 ]; then
+        echo "cli-run.sh: a measured command failed (clitime status $status); its stderr:" >&2
+        tail -n 20 "$work/stderr.log" >&2
+        exit 1
+    fi
+    cat "$work/part" >>"$work/results"
+}
+: >"$work/results"
+# Between apply runs, untimed: delete the pod, and remove its log dir, which delete keeps until
+# the next pass (else every timed apply would also remove the last run's logs).
+drop_logs=(/usr/bin/find "$work/log/pods" -mindepth 1 -maxdepth 1 -exec rm -rf {} +)
+apply_cmd=("$podrec" apply -f "$work/m/pod.yaml" --then "$podrec" delete --all --grace-period 0 --then "${drop_logs[@]}")
+podlb_cmd=("$work/bin/podlb" up "$lbname" --then "$work/bin/podlb" down "$lbname")
+
+revision="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git -C "$repo" status --porcelain -- Sources Package.swift 2>/dev/null)" ]; then
+    revision="$revision + uncommitted changes under Sources/"
+fi
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+started=$SECONDS
+
+echo "1. the CLI's floor: podrec --help, then podrec get with no pods, warm ..." >&2
+clitime --runs "$runs" --warmup 1 "help" "$podrec" --help :: "get0" "$podrec" get
+echo "1. apply of one pod, warm: $runs runs + 1 uncounted, podrec block then podlb block ..." >&2
+clitime --runs "$runs" --warmup 1 "warm podrec" "${apply_cmd[@]}" :: "warm podlb" "${podlb_cmd[@]}"
+echo "1. apply of one pod, cold: $runs runs each, ${gap_ms} ms before each, alternating ..." >&2
+clitime --runs "$runs" --gap-ms "$gap_ms" --interleave "cold podrec" "${apply_cmd[@]}" :: "cold podlb" "${podlb_cmd[@]}"
+
+podman_note="podman: not installed, skipped"
+if command -v podman >/dev/null; then
+    # As the baseline ran it (reference/peers: pod.yaml, the localhost/bbox image, env.sh's
+    # containers.conf); kube down, untimed, takes about 3.4 s per run there.
+    if ! podman image exists localhost/bbox:latest 2>/dev/null; then
+        podman_note="podman: installed, but no localhost/bbox image (reference/peers/mkimage.sh): skipped"
+    elif podman pod exists bench 2>/dev/null; then
+        podman_note="podman: a pod named bench exists already: skipped"
+    else
+        # A podman failure skips podman, not the run (this branch did not run where the
+        # benchmark was written: podman was not installed there).
+        pm="$(command -v podman)"
+        echo "1. podman kube play, warm and cold: $podman_runs runs each ..." >&2
+        if "$work/bin/clitime" --log "$work/stderr.log" --runs "$podman_runs" --warmup 1 \
+               "warm podman" "$pm" kube play "$peer_pod" --then "$pm" kube down "$peer_pod" >>"$work/results" &&
+           "$work/bin/clitime" --log "$work/stderr.log" --runs "$podman_runs" --gap-ms "$gap_ms" \
+               "cold podman" "$pm" kube play "$peer_pod" --then "$pm" kube down "$peer_pod" >>"$work/results"; then
+            podman_note="podman: $("$pm" --version), measured here ($podman_runs runs each, kube down untimed between runs)"
+        else
+            "$pm" kube down "$peer_pod" >/dev/null 2>&1 || true
+            sed -i '/^warm podman\t/d; /^cold podman\t/d' "$work/results"
+            podman_note="podman: kube play failed ($(tail -n 1 "$work/stderr.log")), skipped"
+        fi
+    fi
+fi
+echo "$podman_note" >&2
+
+echo "2. apply -f DIR of $pods pods, once ..." >&2
+clitime --runs 1 "apply$pods" "$podrec" apply -f "$work/m/dir$pods"
+running="$("$podrec" get | grep -c ' 2/2 .*Running' || true)"
+[ "$running" = "$pods" ] || { echo "cli-run.sh: after apply, $running of $pods pods are 2/2 Running" >&2; exit 1; }
+echo "2. get with $pods pods running: $runs runs + 1 uncounted ..." >&2
+clitime --runs "$runs" --warmup 1 "get$pods" "$podrec" get
+echo "2. delete --all of $pods pods, once ..." >&2
+clitime --runs 1 "delete$pods" "$podrec" delete --all --grace-period 0
+echo "2. apply -f DIR of $diff_pods pods, once ..." >&2
+clitime --runs 1 "apply$diff_pods" "$podrec" apply -f "$work/m/dir$diff_pods"
+running="$("$podrec" get | grep -c ' 2/2 .*Running' || true)"
+[ "$running" = "$diff_pods" ] || { echo "cli-run.sh: after apply, $running of $diff_pods pods are 2/2 Running" >&2; exit 1; }
+diff_status=0
+diff_out="$("$podrec" diff -f "$work/m/dir$diff_pods" 2>&1)" || diff_status=$?
+[ "$diff_status" = 0 ] && [ -z "$diff_out" ] || { echo "cli-run.sh: diff is not a no-op (status $diff_status): $diff_out" >&2; exit 1; }
+echo "2. no-op diff -f DIR over $diff_pods pods: $runs runs + 1 uncounted, each must exit 0 ..." >&2
+clitime --runs "$runs" --warmup 1 "diff$diff_pods" "$podrec" diff -f "$work/m/dir$diff_pods"
+echo "2. delete --all of $diff_pods pods, once ..." >&2
+clitime --runs 1 "delete$diff_pods" "$podrec" delete --all --grace-period 0
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+elapsed=$((SECONDS - started))
+results="$(cat "$work/results")"
+raw="$(cat "$work/raw.tsv")"
+
+# Clean up, then check that nothing of this run is left: cgroups, podlb's pod, mounts, processes.
+cleanup
+sleep 0.5
+leftovers="$(ls -d /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/*/podlb/"$lbname" "/run/podlb/$lbname" "$work" 2>/dev/null || true)"
+mounts="$(grep -c -e "$parent" -e "$work" /proc/self/mountinfo || true)"
+procs="$(grep -l -e "$parent" -e "podlb/$lbname" /proc/[0-9]*/cgroup 2>/dev/null || true)"
+if [ -n "$leftovers" ] || [ "$mounts" != 0 ] || [ -n "$procs" ]; then
+    echo "cli-run.sh: left behind: $leftovers; $mounts mounts; processes: $procs" >&2
+    exit 1
+fi
+echo "cleanup checked: no $parent cgroup in any hierarchy, no podlb/$lbname, no mount, no process left" >&2
+
+# The tables.
+field() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l { print $c }' <<<"$results"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+row() {  # text, key, and the key of the podrec row to divide by this row ("" for none)
+    local r=""
+    [ -n "$3" ] && r="$(ratio "$(field "$3" 3)" "$(field "$2" 3)")×"
+    echo "| $1 | $(field "$2" 2) | $(field "$2" 3) | $(field "$2" 4) | $(field "$2" 5) | $(field "$2" 6) | $r |"
+}
+echo "### podrec CLI, whole processes (fork + exec until exit), ms"
+echo
+echo "| measurement | runs | median | p90 | min | max | podrec ÷ this (medians) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+row "warm: **podrec apply -f pod.yaml** (the 2-container pod)" "warm podrec" ""
+row "warm: podlb up" "warm podlb" "warm podrec"
+[ -n "$(field "warm podman" 3)" ] && row "warm: podman kube play pod.yaml" "warm podman" "warm podrec"
+row "cold (${gap_ms} ms apart): **podrec apply -f pod.yaml**" "cold podrec" ""
+row "cold (${gap_ms} ms apart): podlb up" "cold podlb" "cold podrec"
+[ -n "$(field "cold podman" 3)" ] && row "cold (${gap_ms} ms apart): podman kube play pod.yaml" "cold podman" "cold podrec"
+row "for reference: podrec --help (starting the process, no work)" "help" ""
+row "for reference: podrec get, no pods" "get0" ""
+echo
+echo "$podman_note."
+echo
+echo "| measurement | runs | median | p90 | min | max | per pod |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+perpod() { awk -v a="$(field "$1" 3)" -v n="$2" 'BEGIN { printf "%.2f", a / n }'; }
+echo "| podrec apply -f DIR, $pods pods (one run) | 1 | $(field "apply$pods" 3) | | | | $(perpod "apply$pods" "$pods") |"
+row "podrec get, $pods pods running" "get$pods" ""
+echo "| for reference: podrec delete --all --grace-period 0, $pods pods (one run) | 1 | $(field "delete$pods" 3) | | | | $(perpod "delete$pods" "$pods") |"
+echo "| for reference: podrec apply -f DIR, $diff_pods pods (one run) | 1 | $(field "apply$diff_pods" 3) | | | | $(perpod "apply$diff_pods" "$diff_pods") |"
+row "**podrec diff -f DIR, no-op, $diff_pods pods running** (every run exit 0)" "diff$diff_pods" ""
+echo "| for reference: podrec delete --all --grace-period 0, $diff_pods pods (one run) | 1 | $(field "delete$diff_pods" 3) | | | | $(perpod "delete$diff_pods" "$diff_pods") |"
+echo
+echo "Budgets:"
+echo
+verdict() { awk -v v="$1" -v lim="$2" -v dir="$3" 'BEGIN { ok = dir == "min" ? v >= lim : v < lim; print ok ? "within" : "**over**" }'; }
+for mode in warm cold; do
+    ours="$(field "$mode podrec" 3)"
+    if [ -n "$(field "$mode podman" 3)" ]; then
+        theirs="$(field "$mode podman" 3)"
+        x="$(ratio "$theirs" "$ours")"
+        echo "- apply of the pod, $mode, ≥ 20× faster than podman kube play (measured here, $theirs ms): ${x}× → $(verdict "$x" 20 min)"
+    else
+        lo="$(ratio 266.9 "$ours")" hi="$(ratio 303.6 "$ours")"
+        echo "- apply of the pod, $mode, ≥ 20× faster than podman kube play: podman **not measured here**; against peer-baseline.md's kube play medians (crun, 266.9 ms with --network none, 303.6 ms with the bridge): ${lo}×–${hi}× (podrec $ours ms; 20× needs ≤ 13.3–15.2 ms) → $(verdict "$lo" 20 min) against 266.9 ms, $(verdict "$hi" 20 min) against 303.6 ms"
+    fi
+done
+d="$(field "diff$diff_pods" 3)"
+echo "- no-op diff over $diff_pods pods < 100 ms (median): $d ms → $(verdict "$d" 100 max)"
+echo
+echo "podrec revision: $revision; podrec $(stat -c %s "$podrec") bytes ($(ldd "$podrec" 2>/dev/null | grep -c '=>' || true) shared libraries), podrec-supervisor $(stat -c %s "$bin/podrec-supervisor") bytes."
+echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), kernel $(uname -r);" \
+     "load average $load_before before, $load_after after; measurements took ${elapsed} s; $(date -u '+%Y-%m-%d %H:%M UTC')."
+echo "Versions: $(swift --version 2>/dev/null | head -1); $(gcc --version | head -1) (podlb: gcc -O2)."
+echo
+echo "<details><summary>every run (ms)</summary>"
+echo
+echo '```'
+echo "$raw"
+echo '```'
+echo "</details>"
