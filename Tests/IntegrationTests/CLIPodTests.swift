@@ -302,5 +302,32 @@ extension Integration {
             let two = try podrec("exec", "ex", "--", "true")
             #expect(two.status != 0 && two.output.contains("choose one of: [app side]"), "\(two.output)")
         }
+    
+        /// A container killed by hand is the supervisor's to restart, under its policy; `get`
+        /// counts the restart and `describe` shows the last termination (SIGKILL, 137).
+        @Test func aContainerKilledByHandRestartsAndGetAndDescribeShowIt() throws {
+            let lab = try PodLab("cli-killc")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", Self.pod("killc"))
+            #expect(try podrec("apply", "-f", file, "--wait").status == 0)
+            let pid = try #require(try podrec.pid("killc", "app"))
+            try Sys.kill(pid, SIGKILL)
+            var now = pid
+            for _ in 0..<100 {
+                now = try podrec.pid("killc", "app") ?? pid
+                if now != pid { break }
+                MonotonicClock.sleep(nanoseconds: 20_000_000)
+            }
+            #expect(now != pid, "restarted")
+            let get = try podrec("get")
+            let row = try #require(get.output.split(separator: "\n").first { $0.hasPrefix("killc") })
+            #expect(row.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "1", "RESTARTS: \(row)")
+            let describe = try podrec("describe", "killc")
+            #expect(describe.output.contains("137"), "\(describe.output)")
+            #expect(describe.output.contains("Restart Count:") , "\(describe.output)")
+            #expect(try podrec("diff", "-f", file).status == 0, "a restart is the supervisor's, not a difference")
+        }
     }
 }
