@@ -83,6 +83,7 @@ let package = Package(
                 "Images",
                 "Reconciler",
                 "Planner",
+                "Supervisor",
                 "PlanBuilder",
                 "Runtime",
                 "Cgroups",

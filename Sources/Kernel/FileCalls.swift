@@ -11,6 +11,11 @@ extension Sys {
         try open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: mode)
     }
 
+    /// open(2) read-only.
+    public static func openForReading(_ path: String) throws(KernelError) -> Int32 {
+        try open(path, O_RDONLY)
+    }
+
     /// unlink(2) that treats a missing file as done: false when there was nothing to
     /// remove. For clean-ups that may race with another clean-up or run twice.
     @discardableResult

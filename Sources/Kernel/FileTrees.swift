@@ -14,6 +14,8 @@ extension Sys.FileStatus {
 extension KernelError {
     /// ENOENT: the path, or a directory on the way to it, does not exist.
     public var isNotFound: Bool { errno.rawValue == ENOENT }
+    /// ENOTDIR: a path component that should be a directory is not.
+    public var isNotDirectory: Bool { errno.rawValue == ENOTDIR }
     /// EEXIST.
     public var isAlreadyExisting: Bool { errno.rawValue == EEXIST }
     /// EBUSY: a mount point in use, for example.
