@@ -149,11 +149,38 @@ public struct V1Driver: CgroupDriver {
             }
             signalled = try list()
             try Procs.sigkill(signalled, stillIn: list)
-            // Frozen v1 tasks act on the pending SIGKILL only once thawed.
+            // Frozen v1 tasks act on the pending SIGKILL only once thawed. Every cgroup
+            // below is thawed too: one that another killer froze itself (a supervisor killed
+            // between its own freeze and thaw of a container) keeps its own FROZEN state when
+            // the parent thaws, and its tasks would never die.
+            for dir in try Self.subtree(freezerDir).reversed() {
+                try? Knobs.write(dir + "/freezer.state", "THAWED")
+            }
             try Knobs.write(state, "THAWED")
             thawed = true
         }
         return try Procs.finishKill(path, method: chosen, signalled: signalled, list)
+    }
+
+    /// Every cgroup directory below `dir`, parents before children (not `dir` itself).
+    static func subtree(_ dir: String) throws(CgroupError) -> [String] {
+        var out: [String] = []
+        var queue = [dir]
+        while let next = queue.popLast() {
+            let names: [String]
+            do { names = try Sys.listDirectory(next) } catch {
+                if error.isNotFound { continue }
+                throw .kernel(error)
+            }
+            for name in names {
+                let child = next + "/" + name
+                if (try? Sys.stat(child, followSymlinks: false))?.isDirectory == true {
+                    out.append(child)
+                    queue.append(child)
+                }
+            }
+        }
+        return out
     }
 
     /// v1 joins by `tasks`: one file per hierarchy (cpuset included when used).

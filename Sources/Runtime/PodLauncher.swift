@@ -228,7 +228,10 @@ public struct PodLauncher: Sendable {
             let pidfd = try? Sys.pidfdOpen(sup.pid)
             defer { if let pidfd { Sys.close(pidfd) } }
             if try supervisor() != nil {
-                if let pidfd { try? Sys.pidfdSendSignal(pidfd, Signal.terminate) } else { try? Sys.kill(sup.pid, Signal.terminate) }
+                // A grace of 0 is a kill: SIGKILL the supervisor first, so that it does not act
+                // (stop containers, freeze their cgroups) while the cgroup kill below runs.
+                let signal = graceMilliseconds <= 0 ? Signal.kill : Signal.terminate
+                if let pidfd { try? Sys.pidfdSendSignal(pidfd, signal) } else { try? Sys.kill(sup.pid, signal) }
                 // The supervisor stops the containers within the plan's grace period; a margin
                 // lets it finish. A grace of 0 (`delete --grace-period 0`) waits for nothing:
                 // the cgroup kill below takes the whole pod down at once.

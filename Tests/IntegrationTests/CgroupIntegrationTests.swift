@@ -151,6 +151,29 @@ extension Integration {
             }
         }
 
+        /// A child cgroup frozen by someone else (a supervisor killed between its own freeze
+        /// and thaw of a container) is thawed by the kill of the tree above it: its process
+        /// dies and the tree can be removed.
+        @Test func killingATreeThawsAChildThatWasFrozenOnItsOwn() throws {
+            try CgroupTestBed.run("kill-frozen") { bed in
+                let pod = bed.parent + "/pod"
+                try bed.driver.create(pod + "/app")
+                let child = try bed.spawn("read _; exec /bin/sleep 1000")
+                try bed.driver.move(pid: child.pid, to: pod + "/app")
+                try bed.release(child)
+                _ = try bed.waitForProcesses(pod, count: 1)
+                let unified = bed.driver.setup.mode == .unified
+                let freezeFile = unified ? (try bed.driver.directories(pod + "/app"))[0] + "/cgroup.freeze"
+                                         : try #require((bed.driver as? V1Driver)?.directory("freezer", pod + "/app")) + "/freezer.state"
+                try Sys.writeString(freezeFile, unified ? "1" : "FROZEN")
+                try bed.driver.kill(pod)
+                #expect(CgroupTestBed.signal(try bed.wait(child)) == SIGKILL)
+                #expect(try bed.driver.processes(pod).isEmpty)
+                try bed.driver.remove(pod)
+                #expect(!bed.driver.exists(pod))
+            }
+        }
+
         // MARK: (e) remove
 
         @Test func removeRetriesEBUSYAndLeavesNoCgroup() throws {
