@@ -255,9 +255,31 @@ extension LaunchPlan {
     public static func decode(_ text: String) throws(RecordError) -> LaunchPlan {
         let records = try RecordReader.records(text, header: header, version: version)
         var plan = LaunchPlan(generation: 0, namespace: "", name: "", uid: "", hostname: "", logDirectory: "", scratchDirectory: "")
-        var current: ContainerLaunch?
-        for r in records {
-            if var c = current {
+        let (top, blocks) = try RecordReader.blocks(records, opener: "container")
+        for r in top {
+            switch r.key {
+            case "generation": plan.generation = try r.int()
+            case "namespace": plan.namespace = r.value
+            case "name": plan.name = r.value
+            case "uid": plan.uid = r.value
+            case "hostname": plan.hostname = r.value
+            case "shareProcessNamespace": plan.shareProcessNamespace = try r.bool()
+            case "hostNetwork": plan.hostNetwork = try r.bool()
+            case "hostPID": plan.hostPID = try r.bool()
+            case "hostIPC": plan.hostIPC = try r.bool()
+            case "terminationGracePeriodSeconds": plan.terminationGracePeriodSeconds = try r.int64()
+            case "logDirectory": plan.logDirectory = r.value
+            case "scratchDirectory": plan.scratchDirectory = r.value
+            case "sharedShm": plan.sharedShm = r.value
+            case "cgroupMount": plan.cgroupMount = r.value
+            case "backoffInitialMilliseconds": plan.backoffInitialMilliseconds = try r.int64()
+            case "backoffMaxMilliseconds": plan.backoffMaxMilliseconds = try r.int64()
+            default: break
+            }
+        }
+        for (opener, body) in blocks {
+            var c = ContainerLaunch(name: opener.value, executable: "", arguments: [], cgroup: "")
+            for r in body {
                 switch r.key {
                 case "kind":
                     guard let k = ContainerKind(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown kind \(r.value)") }
@@ -299,38 +321,11 @@ extension LaunchPlan {
                 case "cgroup": c.cgroup = r.value
                 case "stopSignal": c.stopSignal = Int32(try r.int())
                 case "oomScoreAdj": c.oomScoreAdj = Int32(try r.int())
-                case "end":
-                    plan.containers.append(c)
-                    current = nil
-                    continue
                 default: break  // a newer writer's key
                 }
-                current = c
-                continue
             }
-            switch r.key {
-            case "generation": plan.generation = try r.int()
-            case "namespace": plan.namespace = r.value
-            case "name": plan.name = r.value
-            case "uid": plan.uid = r.value
-            case "hostname": plan.hostname = r.value
-            case "shareProcessNamespace": plan.shareProcessNamespace = try r.bool()
-            case "hostNetwork": plan.hostNetwork = try r.bool()
-            case "hostPID": plan.hostPID = try r.bool()
-            case "hostIPC": plan.hostIPC = try r.bool()
-            case "terminationGracePeriodSeconds": plan.terminationGracePeriodSeconds = try r.int64()
-            case "logDirectory": plan.logDirectory = r.value
-            case "scratchDirectory": plan.scratchDirectory = r.value
-            case "sharedShm": plan.sharedShm = r.value
-            case "cgroupMount": plan.cgroupMount = r.value
-            case "backoffInitialMilliseconds": plan.backoffInitialMilliseconds = try r.int64()
-            case "backoffMaxMilliseconds": plan.backoffMaxMilliseconds = try r.int64()
-            case "container":
-                current = ContainerLaunch(name: r.value, executable: "", arguments: [], cgroup: "")
-            default: break
-            }
+            plan.containers.append(c)
         }
-        if current != nil { throw RecordError(line: records.last?.line ?? 0, reason: "container block without end") }
         return plan
     }
 }

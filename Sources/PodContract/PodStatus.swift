@@ -134,9 +134,23 @@ extension PodStatus {
     public static func decode(_ text: String) throws(RecordError) -> PodStatus {
         let records = try RecordReader.records(text, header: header, version: version)
         var status = PodStatus()
-        var current: ContainerStatus?
-        for r in records {
-            if var c = current {
+        let (top, blocks) = try RecordReader.blocks(records, opener: "container")
+        for r in top {
+            switch r.key {
+            case "observedGeneration": status.observedGeneration = try r.int()
+            case "phase":
+                guard let p = PodPhase(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown phase \(r.value)") }
+                status.phase = p
+            case "supervisorPID": status.supervisorPID = Int32(try r.int())
+            case "updatedAt": status.updatedAt = WallTime(try r.int64())
+            case "planError": status.planError = r.value
+            case "terminated": status.terminated = try r.bool()
+            default: break
+            }
+        }
+        for (opener, body) in blocks {
+            var c = ContainerStatus(name: opener.value, kind: .main, specHash: "")
+            for r in body {
                 switch r.key {
                 case "kind":
                     guard let k = ContainerKind(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown kind \(r.value)") }
@@ -153,29 +167,11 @@ extension PodStatus {
                 case "termination": c.termination = try Termination(r)
                 case "lastTermination": c.lastTermination = try Termination(r)
                 case "nextStartAt": c.nextStartAt = WallTime(try r.int64())
-                case "end":
-                    status.containers.append(c)
-                    current = nil
-                    continue
-                default: break
+                default: break  // a newer writer's key
                 }
-                current = c
-                continue
             }
-            switch r.key {
-            case "observedGeneration": status.observedGeneration = try r.int()
-            case "phase":
-                guard let p = PodPhase(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown phase \(r.value)") }
-                status.phase = p
-            case "supervisorPID": status.supervisorPID = Int32(try r.int())
-            case "updatedAt": status.updatedAt = WallTime(try r.int64())
-            case "planError": status.planError = r.value
-            case "terminated": status.terminated = try r.bool()
-            case "container": current = ContainerStatus(name: r.value, kind: .main, specHash: "")
-            default: break
-            }
+            status.containers.append(c)
         }
-        if current != nil { throw RecordError(line: records.last?.line ?? 0, reason: "container block without end") }
         return status
     }
 }

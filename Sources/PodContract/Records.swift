@@ -122,6 +122,32 @@ public enum RecordReader {
         return out
     }
 
+    /// `records` parted into the file's own records and its `opener NAME` … `end` blocks,
+    /// in order: each decoder then reads one flat list per object, with no state of which
+    /// block it is in. A block left open is an error.
+    public static func blocks(_ records: [Record], opener: String) throws(RecordError) -> (top: [Record], blocks: [(opener: Record, body: [Record])]) {
+        var top: [Record] = []
+        var blocks: [(opener: Record, body: [Record])] = []
+        var open: (opener: Record, body: [Record])?
+        for r in records {
+            if var block = open {
+                if r.key == "end" {
+                    blocks.append(block)
+                    open = nil
+                } else {
+                    block.body.append(r)
+                    open = block
+                }
+            } else if r.key == opener {
+                open = (r, [])
+            } else {
+                top.append(r)
+            }
+        }
+        if open != nil { throw RecordError(line: records.last?.line ?? 0, reason: "\(opener) block without end") }
+        return (top, blocks)
+    }
+
     static func unescape(_ s: UnsafeBufferPointer<UInt8>, line: Int) throws(RecordError) -> String {
         guard s.contains(0x5C) else { return String(decoding: s, as: UTF8.self) }
         var out: [UInt8] = []
