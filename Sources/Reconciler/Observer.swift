@@ -180,12 +180,11 @@ public struct Observer: Sendable {
     /// a supervisor lives); `.none` without a file.
     func supervisorState(_ text: String?, path: String, _ key: PodKey, _ problems: inout [ObserveProblem]) throws(ObserveError) -> SupervisorState {
         guard let text else { return .none }
-        guard let id = HostReads.supervisorIdentity(text) else {
+        guard let identity = PodLauncher.supervisorIdentity(text) else {
             problems.append(ObserveProblem(pod: key, path: path, reason: "not \"pid starttime\": \(text.prefix(80))"))
             return .dead
         }
-        let identity = ProcessIdentity(pid: id.pid, startTime: ClockTicks(rawValue: id.startTime))
-        do { return try procfs.isAlive(identity) ? .alive(pid: id.pid) : .dead } catch { throw ObserveError(pod: key, .procfs(error)) }
+        do { return try procfs.isAlive(identity) ? .alive(pid: identity.pid) : .dead } catch { throw ObserveError(pod: key, .procfs(error)) }
     }
 
     // MARK: Cgroups

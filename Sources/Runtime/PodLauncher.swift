@@ -102,7 +102,7 @@ public struct PodLauncher: Sendable {
         let identity = try? ProcfsReader(roots: roots).stat(of: process.pid).map { ProcessIdentity(pid: $0.pid, startTime: $0.startTime) }
         if let identity = identity ?? nil {
             do {
-                try Sys.writeFileAtomically(layout.supervisorFile, Array("\(identity.pid) \(identity.startTime.rawValue)\n".utf8), mode: 0o600, durable: false)
+                try Sys.writeFileAtomically(layout.supervisorFile, Array(Self.supervisorLine(identity).utf8), mode: 0o600, durable: false)
             } catch { throw .kernel(error) }
         }
         return try waitForGeneration(plan.generation, timeoutMilliseconds: timeoutMilliseconds)
@@ -159,11 +159,21 @@ public struct PodLauncher: Sendable {
 
     /// The supervisor recorded at creation, if it still lives (same pid, same start time).
     public func supervisor() throws(LaunchError) -> ProcessIdentity? {
-        guard let text = try? Sys.readString(layout.supervisorFile) else { return nil }
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard parts.count == 2, let pid = Int32(parts[0]), let ticks = UInt64(parts[1]) else { return nil }
-        let identity = ProcessIdentity(pid: pid, startTime: ClockTicks(rawValue: ticks))
+        guard let text = try? Sys.readString(layout.supervisorFile), let identity = Self.supervisorIdentity(text) else { return nil }
         do { return try ProcfsReader(roots: roots).isAlive(identity) ? identity : nil } catch { throw .other("\(error)") }
+    }
+
+    /// The supervisor file's one line, `pid starttime`: what identifies the supervisor to a
+    /// later pass (a pid alone could be another process by then).
+    public static func supervisorLine(_ identity: ProcessIdentity) -> String {
+        "\(identity.pid) \(identity.startTime.rawValue)\n"
+    }
+
+    /// `supervisorLine` read back; nil when the text is not one.
+    public static func supervisorIdentity(_ text: String) -> ProcessIdentity? {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, let pid = Int32(parts[0]), pid > 0, let ticks = UInt64(parts[1]) else { return nil }
+        return ProcessIdentity(pid: pid, startTime: ClockTicks(rawValue: ticks))
     }
 
     public func status() throws(LaunchError) -> PodStatus? {

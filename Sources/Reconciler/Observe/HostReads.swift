@@ -29,13 +29,6 @@ enum HostReads {
         guard !namespace.isEmpty, !podName.isEmpty, !podName.contains("_") else { return nil }
         return PodKey(namespace: String(namespace), name: String(podName))
     }
-
-    /// `pid starttime` (`PodLauncher` writes it); nil when it does not read so.
-    static func supervisorIdentity(_ text: String) -> (pid: Int32, startTime: UInt64)? {
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard parts.count == 2, let pid = Int32(parts[0]), pid > 0, let ticks = UInt64(parts[1]) else { return nil }
-        return (pid, ticks)
-    }
 }
 
 /// The pod cgroup directories under the parent: the union of its listings in every
