@@ -19,22 +19,7 @@ extension Integration {
 
         /// `podrec` under `timeout`, for the commands that could wait forever (-f).
         static func within(_ seconds: Int, _ podrec: CLI, _ arguments: String...) throws -> Run {
-            var ends: [Int32] = [-1, -1]
-            try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
-            defer { close(ends[0]) }
-            var request = SpawnRequest(["/usr/bin/timeout", String(seconds), podrec.binary] + arguments, environment: podrec.environment)
-            request.stdout = ends[1]
-            request.stderr = ends[1]
-            let child: SpawnedProcess
-            do { child = try spawn(request) } catch {
-                close(ends[1])
-                throw error
-            }
-            close(ends[1])
-            if let fd = child.pidfd { close(fd) }
-            let output = String(decoding: try Sys.readAll(ends[0]), as: UTF8.self)
-            guard case .exited(let code) = WaitStatus(try Sys.wait(child.pid)) else { return Run(status: -1, output: output) }
-            return Run(status: code, output: output)
+            try podrec.run(["/usr/bin/timeout", String(seconds), podrec.binary] + arguments)
         }
 
         /// Runs podrec until its output passes `done` (the supervisor writes the log as the

@@ -29,10 +29,15 @@ extension Integration {
             /// Runs podrec to the end, stdout and stderr together.
             @discardableResult
             func callAsFunction(_ arguments: String...) throws -> Run {
+                try run([binary] + arguments)
+            }
+
+            /// Runs `argv` (podrec, or a wrapper of it) with this test's environment.
+            func run(_ argv: [String]) throws -> Run {
                 var ends: [Int32] = [-1, -1]
                 try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
                 defer { close(ends[0]) }
-                var request = SpawnRequest([binary] + arguments, environment: environment)
+                var request = SpawnRequest(argv, environment: environment)
                 request.stdout = ends[1]
                 request.stderr = ends[1]
                 let child: SpawnedProcess
