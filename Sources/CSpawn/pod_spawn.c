@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -438,6 +439,11 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
     }
     for (int i = 0; i < 3; i++) {
         if (copies[i] >= 0 && dup2(copies[i], i) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_STDIO, i);
+    }
+
+    // 10b. A terminal on stdin becomes the controlling terminal of a new session.
+    if (req->controlling_terminal && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0)) {
+        podspawn_fail(err_fd, PODSPAWN_STAGE_CONTROLLING_TTY, -1);
     }
 
     // 11. No fd of the parent's reaches the program (the copies above included).

@@ -52,13 +52,32 @@ extension Sys {
     /// poll(2) on `fds` for reading; returns the revents of each, in order. A timeout of
     /// nil waits for ever. EINTR counts as "nothing ready".
     public static func pollReadable(_ fds: [Int32], timeoutMilliseconds: Int32?) throws(KernelError) -> [Int16] {
-        var entries = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        try poll(fds.map { ($0, Int16(POLLIN)) }, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// poll(2) on `(fd, events)` pairs (a negative fd is skipped, as poll does); the revents
+    /// of each, in order. A timeout of nil waits for ever. EINTR counts as "nothing ready".
+    public static func poll(_ fds: [(fd: Int32, events: Int16)], timeoutMilliseconds: Int32?) throws(KernelError) -> [Int16] {
+        var entries = fds.map { pollfd(fd: $0.fd, events: $0.events, revents: 0) }
         let r = entries.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeoutMilliseconds ?? -1) }
         if r < 0 {
             if errno == EINTR { return Array(repeating: 0, count: fds.count) }
             throw KernelError("poll", path: nil, errno: Errno(rawValue: errno))
         }
         return entries.map(\.revents)
+    }
+
+    public static func setNonBlocking(_ fd: Int32) throws(KernelError) {
+        _ = try check("fcntl", nil, "O_NONBLOCK") { ckernel_set_nonblocking(fd) }
+    }
+
+    /// One write(2): the byte count, or nil when a non-blocking fd is full (EAGAIN).
+    public static func writeSome(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, describedAs path: String? = nil) throws(KernelError) -> Int? {
+        switch retrying({ Glibc.write(fd, bytes.baseAddress, bytes.count) }) {
+        case .success(let n): return n
+        case .failure(let e) where e.rawValue == EAGAIN: return nil
+        case .failure(let e): throw KernelError("write", path: path, errno: e)
+        }
     }
 
     /// Brings `lo` up in the caller's network namespace.

@@ -50,9 +50,25 @@ public enum EnvExpansion {
 struct OrderedEnvironment {
     private(set) var names: [String] = []
     private(set) var values: [String: String] = [:]
+    /// Names whose value holds a Secret's data: taken from one, or `$(VAR)`-expanded from
+    /// such a name. `diff` and `describe` never show these values.
+    private(set) var secret: Set<String> = []
 
-    mutating func set(_ name: String, _ value: String) {
+    mutating func set(_ name: String, _ value: String, secret isSecret: Bool = false) {
         if values.updateValue(value, forKey: name) == nil { names.append(name) }
+        if isSecret { secret.insert(name) } else { secret.remove(name) }
+    }
+
+    /// `$(VAR)` expansion against these values; `usedSecret` tells whether a secret's
+    /// value went in.
+    func expand(_ text: String) -> (value: String, usedSecret: Bool) {
+        var usedSecret = false
+        let value = EnvExpansion.expand(text) { name in
+            guard let v = values[name] else { return nil }
+            if secret.contains(name) { usedSecret = true }
+            return v
+        }
+        return (value, usedSecret)
     }
 
     subscript(name: String) -> String? { values[name] }
@@ -106,16 +122,17 @@ struct EnvironmentBuilder {
                     throw BuildError(path: "\(path).envFrom[\(i)].secretRef.name", message: "Secret \"\(name)\" is not defined in namespace \(ns)")
                 }
                 for key in s.data.keys.sorted() where Self.isEnvVarName(prefix + key) {
-                    env.set(prefix + key, String(decoding: s.data[key]!, as: UTF8.self))
+                    env.set(prefix + key, String(decoding: s.data[key]!, as: UTF8.self), secret: true)
                 }
             }
         }
         for (i, e) in c.env.enumerated() {
             let ep = "\(path).env[\(i)].valueFrom"
             let value: String
+            var isSecret = false
             switch e.valueFrom {
             case nil:
-                value = EnvExpansion.expand(e.value ?? "") { env[$0] }
+                (value, isSecret) = env.expand(e.value ?? "")
             case .configMapKey(let sel)?:
                 guard let cm = configMaps["\(ns)/\(sel.name)"], let v = cm.data[sel.key] else {
                     if sel.optional { continue }
@@ -128,6 +145,7 @@ struct EnvironmentBuilder {
                     throw BuildError(path: ep + ".secretKeyRef", message: "Secret \"\(sel.name)\" in namespace \(ns) has no key \"\(sel.key)\"")
                 }
                 value = String(decoding: v, as: UTF8.self)
+                isSecret = true
             case .field(let fieldPath, _)?:
                 guard let v = fieldValue(fieldPath) else {
                     throw BuildError(path: ep + ".fieldRef.fieldPath", message: "unsupported field path \"\(fieldPath)\"")
@@ -136,14 +154,14 @@ struct EnvironmentBuilder {
             case .resourceField(let container, let resource, let divisor)?:
                 value = try resourceValue(container: container, resource: resource, divisor: divisor, current: c, at: ep + ".resourceFieldRef")
             }
-            env.set(e.name, value)
+            env.set(e.name, value, secret: isSecret)
         }
         return env
     }
 
     /// The environment the process gets: containerd's default `PATH`, then `HOSTNAME`, then
     /// the image's env, then kubelet's variables, each name replaced in place when set again.
-    func environment(_ c: Manifest.Container, imageEnv: [String], at path: String) throws(BuildError) -> (entries: [String], kubelet: OrderedEnvironment, path: String) {
+    func environment(_ c: Manifest.Container, imageEnv: [String], at path: String) throws(BuildError) -> (entries: [String], secret: [String], kubelet: OrderedEnvironment, path: String) {
         var out = OrderedEnvironment()
         out.set("PATH", Self.defaultPath)
         out.set("HOSTNAME", hostname)
@@ -152,8 +170,8 @@ struct EnvironmentBuilder {
             out.set(String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
         }
         let kubelet = try kubeletEnvironment(c, at: path)
-        for name in kubelet.names { out.set(name, kubelet[name]!) }
-        return (out.entries, kubelet, out["PATH"]!)
+        for name in kubelet.names { out.set(name, kubelet[name]!, secret: kubelet.secret.contains(name)) }
+        return (out.entries, out.names.filter(out.secret.contains), kubelet, out["PATH"]!)
     }
 
     /// kubelet `podFieldSelectorRuntimeValue` and `fieldpath.ExtractFieldPathAsString`.

@@ -284,7 +284,7 @@ public enum LaunchPlanBuilder {
         }
 
         let workingDirectory = c.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? config.flatMap { $0.workdir.isEmpty ? nil : $0.workdir }
-        return ContainerLaunch(
+        var launch = ContainerLaunch(
             name: c.name, kind: kind,
             specHash: SpecHash.of(c, resolvedEnv: EnvResolver.resolve(c, namespace: input.pod.metadata.namespace,
                                                                        configMaps: input.configMaps, secrets: input.secrets)),
@@ -297,6 +297,8 @@ public enum LaunchPlanBuilder {
                                               uid: layout.uid, container: c.name),
             stopSignal: stopSignal,
             oomScoreAdj: SecurityBuilder.oomScoreAdj(c, isSidecar: kind == .sidecar, pod: spec, qos: qos, memoryCapacity: input.node.memoryBytes))
+        launch.secretEnvironment = environment.secret
+        return launch
     }
 
     /// argv, the Kubernetes way with the image's defaults (containerd `WithProcessArgs`):

@@ -50,10 +50,13 @@ public struct Action: Sendable {
 
     public var kind: Kind
     public var reason: String
+    /// What changes under the pod, for `diff`: its containers, then their fields.
+    public var details: [ActionDetail]
 
-    public init(_ kind: Kind, reason: String) {
+    public init(_ kind: Kind, reason: String, details: [ActionDetail] = []) {
         self.kind = kind
         self.reason = reason
+        self.details = details
     }
 
     /// The pod the action is about, if any.
@@ -70,6 +73,22 @@ public struct Action: Sendable {
         if case .skip = kind { return true }
         return false
     }
+}
+
+/// One line under an action: a container (depth 1) or one of its fields (depth 2), marked
+/// `+` added, `-` removed or `~` changed. Secret values never appear in `text`.
+public struct ActionDetail: Sendable, Hashable, CustomStringConvertible {
+    public var mark: Character
+    public var text: String
+    public var depth: Int
+
+    public init(_ mark: Character, _ text: String, depth: Int) {
+        self.mark = mark
+        self.text = text
+        self.depth = depth
+    }
+
+    public var description: String { "\(mark) \(text)" }
 }
 
 /// One limit, before and after, in the kernel's unit (`cpu.weight` on v2).

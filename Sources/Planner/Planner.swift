@@ -93,12 +93,36 @@ public enum Planner {
             if !remove.isEmpty { parts.append("removed: " + remove.joined(separator: ", ")) }
             if parts.isEmpty { parts.append("pod settings changed, no container restarts") }
             actions.append(Action(.updatePlan(d, generation: max(record.generation, current.generation) + 1, restart: restart, add: add, remove: remove),
-                                  reason: parts.joined(separator: "; ")))
+                                  reason: parts.joined(separator: "; "), details: planDetails(current, want)))
         } else if (o.status?.observedGeneration ?? 0) < record.generation {
             actions.append(Action(.resignal(d.key, generation: record.generation),
                                   reason: "the supervisor has not taken up generation \(record.generation) (it reports \(o.status?.observedGeneration ?? 0))"))
         }
         return actions
+    }
+
+    /// `diff`'s lines under a new plan: each container added, removed or changed (with its
+    /// fields), then the pod's own settings.
+    static func planDetails(_ current: LaunchPlan, _ want: LaunchPlan) -> [ActionDetail] {
+        let before = Dictionary(current.containers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let after = Set(want.containers.map(\.name))
+        var out: [ActionDetail] = []
+        for c in want.containers {
+            guard let was = before[c.name] else {
+                out.append(ActionDetail("+", "container \(c.name)", depth: 1))
+                continue
+            }
+            guard was != c else { continue }
+            out.append(ActionDetail("~", "container \(c.name): " + (was.specHash != c.specHash ? "restart" : "no restart"), depth: 1))
+            out += ContainerChanges.fields(was, c)
+        }
+        for c in current.containers where !after.contains(c.name) {
+            out.append(ActionDetail("-", "container \(c.name)", depth: 1))
+        }
+        if current.terminationGracePeriodSeconds != want.terminationGracePeriodSeconds {
+            out.append(ActionDetail("~", "terminationGracePeriodSeconds: \(current.terminationGracePeriodSeconds) → \(want.terminationGracePeriodSeconds)", depth: 1))
+        }
+        return out
     }
 
     static func halfCreated(_ o: ObservedPod) -> String {

@@ -142,6 +142,9 @@ public struct ContainerLaunch: Sendable, Hashable {
     public var arguments: [String]
     /// `NAME=value`, resolved.
     public var environment: [String]
+    /// The names in `environment` whose values hold a Secret's data: `diff` and `describe`
+    /// show these names, never their values.
+    public var secretEnvironment: [String] = []
     public var workingDirectory: String?
 
     /// nil: root (uid 0, gid 0), with no supplementary groups.
@@ -227,6 +230,7 @@ extension LaunchPlan {
             w.line("executable", c.executable)
             for a in c.arguments { w.line("arg", a) }
             for e in c.environment { w.line("env", e) }
+            for n in c.secretEnvironment { w.line("secretEnv", n) }
             w.optional("workingDirectory", c.workingDirectory)
             w.optional("uid", c.uid)
             w.optional("gid", c.gid)
@@ -291,6 +295,7 @@ extension LaunchPlan {
                 case "executable": c.executable = r.value
                 case "arg": c.arguments.append(r.value)
                 case "env": c.environment.append(r.value)
+                case "secretEnv": c.secretEnvironment.append(r.value)
                 case "workingDirectory": c.workingDirectory = r.value
                 case "uid": c.uid = try r.uint32()
                 case "gid": c.gid = try r.uint32()

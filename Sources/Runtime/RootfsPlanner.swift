@@ -13,7 +13,7 @@ import Spawn
 /// 4. `/proc` (a fresh procfs: it shows the PID namespace the process ends up in, its own or
 ///    a joined or the host's, so the plan needs no flag for it); `/dev` (a tmpfs with the
 ///    host's null, zero, full, random, urandom and tty bound in as files, the fd and stdio
-///    symlinks, `ptmx -> pts/ptmx`, and `/dev/shm`); `/sys` read-only; containerd's masked
+///    symlinks, `ptmx -> pts/ptmx`, its own devpts at `/dev/pts`, and `/dev/shm`); `/sys` read-only; containerd's masked
 ///    and read-only kernel paths (not for privileged containers); a private `/tmp`; and for
 ///    `image: host` private `/var`, `/run` and `/home` as well.
 /// 5. The volumes, mount points made inside the new root.
@@ -41,6 +41,9 @@ public enum RootfsPlanner {
     /// containerd's default read-only paths: bound onto themselves, read-only. A container
     /// runs as real root (no user namespace), and root may write `/proc/sysrq-trigger`.
     public static let readOnlyKernelPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+    /// runc's default devpts: a new instance, `ptmx` usable by everyone, terminals owned by
+    /// the `tty` group (5) with mode 0620.
+    public static let devptsOptions = "newinstance,ptmxmode=0666,mode=0620,gid=5"
     /// Symlinks in `/dev`.
     public static let devSymlinks: [(name: String, target: String)] = [
         ("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
@@ -82,6 +85,11 @@ public enum RootfsPlanner {
             steps += [.file(at("/dev/" + name), mode: 0o666), .bind(from: "/dev/" + name, to: at("/dev/" + name), recursive: false)]
         }
         for link in devSymlinks { steps.append(.symlink(at("/dev/" + link.name), target: link.target)) }
+        // The container's own devpts instance, as runc mounts it: its terminals (`exec -t`)
+        // are numbered from 0 and none of the host's is visible.
+        steps += [.directory(at("/dev/pts")),
+                  .mount(source: "devpts", target: at("/dev/pts"), fstype: "devpts", flags: nosuid | noexec,
+                         data: devptsOptions)]
         steps.append(.directory(at("/dev/shm"), mode: 0o1777))
         if let shm = request.sharedShm {
             steps.append(.bind(from: try hostPath(shm, what: "shared /dev/shm"), to: at("/dev/shm"), recursive: false))

@@ -98,6 +98,7 @@ public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess 
         cap_inheritable: caps?.inheritable.rawValue ?? 0,
         no_new_privs: request.noNewPrivileges ? 1 : 0,
         stdio: (request.stdin ?? -1, request.stdout ?? -1, request.stderr ?? -1),
+        controlling_terminal: request.controllingTerminal ? 1 : 0,
         force: request.forceFallbacks.rawValue
     )
     var result = podspawn_result()
@@ -315,6 +316,8 @@ extension SpawnError {
                 let source = [request.stdin, request.stdout, request.stderr][index].map(String.init) ?? "?"
                 context = "dup fd \(source) onto \(index)"
             }
+        case .controllingTerminal:
+            context = "setsid and ioctl TIOCSCTTY on fd 0"
         case .closeFileDescriptors:
             context = "close fds from 3"
         case .chdir:

@@ -41,6 +41,8 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
         case noNewPrivileges
         /// dup of one of stdin, stdout, stderr.
         case stdio
+        /// setsid and TIOCSCTTY: stdin as the controlling terminal.
+        case controllingTerminal
         /// Closing the fds above 2.
         case closeFileDescriptors
         case chdir
@@ -66,6 +68,7 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case PODSPAWN_STAGE_AMBIENT.rawValue: self = .ambientCapabilities
             case PODSPAWN_STAGE_NO_NEW_PRIVS.rawValue: self = .noNewPrivileges
             case PODSPAWN_STAGE_STDIO.rawValue: self = .stdio
+            case PODSPAWN_STAGE_CONTROLLING_TTY.rawValue: self = .controllingTerminal
             case PODSPAWN_STAGE_CLOSE_FDS.rawValue: self = .closeFileDescriptors
             case PODSPAWN_STAGE_CHDIR.rawValue: self = .chdir
             case PODSPAWN_STAGE_EXEC.rawValue: self = .exec
@@ -94,6 +97,7 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case .ambientCapabilities: return "ambient capabilities"
             case .noNewPrivileges: return "no_new_privs"
             case .stdio: return "stdio"
+            case .controllingTerminal: return "controlling terminal"
             case .closeFileDescriptors: return "close fds"
             case .chdir: return "chdir"
             case .exec: return "exec"

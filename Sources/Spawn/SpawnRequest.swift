@@ -29,6 +29,8 @@ public struct SpawnRequest: Sendable, Hashable {
     public var stdin: Int32?
     public var stdout: Int32?
     public var stderr: Int32?
+    /// A new session whose controlling terminal is stdin, which must be a terminal.
+    public var controllingTerminal: Bool = false
 
     /// Namespaces to join, in this order; a PID namespace is always entered first.
     ///

@@ -167,6 +167,8 @@ extension Integration {
             _ = try podrec.write("pod.yaml", Self.pod("cmd", command: "echo changed; exec sleep 3600"))
             let diff = try podrec("diff", "-f", file)
             #expect(diff.output.contains("~ app restart"), "\(diff.output)")
+            #expect(diff.output.contains("\n    ~ container app: restart\n        ~ command: sh -c 'exec sleep 3600' → sh -c 'echo changed; exec sleep 3600'\n"), "\(diff.output)")
+            #expect(!diff.output.contains("container side"), "\(diff.output)")
             #expect(try podrec("apply", "-f", file).status == 0)
             // apply returns once the supervisor has the plan; the old process then has its
             // grace period (1 s; `sleep` as PID 1 ignores SIGTERM) before the new one starts.
@@ -308,6 +310,59 @@ extension Integration {
             #expect(two.status != 0 && two.output.contains("choose one of: [app side]"), "\(two.output)")
         }
     
+        /// `exec -it` with a terminal on stdin: the command gets a terminal of the container's
+        /// own devpts (`/dev/pts/0`) as its stdio and controlling terminal, sized as ours, and
+        /// ours is put back as it was. Without a terminal on stdin, -t falls back to pipes.
+        @Test func execWithATerminal() throws {
+            let lab = try PodLab("cli-exec-tty")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", Self.pod("tty"))
+            #expect(try podrec("apply", "-f", file).status == 0)
+
+            // The user's terminal: a pty of the host's devpts, its master held here.
+            let user = try Sys.openPseudoTerminal(root: "/")
+            defer { Sys.close(user.master) }
+            try Sys.setWindowSize(user.master, rows: 33, columns: 101)
+            var before = termios()
+            try #require(tcgetattr(user.terminal, &before) == 0)
+            var request = SpawnRequest([podrec.binary, "exec", "-it", "tty", "-c", "app", "--", "sh", "-c",
+                                        "tty; stty size; read -r _ _ _ _ _ _ n _ < /proc/$$/stat; echo ctty $n; exit 3"],
+                                       environment: podrec.environment)
+            (request.stdin, request.stdout, request.stderr) = (user.terminal, user.terminal, user.terminal)
+            let child = try spawn(request)
+            if let fd = child.pidfd { Sys.close(fd) }
+            var output: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var status: Int32?
+            while status == nil {
+                _ = try Sys.pollReadable([user.master], timeoutMilliseconds: 50)
+                var some = 0
+                try Sys.setNonBlocking(user.master)
+                while let n = try buffer.withUnsafeMutableBytes({ try Sys.readSome(user.master, into: $0) }), n > 0 {
+                    output += buffer[..<n]
+                    some += n
+                }
+                if some == 0, let reaped = Sys.reapChild(child.pid) { status = reaped }
+            }
+            var after = termios()
+            try #require(tcgetattr(user.terminal, &after) == 0)
+            Sys.close(user.terminal)
+            let text = String(decoding: output, as: UTF8.self)
+            #expect(status.map { WaitStatus($0) } == .exited(3), "\(text)")
+            let lines = text.split(separator: "\r\n").map(String.init)
+            #expect(lines.contains("/dev/pts/0"), "the container's own devpts: \(lines)")
+            #expect(lines.contains("33 101"), "our window size: \(lines)")
+            #expect(lines.contains("ctty \((136 << 8) | 0)"), "pts/0 is the controlling terminal: \(lines)")
+            #expect(after.c_lflag == before.c_lflag && after.c_iflag == before.c_iflag && after.c_oflag == before.c_oflag,
+                    "our terminal is no longer raw")
+
+            // stdin a pipe: kubectl's warning, and the command runs on pipes.
+            let piped = try podrec("exec", "-i", "-t", "tty", "-c", "app", "--", "sh", "-c", "[ -t 1 ] || echo no-tty")
+            #expect(piped.status == 0 && piped.output.contains("Unable to use a TTY") && piped.output.contains("no-tty"), "\(piped.output)")
+        }
+
         /// A container killed by hand is the supervisor's to restart, under its policy; `get`
         /// counts the restart and `describe` shows the last termination (SIGKILL, 137).
         @Test func aContainerKilledByHandRestartsAndGetAndDescribeShowIt() throws {

@@ -143,7 +143,7 @@ extension Integration {
                 host-pids
                 touch: Read-only file system
                 ro
-                fd full null ptmx random shm stderr stdin stdout tty urandom zero \n
+                fd full null ptmx pts random shm stderr stdin stdout tty urandom zero \n
                 """, status: .exited(0)))
             #expect(try Sys.listDirectory(layout.scratch) == [])
         }

@@ -176,4 +176,34 @@ import Testing
         resized.limits.containers["app"]!.memory = .value(128 << 20)
         #expect(Self.run(resized, Self.observed()).first?.reason == "memory 64Mi → 128Mi (in place)")
     }
+
+    /// `diff`'s lines under a new plan: each container marked, then its changed fields; a
+    /// secret's value never appears, neither in env nor expanded into argv.
+    @Test func aNewPlanListsEachContainerAndFieldWithoutSecrets() {
+        var app = Self.container("app")
+        app.environment = ["MODE=a", "PASS=hunter2-old", "GONE=1"]
+        app.secretEnvironment = ["PASS"]
+        app.arguments = ["sh", "-c", "login hunter2-old"]
+        let o = Self.observed(from: Self.desired(containers: [app, Self.container("side")]))
+        var changed = app
+        changed.specHash = "h2"
+        changed.environment = ["MODE=b", "PASS=hunter2-new", "NEW=x"]
+        changed.arguments = ["sh", "-c", "login hunter2-new; sleep 2"]
+        changed.mounts = [MountSpec(source: "/v/data", target: "/data", readOnly: true)]
+        let d = Self.desired(containers: [changed, Self.container("extra")])
+        let update = Self.run(d, o).first { if case .updatePlan = $0.kind { true } else { false } }
+        let lines = update?.details.map { String(repeating: "  ", count: $0.depth) + $0.description } ?? []
+        #expect(lines == [
+            "  ~ container app: restart",
+            "    ~ command: sh -c 'login $(PASS)' → sh -c 'login $(PASS); sleep 2'",
+            "    ~ env MODE: a → b",
+            "    ~ env PASS: (secret) changed",
+            "    + env NEW=x",
+            "    - env GONE",
+            "    + mount /data (read-only)",
+            "  + container extra",
+            "  - container side",
+        ])
+        #expect(!lines.joined().contains("hunter2"))
+    }
 }

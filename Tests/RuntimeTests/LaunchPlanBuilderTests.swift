@@ -398,6 +398,39 @@ struct LaunchPlanBuilderTests {
         #expect(env["MODE"] == "fast")
         #expect(env["PASS"] == "s3cret")
         #expect(env["GONE"] == nil && env["GONE2"] == nil)
+        #expect(c.secretEnvironment == ["PASS"])
+    }
+
+    /// The names whose values hold a Secret's data, so that `diff` and `describe` hide them:
+    /// from secretKeyRef and envFrom secretRef, and through `$(VAR)` from such a name; a
+    /// later plain value clears the mark.
+    @Test func secretValuesAreMarkedWhereverTheyGo() throws {
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web}
+        spec:
+          containers:
+          - name: c
+            image: host
+            command: [sh, -c, "login $(PASS)"]
+            envFrom:
+            - {secretRef: {name: creds}, prefix: S_}
+            env:
+            - {name: PASS, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+            - {name: DSN, value: "db://u:$(PASS)@h"}
+            - {name: PLAIN, value: "$(MODE)"}
+            - {name: S_user, value: overridden}
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds}
+        stringData: {password: s3cret, user: admin}
+        """
+        let c = try Self.build(yaml).plan.containers[0]
+        #expect(c.secretEnvironment == ["S_password", "PASS", "DSN"])
+        // S_password and PASS hold the same value; the first name found stands for it.
+        #expect(SecretRedactor([c])(c.arguments.joined(separator: " ")) == "sh -c login $(S_password)")
     }
 
     @Test func expansionFollowsKubernetes() {

@@ -17,7 +17,10 @@ struct RootfsPlanTests {
         }
         steps += [.symlink(r + "/dev/fd", target: "/proc/self/fd"), .symlink(r + "/dev/stdin", target: "/proc/self/fd/0"),
                   .symlink(r + "/dev/stdout", target: "/proc/self/fd/1"), .symlink(r + "/dev/stderr", target: "/proc/self/fd/2"),
-                  .symlink(r + "/dev/ptmx", target: "pts/ptmx"), .directory(r + "/dev/shm", mode: 0o1777), shm,
+                  .symlink(r + "/dev/ptmx", target: "pts/ptmx"), .directory(r + "/dev/pts", mode: 0o755),
+                  .mount(source: "devpts", target: r + "/dev/pts", fstype: "devpts", flags: 2 | 8,
+                         data: "newinstance,ptmxmode=0666,mode=0620,gid=5"),
+                  .directory(r + "/dev/shm", mode: 0o1777), shm,
                   .directory(r + "/sys", mode: 0o555),
                   .mount(source: "sysfs", target: r + "/sys", fstype: "sysfs", flags: 1 | nosuidNodevNoexec, data: nil)]
         steps += masks

@@ -139,4 +139,49 @@ static inline int ckernel_set_nonblocking(int fd) {
     if (flags < 0) return -1;
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
+// Pseudo-terminals for `podrec exec -t`, from a container's own devpts instance.
+#include <linux/openat2.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+// openat2 with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: `path` resolved as if dirfd were
+// "/", so a symlink planted inside a container cannot lead out of it.
+static inline int ckernel_openat2_in_root(int dirfd, const char *path, int flags) {
+    struct open_how how = {0};
+    how.flags = (unsigned long long)flags;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+// unlockpt(3) without its path lookup.
+static inline int ckernel_pty_unlock(int master) {
+    int unlock = 0;
+    return ioctl(master, TIOCSPTLCK, &unlock);
+}
+
+// The pty's other end, opened by the kernel from the master (Linux 4.13): no path lookup.
+static inline int ckernel_pty_peer(int master) {
+    return ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+}
+
+static inline int ckernel_get_window_size(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+static inline int ckernel_set_window_size(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = {0};
+    ws.ws_row = rows;
+    ws.ws_col = cols;
+    return ioctl(fd, TIOCSWINSZ, &ws);
+}
 #endif

@@ -44,6 +44,7 @@ enum podspawn_stage {
     PODSPAWN_STAGE_AMBIENT = 23,        ///< PR_CAP_AMBIENT_CLEAR_ALL
     PODSPAWN_STAGE_NO_NEW_PRIVS = 24,   ///< PR_SET_NO_NEW_PRIVS
     PODSPAWN_STAGE_STDIO = 25,          ///< dup of stdio[index] onto fd index
+    PODSPAWN_STAGE_CONTROLLING_TTY = 29, ///< setsid, then TIOCSCTTY on fd 0
     PODSPAWN_STAGE_CLOSE_FDS = 26,      ///< close every fd above 2
     PODSPAWN_STAGE_CHDIR = 27,          ///< chdir(cwd)
     PODSPAWN_STAGE_EXEC = 28,           ///< execve(path, argv, envp)
@@ -145,6 +146,9 @@ struct podspawn_request {
 
     /// Fds that become 0, 1 and 2; -1 leaves that one as inherited.
     int32_t stdio[3];
+    /// Nonzero: a session of its own (setsid) with fd 0, a terminal, as its controlling
+    /// terminal, as a shell on a pty needs for job control and for ^C.
+    int32_t controlling_terminal;
 
     uint32_t force;                     ///< enum podspawn_force
 };

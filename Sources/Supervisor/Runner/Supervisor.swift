@@ -155,7 +155,7 @@ public final class Supervisor {
         var said: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 8)
         while said.count < 3 {
-            let got = chunk.withUnsafeMutableBytes { (try? Sys.readSome(0, into: $0)) ?? 0 } ?? 0
+            let got = chunk.withUnsafeMutableBytes { (try? Sys.readSome(0, into: $0)) ?? 0 }
             if got <= 0 { break }
             said += chunk[0..<got]
         }

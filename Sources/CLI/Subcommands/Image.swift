@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Images
 import YAML
 
@@ -22,8 +21,7 @@ extension Podrec {
             var dataRoot: String?
 
             var store: ImageStore {
-                let env = ProcessInfo.processInfo.environment["PODREC_DATA_ROOT"].flatMap { $0.isEmpty ? nil : $0 }
-                return ImageStore(dataRoot: dataRoot ?? env ?? "/var/lib/podrec")
+                ImageStore(dataRoot: dataRoot ?? RootOptions.env("PODREC_DATA_ROOT") ?? "/var/lib/podrec")
             }
         }
 
@@ -140,7 +138,11 @@ extension Podrec.Image {
             for unit in ["kB", "MB", "GB", "TB"] {
                 value /= 1000
                 if value < 1000 || unit == "TB" {
-                    return value < 10 ? String(format: "%.1f %@", value, unit) : "\(Int(value.rounded())) \(unit)"
+                    if value < 10 {
+                        let tenths = Int((value * 10).rounded())
+                        return "\(tenths / 10).\(tenths % 10) \(unit)"
+                    }
+                    return "\(Int(value.rounded())) \(unit)"
                 }
             }
             return "\(bytes) B"

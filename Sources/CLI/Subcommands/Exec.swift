@@ -1,6 +1,6 @@
 import ArgumentParser
+import Glibc
 import Cgroups
-import Foundation
 import Kernel
 import Planner
 import PodContract
@@ -17,6 +17,11 @@ extension Podrec {
                 namespace, not only of its children), its mount namespace (so its root), and its
                 net, ipc and uts namespaces and cgroup, with the container's user, groups, capabilities,
                 environment and working directory. Exit status: the command's (128 + N for signal N).
+
+                With -i and -t, and stdin a terminal, the command gets a terminal of the container's
+                own /dev/pts as its stdio and controlling terminal, sized as ours, and ours is raw
+                until it exits. As kubectl: -t without -i is ignored, and -t with a stdin that is
+                no terminal falls back to pipes with a warning.
                 """
         )
 
@@ -24,9 +29,9 @@ extension Podrec {
         var pod: String
         @Option(name: .shortAndLong, help: "The container (default: the pod's only main container).")
         var container: String?
-        @Flag(name: .shortAndLong, help: "Pass stdin to the command (else it reads /dev/null).")
+        @Flag(name: [.customShort("i"), .long], help: "Pass stdin to the command (else it reads /dev/null).")
         var stdin = false
-        @Flag(name: .shortAndLong, help: "Allocate a terminal (not supported yet).")
+        @Flag(name: .shortAndLong, help: "Give the command a terminal (with -i, when stdin is one).")
         var tty = false
         @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
         var command: [String] = []
@@ -34,7 +39,6 @@ extension Podrec {
 
         func validate() throws {
             if command.isEmpty { throw ValidationError("give the command after --: podrec exec POD -- CMD ...") }
-            if tty { throw ValidationError("-t is not supported yet: run without it (stdin with -i still works)") }
         }
 
         func run() throws {
@@ -59,8 +63,17 @@ extension Podrec {
                 throw CLIError("container \(name) of pod \(key) is not running")
             }
 
+            // kubectl's rules (`ExecOptions.SetupTTY`).
+            var useTerminal = tty && stdin
+            if useTerminal && !Sys.isTerminal(0) {
+                FileHandleStream.standardError("Unable to use a TTY - input is not a terminal or the right kind of file\n")
+                useTerminal = false
+            }
+
             var fds: [Int32] = []
             defer { for fd in fds { Sys.close(fd) } }
+            var master: Int32?
+            defer { if let master { Sys.close(master) } }
             var request = SpawnRequest(command, executable: try Self.resolve(command[0], pid: pid, environment: spec.environment),
                                        environment: spec.environment)
             do {
@@ -81,7 +94,13 @@ extension Podrec {
                     fds.append(fd)
                     request.cgroup = .v2(dirFD: fd, path: dir)
                 }
-                if !stdin {
+                if useTerminal {
+                    let pty = try Sys.openPseudoTerminal(root: "/proc/\(pid)/root")
+                    master = pty.master
+                    fds.append(pty.terminal)
+                    (request.stdin, request.stdout, request.stderr) = (pty.terminal, pty.terminal, pty.terminal)
+                    request.controllingTerminal = true
+                } else if !stdin {
                     let null = try Sys.openNull()
                     fds.append(null)
                     request.stdin = null
@@ -91,7 +110,13 @@ extension Podrec {
             request.takeIdentity(of: spec)
             let process: SpawnedProcess
             do { process = try spawn(request) } catch { throw CLIError("\(error)") }
-            if let fd = process.pidfd { Sys.close(fd) }
+            defer { if let fd = process.pidfd { Sys.close(fd) } }
+            if let master {
+                // Only the command holds the terminal end now: its last close is EIO here.
+                for fd in fds { Sys.close(fd) }
+                fds = []
+                do { try TerminalRelay(master: master, pidfd: process.pidfd).run() } catch { throw CLIError("exec: \(error)") }
+            }
             let raw: Int32
             do { raw = try Sys.wait(process.pid) } catch { throw CLIError("\(error)") }
             switch WaitStatus(raw) {

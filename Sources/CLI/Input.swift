@@ -1,4 +1,4 @@
-import Foundation
+import Kernel
 import Manifest
 
 /// Reads the manifest arguments: files, directories (their manifest files in name order,
@@ -11,20 +11,22 @@ enum Input {
     static func read(_ arguments: [String]) -> (files: [ManifestFile], failures: [String]) {
         var files: [ManifestFile] = []
         var failures: [String] = []
-        let fm = FileManager.default
         for argument in arguments {
             if argument == "-" {
-                files.append(ManifestFile(name: "<stdin>", bytes: Array(FileHandle.standardInput.readDataToEndOfFile())))
+                do { files.append(ManifestFile(name: "<stdin>", bytes: try Sys.readAll(0, path: "<stdin>"))) } catch {
+                    failures.append("<stdin>: error: \(Self.reason(error))")
+                }
                 continue
             }
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: argument, isDirectory: &isDirectory) else {
-                failures.append("\(argument): error: no such file or directory")
+            let status: Sys.FileStatus
+            do { status = try Sys.stat(argument) } catch {
+                failures.append("\(argument): error: \(Self.reason(error))")
                 continue
             }
-            if isDirectory.boolValue {
-                guard let names = try? fm.contentsOfDirectory(atPath: argument) else {
-                    failures.append("\(argument): error: cannot read directory")
+            if status.isDirectory {
+                let names: [String]
+                do { names = try Sys.listDirectory(argument) } catch {
+                    failures.append("\(argument): error: cannot read directory: \(Self.reason(error))")
                     continue
                 }
                 let base = argument.hasSuffix("/") ? argument : argument + "/"
@@ -39,10 +41,14 @@ enum Input {
     }
 
     static func readFile(_ path: String, into files: inout [ManifestFile], failures: inout [String]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            failures.append("\(path): error: cannot read file")
-            return
+        do { files.append(ManifestFile(name: path, bytes: try Sys.readFile(path))) } catch {
+            failures.append("\(path): error: cannot read file: \(Self.reason(error))")
         }
-        files.append(ManifestFile(name: path, bytes: Array(data)))
+    }
+
+    /// `no such file or directory`, as `ls` and kubectl say it.
+    static func reason(_ error: KernelError) -> String {
+        let message = error.errno.message
+        return message.prefix(1).lowercased() + message.dropFirst()
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Cgroups
-import Foundation
 import Kernel
 import Planner
 import PodContract
@@ -47,7 +46,7 @@ extension Podrec {
         // MARK: Text
 
         static func render(_ pod: ObservedPod, unified: Bool, now: Int64) -> String {
-            let redact = Redactor(pod.plan?.containers ?? [])
+            let redact = SecretRedactor(pod.plan?.containers ?? [])
             var out = Lines()
             let status = pod.status
             out.field(0, "Name", pod.key.name)
@@ -93,7 +92,7 @@ extension Podrec {
         }
 
         static func container(_ out: inout Lines, name: String, kind: ContainerKind, launch: ContainerLaunch?, status: ContainerStatus?,
-                              reading: CgroupReading?, unified: Bool, now: Int64, redact: Redactor) {
+                              reading: CgroupReading?, unified: Bool, now: Int64, redact: SecretRedactor) {
             out.add("  \(name):")
             switch kind {
             case .initContainer: out.field(2, "Kind", "init")
@@ -106,7 +105,7 @@ extension Podrec {
                 case .image(let rootfs, _, _): out.field(2, "Image root", rootfs)
                 }
                 out.field(2, "Executable", redact(launch.executable))
-                out.field(2, "Command", redact(launch.arguments.map(shellQuoted).joined(separator: " ")))
+                out.field(2, "Command", redact(ShellWords.join(launch.arguments)))
                 if let dir = launch.workingDirectory { out.field(2, "Working dir", dir) }
                 if launch.uid != nil || launch.gid != nil { out.field(2, "User", "\(launch.uid ?? 0):\(launch.gid ?? 0)") }
                 if launch.privileged { out.field(2, "Privileged", "true") }
@@ -183,7 +182,7 @@ extension Podrec {
         /// What the status tells of, most notable first per container: restarts and the
         /// last exit, a back-off, a start error, an exit; and of the pod: a dead supervisor,
         /// a plan not taken yet or refused, a stop.
-        static func events(_ pod: ObservedPod, now: Int64, redact: Redactor) -> [String] {
+        static func events(_ pod: ObservedPod, now: Int64, redact: SecretRedactor) -> [String] {
             var out: [String] = []
             if case .dead = pod.supervisor { out.append("supervisor: dead; the next apply recreates the pod") }
             guard let status = pod.status else {
@@ -246,43 +245,10 @@ extension Podrec {
             return names[s] ?? "signal \(s)"
         }
 
-        /// An argument as a POSIX shell reads it back: bare when it is safe, else in single quotes.
-        static func shellQuoted(_ s: String) -> String {
-            let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-")
-            if !s.isEmpty && s.allSatisfy({ safe.contains($0) }) { return s }
-            return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
-        }
     }
 }
 
 extension Podrec.Describe {
-    /// Hides environment values in text describe prints: the plan's argv has `$(VAR)` already
-    /// expanded, so a Secret's value given to a command would show. Each value of 4 characters
-    /// or more (shorter ones would match everywhere) is put back as `$(NAME)`; PATH and
-    /// HOSTNAME, which podrec itself sets and hold no secret, are left.
-    struct Redactor {
-        var values: [(value: String, name: String)] = []
-
-        init(_ containers: [ContainerLaunch]) {
-            var seen = Set<String>()
-            for c in containers {
-                for entry in c.environment {
-                    guard let eq = entry.firstIndex(of: "=") else { continue }
-                    let name = String(entry[..<eq]), value = String(entry[entry.index(after: eq)...])
-                    guard name != "PATH" && name != "HOSTNAME", value.count >= 4, seen.insert(value).inserted else { continue }
-                    values.append((value, name))
-                }
-            }
-            values.sort { $0.value.count > $1.value.count }
-        }
-
-        func callAsFunction(_ text: String) -> String {
-            var text = text
-            for (value, name) in values where text.contains(value) { text = text.replacingOccurrences(of: value, with: "$(\(name))") }
-            return text
-        }
-    }
-
     /// Lines of `Label:   value`, the values of one indent aligned.
     struct Lines {
         var text = ""

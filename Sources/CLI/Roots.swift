@@ -1,6 +1,6 @@
 import ArgumentParser
 import Cgroups
-import Foundation
+import Glibc
 import Images
 import Kernel
 import PlanBuilder
@@ -20,7 +20,7 @@ struct RootOptions: ParsableArguments {
     var cgroupRoot: String?
 
     static func env(_ name: String) -> String? {
-        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+        getenv(name).flatMap { $0.pointee == 0 ? nil : String(cString: $0) }
     }
 
     var roots: ReconcileRoots {
@@ -42,7 +42,7 @@ struct RootOptions: ParsableArguments {
         let driver: any CgroupDriver
         do { driver = try Cgroups.driver(root: roots.roots.cgroup) } catch { throw CLIError("cgroups: \(error)") }
         let memTotal = PodVolumes().memTotal() ?? 0
-        let node = NodeFacts(name: Self.hostname(), milliCPU: Int64(ProcessInfo.processInfo.activeProcessorCount) * 1000, memoryBytes: memTotal)
+        let node = NodeFacts(name: Self.hostname(), milliCPU: Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))) * 1000, memoryBytes: memTotal)
         let creator = PodCreator(supervisorExecutable: Self.supervisorExecutable, driver: driver,
                                  images: .store(ImageStore(dataRoot: roots.roots.data)), node: node)
         return Reconciler(roots: roots, creator: creator)
@@ -61,7 +61,7 @@ struct CLIError: Error, CustomStringConvertible {
 
 enum Terminal {
     /// Colour only on a terminal, and never with NO_COLOR set (no-color.org).
-    static var colour: Bool { isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil }
+    static var colour: Bool { isatty(1) == 1 && getenv("NO_COLOR") == nil }
 
     static func paint(_ text: String, _ code: String) -> String { colour ? "\u{1b}[\(code)m\(text)\u{1b}[0m" : text }
 }

@@ -1,7 +1,7 @@
-import Foundation
+import Kernel
 
 enum FileHandleStream {
     static func standardError(_ s: String) {
-        FileHandle.standardError.write(Data(s.utf8))
+        try? Sys.writeAll(2, Array(s.utf8))
     }
 }

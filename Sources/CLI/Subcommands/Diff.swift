@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Planner
 import Reconciler
 import YAML
@@ -52,13 +51,19 @@ extension Podrec {
 /// Plans as text: `+`, `-` or `~`, what, and why.
 enum DiffText {
     static func render(_ plan: Plan) -> String {
-        plan.actions.map { line($0) + "\n" }.joined()
+        plan.actions.map { a in line(a) + "\n" + a.details.map { detail($0) + "\n" }.joined() }.joined()
     }
+
+    /// A container or a field under a pod's line, indented by its depth.
+    static func detail(_ d: ActionDetail) -> String {
+        String(repeating: "    ", count: d.depth) + Terminal.paint(d.description, colour(d.mark))
+    }
+
+    static func colour(_ mark: Character) -> String { mark == "+" ? "32" : mark == "-" ? "31" : mark == "~" ? "33" : "2" }
 
     static func line(_ a: Action) -> String {
         let (mark, what) = describe(a)
-        let colour = mark == "+" ? "32" : mark == "-" ? "31" : mark == "~" ? "33" : "2"
-        return Terminal.paint("\(mark) \(what)", colour) + ": " + a.reason
+        return Terminal.paint("\(mark) \(what)", colour(Character(mark))) + ": " + a.reason
     }
 
     static func describe(_ a: Action) -> (String, String) {
@@ -89,6 +94,11 @@ enum DiffText {
         let (mark, what) = describe(a)
         var members = [JSONMember("op", .string(mark)), JSONMember("what", .string(what)), JSONMember("reason", .string(a.reason))]
         if let k = a.key { members.insert(JSONMember("pod", .string(k.description)), at: 0) }
+        if !a.details.isEmpty {
+            members.append(JSONMember("details", .array(a.details.map {
+                .object([JSONMember("op", .string(String($0.mark))), JSONMember("what", .string($0.text)), JSONMember("depth", .int(Int64($0.depth)))])
+            })))
+        }
         return .object(members)
     }
 }

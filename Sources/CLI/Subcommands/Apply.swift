@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import Kernel
 import Manifest
 import Planner
 import Reconciler
@@ -69,9 +69,10 @@ extension Podrec.Apply {
     /// restart is immediate must not pass for running. A Failed pod or the timeout ends
     /// the wait with the reasons.
     func waitForPods(_ keys: [PodKey], _ reconciler: Reconciler) throws {
-        let deadline = Date().addingTimeInterval(TimeInterval(timeout))
+        let second: Int64 = 1_000_000_000
+        let deadline = MonotonicClock.now() + Int64(timeout) * second
         var waiting: [String] = []
-        var steady: (since: Date, restarts: Int)?
+        var steady: (since: Int64, restarts: Int)?
         while true {
             let observed: Observed
             do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
@@ -96,18 +97,18 @@ extension Podrec.Apply {
             let restarts = keys.compactMap { observed.pods[$0]?.status }.flatMap(\.containers).reduce(0) { $0 + $1.restartCount }
             if waiting.isEmpty {
                 if let s = steady, s.restarts == restarts {
-                    if Date().timeIntervalSince(s.since) >= 1 { return }
+                    if MonotonicClock.now() - s.since >= second { return }
                 } else {
-                    steady = (Date(), restarts)
+                    steady = (MonotonicClock.now(), restarts)
                 }
             } else {
                 steady = nil
             }
-            if Date() > deadline {
+            if MonotonicClock.now() > deadline {
                 let why = waiting.isEmpty ? ["containers keep restarting (\(restarts) restarts so far)"] : waiting
                 throw CLIError("timed out after \(timeout) s: " + why.joined(separator: "; "))
             }
-            Thread.sleep(forTimeInterval: 0.1)
+            MonotonicClock.sleep(nanoseconds: second / 10)
         }
     }
 }
