@@ -7,6 +7,7 @@ import Reconciler
 extension Podrec {
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "apply",
             abstract: "Make the host run the pods of the manifests.",
             discussion: """
                 Creates missing pods, hands changed specs to their supervisors (which restart exactly

@@ -7,6 +7,7 @@ import Reconciler
 extension Podrec {
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "delete",
             abstract: "Stop pods gracefully and remove them: cgroups, state, volumes.",
             discussion: "POD is NAME or NAMESPACE/NAME (namespace default). Logs stay until the next pass removes them."
         )

@@ -8,6 +8,7 @@ import Reconciler
 extension Podrec {
     struct Describe: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "describe",
             abstract: "Show one pod in detail, as kubectl describe does.",
             discussion: """
                 POD is NAME or NAMESPACE/NAME (namespace default); `describe pod POD` works too. Prints \

@@ -6,6 +6,7 @@ import YAML
 extension Podrec {
     struct Diff: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "diff",
             abstract: "Show what apply would change, and why.",
             discussion: """
                 Each line marks a pod or a container: + to create, - to delete, ~ to change, with the

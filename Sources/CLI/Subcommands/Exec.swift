@@ -11,6 +11,7 @@ import Spawn
 extension Podrec {
     struct Exec: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "exec",
             abstract: "Run a command in a running container: its namespaces, root, cgroup, ids and capabilities.",
             discussion: """
                 The command joins the container's PID namespace properly (it is a process of that

@@ -5,6 +5,7 @@ import YAML
 extension Podrec {
     struct Fields: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "fields",
             abstract: "List what podrec does with each manifest field: honoured, ignored or refused.",
             discussion: "Fields not listed take the class of the field that contains them. Any other field is unknown: an error."
         )

@@ -8,6 +8,7 @@ import YAML
 extension Podrec {
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "get",
             abstract: "List pods: NAME READY STATUS RESTARTS AGE, as kubectl prints them.",
             discussion: "Reads the kernel and the supervisors' status; takes no lock."
         )

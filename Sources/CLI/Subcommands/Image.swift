@@ -5,6 +5,7 @@ import YAML
 extension Podrec {
     struct Image: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "image",
             abstract: "Manage the local image store: import a rootfs, list, remove.",
             discussion: """
                 Images live under DATA-ROOT/images/<name, '/' as %2F>/<tag>/{rootfs/,config.json}.
@@ -41,6 +42,7 @@ extension Podrec {
 extension Podrec.Image {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Import a root filesystem as NAME[:TAG] (TAG defaults to latest).",
             discussion: """
                 SOURCE is a directory, an uncompressed tar file (as `podman export` or `tar -c` \

@@ -9,6 +9,7 @@ import Supervisor
 extension Podrec {
     struct Logs: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "logs",
             abstract: "Print a container's log, as kubectl logs prints it.",
             discussion: """
                 POD is NAME or NAMESPACE/NAME (namespace default). Prints the lines of the container's \

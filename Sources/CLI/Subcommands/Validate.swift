@@ -5,6 +5,7 @@ import YAML
 extension Podrec {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check manifests without touching the host.",
             discussion: """
                 Prints every error and warning as FILE:LINE:COLUMN: SEVERITY: KEY.PATH: REASON.

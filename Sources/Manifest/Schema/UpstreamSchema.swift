@@ -58,24 +58,31 @@ public struct UpstreamSchema: Sendable {
 
     init() {
         var types: [TypeDef] = []
-        for line in Self.source.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            let id = Int(words[0])!
+        // Read as bytes: this runs at every podrec start, and Substring splitting took
+        // most of a millisecond of it.
+        let source = Array(Self.source.utf8)
+        func text(_ w: ArraySlice<UInt8>) -> String { String(decoding: w, as: UTF8.self) }
+        func number(_ w: ArraySlice<UInt8>) -> Int { w.reduce(0) { $0 * 10 + Int($1 &- UInt8(ascii: "0")) } }
+        for line in source.split(separator: UInt8(ascii: "\n")) {
+            let words = line.split(separator: UInt8(ascii: " "))
+            let id = number(words[0])
             var kindWord = words[1]
-            let nullable = kindWord.hasSuffix("?")
+            let nullable = kindWord.last == UInt8(ascii: "?")
             if nullable { kindWord = kindWord.dropLast() }
-            let name = words[2] == "-" ? nil : String(words[2])
+            let name = words[2].elementsEqual("-".utf8) ? nil : text(words[2])
             let body = words.dropFirst(3)
             let kind: Kind
-            switch kindWord {
+            switch text(kindWord) {
             case "object":
                 kind = .object(fields: body.map { word in
-                    let parts = word.split(separator: ":")
-                    let required = parts[0].hasSuffix("!")
-                    return Field(name: String(required ? parts[0].dropLast() : parts[0]), type: Int(parts[1])!, required: required, fieldClass: nil)
+                    let colon = word.firstIndex(of: UInt8(ascii: ":"))!
+                    var fieldName = word[..<colon]
+                    let required = fieldName.last == UInt8(ascii: "!")
+                    if required { fieldName = fieldName.dropLast() }
+                    return Field(name: text(fieldName), type: number(word[(colon + 1)...]), required: required, fieldClass: nil)
                 })
-            case "map": kind = .map(values: Int(body.first!)!)
-            case "array": kind = .array(items: Int(body.first!)!)
+            case "map": kind = .map(values: number(body.first!))
+            case "array": kind = .array(items: number(body.first!))
             case "anyObject": kind = .anyObject
             case "string": kind = .string
             case "dateTime": kind = .dateTime
@@ -86,8 +93,8 @@ public struct UpstreamSchema: Sendable {
             case "number": kind = .number
             case "intOrString": kind = .intOrString
             case "quantity": kind = .quantity
-            case "enum": kind = .enumeration(body.map(String.init))
-            default: fatalError("UpstreamSchema: unknown kind \(kindWord) on line \(id)")
+            case "enum": kind = .enumeration(body.map(text))
+            default: fatalError("UpstreamSchema: unknown kind \(text(kindWord)) on line \(id)")
             }
             precondition(id == types.count, "UpstreamSchema: ids must be dense")
             types.append(TypeDef(id: id, name: name, kind: kind, nullable: nullable))
