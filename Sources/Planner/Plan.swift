@@ -113,10 +113,14 @@ public struct PlanOptions: Sendable {
     /// Delete pods of this owner that the input no longer has. `apply` prunes only with
     /// `--prune`; a watcher always.
     public var prune: Bool
+    /// Sources whose input could not be used this pass (a watched file that fails to parse,
+    /// or is refused): their pods are left as they run, never pruned.
+    public var held: Set<String>
 
-    public init(owner: String = "apply", prune: Bool = false) {
+    public init(owner: String = "apply", prune: Bool = false, held: Set<String> = []) {
         self.owner = owner
         self.prune = prune
+        self.held = held
     }
 
     /// Whether a pod recorded with `source` belongs to this pass.

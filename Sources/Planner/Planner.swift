@@ -37,6 +37,7 @@ public enum Planner {
                 actions.append(Action(.delete(key), reason: "half-created by a pass that did not finish, and not in the input"))
                 continue
             }
+            if options.held.contains(record.source) { continue }
             if options.prune && options.owns(record.source) {
                 actions.append(Action(.delete(key), reason: "not in the input (prune, source \(record.source))"))
             }

@@ -30,9 +30,19 @@ public struct Executor: Sendable {
         public var ok: Bool { error == nil }
     }
 
-    /// `input`: the manifest pods by key, and the set they came from (for its ConfigMaps
-    /// and Secrets).
-    public func run(_ plan: Plan, input: [PodKey: Pod], manifests: ManifestSet, observed: Observed) -> [Outcome] {
+    /// A manifest pod and the set it came from (for its ConfigMaps and Secrets).
+    public struct InputPod: Sendable {
+        public var pod: Pod
+        public var manifests: ManifestSet
+
+        public init(pod: Pod, manifests: ManifestSet) {
+            self.pod = pod
+            self.manifests = manifests
+        }
+    }
+
+    /// `input`: the manifest pods by key.
+    public func run(_ plan: Plan, input: [PodKey: InputPod], observed: Observed) -> [Outcome] {
         var outcomes: [Outcome] = []
         var failedPods = Set<PodKey>()
         for action in plan.actions {
@@ -41,7 +51,7 @@ public struct Executor: Sendable {
                 continue
             }
             do {
-                let deferred = try perform(action, input: input, manifests: manifests, observed: observed)
+                let deferred = try perform(action, input: input, observed: observed)
                 outcomes.append(Outcome(action: action, error: nil, deferred: deferred))
             } catch {
                 if let key = action.key { failedPods.insert(key) }
@@ -56,31 +66,33 @@ public struct Executor: Sendable {
         init(_ description: String) { self.description = description }
     }
 
-    func pod(_ key: PodKey, _ input: [PodKey: Pod]) throws(Failure) -> Pod {
+    func pod(_ key: PodKey, _ input: [PodKey: InputPod]) throws(Failure) -> InputPod {
         guard let pod = input[key] else { throw Failure("\(key) is not in the input") }
         return pod
     }
 
     /// Returns whether the action was a deferral.
-    func perform(_ action: Action, input: [PodKey: Pod], manifests: ManifestSet, observed: Observed) throws(Failure) -> Bool {
+    func perform(_ action: Action, input: [PodKey: InputPod], observed: Observed) throws(Failure) -> Bool {
         switch action.kind {
         case .create(let d):
-            try create(d, try pod(d.key, input), manifests)
+            try create(d, try pod(d.key, input))
         case .recreate(let d):
             try remove(d.key, observed: observed)
-            try create(d, try pod(d.key, input), manifests)
+            try create(d, try pod(d.key, input))
         case .updatePlan(let d, let generation, _, _, _):
             let layout = roots.layout(d.key, uid: d.uid)
             try writeRecord(d, generation: generation, layout: layout)
             do {
-                let build = try creator.build(try pod(d.key, input), manifests: manifests, layout: layout, generation: generation)
+                let p = try pod(d.key, input)
+                let build = try creator.build(p.pod, manifests: p.manifests, layout: layout, generation: generation)
                 let status = try creator.launcher(layout).update(build.plan, limits: PodCgroupLimits(pod: build.podLimits, containers: build.containerLimits))
                 try Self.checkStartErrors(status)
             } catch let e as Failure { throw e } catch { throw Failure("\(error)") }
         case .refreshFiles(let d):
             let layout = roots.layout(d.key, uid: d.uid)
             do {
-                _ = try creator.build(try pod(d.key, input), manifests: manifests, layout: layout, generation: 0)
+                let p = try pod(d.key, input)
+                _ = try creator.build(p.pod, manifests: p.manifests, layout: layout, generation: 0)
             } catch let e as Failure { throw e } catch { throw Failure("\(error)") }
             let generation = observed.pods[d.key]?.record?.generation ?? 1
             try writeRecord(d, generation: generation, layout: layout)
@@ -116,13 +128,13 @@ public struct Executor: Sendable {
         return false
     }
 
-    func create(_ d: DesiredPod, _ pod: Pod, _ manifests: ManifestSet) throws(Failure) {
+    func create(_ d: DesiredPod, _ input: InputPod) throws(Failure) {
         let layout = roots.layout(d.key, uid: d.uid)
         // The record first: a pass that dies after it leaves a pod the next pass sees as
         // half-created (a record and no supervisor) and recreates.
         try writeRecord(d, generation: 1, layout: layout)
         do {
-            let status = try creator.create(pod, manifests: manifests, layout: layout, generation: 1)
+            let status = try creator.create(input.pod, manifests: input.manifests, layout: layout, generation: 1)
             try Self.checkStartErrors(status)
         } catch let e as Failure { throw e } catch { throw Failure("\(error)") }
     }

@@ -31,17 +31,44 @@ public struct Reconciler: Sendable {
         public var description: String
     }
 
+    /// The input of one pass: manifest sets, each pod resolved against its own set (its
+    /// file's ConfigMaps and Secrets, for `watch`), and the source recorded for each pod.
+    public struct Input {
+        public var sets: [ManifestSet]
+        public var source: (SourcedPod) -> String
+        /// Sources whose file could not be used this pass (unreadable, invalid, refused):
+        /// their pods stay as they are, neither changed nor pruned.
+        public var held: Set<String>
+
+        public init(sets: [ManifestSet], held: Set<String> = [], source: @escaping (SourcedPod) -> String) {
+            self.sets = sets
+            self.held = held
+            self.source = source
+        }
+    }
+
     /// What a pass would do. `owner` is `apply` or `watch:<dir>`; `source` names the owner
     /// of each input pod (`apply`, or `watch:<dir>/<file>`).
-    public func plan(_ set: ManifestSet, owner: String, prune: Bool, source: (SourcedPod) -> String) throws(ReconcileError) -> Planned {
+    public func plan(_ set: ManifestSet, owner: String, prune: Bool, source: @escaping (SourcedPod) -> String) throws(ReconcileError) -> Planned {
+        try plan(Input(sets: [set], source: source), owner: owner, prune: prune)
+    }
+
+    public func plan(_ input: Input, owner: String, prune: Bool) throws(ReconcileError) -> Planned {
         let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: creator.driver)
         let observation: Observation
         do { observation = try observer.observation() } catch { throw ReconcileError(description: error.description) }
         let observed = observation.observed
         var records: [PodKey: PodRecord] = [:]
         for (key, pod) in observed.pods { if let r = pod.record { records[key] = r } }
-        let (desired, failures) = DesiredBuilder(creator: creator, roots: roots).build(set, source: source, records: records, newUID: Self.newUID)
-        var plan = Planner.plan(desired: desired, observed: observed, options: PlanOptions(owner: owner, prune: prune))
+        var desired: [DesiredPod] = []
+        var failures: [DesiredBuilder.Failure] = []
+        let builder = DesiredBuilder(creator: creator, roots: roots)
+        for set in input.sets {
+            let built = builder.build(set, source: input.source, records: records, newUID: Self.newUID)
+            desired += built.pods
+            failures += built.failures
+        }
+        var plan = Planner.plan(desired: desired, observed: observed, options: PlanOptions(owner: owner, prune: prune, held: input.held))
         // A pod that failed to resolve is not "missing from the input": never prune it.
         let failed = Set(failures.map(\.key))
         plan.actions.removeAll { a in
@@ -54,21 +81,27 @@ public struct Reconciler: Sendable {
 
     /// Plans and executes under the lock (`<root>/lock`): one pass at a time.
     public func apply(_ set: ManifestSet, owner: String, prune: Bool, graceMilliseconds: Int64? = nil,
-                      source: (SourcedPod) -> String) throws(ReconcileError) -> (Planned, [Executor.Outcome]) {
+                      source: @escaping (SourcedPod) -> String) throws(ReconcileError) -> (Planned, [Executor.Outcome]) {
+        try apply(Input(sets: [set], source: source), owner: owner, prune: prune, graceMilliseconds: graceMilliseconds)
+    }
+
+    public func apply(_ input: Input, owner: String, prune: Bool, graceMilliseconds: Int64? = nil) throws(ReconcileError) -> (Planned, [Executor.Outcome]) {
         let lock: Int32
         do {
             try Sys.mkdirs(roots.roots.state, mode: 0o700)
             lock = try Sys.lockFile(roots.lockFile)
         } catch { throw ReconcileError(description: "the lock \(roots.lockFile): \(error)") }
         defer { Sys.close(lock) }
-        let planned = try plan(set, owner: owner, prune: prune, source: source)
-        var input: [PodKey: Pod] = [:]
-        for sourced in set.pods {
-            let key = PodKey(namespace: sourced.pod.metadata.namespace, name: sourced.pod.metadata.name)
-            if input[key] == nil { input[key] = sourced.pod }
+        let planned = try plan(input, owner: owner, prune: prune)
+        var pods: [PodKey: Executor.InputPod] = [:]
+        for set in input.sets {
+            for sourced in set.pods {
+                let key = PodKey(namespace: sourced.pod.metadata.namespace, name: sourced.pod.metadata.name)
+                if pods[key] == nil { pods[key] = Executor.InputPod(pod: sourced.pod, manifests: set) }
+            }
         }
         let executor = Executor(creator: creator, roots: roots, graceMilliseconds: graceMilliseconds)
-        return (planned, executor.run(planned.plan, input: input, manifests: set, observed: planned.observed))
+        return (planned, executor.run(planned.plan, input: pods, observed: planned.observed))
     }
 
     /// A random pod uid, as the API server gives one: a version-4 UUID from the kernel.

@@ -160,6 +160,9 @@ import Testing
         watched.pods[Self.key]!.record?.source = "watch:/etc/podrec/web.yaml"
         #expect(Self.kinds(Self.run(nil, watched, prune: true, owner: "watch:/etc/podrec")) == ["delete default/web"])
         #expect(Self.kinds(Self.run(nil, watched, prune: true)) == [], "apply --prune leaves a watcher's pod")
+        let held = Planner.plan(desired: [], observed: watched,
+                                options: PlanOptions(owner: "watch:/etc/podrec", prune: true, held: ["watch:/etc/podrec/web.yaml"]))
+        #expect(Self.kinds(held.actions) == [], "a file that failed to load keeps its pods")
     }
 
     @Test func aHalfCreatedPodNotInTheInputIsRemoved() {

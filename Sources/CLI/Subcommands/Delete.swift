@@ -53,7 +53,7 @@ extension Podrec {
                 actions.append(Action(.delete(key), reason: "deleted by request"))
             }
             let executor = Executor(creator: reconciler.creator, roots: reconciler.roots, graceMilliseconds: gracePeriod.map { $0 * 1000 })
-            for o in executor.run(Plan(actions: actions), input: [:], manifests: ManifestLoader.load([]), observed: observed) {
+            for o in executor.run(Plan(actions: actions), input: [:], observed: observed) {
                 if let error = o.error {
                     print("pod \(o.action.key!): error: \(error)", to: &stderr)
                     failed = true
