@@ -75,6 +75,8 @@ let package = Package(
         ),
         // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
         .target(name: "KernelTestSupport", dependencies: ["Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
+        // `podrec watch DIR`: the directory's rules, the files → one pass's input, the loop.
+        .target(name: "Watch", dependencies: ["Reconciler", "Planner", "Manifest", "Kernel", "Cgroups", "PodContract", "YAML"]),
         // The thin CLI: one file per subcommand, in a library so that tests can link it.
         .target(
             name: "CLI",
@@ -89,6 +91,7 @@ let package = Package(
                 "Cgroups",
                 "Kernel",
                 "PodContract",
+                "Watch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,6 +111,7 @@ let package = Package(
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "PlanBuilder", "Spawn", "Images", "Kernel", "Manifest"]),
+        .testTarget(name: "WatchTests", dependencies: ["Watch", "Manifest", "Planner", "Kernel"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodContract", "Cgroups", "Runtime"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Planner", "Runtime", "Cgroups", "Procfs", "PodContract", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "PodContract", "Kernel", "KernelTestSupport"]),

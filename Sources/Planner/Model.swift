@@ -30,13 +30,18 @@ public struct PodRecord: Sendable, Hashable {
     /// A fingerprint of the files of its configMap and secret volumes as last written:
     /// those change in place (the `..data` swap), outside the plan and the spec hash.
     public var contents: String
+    /// A deletion was decided and the supervisor told to stop (graceful, under its own
+    /// deadline): the pod is terminating. A later pass finishes the removal once the
+    /// supervisor is gone, or recreates the pod if the input has it again (`watch`).
+    public var deleting: Bool = false
 
-    public init(uid: String, source: String, immutable: [String: String], generation: Int, contents: String = "") {
+    public init(uid: String, source: String, immutable: [String: String], generation: Int, contents: String = "", deleting: Bool = false) {
         self.uid = uid
         self.source = source
         self.immutable = immutable
         self.generation = generation
         self.contents = contents
+        self.deleting = deleting
     }
 }
 
@@ -151,6 +156,7 @@ extension PodRecord {
         w.line("generation", generation)
         w.line("contents", contents)
         for key in immutable.keys.sorted() { w.line("immutable", "\(key)\t\(immutable[key]!)") }
+        if deleting { w.line("deleting", true) }
         return w.text
     }
 
@@ -162,6 +168,7 @@ extension PodRecord {
             case "source": record.source = r.value
             case "generation": record.generation = try r.int()
             case "contents": record.contents = r.value
+            case "deleting": record.deleting = r.value == "true"
             case "immutable":
                 // name, a tab, then the value (which may hold tabs itself).
                 guard let tab = r.value.firstIndex(of: "\t") else {

@@ -38,6 +38,9 @@ public struct Action: Sendable {
         case deferredResize(PodKey, container: String?, wanted: Int64, usage: Int64)
         /// Stop the pod gracefully, then remove its cgroups, state and volumes.
         case delete(PodKey)
+        /// A pod being deleted whose supervisor still stops its containers: nothing to do
+        /// until it has exited.
+        case awaitTermination(PodKey)
         /// Not acted on: the pod belongs to another source (ARCHITECTURE: the pod keeps its
         /// recorded owner).
         case skip(PodKey)
@@ -63,8 +66,42 @@ public struct Action: Sendable {
     public var key: PodKey? {
         switch kind {
         case .create(let d), .recreate(let d), .updatePlan(let d, _, _, _, _), .refreshFiles(let d): return d.key
-        case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k): return k
+        case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k),
+             .awaitTermination(let k): return k
         case .removeStrayCgroup, .removeStrayData, .removeStrayLogs: return nil
+        }
+    }
+
+    /// `+` create, `-` delete, `~` change, `=` left alone.
+    public var mark: String { summary.mark }
+
+    /// What the action is about: `pod default/web (a, b)`, `pod default/web container a`,
+    /// `cgroup x`.
+    public var subject: String { summary.subject }
+
+    var summary: (mark: String, subject: String) {
+        let a = self
+        switch a.kind {
+        case .create(let d): return ("+", "pod \(d.key) (\(d.plan.containers.map(\.name).joined(separator: ", ")))")
+        case .recreate(let d): return ("~", "pod \(d.key) recreate")
+        case .updatePlan(let d, let g, let restart, let add, let remove):
+            var parts: [String] = []
+            parts += restart.map { "~ \($0) restart" }
+            parts += add.map { "+ \($0)" }
+            parts += remove.map { "- \($0)" }
+            return ("~", "pod \(d.key) plan generation \(g)" + (parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"))
+        case .refreshFiles(let d): return ("~", "pod \(d.key) configMap/secret files")
+        case .resignal(let k, let g): return ("~", "pod \(k) signal for generation \(g)")
+        case .resize(let k, let c, _, _):
+            return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))
+        case .deferredResize(let k, let c, _, _):
+            return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))
+        case .delete(let k): return ("-", "pod \(k)")
+        case .awaitTermination(let k): return ("~", "pod \(k) terminating")
+        case .skip(let k): return ("=", "pod \(k)")
+        case .removeStrayCgroup(let c): return ("-", "cgroup \(c)")
+        case .removeStrayData(let u): return ("-", "data of uid \(u)")
+        case .removeStrayLogs(let d): return ("-", "logs \(d)")
         }
     }
 

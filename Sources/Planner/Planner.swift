@@ -38,6 +38,14 @@ public enum Planner {
                 continue
             }
             if options.held.contains(record.source) { continue }
+            if record.deleting && options.owns(record.source) {
+                if case .alive = o.supervisor {
+                    actions.append(Action(.awaitTermination(key), reason: "its supervisor is stopping the containers"))
+                } else {
+                    actions.append(Action(.delete(key), reason: "finish deleting: its supervisor has stopped"))
+                }
+                continue
+            }
             if options.prune && options.owns(record.source) {
                 actions.append(Action(.delete(key), reason: "not in the input (prune, source \(record.source))"))
             }
@@ -54,6 +62,12 @@ public enum Planner {
         }
         if !options.owns(record.source) {
             return [Action(.skip(d.key), reason: "owned by \(record.source); the pod keeps its recorded owner")]
+        }
+        if record.deleting {
+            if case .alive = o.supervisor {
+                return [Action(.awaitTermination(d.key), reason: "terminating; created again once its supervisor has stopped")]
+            }
+            return [Action(.recreate(d), reason: "it was deleted and is in the input again")]
         }
         switch o.supervisor {
         case .dead: return [Action(.recreate(d), reason: "its supervisor is dead")]

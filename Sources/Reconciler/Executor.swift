@@ -15,11 +15,16 @@ public struct Executor: Sendable {
     /// How long a stop waits before SIGKILL when the pod's own grace period is not known
     /// here (a delete): `--grace-period`, else 30 s.
     public var graceMilliseconds: Int64?
+    /// Delete (and recreate) without waiting for a live supervisor to stop: record the pod
+    /// as deleting, signal the supervisor, and leave the rest to a later pass (`watch`,
+    /// which runs one when the supervisor exits). `apply` and `delete` wait.
+    public var stopWithoutWaiting: Bool
 
-    public init(creator: PodCreator, roots: ReconcileRoots, graceMilliseconds: Int64? = nil) {
+    public init(creator: PodCreator, roots: ReconcileRoots, graceMilliseconds: Int64? = nil, stopWithoutWaiting: Bool = false) {
         self.creator = creator
         self.roots = roots
         self.graceMilliseconds = graceMilliseconds
+        self.stopWithoutWaiting = stopWithoutWaiting
     }
 
     public struct Outcome: Sendable {
@@ -27,6 +32,8 @@ public struct Executor: Sendable {
         public var error: String?
         /// A resize that waits for the memory in use to drop.
         public var deferred: Bool
+        /// The supervisor was told to stop; a later pass finishes the action.
+        public var stopping: Bool = false
         public var ok: Bool { error == nil }
     }
 
@@ -51,8 +58,11 @@ public struct Executor: Sendable {
                 continue
             }
             do {
-                let deferred = try perform(action, input: input, observed: observed)
-                outcomes.append(Outcome(action: action, error: nil, deferred: deferred))
+                switch try perform(action, input: input, observed: observed) {
+                case .done: outcomes.append(Outcome(action: action, error: nil, deferred: false))
+                case .deferred: outcomes.append(Outcome(action: action, error: nil, deferred: true))
+                case .stopping: outcomes.append(Outcome(action: action, error: nil, deferred: false, stopping: true))
+                }
             } catch {
                 if let key = action.key { failedPods.insert(key) }
                 outcomes.append(Outcome(action: action, error: error.description, deferred: false))
@@ -71,12 +81,14 @@ public struct Executor: Sendable {
         return pod
     }
 
-    /// Returns whether the action was a deferral.
-    func perform(_ action: Action, input: [PodKey: InputPod], observed: Observed) throws(Failure) -> Bool {
+    enum Progress { case done, deferred, stopping }
+
+    func perform(_ action: Action, input: [PodKey: InputPod], observed: Observed) throws(Failure) -> Progress {
         switch action.kind {
         case .create(let d):
             try create(d, try pod(d.key, input))
         case .recreate(let d):
+            if try stopFirst(d.key, observed: observed) { return .stopping }
             try remove(d.key, observed: observed)
             try create(d, try pod(d.key, input))
         case .updatePlan(let d, let generation, _, _, _):
@@ -105,12 +117,15 @@ public struct Executor: Sendable {
             let path = container.map { launcher.containerCgroup($0) } ?? launcher.podCgroup
             do {
                 let results = try creator.driver.apply(limits, to: path)
-                return results.deferred
+                return results.deferred ? .deferred : .done
             } catch { throw Failure(error.description) }
         case .deferredResize:
-            return true
+            return .deferred
         case .delete(let key):
+            if try stopFirst(key, observed: observed) { return .stopping }
             try remove(key, observed: observed)
+        case .awaitTermination:
+            break
         case .skip:
             break
         case .removeStrayCgroup(let name):
@@ -125,7 +140,21 @@ public struct Executor: Sendable {
             let path = directory.hasPrefix("/") ? directory : roots.roots.log + "/pods/" + directory
             do { try Sys.removeTree(path) } catch where error.isNotFound {} catch { throw Failure(error.description) }
         }
-        return false
+        return .done
+    }
+
+    /// With `stopWithoutWaiting`, a live supervisor is told to stop and the pod recorded as
+    /// deleting: true, and the action waits for a later pass. Otherwise false.
+    func stopFirst(_ key: PodKey, observed: Observed) throws(Failure) -> Bool {
+        guard stopWithoutWaiting, let o = observed.pods[key], case .alive = o.supervisor, var record = o.record else { return false }
+        let layout = roots.layout(key, uid: record.uid)
+        if !record.deleting {
+            record.deleting = true
+            do { try Sys.writeFileAtomically(layout.stateDirectory + "/record", Array(record.encoded().utf8), mode: 0o600, durable: false) } catch {
+                throw Failure(error.description)
+            }
+        }
+        do { return try creator.launcher(layout).requestStop() } catch { throw Failure(error.description) }
     }
 
     func create(_ d: DesiredPod, _ input: InputPod) throws(Failure) {

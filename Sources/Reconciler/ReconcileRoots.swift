@@ -18,6 +18,14 @@ public struct ReconcileRoots: Sendable, Hashable {
                   cgroupMount: roots.cgroup, namespace: key.namespace, name: key.name, uid: uid)
     }
 
+    /// The source recorded for a pod (`apply`, `watch:<dir>/<file>`), or nil: no state, or
+    /// no readable record. For the watcher, deciding which file keeps a duplicated pod.
+    public func recordedSource(_ key: PodKey) -> String? {
+        let path = layout(key, uid: "").stateDirectory + "/record"
+        guard let text = try? Sys.readString(path) else { return nil }
+        return (try? PodRecord.decode(text))?.source
+    }
+
     /// `<root>/lock`: one pass at a time (ARCHITECTURE, "The lock").
     public var lockFile: String { roots.state + "/lock" }
 }

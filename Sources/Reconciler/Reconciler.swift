@@ -85,7 +85,9 @@ public struct Reconciler: Sendable {
         try apply(Input(sets: [set], source: source), owner: owner, prune: prune, graceMilliseconds: graceMilliseconds)
     }
 
-    public func apply(_ input: Input, owner: String, prune: Bool, graceMilliseconds: Int64? = nil) throws(ReconcileError) -> (Planned, [Executor.Outcome]) {
+    /// `stopWithoutWaiting`: see `Executor.stopWithoutWaiting` (`watch`).
+    public func apply(_ input: Input, owner: String, prune: Bool, graceMilliseconds: Int64? = nil,
+                      stopWithoutWaiting: Bool = false) throws(ReconcileError) -> (Planned, [Executor.Outcome]) {
         let lock: Int32
         do {
             try Sys.mkdirs(roots.roots.state, mode: 0o700)
@@ -100,7 +102,7 @@ public struct Reconciler: Sendable {
                 if pods[key] == nil { pods[key] = Executor.InputPod(pod: sourced.pod, manifests: set) }
             }
         }
-        let executor = Executor(creator: creator, roots: roots, graceMilliseconds: graceMilliseconds)
+        let executor = Executor(creator: creator, roots: roots, graceMilliseconds: graceMilliseconds, stopWithoutWaiting: stopWithoutWaiting)
         return (planned, executor.run(planned.plan, input: pods, observed: planned.observed))
     }
 

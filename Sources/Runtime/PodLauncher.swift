@@ -227,6 +227,15 @@ public struct PodLauncher: Sendable {
 
     // MARK: Stop
 
+    /// Asks the supervisor to stop the pod (SIGTERM: it stops the containers within the
+    /// plan's grace period, then exits) and returns at once; false when no supervisor lives.
+    /// `watch` does this, so that a pod's grace period never holds up other files' changes.
+    public func requestStop() throws(LaunchError) -> Bool {
+        guard try supervisor() != nil else { return false }
+        try signalSupervisor(Signal.terminate)
+        return true
+    }
+
     /// Stops the pod: SIGTERM to the supervisor, which stops the containers gracefully
     /// (the plan's grace period), then waits for it to exit; after `graceMilliseconds` plus
     /// a margin it kills the pod's cgroup tree. Then the cgroups are removed. State, data

@@ -59,6 +59,7 @@ import Testing
             case .resize(_, let c, _, let changes): return "resize \(c ?? "pod"): " + changes.map(\.description).joined(separator: ", ")
             case .deferredResize(_, let c, let w, let u): return "deferred \(c ?? "pod") \(w) < \(u)"
             case .delete(let k): return "delete \(k)"
+            case .awaitTermination(let k): return "await \(k)"
             case .skip: return "skip"
             case .removeStrayCgroup(let c): return "stray cgroup \(c)"
             case .removeStrayData(let u): return "stray data \(u)"
@@ -208,5 +209,28 @@ import Testing
             "  - container side",
         ])
         #expect(!lines.joined().contains("hunter2"))
+    }
+
+    /// A pod recorded as deleting (a watcher told its supervisor to stop): nothing to do
+    /// while the supervisor lives; then the removal is finished, or, if the input has the
+    /// pod again, it is created anew.
+    @Test func aTerminatingPodIsFinishedOrRecreatedOnceItsSupervisorHasStopped() {
+        var o = Self.observed()
+        o.pods[Self.key]!.record?.deleting = true
+        o.pods[Self.key]!.record?.source = "watch:/etc/podrec/web.yaml"
+        let watch = "watch:/etc/podrec"
+        #expect(Self.kinds(Self.run(nil, o, prune: true, owner: watch)) == ["await default/web"])
+        #expect(Self.kinds(Self.run(Self.desired(), o, owner: watch)) == ["await default/web"])
+        #expect(Self.kinds(Self.run(nil, o)) == [], "apply does not finish a watcher's deletion")
+        o.pods[Self.key]!.supervisor = .dead
+        #expect(Self.kinds(Self.run(nil, o, prune: true, owner: watch)) == ["delete default/web"])
+        #expect(Self.kinds(Self.run(Self.desired(), o, owner: watch)) == ["recreate"])
+    }
+
+    @Test func aRecordKeepsItsDeletingMark() throws {
+        var record = PodRecord(uid: "u1", source: "apply", immutable: [:], generation: 2)
+        #expect(try PodRecord.decode(record.encoded()).deleting == false)
+        record.deleting = true
+        #expect(try PodRecord.decode(record.encoded()).deleting == true)
     }
 }

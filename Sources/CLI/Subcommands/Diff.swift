@@ -67,29 +67,7 @@ enum DiffText {
         return Terminal.paint("\(mark) \(what)", colour(Character(mark))) + ": " + a.reason
     }
 
-    static func describe(_ a: Action) -> (String, String) {
-        switch a.kind {
-        case .create(let d): return ("+", "pod \(d.key) (\(d.plan.containers.map(\.name).joined(separator: ", ")))")
-        case .recreate(let d): return ("~", "pod \(d.key) recreate")
-        case .updatePlan(let d, let g, let restart, let add, let remove):
-            var parts: [String] = []
-            parts += restart.map { "~ \($0) restart" }
-            parts += add.map { "+ \($0)" }
-            parts += remove.map { "- \($0)" }
-            return ("~", "pod \(d.key) plan generation \(g)" + (parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"))
-        case .refreshFiles(let d): return ("~", "pod \(d.key) configMap/secret files")
-        case .resignal(let k, let g): return ("~", "pod \(k) signal for generation \(g)")
-        case .resize(let k, let c, _, _):
-            return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))
-        case .deferredResize(let k, let c, _, _):
-            return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))
-        case .delete(let k): return ("-", "pod \(k)")
-        case .skip(let k): return ("=", "pod \(k)")
-        case .removeStrayCgroup(let c): return ("-", "cgroup \(c)")
-        case .removeStrayData(let u): return ("-", "data of uid \(u)")
-        case .removeStrayLogs(let d): return ("-", "logs \(d)")
-        }
-    }
+    static func describe(_ a: Action) -> (String, String) { (a.mark, a.subject) }
 
     static func json(_ a: Action) -> JSONValue {
         let (mark, what) = describe(a)

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Kernel
+import Watch
+
+extension WatchLog.Format: ExpressibleByArgument {}
+
+extension Podrec {
+    struct Watch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "watch",
+            abstract: "Run the pods of a manifest directory, and follow its changes (kubelet's static pods).",
+            discussion: """
+                Runs in the foreground. Every *.yaml, *.yml and *.json file in DIR counts, except
+                dotfiles and editor temp and backup files (*~, *.swp, 4913, *.bak, *.orig, *.dpkg-*).
+                A file owns its pods, with its ConfigMaps and Secrets: removing the file, or a pod from
+                it, deletes that pod gracefully; a file that fails to parse or validate, or is
+                refused, changes nothing, and its error is logged once per change. DIR and its files
+                must be owned by root or by this user and not be writable by group or others.
+                Changes are applied within a few milliseconds; a full resync, which also repairs
+                drift, runs every --resync seconds and on SIGHUP. SIGTERM and SIGINT stop the
+                watcher and leave the pods running.
+                """
+        )
+
+        @Argument(help: "The manifest directory.")
+        var directory: String
+        @Option(help: "Seconds between full resyncs.")
+        var resync: Int = 5
+        @Option(name: .customLong("log-format"), help: "text or json.")
+        var logFormat: WatchLog.Format = .text
+        @OptionGroup var roots: RootOptions
+
+        func validate() throws {
+            if resync < 1 { throw ValidationError("--resync must be at least 1 second") }
+        }
+
+        func run() throws {
+            let path: String
+            do { path = try Sys.realPath(directory) } catch { throw CLIError("\(directory): \(error.errno.message.lowercased())") }
+            // An unsafe directory at start is an error; later, the watcher holds every pod.
+            if let problem = ManifestDirectory(path: path).directoryProblem() { throw CLIError(problem) }
+            var options = Watcher.Options()
+            options.resyncSeconds = resync
+            let watcher: Watcher
+            do {
+                watcher = try Watcher(directory: path, reconciler: try roots.reconciler(), options: options, log: WatchLog(format: logFormat))
+                try watcher.run()
+            } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+import Cgroups
+import Glibc
+import Kernel
+import Manifest
+import Planner
+import Reconciler
+
+/// `podrec watch DIR`: kubelet's static pods, fast and strict. A pass is the reconciler's
+/// (`Reconciler.apply`, under the lock, level-triggered) over the directory's files as they
+/// are now; what decides when a pass runs:
+///
+/// - inotify on the directory: a file written and closed, renamed in or out, deleted, or
+///   its mode changed; bursts are coalesced for at most `coalesceMilliseconds`, so a save
+///   never waits for a timer;
+/// - inotify on the parent, for the directory itself being removed, replaced or created
+///   again;
+/// - a full resync every `resyncSeconds`, which also repairs drift in the kernel;
+/// - SIGHUP, for a resync now. SIGTERM and SIGINT stop the watcher; the pods keep running.
+///
+/// The watcher keeps no state that matters across restarts: kill it at any moment, start it
+/// again, and its first pass converges (files removed meanwhile lose their pods then).
+public final class Watcher {
+    public struct Options: Sendable {
+        public var resyncSeconds: Int = 5
+        public var coalesceMilliseconds: Int64 = 5
+        /// Milliseconds of quiet that end a burst early.
+        public var quietMilliseconds: Int64 = 1
+        public init() {}
+    }
+
+    let directory: ManifestDirectory
+    let reconciler: Reconciler
+    let options: Options
+    let log: WatchLog
+    var owner: String { WatchInput.source(directory.path) }
+
+    /// What was last reported per file (or pod), so that a problem is logged once per change.
+    var reported: [String: [String]] = [:]
+    /// Loaded sets by the FNV-1a of the file's bytes: a resync parses nothing unchanged.
+    var cache: [String: (hash: UInt64, loaded: WatchInput.Loaded)] = [:]
+
+    let inotify: Inotify
+    var directoryWatch: Int32 = -1
+    var parentWatch: Int32 = -1
+    /// Supervisors told to stop (pid → pidfd): their exit starts the pass that finishes the
+    /// deletion, or the recreation.
+    var stopping: [Int32: Int32] = [:]
+
+    public init(directory: String, reconciler: Reconciler, options: Options = Options(), log: WatchLog) throws(KernelError) {
+        self.directory = ManifestDirectory(path: directory)
+        self.reconciler = reconciler
+        self.options = options
+        self.log = log
+        inotify = try Inotify()
+    }
+
+    static let directoryMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB
+                                      | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+    static let parentMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR)
+
+    /// Runs until SIGTERM or SIGINT. Throws only what keeps it from starting.
+    public func run() throws(KernelError) {
+        let signals = try Sys.signalDescriptor([SIGTERM, SIGINT, SIGHUP])
+        defer { Sys.close(signals) }
+        parentWatch = try inotify.add(parentDirectory(directory.path), mask: Self.parentMask)
+        rewatchDirectory()
+        log.write(.info, "watch", "watching \(directory.path), resync every \(options.resyncSeconds) s")
+        pass("start")
+
+        defer { for fd in stopping.values { Sys.close(fd) } }
+        let resync = Int64(options.resyncSeconds) * 1_000_000_000
+        var nextResync = MonotonicClock.now() + resync
+        while true {
+            let wait = max(0, (nextResync - MonotonicClock.now()) / 1_000_000)
+            let pids = Array(stopping.keys)
+            let ready = try Sys.pollReadable([signals, inotify.fd] + pids.map { stopping[$0]! },
+                                             timeoutMilliseconds: Int32(min(wait, Int64(Int32.max))))
+            var stopped = false
+            for (i, pid) in pids.enumerated() where ready[2 + i] != 0 {
+                Sys.close(stopping.removeValue(forKey: pid)!)
+                stopped = true
+            }
+            if stopped { pass("a supervisor stopped") }
+            if ready[0] != 0 {
+                var resyncNow = false
+                for signal in Sys.pendingSignals(signals) {
+                    if signal == SIGHUP {
+                        log.write(.info, "event", "SIGHUP: resync")
+                        resyncNow = true
+                    } else {
+                        log.write(.info, "watch", "\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): stopping; the pods keep running")
+                        return
+                    }
+                }
+                if resyncNow {
+                    pass("resync")
+                    nextResync = MonotonicClock.now() + resync
+                }
+            }
+            if ready[1] != 0 {
+                if collectEvents() { pass("change") }
+            }
+            if MonotonicClock.now() >= nextResync {
+                pass("resync")
+                nextResync = MonotonicClock.now() + resync
+            }
+        }
+    }
+
+    /// Reads a burst of events: until `quietMilliseconds` pass with none, at most
+    /// `coalesceMilliseconds` after the first. Returns whether any counts.
+    func collectEvents() -> Bool {
+        let start = MonotonicClock.now()
+        var counts = handle(inotify.read())
+        while true {
+            let left = start + options.coalesceMilliseconds * 1_000_000 - MonotonicClock.now()
+            if left <= 0 { break }
+            let wait = Int32(min(options.quietMilliseconds, max(1, left / 1_000_000)))
+            guard (try? Sys.pollReadable([inotify.fd], timeoutMilliseconds: wait))?.first ?? 0 != 0 else { break }
+            if handle(inotify.read()) { counts = true }
+        }
+        return counts
+    }
+
+    /// Logs each event that concerns the directory or a file that counts; re-watches the
+    /// directory when it was removed, replaced or created again.
+    func handle(_ events: [Inotify.Event]) -> Bool {
+        var counts = false
+        let name = baseName(directory.path)
+        for e in events {
+            if e.watch == parentWatch {
+                guard e.name == name else { continue }
+                log.write(.info, "event", "directory \(directory.path): \(Self.describe(e.mask))")
+                rewatchDirectory()
+                counts = true
+            } else if e.watch == directoryWatch {
+                if e.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
+                    log.write(.info, "event", "directory \(directory.path): \(Self.describe(e.mask))")
+                    rewatchDirectory()
+                    counts = true
+                } else if e.mask & UInt32(IN_IGNORED) != 0 {
+                    continue
+                } else if !e.name.isEmpty && ManifestLoader.isManifestFileName(e.name) {
+                    log.write(.info, "event", "\(e.name): \(Self.describe(e.mask))", fields: [("file", directory.path + "/" + e.name)])
+                    counts = true
+                } else if e.name.isEmpty && e.mask & UInt32(IN_ATTRIB) != 0 {
+                    log.write(.info, "event", "directory \(directory.path): \(Self.describe(e.mask))")
+                    counts = true
+                }
+            }
+        }
+        return counts
+    }
+
+    /// Watches the directory at its path again (a new inode after a replace), or not at all
+    /// while it is missing.
+    func rewatchDirectory() {
+        if directoryWatch >= 0 { inotify.remove(directoryWatch) }
+        directoryWatch = (try? inotify.add(directory.path, mask: Self.directoryMask)) ?? -1
+    }
+
+    static func describe(_ mask: UInt32) -> String {
+        var what: [String] = []
+        if mask & UInt32(IN_CLOSE_WRITE) != 0 { what.append("written") }
+        if mask & UInt32(IN_MOVED_TO) != 0 { what.append("renamed in") }
+        if mask & UInt32(IN_MOVED_FROM) != 0 { what.append("renamed away") }
+        if mask & UInt32(IN_CREATE) != 0 { what.append("created") }
+        if mask & UInt32(IN_DELETE) != 0 { what.append("deleted") }
+        if mask & UInt32(IN_ATTRIB) != 0 { what.append("mode or owner changed") }
+        if mask & UInt32(IN_DELETE_SELF) != 0 { what.append("removed") }
+        if mask & UInt32(IN_MOVE_SELF) != 0 { what.append("moved away") }
+        return what.isEmpty ? "changed" : what.joined(separator: ", ")
+    }
+
+    // MARK: - A pass
+
+    /// Reads the directory, resolves it and runs one reconciler pass; logs each action and
+    /// each new problem.
+    public func pass(_ why: String) {
+        if let problem = directory.directoryProblem() {
+            report("directory", [problem + "; every pod keeps running as it is"])
+            return
+        }
+        report("directory", [])
+        let names: [String]
+        do { names = try directory.names() } catch {
+            report("directory", ["\(directory.path): \(error); every pod keeps running as it is"])
+            return
+        }
+        var files: [(path: String, loaded: WatchInput.Loaded)] = []
+        var seen = Set<String>()
+        for name in names {
+            let path = directory.path + "/" + name
+            seen.insert(path)
+            files.append((path, load(path, directory.read(name))))
+        }
+        for path in cache.keys where !seen.contains(path) { cache[path] = nil }
+
+        let roots = reconciler.roots
+        let input = WatchInput.resolve(files) { roots.recordedSource($0) }
+        for (path, _) in files { report(path, input.problems[path] ?? []) }
+        for path in reported.keys where path.hasPrefix(directory.path + "/") && !seen.contains(path) { reported[path] = nil }
+
+        // Supervisors this process started are its children: reap those that exited (a
+        // pod's own stop, or a kill by hand), so none stays a zombie.
+        _ = Sys.reapAll()
+        let passInput = Reconciler.Input(sets: input.sets, held: input.held) { WatchInput.source($0.file) }
+        let planned: Reconciler.Planned
+        let outcomes: [Executor.Outcome]
+        do { (planned, outcomes) = try reconciler.apply(passInput, owner: owner, prune: true, stopWithoutWaiting: true) } catch {
+            report("pass", ["\(why) pass: \(error)"])
+            return
+        }
+        report("pass", [])
+        var failures: [String: [String]] = [:]
+        for f in planned.failures { failures["pod " + f.key.description, default: []].append("\(f.file): error: pod \(f.key): \(f.message)") }
+        for key in reported.keys where key.hasPrefix("pod ") && failures[key] == nil { reported[key] = nil }
+        for (key, lines) in failures { report(key, lines) }
+        // A pod still stopping is no news at every pass: its stop was logged when it began.
+        for o in outcomes where !Self.isWaiting(o.action) {
+            let line = "\(o.action.mark) \(o.action.subject): \(o.action.reason)"
+            var fields: [(String, String)] = [("op", o.action.mark), ("reason", o.action.reason), ("pass", why)]
+            if let key = o.action.key { fields.append(("pod", key.description)) }
+            if let error = o.error {
+                log.write(.error, "action", "\(line): error: \(error)", fields: fields + [("error", error)])
+            } else {
+                let note = o.deferred ? " (deferred)" : o.stopping ? " (stopping; finished when its supervisor exits)" : ""
+                log.write(.info, "action", line + note, fields: fields)
+            }
+        }
+        // Every supervisor now stopping: the ones this pass told, and any a previous run
+        // (or a killed watcher) left stopping.
+        for (key, pod) in planned.observed.pods {
+            guard case .alive(let pid) = pod.supervisor, stopping[pid] == nil else { continue }
+            let told = outcomes.contains { $0.stopping && $0.action.key == key }
+            guard told || pod.record?.deleting == true, let fd = try? Sys.pidfdOpen(pid) else { continue }
+            stopping[pid] = fd
+        }
+    }
+
+    static func isWaiting(_ action: Action) -> Bool {
+        if case .awaitTermination = action.kind { return true }
+        return false
+    }
+
+    /// One file's set, parsed again only when its bytes changed.
+    func load(_ path: String, _ entry: ManifestDirectory.Entry) -> WatchInput.Loaded {
+        switch entry {
+        case .refused(let why):
+            cache[path] = nil
+            return .unusable([why + "; its pods keep running as they are"])
+        case .file(let file):
+            let hash = CgroupNames.fnv1a64(file.bytes)
+            if let cached = cache[path], cached.hash == hash { return cached.loaded }
+            let set = ManifestLoader.load([file])
+            let loaded: WatchInput.Loaded = set.isValid
+                ? .set(set)
+                : .unusable(set.diagnostics.map(\.description) + ["\(path): not applied; its pods keep running as they are"])
+            cache[path] = (hash, loaded)
+            return loaded
+        }
+    }
+
+    /// Logs `lines` under `key` when they differ from what was last logged for it: a
+    /// problem is reported once per change, not at every resync.
+    func report(_ key: String, _ lines: [String]) {
+        if (reported[key] ?? []) == lines { return }
+        reported[key] = lines.isEmpty ? nil : lines
+        for line in lines {
+            log.write(.error, "error", line, fields: key.hasPrefix("/") ? [("file", key)] : [])
+        }
+    }
+}
