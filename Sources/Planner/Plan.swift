@@ -41,6 +41,9 @@ public struct Action: Sendable {
         /// A pod being deleted whose supervisor still stops its containers: nothing to do
         /// until it has exited.
         case awaitTermination(PodKey)
+        /// The pod is now defined by another file of the same watcher (a file renamed): the
+        /// record takes the new source; the pod runs on untouched.
+        case recordSource(PodKey, source: String)
         /// Not acted on: the pod belongs to another source (ARCHITECTURE: the pod keeps its
         /// recorded owner).
         case skip(PodKey)
@@ -67,7 +70,7 @@ public struct Action: Sendable {
         switch kind {
         case .create(let d), .recreate(let d), .updatePlan(let d, _, _, _, _), .refreshFiles(let d): return d.key
         case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k),
-             .awaitTermination(let k): return k
+             .awaitTermination(let k), .recordSource(let k, _): return k
         case .removeStrayCgroup, .removeStrayData, .removeStrayLogs: return nil
         }
     }
@@ -98,6 +101,7 @@ public struct Action: Sendable {
             return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))
         case .delete(let k): return ("-", "pod \(k)")
         case .awaitTermination(let k): return ("~", "pod \(k) terminating")
+        case .recordSource(let k, let source): return ("~", "pod \(k) source \(source)")
         case .skip(let k): return ("=", "pod \(k)")
         case .removeStrayCgroup(let c): return ("-", "cgroup \(c)")
         case .removeStrayData(let u): return ("-", "data of uid \(u)")

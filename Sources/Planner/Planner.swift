@@ -88,6 +88,9 @@ public enum Planner {
         if record.uid != d.uid { return [Action(.recreate(d), reason: "a new uid \(d.uid) (was \(record.uid))")] }
 
         var actions: [Action] = []
+        if record.source != d.source {
+            actions.append(Action(.recordSource(d.key, source: d.source), reason: "now defined by \(d.source) (was \(record.source))"))
+        }
         if record.contents != d.contents {
             actions.append(Action(.refreshFiles(d), reason: "configMap or secret contents changed (swapped in place, no restart)"))
         }

@@ -126,6 +126,10 @@ public struct Executor: Sendable {
             try remove(key, observed: observed)
         case .awaitTermination:
             break
+        case .recordSource(let key, let source):
+            guard var record = observed.pods[key]?.record else { throw Failure("\(key): no record") }
+            record.source = source
+            try writeRecord(record, layout: roots.layout(key, uid: record.uid))
         case .skip:
             break
         case .removeStrayCgroup(let name):
@@ -150,9 +154,7 @@ public struct Executor: Sendable {
         let layout = roots.layout(key, uid: record.uid)
         if !record.deleting {
             record.deleting = true
-            do { try Sys.writeFileAtomically(layout.stateDirectory + "/record", Array(record.encoded().utf8), mode: 0o600, durable: false) } catch {
-                throw Failure(error.description)
-            }
+            try writeRecord(record, layout: layout)
         }
         do { return try creator.launcher(layout).requestStop() } catch { throw Failure(error.description) }
     }
@@ -189,7 +191,10 @@ public struct Executor: Sendable {
     }
 
     func writeRecord(_ d: DesiredPod, generation: Int, layout: PodLayout) throws(Failure) {
-        let record = PodRecord(uid: d.uid, source: d.source, immutable: d.immutable, generation: generation, contents: d.contents)
+        try writeRecord(PodRecord(uid: d.uid, source: d.source, immutable: d.immutable, generation: generation, contents: d.contents), layout: layout)
+    }
+
+    func writeRecord(_ record: PodRecord, layout: PodLayout) throws(Failure) {
         do {
             try Sys.mkdirs(layout.stateDirectory, mode: 0o700)
             try Sys.writeFileAtomically(layout.stateDirectory + "/record", Array(record.encoded().utf8), mode: 0o600, durable: false)

@@ -60,6 +60,7 @@ import Testing
             case .deferredResize(_, let c, let w, let u): return "deferred \(c ?? "pod") \(w) < \(u)"
             case .delete(let k): return "delete \(k)"
             case .awaitTermination(let k): return "await \(k)"
+            case .recordSource(_, let source): return "source \(source)"
             case .skip: return "skip"
             case .removeStrayCgroup(let c): return "stray cgroup \(c)"
             case .removeStrayData(let u): return "stray data \(u)"
@@ -225,6 +226,17 @@ import Testing
         o.pods[Self.key]!.supervisor = .dead
         #expect(Self.kinds(Self.run(nil, o, prune: true, owner: watch)) == ["delete default/web"])
         #expect(Self.kinds(Self.run(Self.desired(), o, owner: watch)) == ["recreate"])
+    }
+
+    /// A watched file renamed: the pod is the same, its record takes the new file's name.
+    @Test func aPodNowDefinedByAnotherFileKeepsRunningUnderItsNewSource() {
+        var o = Self.observed()
+        o.pods[Self.key]!.record?.source = "watch:/d/a.yaml"
+        var d = Self.desired()
+        d.source = "watch:/d/b.yaml"
+        let actions = Self.run(d, o, owner: "watch:/d")
+        #expect(Self.kinds(actions) == ["source watch:/d/b.yaml"])
+        #expect(actions.first?.reason == "now defined by watch:/d/b.yaml (was watch:/d/a.yaml)")
     }
 
     @Test func aRecordKeepsItsDeletingMark() throws {

@@ -1,0 +1,318 @@
+import Foundation
+import Glibc
+import Kernel
+import KernelTestSupport
+import Spawn
+import Testing
+
+extension Integration {
+    /// `podrec watch DIR`, the built binary against real pods: files created, edited in place
+    /// and by rename, renamed and deleted; invalid and refused files; the directory replaced;
+    /// a burst of changes; the watcher killed at random points. Each test has its own roots
+    /// and cgroup parent, deletes every pod it made, and checks that nothing leaked.
+    @Suite(.serialized, .enabled(if: Privilege.enabled))
+    struct CLIWatchTests {
+        typealias CLI = CLIPodTests.CLI
+
+        /// One watcher process, its output in a file.
+        struct WatchProcess {
+            let pid: Int32
+            let logPath: String
+
+            static func start(_ podrec: CLI, dir: String, _ extra: String...) throws -> WatchProcess {
+                let logPath = podrec.lab.tmp + "/watch.log"
+                let fd = try Sys.openForAppending(logPath, mode: 0o644)
+                defer { Sys.close(fd) }
+                var request = SpawnRequest([podrec.binary, "watch", dir] + extra, environment: podrec.environment)
+                request.stdout = fd
+                request.stderr = fd
+                let child = try spawn(request)
+                if let pidfd = child.pidfd { Sys.close(pidfd) }
+                let w = WatchProcess(pid: child.pid, logPath: logPath)
+                try CLIWatchTests.waitFor("the watcher's first pass") { w.log.contains("watching ") || Sys.reapChild(w.pid) != nil }
+                return w
+            }
+
+            var log: String { (try? Sys.readString(logPath)) ?? "" }
+
+            func signal(_ signal: Int32) throws { try Sys.kill(pid, signal) }
+
+            /// Signals the watcher and reaps it: its wait status.
+            @discardableResult
+            func stop(_ signal: Int32 = SIGTERM) throws -> WaitStatus {
+                try Sys.kill(pid, signal)
+                return WaitStatus(try Sys.wait(pid))
+            }
+        }
+
+        static func waitFor(_ what: String, seconds: Double = 15, sourceLocation: SourceLocation = #_sourceLocation,
+                            _ condition: () throws -> Bool) throws {
+            let deadline = MonotonicClock.now() + Int64(seconds * 1e9)
+            while MonotonicClock.now() < deadline {
+                if try condition() { return }
+                MonotonicClock.sleep(nanoseconds: 10_000_000)
+            }
+            Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+            throw CancellationError()
+        }
+
+        /// `podrec get`: name → STATUS.
+        static func pods(_ podrec: CLI) throws -> [String: String] {
+            var out: [String: String] = [:]
+            for line in try podrec("get").output.split(separator: "\n").dropFirst() {
+                let words = line.split(separator: " ", omittingEmptySubsequences: true)
+                if words.count >= 3 { out[String(words[0])] = String(words[2]) }
+            }
+            return out
+        }
+
+        static func pod(_ name: String, value: String = "1", command: String = "exec sleep 3600") -> String {
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: \(name)}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: app
+                image: host
+                command: [sh, -c, '\(command)']
+                env: [{name: V, value: "\(value)"}]
+
+            """
+        }
+
+        /// A manifest directory, mode 0755.
+        static func directory(_ lab: PodLab, _ name: String = "manifests") throws -> String {
+            let dir = lab.tmp + "/" + name
+            try Sys.mkdir(dir, mode: 0o755)
+            try Sys.chmod(dir, 0o755)
+            return dir
+        }
+
+        /// Writes in place: open with O_TRUNC, write, close, as editors that do not rename do.
+        static func writeInPlace(_ path: String, _ text: String) throws {
+            let fd = try Sys.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
+            defer { Sys.close(fd) }
+            try Sys.writeAll(fd, Array(text.utf8))
+        }
+
+        /// Writes by rename, as most editors and `kubectl`-style tools save.
+        static func writeByRename(_ path: String, _ text: String) throws {
+            try Sys.writeFileAtomically(path, Array(text.utf8), mode: 0o644, durable: false)
+        }
+
+        /// The value of V in a pod's launch plan.
+        static func value(_ lab: PodLab, _ pod: String) -> String? {
+            guard let plan = try? Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/plan") else { return nil }
+            return plan.split(separator: "\n").first { $0.hasPrefix("env V=") }.map { String($0.dropFirst(6)) }
+        }
+
+        static func finish(_ podrec: CLI) {
+            _ = try? podrec("delete", "--all", "--grace-period", "0")
+        }
+
+        @Test func filesCreatedEditedRenamedAndDeletedDriveThePods() throws {
+            let lab = try PodLab("watch-files")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { Self.finish(podrec) }
+            let dir = try Self.directory(lab)
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+
+            // Created by rename.
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wa"))
+            try Self.waitFor("wa running") { try Self.pods(podrec)["wa"] == "Running" }
+            let first = try podrec.pid("wa", "app")
+
+            // Edited in place: the container restarts with the new spec.
+            try Self.writeInPlace(dir + "/a.yaml", Self.pod("wa", value: "2"))
+            try Self.waitFor("the in-place edit") {
+                let pid = try podrec.pid("wa", "app")
+                return Self.value(lab, "wa") == "2" && pid != nil && pid != first
+            }
+            let second = try podrec.pid("wa", "app")
+
+            // Edited by rename.
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wa", value: "3"))
+            try Self.waitFor("the edit by rename") {
+                let pid = try podrec.pid("wa", "app")
+                return Self.value(lab, "wa") == "3" && pid != nil && pid != second
+            }
+            let third = try podrec.pid("wa", "app")
+
+            // The file renamed: the same pod, now from b.yaml; it keeps running as it was.
+            try Sys.rename(dir + "/a.yaml", dir + "/b.yaml")
+            try watcher.signal(SIGHUP)
+            try Self.waitFor("the resync after the rename") { watcher.log.contains("SIGHUP: resync") }
+            MonotonicClock.sleep(nanoseconds: 100_000_000)
+            #expect(try Self.pods(podrec) == ["wa": "Running"])
+            #expect(try podrec.pid("wa", "app") == third, "a renamed file does not restart its pods")
+
+            // A second pod, then the file deleted: both are gone, gracefully.
+            try Self.writeByRename(dir + "/c.yaml", Self.pod("wc"))
+            try Self.waitFor("wc running") { try Self.pods(podrec)["wc"] == "Running" }
+            try Sys.unlink(dir + "/b.yaml")
+            try Self.waitFor("wa deleted") { try Self.pods(podrec)["wa"] == nil }
+            #expect(try Self.pods(podrec) == ["wc": "Running"])
+            let log = watcher.log
+            #expect(log.contains("event b.yaml: deleted"), "\(log)")
+            #expect(log.contains("- pod default/wa: not in the input (prune, source watch:\(dir)/b.yaml) (stopping; finished when its supervisor exits)"), "\(log)")
+            #expect(log.contains("- pod default/wa: finish deleting: its supervisor has stopped"), "\(log)")
+
+            // SIGTERM stops the watcher and leaves the pods running.
+            #expect(try watcher.stop(SIGTERM) == .exited(0))
+            #expect(watcher.log.contains("SIGTERM: stopping; the pods keep running"))
+            #expect(try Self.pods(podrec) == ["wc": "Running"])
+        }
+
+        /// A file that fails to parse or validate, or that anyone could write, changes nothing:
+        /// its pods run on, and the error is logged once per change, not at each resync.
+        @Test func badAndRefusedFilesChangeNothingAndAreReportedOncePerChange() throws {
+            let lab = try PodLab("watch-bad")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { Self.finish(podrec) }
+            let dir = try Self.directory(lab)
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wa"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wa running") { try Self.pods(podrec)["wa"] == "Running" }
+            let pid = try podrec.pid("wa", "app")
+
+            try Self.writeInPlace(dir + "/a.yaml", Self.pod("wa", value: "2") + "  bogus: 1\n")
+            try Self.waitFor("the error") { watcher.log.contains("a.yaml:") && watcher.log.contains("spec.bogus: unknown field") }
+            for _ in 0..<2 {
+                let before = watcher.log.components(separatedBy: "\n").count
+                try watcher.signal(SIGHUP)
+                try Self.waitFor("a resync") { watcher.log.components(separatedBy: "\n").count > before }
+            }
+            MonotonicClock.sleep(nanoseconds: 100_000_000)
+            let log = watcher.log
+            #expect(log.components(separatedBy: "spec.bogus: unknown field").count == 2, "logged once: \(log)")
+            #expect(try podrec.pid("wa", "app") == pid, "its pod runs on as it was")
+            #expect(Self.value(lab, "wa") == "1")
+
+            // Writable by others: refused, with the mode; the pod runs on.
+            try Self.writeInPlace(dir + "/a.yaml", Self.pod("wa", value: "3"))
+            try Sys.chmod(dir + "/a.yaml", 0o666)
+            try Self.waitFor("the refusal") { watcher.log.contains("a.yaml: refused: mode 0666 is writable by group and others") }
+            #expect(try podrec.pid("wa", "app") == pid)
+            try Sys.chmod(dir + "/a.yaml", 0o644)
+            try Self.waitFor("the fixed file applied") { Self.value(lab, "wa") == "3" }
+
+            // Two files that define one pod: an error for both; the recorded owner keeps it.
+            try Self.writeByRename(dir + "/0-first.yaml", Self.pod("wa", value: "9"))
+            try Self.waitFor("the duplicate") { watcher.log.contains("pod default/wa is also defined in") }
+            #expect(watcher.log.contains("\(dir)/0-first.yaml: error: pod default/wa is also defined in \(dir)/a.yaml; ignored here: \(dir)/a.yaml keeps it"))
+            #expect(watcher.log.contains("\(dir)/a.yaml: error: pod default/wa is also defined in \(dir)/0-first.yaml; this file keeps it"))
+            #expect(Self.value(lab, "wa") == "3")
+        }
+
+        @Test func anUnsafeDirectoryIsRefusedAtStart() throws {
+            let lab = try PodLab("watch-unsafe")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            let dir = try Self.directory(lab)
+            try Sys.chmod(dir, 0o777)
+            let run = try podrec("watch", dir)
+            #expect(run.status != 0)
+            #expect(run.output.contains("\(dir): refused: mode 0777 is writable by group and others"), "\(run.output)")
+        }
+
+        /// The directory moved away (its pods keep running), then a new one in its place: the
+        /// new one's files are what counts.
+        @Test func theDirectoryReplacedOrRemovedAndCreatedAgain() throws {
+            let lab = try PodLab("watch-dir")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { Self.finish(podrec) }
+            let dir = try Self.directory(lab)
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wa"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wa running") { try Self.pods(podrec)["wa"] == "Running" }
+
+            try Sys.rename(dir, lab.tmp + "/old")
+            try Self.waitFor("the directory gone") { watcher.log.contains("directory \(dir): moved away") || watcher.log.contains("directory \(dir): renamed away") }
+            MonotonicClock.sleep(nanoseconds: 100_000_000)
+            #expect(try Self.pods(podrec) == ["wa": "Running"], "a missing directory deletes nothing")
+
+            let staging = try Self.directory(lab, "staging")
+            try Self.writeByRename(staging + "/b.yaml", Self.pod("wb"))
+            try Sys.rename(staging, dir)
+            try Self.waitFor("the new directory's pods") { try Self.pods(podrec) == ["wb": "Running"] }
+        }
+
+        /// A hundred changes as fast as they can be made, in place and by rename, over ten
+        /// files: coalesced into few passes, and the pods end as the files say.
+        @Test func aBurstOfAHundredChanges() throws {
+            let lab = try PodLab("watch-burst")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { Self.finish(podrec) }
+            let dir = try Self.directory(lab)
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            var last: [String: String] = [:]
+            for i in 0..<100 {
+                let name = "b\(i % 10)"
+                last[name] = String(i)
+                if i % 2 == 0 {
+                    try Self.writeByRename("\(dir)/\(name).yaml", Self.pod(name, value: String(i)))
+                } else {
+                    try Self.writeInPlace("\(dir)/\(name).yaml", Self.pod(name, value: String(i)))
+                }
+            }
+            try Self.waitFor("every pod as its file says", seconds: 30) {
+                let pods = try Self.pods(podrec)
+                return pods.count == 10 && pods.values.allSatisfy { $0 == "Running" } && last.allSatisfy { Self.value(lab, $0.key) == $0.value }
+            }
+            #expect(watcher.log.components(separatedBy: " event ").count - 1 >= 100, "one line per event")
+        }
+
+        /// kill -9 at random points, many times, with changes made meanwhile: each start
+        /// converges; no pod is lost or doubled; files removed while it was down lose their
+        /// pods. Pods of `apply` are never touched.
+        @Test func killedAtRandomPointsItConverges() throws {
+            let lab = try PodLab("watch-chaos")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { Self.finish(podrec) }
+            let dir = try Self.directory(lab)
+            let applied = try podrec.write("applied.yaml", Self.pod("applied"))
+            #expect(try podrec("apply", "-f", applied).status == 0)
+
+            var generator = SystemRandomNumberGenerator()
+            var expected: [String: String] = [:] // pod → V
+            for round in 0..<20 {
+                let watcher = try WatchProcess.start(podrec, dir: dir)
+                let name = "k\(Int.random(in: 0..<5, using: &generator))"
+                if expected[name] != nil && Bool.random(using: &generator) {
+                    try Sys.unlink("\(dir)/\(name).yaml")
+                    expected[name] = nil
+                } else {
+                    try Self.writeByRename("\(dir)/\(name).yaml", Self.pod(name, value: String(round)))
+                    expected[name] = String(round)
+                }
+                MonotonicClock.sleep(nanoseconds: Int64.random(in: 0..<40_000_000, using: &generator))
+                try watcher.stop(SIGKILL)
+            }
+            // Removed while it is down.
+            if let gone = expected.keys.sorted().first {
+                try Sys.unlink("\(dir)/\(gone).yaml")
+                expected[gone] = nil
+            }
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            var want = expected.mapValues { _ in "Running" }
+            want["applied"] = "Running"
+            try Self.waitFor("convergence", seconds: 30) {
+                try Self.pods(podrec) == want && expected.allSatisfy { Self.value(lab, $0.key) == $0.value }
+            }
+            let states = try Sys.listDirectory(lab.tmp + "/run/pods")
+            #expect(Set(states) == Set(want.keys.map { "default_" + $0 }), "one state dir per pod: \(states)")
+        }
+    }
+}
