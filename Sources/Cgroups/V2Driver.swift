@@ -228,3 +228,36 @@ public struct V2Driver: CgroupDriver {
         return CPUMax(quota: .value(quota), period: period)
     }
 }
+
+extension V2Driver {
+    /// For a daemon whose pods live under its own cgroup, as systemd's `Delegate=yes` has
+    /// it (the unit's cgroup is the daemon's to manage): moves this process into a leaf
+    /// `<own>/<leaf>`, so that its own cgroup holds no process and may enable controllers
+    /// for the pods beside it (the no-internal-process rule). Returns the leaf, or nil when
+    /// `parent` is not under this process's cgroup (nothing to do).
+    public func moveSelfIntoLeaf(under parent: String, leaf: String = "watcher", proc: String = "/proc") throws(CgroupError) -> String? {
+        let text: String
+        do { text = try Sys.readString(proc + "/self/cgroup") } catch { throw .kernel(error) }
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }
+        let own = String(line.dropFirst(3)).trimmingSlashes
+        guard !own.isEmpty, parent.trimmingSlashes.hasPrefix(own + "/") else { return nil }
+        let target = own + "/" + leaf
+        _ = try CgroupPaths.validate(target)
+        // Not `create`: it would enable controllers in `own` first, which fails (EBUSY)
+        // while this process is still in it.
+        do { try Sys.mkdir(directory(target), mode: 0o755) } catch {
+            if error.errno.rawValue != EEXIST { throw .kernel(error) }
+        }
+        try move(pid: getpid(), to: target)
+        return target
+    }
+}
+
+extension String {
+    var trimmingSlashes: String {
+        var s = Substring(self)
+        while s.hasPrefix("/") { s = s.dropFirst() }
+        while s.hasSuffix("/") { s = s.dropLast() }
+        return String(s)
+    }
+}

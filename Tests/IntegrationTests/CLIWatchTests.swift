@@ -1,4 +1,5 @@
 import Foundation
+import Cgroups
 import Glibc
 import Kernel
 import KernelTestSupport
@@ -313,6 +314,51 @@ extension Integration {
             }
             let states = try Sys.listDirectory(lab.tmp + "/run/pods")
             #expect(Set(states) == Set(want.keys.map { "default_" + $0 }), "one state dir per pod: \(states)")
+        }
+    
+        /// Under systemd's `Delegate=yes` (cgroup v2), the pods live under the unit's own
+        /// cgroup: the watcher moves itself into a leaf, `<own>/watcher`, so that its cgroup
+        /// may enable controllers for the pods beside it. On v1 there is no such rule, and
+        /// it stays where it was started.
+        @Test func underItsOwnCgroupTheWatcherMovesIntoALeaf() throws {
+            let lab = try PodLab("watch-leaf")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            let unit = lab.cgroupParent, pods = lab.cgroupParent + "/pods"
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0", "--cgroup-root", pods) }
+            let dir = try Self.directory(lab)
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wl"))
+
+            var request = SpawnRequest([podrec.binary, "watch", dir, "--cgroup-root", pods], environment: podrec.environment)
+            let logPath = lab.tmp + "/watch.log"
+            let logFD = try Sys.openForAppending(logPath, mode: 0o644)
+            request.stdout = logFD
+            request.stderr = logFD
+            var unitFD: Int32?
+            if lab.driver.setup.mode == .unified {
+                try lab.driver.create(unit)
+                let fd = try CgroupJoin.openDirectory(lab.driver.setup.root + "/" + unit)
+                unitFD = fd
+                request.cgroup = .v2(dirFD: fd, path: lab.driver.setup.root + "/" + unit)
+            }
+            let child = try spawn(request)
+            Sys.close(logFD)
+            if let fd = unitFD { Sys.close(fd) }
+            if let fd = child.pidfd { Sys.close(fd) }
+            let watcher = WatchProcess(pid: child.pid, logPath: logPath)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wl running") { try podrec("get", "--cgroup-root", pods).output.contains(" Running ") }
+
+            let cgroup = try Sys.readString("/proc/\(child.pid)/cgroup")
+            if lab.driver.setup.mode == .unified {
+                #expect(cgroup == "0::/\(unit)/watcher\n", "\(cgroup)")
+                #expect(watcher.log.contains("moved into the leaf cgroup \(unit)/watcher"), "\(watcher.log)")
+                let podDirs = try Sys.listDirectory(lab.driver.setup.root + "/" + pods)
+                #expect(podDirs.contains { $0.hasPrefix("default_wl_") }, "\(podDirs)")
+            } else {
+                #expect(cgroup == (try Sys.readString("/proc/self/cgroup")), "not moved on v1")
+                #expect(!watcher.log.contains("moved into"))
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cgroups
 import Kernel
 import Watch
 
@@ -41,10 +42,16 @@ extension Podrec {
             if let problem = ManifestDirectory(path: path).directoryProblem() { throw CLIError(problem) }
             var options = Watcher.Options()
             options.resyncSeconds = resync
-            let watcher: Watcher
+            let log = WatchLog(format: logFormat)
             do {
-                watcher = try Watcher(directory: path, reconciler: try roots.reconciler(), options: options, log: WatchLog(format: logFormat))
-                try watcher.run()
+                let reconciler = try roots.reconciler()
+                // systemd's Delegate=yes on cgroup v2: pods under the unit's own cgroup, the
+                // watcher in a leaf beside them (README, "Running under systemd").
+                if let v2 = reconciler.creator.driver as? V2Driver,
+                   let leaf = try v2.moveSelfIntoLeaf(under: reconciler.roots.cgroupParent) {
+                    log.write(.info, "watch", "moved into the leaf cgroup \(leaf); pods go under \(reconciler.roots.cgroupParent)")
+                }
+                try Watcher(directory: path, reconciler: reconciler, options: options, log: log).run()
             } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
         }
     }
