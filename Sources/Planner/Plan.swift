@@ -39,7 +39,7 @@ public struct Action: Sendable {
         /// Stop the pod gracefully, then remove its cgroups, state and volumes.
         case delete(PodKey)
         /// A pod being deleted whose supervisor still stops its containers: nothing to do
-        /// until it has exited.
+        /// until it has exited but to tell it again (it may never have been told).
         case awaitTermination(PodKey)
         /// The pod is now defined by another file of the same watcher (a file renamed): the
         /// record takes the new source; the pod runs on untouched.

@@ -124,8 +124,12 @@ public struct Executor: Sendable {
         case .delete(let key):
             if try stopFirst(key, observed: observed) { return .stopping }
             try remove(key, observed: observed)
-        case .awaitTermination:
-            break
+        case .awaitTermination(let key):
+            // Signalled again at each pass: a pass killed between recording "deleting" and
+            // signalling must not leave a supervisor that was never told. A supervisor
+            // already stopping ignores it.
+            guard let uid = observed.pods[key]?.record?.uid else { break }
+            do { _ = try creator.launcher(roots.layout(key, uid: uid)).requestStop() } catch { throw Failure(error.description) }
         case .recordSource(let key, let source):
             guard var record = observed.pods[key]?.record else { throw Failure("\(key): no record") }
             record.source = source

@@ -73,8 +73,10 @@ public struct Observer: Sendable {
         try observation().observed
     }
 
-    /// `observe()`, with what could be read but not used.
-    public func observation() throws(ObserveError) -> Observation {
+    /// `observe()`, with what could be read but not used. With `scope`, only those pods'
+    /// state is read, and leftovers (strays) are not looked for: a pass about a few pods
+    /// (`watch`, when a file changed) costs those pods, not the host's every pod.
+    public func observation(scope: Set<PodKey>? = nil) throws(ObserveError) -> Observation {
         let cgroups = try CgroupListing(driver: driver, parent: cgroupParent)
         var problems: [ObserveProblem] = []
         var pods: [PodKey: ObservedPod] = [:]
@@ -86,9 +88,12 @@ public struct Observer: Sendable {
         for entry in try HostReads.names(stateRoot) {
             let directory = stateRoot + "/" + entry
             guard let key = HostReads.podKey(stateDirectoryName: entry) else {
-                problems.append(ObserveProblem(pod: nil, path: directory, reason: "not a pod state dir: the name is not <namespace>_<name>"))
+                if scope == nil {
+                    problems.append(ObserveProblem(pod: nil, path: directory, reason: "not a pod state dir: the name is not <namespace>_<name>"))
+                }
                 continue
             }
+            if let scope, !scope.contains(key) { continue }
             guard let found = try observePod(key, directory: directory, cgroups: cgroups, problems: &problems) else { continue }
             pods[key] = found.pod
             if let name = found.cgroupName { claimedCgroups.insert(name) }
@@ -99,6 +104,7 @@ public struct Observer: Sendable {
         }
 
         var observed = Observed(pods: pods, unified: driver.setup.mode == .unified)
+        if scope != nil { return Observation(observed: observed, problems: problems) }
         observed.strayCgroups = cgroups.names.subtracting(claimedCgroups).sorted()
         observed.strayDataUIDs = try HostReads.names(roots.data + "/pods").filter { !claimedUIDs.contains($0) }
         let logRoot = roots.log + "/pods"

@@ -39,11 +39,25 @@ public struct Reconciler: Sendable {
         /// Sources whose file could not be used this pass (unreadable, invalid, refused):
         /// their pods stay as they are, neither changed nor pruned.
         public var held: Set<String>
+        /// Only these pods, in the input and on the host, are planned; nil: every pod, and
+        /// leftovers too. `watch` scopes a pass to the pods of the files that changed.
+        public var scope: Set<PodKey>?
 
-        public init(sets: [ManifestSet], held: Set<String> = [], source: @escaping (SourcedPod) -> String) {
+        public init(sets: [ManifestSet], held: Set<String> = [], scope: Set<PodKey>? = nil, source: @escaping (SourcedPod) -> String) {
             self.sets = sets
             self.held = held
+            self.scope = scope
             self.source = source
+        }
+
+        /// The sets with only the pods in scope.
+        var scopedSets: [ManifestSet] {
+            guard let scope else { return sets }
+            return sets.map { set in
+                var set = set
+                set.pods.removeAll { !scope.contains(PodKey(namespace: $0.pod.metadata.namespace, name: $0.pod.metadata.name)) }
+                return set
+            }
         }
     }
 
@@ -56,14 +70,14 @@ public struct Reconciler: Sendable {
     public func plan(_ input: Input, owner: String, prune: Bool) throws(ReconcileError) -> Planned {
         let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: creator.driver)
         let observation: Observation
-        do { observation = try observer.observation() } catch { throw ReconcileError(description: error.description) }
+        do { observation = try observer.observation(scope: input.scope) } catch { throw ReconcileError(description: error.description) }
         let observed = observation.observed
         var records: [PodKey: PodRecord] = [:]
         for (key, pod) in observed.pods { if let r = pod.record { records[key] = r } }
         var desired: [DesiredPod] = []
         var failures: [DesiredBuilder.Failure] = []
         let builder = DesiredBuilder(creator: creator, roots: roots)
-        for set in input.sets {
+        for set in input.scopedSets {
             let built = builder.build(set, source: input.source, records: records, newUID: Self.newUID)
             desired += built.pods
             failures += built.failures
@@ -96,7 +110,7 @@ public struct Reconciler: Sendable {
         defer { Sys.close(lock) }
         let planned = try plan(input, owner: owner, prune: prune)
         var pods: [PodKey: Executor.InputPod] = [:]
-        for set in input.sets {
+        for set in input.scopedSets {
             for sourced in set.pods {
                 let key = PodKey(namespace: sourced.pod.metadata.namespace, name: sourced.pod.metadata.name)
                 if pods[key] == nil { pods[key] = Executor.InputPod(pod: sourced.pod, manifests: set) }

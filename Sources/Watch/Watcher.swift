@@ -42,9 +42,26 @@ public final class Watcher {
     let inotify: Inotify
     var directoryWatch: Int32 = -1
     var parentWatch: Int32 = -1
-    /// Supervisors told to stop (pid → pidfd): their exit starts the pass that finishes the
-    /// deletion, or the recreation.
-    var stopping: [Int32: Int32] = [:]
+    /// Every live supervisor of the last passes (pid → its pidfd and pod). An exit starts a
+    /// pass about that pod at once: it finishes a deletion or a recreation, or recreates a
+    /// pod whose supervisor was killed, without waiting for the resync.
+    var supervisors: [Int32: (fd: Int32, key: PodKey)] = [:]
+    /// The pods each file (full path) defined or owned at its last pass: what a change to
+    /// that file may concern. Rebuilt by every full pass, so a restart loses nothing.
+    var podsOfFile: [String: Set<PodKey>] = [:]
+
+    /// What a burst of events concerns: some files, or everything (the directory itself).
+    enum Change: Equatable {
+        case files(Set<String>)
+        case everything
+
+        mutating func add(_ other: Change) {
+            switch (self, other) {
+            case (.files(let a), .files(let b)): self = .files(a.union(b))
+            default: self = .everything
+            }
+        }
+    }
 
     public init(directory: String, reconciler: Reconciler, options: Options = Options(), log: WatchLog) throws(KernelError) {
         self.directory = ManifestDirectory(path: directory)
@@ -67,20 +84,21 @@ public final class Watcher {
         log.write(.info, "watch", "watching \(directory.path), resync every \(options.resyncSeconds) s")
         pass("start")
 
-        defer { for fd in stopping.values { Sys.close(fd) } }
+        defer { for entry in supervisors.values { Sys.close(entry.fd) } }
         let resync = Int64(options.resyncSeconds) * 1_000_000_000
         var nextResync = MonotonicClock.now() + resync
         while true {
             let wait = max(0, (nextResync - MonotonicClock.now()) / 1_000_000)
-            let pids = Array(stopping.keys)
-            let ready = try Sys.pollReadable([signals, inotify.fd] + pids.map { stopping[$0]! },
+            let pids = Array(supervisors.keys)
+            let ready = try Sys.pollReadable([signals, inotify.fd] + pids.map { supervisors[$0]!.fd },
                                              timeoutMilliseconds: Int32(min(wait, Int64(Int32.max))))
-            var stopped = false
+            var stopped: Set<PodKey> = []
             for (i, pid) in pids.enumerated() where ready[2 + i] != 0 {
-                Sys.close(stopping.removeValue(forKey: pid)!)
-                stopped = true
+                let entry = supervisors.removeValue(forKey: pid)!
+                Sys.close(entry.fd)
+                stopped.insert(entry.key)
             }
-            if stopped { pass("a supervisor stopped") }
+            if !stopped.isEmpty { pass("a supervisor stopped", scope: .files([]), pods: stopped) }
             if ready[0] != 0 {
                 var resyncNow = false
                 for signal in Sys.pendingSignals(signals) {
@@ -98,7 +116,7 @@ public final class Watcher {
                 }
             }
             if ready[1] != 0 {
-                if collectEvents() { pass("change") }
+                if let change = collectEvents() { pass("change", scope: change) }
             }
             if MonotonicClock.now() >= nextResync {
                 pass("resync")
@@ -108,48 +126,52 @@ public final class Watcher {
     }
 
     /// Reads a burst of events: until `quietMilliseconds` pass with none, at most
-    /// `coalesceMilliseconds` after the first. Returns whether any counts.
-    func collectEvents() -> Bool {
+    /// `coalesceMilliseconds` after the first. Returns what they concern, if anything.
+    func collectEvents() -> Change? {
         let start = MonotonicClock.now()
-        var counts = handle(inotify.read())
+        var change = handle(inotify.read())
         while true {
             let left = start + options.coalesceMilliseconds * 1_000_000 - MonotonicClock.now()
             if left <= 0 { break }
             let wait = Int32(min(options.quietMilliseconds, max(1, left / 1_000_000)))
             guard (try? Sys.pollReadable([inotify.fd], timeoutMilliseconds: wait))?.first ?? 0 != 0 else { break }
-            if handle(inotify.read()) { counts = true }
+            if let more = handle(inotify.read()) {
+                if change == nil { change = more } else { change!.add(more) }
+            }
         }
-        return counts
+        return change
     }
 
     /// Logs each event that concerns the directory or a file that counts; re-watches the
     /// directory when it was removed, replaced or created again.
-    func handle(_ events: [Inotify.Event]) -> Bool {
-        var counts = false
+    func handle(_ events: [Inotify.Event]) -> Change? {
+        var change: Change?
+        func add(_ c: Change) { if change == nil { change = c } else { change!.add(c) } }
         let name = baseName(directory.path)
         for e in events {
             if e.watch == parentWatch {
                 guard e.name == name else { continue }
                 log.write(.info, "event", "directory \(directory.path): \(Self.describe(e.mask))")
                 rewatchDirectory()
-                counts = true
+                add(.everything)
             } else if e.watch == directoryWatch {
                 if e.mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF) != 0 {
                     log.write(.info, "event", "directory \(directory.path): \(Self.describe(e.mask))")
                     rewatchDirectory()
-                    counts = true
+                    add(.everything)
                 } else if e.mask & UInt32(IN_IGNORED) != 0 {
                     continue
                 } else if !e.name.isEmpty && ManifestLoader.isManifestFileName(e.name) {
-                    log.write(.info, "event", "\(e.name): \(Self.describe(e.mask))", fields: [("file", directory.path + "/" + e.name)])
-                    counts = true
+                    let path = directory.path + "/" + e.name
+                    log.write(.info, "event", "\(e.name): \(Self.describe(e.mask))", fields: [("file", path)])
+                    add(.files([path]))
                 } else if e.name.isEmpty && e.mask & UInt32(IN_ATTRIB) != 0 {
                     log.write(.info, "event", "directory \(directory.path): \(Self.describe(e.mask))")
-                    counts = true
+                    add(.everything)
                 }
             }
         }
-        return counts
+        return change
     }
 
     /// Watches the directory at its path again (a new inode after a replace), or not at all
@@ -175,8 +197,10 @@ public final class Watcher {
     // MARK: - A pass
 
     /// Reads the directory, resolves it and runs one reconciler pass; logs each action and
-    /// each new problem.
-    public func pass(_ why: String) {
+    /// each new problem. `.everything` is a full pass (at start, at each resync): every pod
+    /// and leftover. `.files`: only the pods those files define now or defined before, and
+    /// `pods`: a pass costs what changed, not the host's every pod.
+    func pass(_ why: String, scope change: Change = .everything, pods: Set<PodKey> = []) {
         if let problem = directory.directoryProblem() {
             report("directory", [problem + "; every pod keeps running as it is"])
             return
@@ -198,13 +222,24 @@ public final class Watcher {
 
         let roots = reconciler.roots
         let input = WatchInput.resolve(files) { roots.recordedSource($0) }
+        var scope: Set<PodKey>?
+        if case .files(let changed) = change {
+            var keys = pods
+            for path in changed {
+                keys.formUnion(podsOfFile[path] ?? [])
+                if let loaded = files.first(where: { $0.path == path })?.loaded, case .set(let set) = loaded {
+                    keys.formUnion(set.pods.map(WatchInput.key))
+                }
+            }
+            scope = keys
+        }
         for (path, _) in files { report(path, input.problems[path] ?? []) }
         for path in reported.keys where path.hasPrefix(directory.path + "/") && !seen.contains(path) { reported[path] = nil }
 
         // Supervisors this process started are its children: reap those that exited (a
         // pod's own stop, or a kill by hand), so none stays a zombie.
         _ = Sys.reapAll()
-        let passInput = Reconciler.Input(sets: input.sets, held: input.held) { WatchInput.source($0.file) }
+        let passInput = Reconciler.Input(sets: input.sets, held: input.held, scope: scope) { WatchInput.source($0.file) }
         let planned: Reconciler.Planned
         let outcomes: [Executor.Outcome]
         do { (planned, outcomes) = try reconciler.apply(passInput, owner: owner, prune: true, stopWithoutWaiting: true) } catch {
@@ -228,14 +263,57 @@ public final class Watcher {
                 log.write(.info, "action", line + note, fields: fields)
             }
         }
-        // Every supervisor now stopping: the ones this pass told, and any a previous run
-        // (or a killed watcher) left stopping.
-        for (key, pod) in planned.observed.pods {
-            guard case .alive(let pid) = pod.supervisor, stopping[pid] == nil else { continue }
-            let told = outcomes.contains { $0.stopping && $0.action.key == key }
-            guard told || pod.record?.deleting == true, let fd = try? Sys.pidfdOpen(pid) else { continue }
-            stopping[pid] = fd
+        followSupervisors(planned.observed, scope: scope)
+        // The supervisors this pass started, which `observed` (read before) cannot show.
+        for o in outcomes where o.ok && !o.stopping {
+            switch o.action.kind {
+            case .create(let d), .recreate(let d):
+                let launcher = reconciler.creator.launcher(reconciler.roots.layout(d.key, uid: d.uid))
+                if let id = try? launcher.supervisor(), supervisors[id.pid] == nil, let fd = try? Sys.pidfdOpen(id.pid) {
+                    supervisors[id.pid] = (fd, d.key)
+                }
+            default: break
+            }
         }
+        rememberPods(input, planned.observed, scope: scope)
+    }
+
+    /// A pidfd for each live supervisor the pass saw (those it created show at the next
+    /// pass, which a new pod's file change or the resync brings); pods the pass saw without
+    /// one are dropped.
+    func followSupervisors(_ observed: Observed, scope: Set<PodKey>?) {
+        var alive: [PodKey: Int32] = [:]
+        for (key, pod) in observed.pods { if case .alive(let pid) = pod.supervisor { alive[key] = pid } }
+        for (pid, entry) in supervisors where (scope?.contains(entry.key) ?? true) && alive[entry.key] != pid {
+            Sys.close(entry.fd)
+            supervisors[pid] = nil
+        }
+        for (key, pid) in alive where supervisors[pid] == nil {
+            if let fd = try? Sys.pidfdOpen(pid) { supervisors[pid] = (fd, key) }
+        }
+    }
+
+    /// `podsOfFile` after a pass: what each file defines now, and the pods on the host that
+    /// record it as their source. A scoped pass saw only its pods, so it replaces only theirs.
+    func rememberPods(_ input: WatchInput, _ observed: Observed, scope: Set<PodKey>?) {
+        var now: [String: Set<PodKey>] = [:]
+        for set in input.sets {
+            for sourced in set.pods { now[sourced.file, default: []].insert(WatchInput.key(sourced)) }
+        }
+        let prefix = owner + "/"
+        for (key, pod) in observed.pods {
+            guard let source = pod.record?.source, source.hasPrefix(prefix) else { continue }
+            now[String(source.dropFirst("watch:".count)), default: []].insert(key)
+        }
+        guard let scope else {
+            podsOfFile = now
+            return
+        }
+        for path in Array(podsOfFile.keys) {
+            podsOfFile[path]!.subtract(scope)
+            if podsOfFile[path]!.isEmpty { podsOfFile[path] = nil }
+        }
+        for (path, keys) in now { podsOfFile[path, default: []].formUnion(keys.intersection(scope)) }
     }
 
     static func isWaiting(_ action: Action) -> Bool {

@@ -46,14 +46,15 @@ extension Integration {
             }
         }
 
-        static func waitFor(_ what: String, seconds: Double = 15, sourceLocation: SourceLocation = #_sourceLocation,
-                            _ condition: () throws -> Bool) throws {
+        /// `context`: what to report on a timeout (the pods, the watcher's log).
+        static func waitFor(_ what: String, seconds: Double = 15, context: () -> String = { "" },
+                            sourceLocation: SourceLocation = #_sourceLocation, _ condition: () throws -> Bool) throws {
             let deadline = MonotonicClock.now() + Int64(seconds * 1e9)
             while MonotonicClock.now() < deadline {
                 if try condition() { return }
                 MonotonicClock.sleep(nanoseconds: 10_000_000)
             }
-            Issue.record("timed out waiting for \(what)", sourceLocation: sourceLocation)
+            Issue.record("timed out waiting for \(what)\n\(context())", sourceLocation: sourceLocation)
             throw CancellationError()
         }
 
@@ -211,6 +212,54 @@ extension Integration {
             #expect(Self.value(lab, "wa") == "3")
         }
 
+        /// A resync (SIGHUP here, else every --resync seconds) repairs what it finds in the
+        /// kernel: a limit written by hand, a supervisor killed by hand.
+        @Test func theResyncRepairsDrift() throws {
+            let lab = try PodLab("watch-drift")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { Self.finish(podrec) }
+            let dir = try Self.directory(lab)
+            try Self.writeByRename(dir + "/a.yaml", CLIPodTests.pod("wd"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wd running") { try Self.pods(podrec)["wd"] == "Running" }
+            let memoryFile = try CLIPodTests.memoryFile(lab, pod: "wd", container: "app")
+            try Sys.writeString(memoryFile, String(96 << 20))
+            try watcher.signal(SIGHUP)
+            try Self.waitFor("the limit restored") { (try Sys.readString(memoryFile)) == "33554432\n" }
+            #expect(watcher.log.contains("memory 96Mi → 32Mi (in place)"), "\(watcher.log)")
+
+            let supervisor = try #require(Int32((try Sys.readString("\(lab.tmp)/run/pods/default_wd/supervisor")).split(separator: " ").first ?? ""))
+            try Sys.kill(supervisor, SIGKILL)
+            try watcher.signal(SIGHUP)
+            try Self.waitFor("the pod recreated") {
+                let now = (try? Sys.readString("\(lab.tmp)/run/pods/default_wd/supervisor")).flatMap { Int32($0.split(separator: " ").first ?? "") }
+                let status = try Self.pods(podrec)["wd"]
+                return now != nil && now != supervisor && status == "Running"
+            }
+            #expect(watcher.log.contains("~ pod default/wd recreate: its supervisor is dead"), "\(watcher.log)")
+        }
+
+        /// `--log-format json`: one object per line, with the pod and the action's mark.
+        @Test func theLogAsJSON() throws {
+            let lab = try PodLab("watch-json")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { Self.finish(podrec) }
+            let dir = try Self.directory(lab)
+            let watcher = try WatchProcess.start(podrec, dir: dir, "--log-format", "json")
+            defer { _ = try? watcher.stop() }
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wj"))
+            try Self.waitFor("wj running") { try Self.pods(podrec)["wj"] == "Running" }
+            let objects = watcher.log.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            #expect(objects.count == watcher.log.split(separator: "\n").count, "every line is one JSON object: \(watcher.log)")
+            #expect(objects.contains { $0["kind"] as? String == "event" && $0["file"] as? String == dir + "/a.yaml" })
+            #expect(objects.contains { $0["kind"] as? String == "action" && $0["pod"] as? String == "default/wj" && $0["op"] as? String == "+" })
+        }
+
         @Test func anUnsafeDirectoryIsRefusedAtStart() throws {
             let lab = try PodLab("watch-unsafe")
             defer { lab.finish() }
@@ -309,7 +358,9 @@ extension Integration {
             defer { _ = try? watcher.stop() }
             var want = expected.mapValues { _ in "Running" }
             want["applied"] = "Running"
-            try Self.waitFor("convergence", seconds: 30) {
+            try Self.waitFor("convergence", seconds: 30, context: {
+                "want \(want) with V \(expected)\nget: \((try? podrec("get").output) ?? "?")\nlog:\n\(watcher.log)"
+            }) {
                 try Self.pods(podrec) == want && expected.allSatisfy { Self.value(lab, $0.key) == $0.value }
             }
             let states = try Sys.listDirectory(lab.tmp + "/run/pods")
