@@ -4,6 +4,7 @@ import Glibc
 import Images
 import Kernel
 import PlanBuilder
+import Planner
 import Reconciler
 import Runtime
 
@@ -50,6 +51,13 @@ struct RootOptions: ParsableArguments {
 
     static func hostname() -> String {
         ((try? Sys.readString("/proc/sys/kernel/hostname")) ?? "localhost").filter { $0 != "\n" }
+    }
+}
+
+extension Reconciler {
+    /// `observe`, failing as one clear line.
+    func observed(scope: Set<PodKey>? = nil) throws -> Observed {
+        do { return try observe(scope: scope) } catch { throw CLIError(error.description) }
     }
 }
 

@@ -120,6 +120,13 @@ public struct Reconciler: Sendable {
         return (planned, executor.run(planned.plan, input: pods, observed: planned.observed))
     }
 
+    /// The host as it is now, without the lock (`get`, `describe`, `logs`, `exec`, `apply
+    /// --wait`); with `scope`, only those pods and no leftovers.
+    public func observe(scope: Set<PodKey>? = nil) throws(ReconcileError) -> Observed {
+        let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: creator.driver)
+        do { return try observer.observation(scope: scope).observed } catch { throw ReconcileError(description: error.description) }
+    }
+
     /// A random pod uid, as the API server gives one: a version-4 UUID from the kernel.
     static func newUID() -> String {
         let text = (try? Sys.readString("/proc/sys/kernel/random/uuid")) ?? ""

@@ -15,6 +15,28 @@ extension Integration {
     struct CLIWatchTests {
         typealias CLI = CLIPodTests.CLI
 
+        /// One test's lab, its podrec and a manifest dir; `finish` deletes every pod, then
+        /// checks that nothing leaked.
+        struct WatchLab {
+            let lab: PodLab
+            let podrec: CLI
+            let dir: String
+
+            init(_ label: String) throws {
+                lab = try PodLab(label)
+                podrec = CLI(lab: lab)
+                do { dir = try CLIWatchTests.directory(lab) } catch {
+                    lab.finish()
+                    throw error
+                }
+            }
+
+            func finish(sourceLocation: SourceLocation = #_sourceLocation) {
+                CLIWatchTests.finish(podrec)
+                lab.finish(sourceLocation: sourceLocation)
+            }
+        }
+
         /// One watcher process, its output in a file.
         struct WatchProcess {
             let pid: Int32
@@ -115,11 +137,9 @@ extension Integration {
         }
 
         @Test func filesCreatedEditedRenamedAndDeletedDriveThePods() throws {
-            let lab = try PodLab("watch-files")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { Self.finish(podrec) }
-            let dir = try Self.directory(lab)
+            let t = try WatchLab("watch-files")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
             let watcher = try WatchProcess.start(podrec, dir: dir)
             defer { _ = try? watcher.stop() }
 
@@ -172,11 +192,9 @@ extension Integration {
         /// A file that fails to parse or validate, or that anyone could write, changes nothing:
         /// its pods run on, and the error is logged once per change, not at each resync.
         @Test func badAndRefusedFilesChangeNothingAndAreReportedOncePerChange() throws {
-            let lab = try PodLab("watch-bad")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { Self.finish(podrec) }
-            let dir = try Self.directory(lab)
+            let t = try WatchLab("watch-bad")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
             try Self.writeByRename(dir + "/a.yaml", Self.pod("wa"))
             let watcher = try WatchProcess.start(podrec, dir: dir)
             defer { _ = try? watcher.stop() }
@@ -215,11 +233,9 @@ extension Integration {
         /// A resync (SIGHUP here, else every --resync seconds) repairs what it finds in the
         /// kernel: a limit written by hand, a supervisor killed by hand.
         @Test func theResyncRepairsDrift() throws {
-            let lab = try PodLab("watch-drift")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { Self.finish(podrec) }
-            let dir = try Self.directory(lab)
+            let t = try WatchLab("watch-drift")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
             try Self.writeByRename(dir + "/a.yaml", CLIPodTests.pod("wd"))
             let watcher = try WatchProcess.start(podrec, dir: dir)
             defer { _ = try? watcher.stop() }
@@ -243,11 +259,9 @@ extension Integration {
 
         /// `--log-format json`: one object per line, with the pod and the action's mark.
         @Test func theLogAsJSON() throws {
-            let lab = try PodLab("watch-json")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { Self.finish(podrec) }
-            let dir = try Self.directory(lab)
+            let t = try WatchLab("watch-json")
+            defer { t.finish() }
+            let (podrec, dir) = (t.podrec, t.dir)
             let watcher = try WatchProcess.start(podrec, dir: dir, "--log-format", "json")
             defer { _ = try? watcher.stop() }
             try Self.writeByRename(dir + "/a.yaml", Self.pod("wj"))
@@ -274,11 +288,9 @@ extension Integration {
         /// The directory moved away (its pods keep running), then a new one in its place: the
         /// new one's files are what counts.
         @Test func theDirectoryReplacedOrRemovedAndCreatedAgain() throws {
-            let lab = try PodLab("watch-dir")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { Self.finish(podrec) }
-            let dir = try Self.directory(lab)
+            let t = try WatchLab("watch-dir")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
             try Self.writeByRename(dir + "/a.yaml", Self.pod("wa"))
             let watcher = try WatchProcess.start(podrec, dir: dir)
             defer { _ = try? watcher.stop() }
@@ -298,11 +310,9 @@ extension Integration {
         /// A hundred changes as fast as they can be made, in place and by rename, over ten
         /// files: coalesced into few passes, and the pods end as the files say.
         @Test func aBurstOfAHundredChanges() throws {
-            let lab = try PodLab("watch-burst")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { Self.finish(podrec) }
-            let dir = try Self.directory(lab)
+            let t = try WatchLab("watch-burst")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
             let watcher = try WatchProcess.start(podrec, dir: dir)
             defer { _ = try? watcher.stop() }
             var last: [String: String] = [:]
@@ -326,11 +336,9 @@ extension Integration {
         /// converges; no pod is lost or doubled; files removed while it was down lose their
         /// pods. Pods of `apply` are never touched.
         @Test func killedAtRandomPointsItConverges() throws {
-            let lab = try PodLab("watch-chaos")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { Self.finish(podrec) }
-            let dir = try Self.directory(lab)
+            let t = try WatchLab("watch-chaos")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
             let applied = try podrec.write("applied.yaml", Self.pod("applied"))
             #expect(try podrec("apply", "-f", applied).status == 0)
 

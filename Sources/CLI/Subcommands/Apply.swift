@@ -75,10 +75,7 @@ extension Podrec.Apply {
         var waiting: [String] = []
         var steady: (since: Int64, restarts: Int)?
         while true {
-            let observed: Observed
-            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
-                throw CLIError(error.description)
-            }
+            let observed = try reconciler.observed(scope: Set(keys))
             waiting = []
             var failed: [String] = []
             for key in keys {

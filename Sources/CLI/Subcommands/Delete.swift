@@ -36,10 +36,7 @@ extension Podrec {
             let reconciler = try roots.reconciler()
             let lock = try Sys.lockFileOrFail(reconciler.roots)
             defer { Sys.close(lock) }
-            let observed: Observed
-            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
-                throw CLIError(error.description)
-            }
+            let observed = try reconciler.observed()
             if all { keys.formUnion(observed.pods.keys) }
             var stderr = StandardError()
             var failed = false

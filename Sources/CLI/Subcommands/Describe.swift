@@ -36,10 +36,7 @@ extension Podrec {
             let name = words[words.count - 1]
             let key = Delete.key(name)
             let reconciler = try roots.reconciler()
-            let observed: Observed
-            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
-                throw CLIError(error.description)
-            }
+            let observed = try reconciler.observed(scope: [key])
             guard let pod = observed.pods[key] else { throw Logs.fail("pod \"\(name)\" not found") }
             print(Self.render(pod, unified: observed.unified, now: WallClock.now()), terminator: "")
         }

@@ -45,10 +45,7 @@ extension Podrec {
         func run() throws {
             let key = Delete.key(pod)
             let reconciler = try roots.reconciler()
-            let observed: Observed
-            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
-                throw CLIError(error.description)
-            }
+            let observed = try reconciler.observed(scope: [key])
             guard let o = observed.pods[key], let plan = o.plan, let status = o.status else { throw CLIError("pod \"\(key)\" not found") }
             let mains = plan.containers.filter { $0.kind != .initContainer }
             let name: String

@@ -22,10 +22,7 @@ extension Podrec {
         func run() throws {
             guard ["pods", "pod", "po"].contains(kind) else { throw CLIError("unknown kind \"\(kind)\": podrec has pods") }
             let reconciler = try roots.reconciler()
-            let observed: Observed
-            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
-                throw CLIError(error.description)
-            }
+            let observed = try reconciler.observed()
             let now = WallClock.now()
             var rows: [[String]] = []
             var json: [JSONValue] = []

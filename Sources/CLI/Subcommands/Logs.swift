@@ -47,10 +47,7 @@ extension Podrec {
         func run() throws {
             let key = Delete.key(pod)
             let reconciler = try roots.reconciler()
-            let observed: Observed
-            do { observed = try Observer(roots: reconciler.roots.roots, cgroupParent: reconciler.roots.cgroupParent, driver: reconciler.creator.driver).observe() } catch {
-                throw CLIError(error.description)
-            }
+            let observed = try reconciler.observed(scope: [key])
             guard let found = observed.pods[key] else { throw Self.fail("pod \"\(pod)\" not found") }
 
             // Plan order: init containers and sidecars as the spec has them, then the main ones.
