@@ -17,6 +17,9 @@ import Reconciler
 /// - a full resync every `resyncSeconds`, which also repairs drift in the kernel;
 /// - SIGHUP, for a resync now. SIGTERM and SIGINT stop the watcher; the pods keep running.
 ///
+/// A change to some files plans only the pods those files define or defined (a scoped
+/// pass); the start, the resyncs and a change to the directory itself plan everything.
+///
 /// The watcher keeps no state that matters across restarts: kill it at any moment, start it
 /// again, and its first pass converges (files removed meanwhile lose their pods then).
 public final class Watcher {
@@ -278,9 +281,9 @@ public final class Watcher {
         rememberPods(input, planned.observed, scope: scope)
     }
 
-    /// A pidfd for each live supervisor the pass saw (those it created show at the next
-    /// pass, which a new pod's file change or the resync brings); pods the pass saw without
-    /// one are dropped.
+    /// A pidfd for each live supervisor the pass observed (it observes before it acts: the
+    /// supervisors it started are added after the outcomes); a followed pod that the pass
+    /// observed without a live supervisor, or with another one, is dropped.
     func followSupervisors(_ observed: Observed, scope: Set<PodKey>?) {
         var alive: [PodKey: Int32] = [:]
         for (key, pod) in observed.pods { if case .alive(let pid) = pod.supervisor { alive[key] = pid } }
