@@ -298,6 +298,7 @@ public enum LaunchPlanBuilder {
             stopSignal: stopSignal,
             oomScoreAdj: SecurityBuilder.oomScoreAdj(c, isSidecar: kind == .sidecar, pod: spec, qos: qos, memoryCapacity: input.node.memoryBytes))
         launch.secretEnvironment = environment.secret
+        try ProbeBuilder.apply(c, to: &launch, at: path)
         return launch
     }
 

@@ -34,7 +34,23 @@ enum ContainerChanges {
         change("kind", was.kind.rawValue, now.kind.rawValue)
         change("stopSignal", String(was.stopSignal), String(now.stopSignal))
         change("oom_score_adj", was.oomScoreAdj.map(String.init) ?? "0", now.oomScoreAdj.map(String.init) ?? "0")
+        presence("startupProbe", was.startupProbe, now.startupProbe, into: &out)
+        presence("livenessProbe", was.livenessProbe, now.livenessProbe, into: &out)
+        presence("readinessProbe", was.readinessProbe, now.readinessProbe, into: &out)
+        presence("lifecycle.postStart", was.postStart, now.postStart, into: &out)
+        presence("lifecycle.preStop", was.preStop, now.preStop, into: &out)
         return out
+    }
+
+    /// `+ name`, `- name` or `~ name`: probes and hooks by name only (an exec probe's argv
+    /// may hold what a secret holds).
+    static func presence<T: Equatable>(_ name: String, _ was: T?, _ now: T?, into out: inout [ActionDetail]) {
+        switch (was, now) {
+        case (nil, .some): out.append(ActionDetail("+", name, depth: 2))
+        case (.some, nil): out.append(ActionDetail("-", name, depth: 2))
+        case (.some(let a), .some(let b)) where a != b: out.append(ActionDetail("~", name, depth: 2))
+        default: break
+        }
     }
 
     /// By name: `+ env NAME=value`, `- env NAME`, `~ env NAME: a → b`; a secret's value

@@ -169,6 +169,20 @@ public struct ContainerLaunch: Sendable, Hashable {
     /// kubelet's QoS score; nil leaves the supervisor's (0).
     public var oomScoreAdj: Int32?
 
+    public var startupProbe: ProbeSpec?
+    public var livenessProbe: ProbeSpec?
+    public var readinessProbe: ProbeSpec?
+    public var postStart: HandlerAction?
+    public var preStop: HandlerAction?
+
+    public func probe(_ kind: ProbeSpec.Kind) -> ProbeSpec? {
+        switch kind {
+        case .startup: return startupProbe
+        case .liveness: return livenessProbe
+        case .readiness: return readinessProbe
+        }
+    }
+
     public init(name: String, kind: ContainerKind = .main, specHash: String = "", restartPolicy: RestartPolicy = .always,
                 executable: String, arguments: [String], environment: [String] = [], workingDirectory: String? = nil,
                 uid: UInt32? = nil, gid: UInt32? = nil, supplementalGroups: [UInt32] = [],
@@ -251,6 +265,11 @@ extension LaunchPlan {
             w.line("cgroup", c.cgroup)
             w.line("stopSignal", c.stopSignal)
             w.optional("oomScoreAdj", c.oomScoreAdj)
+            if let p = c.startupProbe { HandlerRecords.write("startupProbe", p, into: &w) }
+            if let p = c.livenessProbe { HandlerRecords.write("livenessProbe", p, into: &w) }
+            if let p = c.readinessProbe { HandlerRecords.write("readinessProbe", p, into: &w) }
+            if let h = c.postStart { HandlerRecords.write("postStart", h, into: &w) }
+            if let h = c.preStop { HandlerRecords.write("preStop", h, into: &w) }
             w.line("end", "")
         }
         return w.text
@@ -283,6 +302,8 @@ extension LaunchPlan {
         }
         for (opener, body) in blocks {
             var c = ContainerLaunch(name: opener.value, executable: "", arguments: [], cgroup: "")
+            var handlers: [String: HandlerRecords.Builder] = [:]
+            var lastHandlerLine = opener.line
             for r in body {
                 switch r.key {
                 case "kind":
@@ -326,7 +347,22 @@ extension LaunchPlan {
                 case "cgroup": c.cgroup = r.value
                 case "stopSignal": c.stopSignal = Int32(try r.int())
                 case "oomScoreAdj": c.oomScoreAdj = Int32(try r.int())
-                default: break  // a newer writer's key
+                default:
+                    if try HandlerRecords.read(r, into: &handlers) { lastHandlerLine = r.line }
+                    // else a newer writer's key
+                }
+            }
+            for (name, b) in handlers {
+                if let kind = HandlerRecords.probeNames[name] {
+                    let probe = try b.probe(line: lastHandlerLine, name: name)
+                    switch kind {
+                    case .startup: c.startupProbe = probe
+                    case .liveness: c.livenessProbe = probe
+                    case .readiness: c.readinessProbe = probe
+                    }
+                } else {
+                    guard let action = b.action else { throw RecordError(line: lastHandlerLine, reason: "\(name): an action expected") }
+                    if name == "postStart" { c.postStart = action } else { c.preStop = action }
                 }
             }
             plan.containers.append(c)

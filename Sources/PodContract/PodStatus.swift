@@ -80,6 +80,9 @@ public struct ContainerStatus: Sendable, Hashable {
     public var lastTermination: Termination?
     /// When a waiting container starts again (its backoff), if it will.
     public var nextStartAt: WallTime?
+    /// Kubernetes' `ready`: running, its startup probe passed, and its readiness probe (if
+    /// any) passing. nil from a supervisor that does not run probes.
+    public var ready: Bool?
 
     public init(name: String, kind: ContainerKind, specHash: String, state: ContainerState = .waiting, reason: String? = nil,
                 message: String? = nil, pid: Int32? = nil, restartCount: Int = 0, startedAt: WallTime? = nil,
@@ -118,6 +121,7 @@ extension PodStatus {
             w.line("kind", c.kind.rawValue)
             w.line("specHash", c.specHash)
             w.line("state", c.state.rawValue)
+            if let ready = c.ready { w.line("ready", ready) }
             w.optional("reason", c.reason)
             w.optional("message", c.message)
             w.optional("pid", c.pid)
@@ -156,6 +160,7 @@ extension PodStatus {
                     guard let k = ContainerKind(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown kind \(r.value)") }
                     c.kind = k
                 case "specHash": c.specHash = r.value
+                case "ready": c.ready = try r.bool()
                 case "state":
                     guard let s = ContainerState(rawValue: r.value) else { throw RecordError(line: r.line, reason: "unknown state \(r.value)") }
                     c.state = s

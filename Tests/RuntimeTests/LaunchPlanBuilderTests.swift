@@ -401,6 +401,37 @@ struct LaunchPlanBuilderTests {
         #expect(c.secretEnvironment == ["PASS"])
     }
 
+    /// Probes and hooks reach the plan resolved: a named port is the container's number, the
+    /// host the pod's address.
+    @Test func probesAndHooksAreResolved() throws {
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web}
+        spec:
+          containers:
+          - name: c
+            image: host
+            command: [sh]
+            ports: [{name: http, containerPort: 8080}]
+            startupProbe: {exec: {command: [cat, /tmp/up]}, failureThreshold: 30, periodSeconds: 1}
+            livenessProbe: {httpGet: {path: /healthz, port: http, httpHeaders: [{name: X-A, value: "1"}]}, initialDelaySeconds: 3}
+            readinessProbe: {tcpSocket: {port: 8080, host: 10.0.0.1}, successThreshold: 2}
+            lifecycle:
+              postStart: {sleep: {seconds: 1}}
+              preStop: {httpGet: {port: 8080, scheme: HTTPS}}
+        """
+        let c = try Self.build(yaml).plan.containers[0]
+        #expect(c.startupProbe == ProbeSpec(action: .exec(["cat", "/tmp/up"]), periodSeconds: 1, failureThreshold: 30))
+        #expect(c.livenessProbe == ProbeSpec(action: .httpGet(HTTPGet(host: "127.0.0.1", port: 8080, path: "/healthz",
+                                                                      headers: [HTTPHeaderField(name: "X-A", value: "1")])),
+                                             initialDelaySeconds: 3))
+        #expect(c.readinessProbe == ProbeSpec(action: .tcpSocket(host: "10.0.0.1", port: 8080), successThreshold: 2))
+        #expect(c.postStart == .sleep(seconds: 1))
+        #expect(c.preStop == .httpGet(HTTPGet(host: "127.0.0.1", port: 8080, path: "/", https: true)))
+        // A port name the container does not have never gets here: validation refuses it.
+    }
+
     /// The names whose values hold a Secret's data, so that `diff` and `describe` hide them:
     /// from secretKeyRef and envFrom secretRef, and through `$(VAR)` from such a name; a
     /// later plain value clears the mark.

@@ -22,8 +22,11 @@ import Testing
         var nextPID: Int32 = 100
         var log: [String] = []
 
-        init(_ plan: LaunchPlan) {
-            life = PodLifecycle(plan: plan, now: Instant(mono: now, wall: WallTime(now)))
+        /// Probes asked for and not answered yet.
+        var probes: [(container: String, kind: ProbeSpec.Kind)] = []
+
+        init(_ plan: LaunchPlan, probes: Bool = false) {
+            life = PodLifecycle(plan: plan, now: Instant(mono: now, wall: WallTime(now)), probesEnabled: probes)
         }
         var instant: Instant { Instant(mono: now, wall: WallTime(now)) }
 
@@ -40,9 +43,22 @@ import Testing
                     log.append("start \(c.name)")
                 case .signal(let c, let sig): log.append("signal \(c) \(sig)")
                 case .kill(let c): log.append("kill \(c)")
+                case .probe(let c, let kind, _):
+                    log.append("probe \(c) \(kind)")
+                    probes.append((c, kind))
                 }
             }
             }
+        }
+        /// Answers the oldest pending probe of `kind` on `name`.
+        mutating func answer(_ name: String, _ kind: ProbeSpec.Kind, _ ok: Bool, _ message: String? = nil) {
+            guard let i = probes.firstIndex(where: { $0.container == name && $0.kind == kind }) else {
+                Issue.record("no \(kind) probe of \(name) pending: \(log)")
+                return
+            }
+            probes.remove(at: i)
+            life.probeResult(name, kind: kind, success: ok, message: message, at: instant)
+            step()
         }
         mutating func exit(_ name: String, _ code: Int32, oom: Bool = false) {
             life.exited(name, status: .exited(code), oomKilled: oom, at: instant)
@@ -195,5 +211,122 @@ import Testing
         #expect(st?.termination?.exitCode == 128)
         #expect(st?.message == "exec /nope: ENOENT")
         #expect(h.life.phase == .failed)
+    }
+
+    // MARK: Probes
+
+    static func probed(_ name: String, _ kind: ContainerKind = .main, restart: RestartPolicy = .always,
+                       startup: ProbeSpec? = nil, liveness: ProbeSpec? = nil, readiness: ProbeSpec? = nil) -> ContainerLaunch {
+        var c = container(name, kind, restart: restart)
+        c.startupProbe = startup
+        c.livenessProbe = liveness
+        c.readinessProbe = readiness
+        return c
+    }
+
+    static let tcp = HandlerAction.tcpSocket(host: "127.0.0.1", port: 80)
+
+    /// Liveness and readiness wait for the startup probe; each probe waits for its initial
+    /// delay and then runs every period; readiness makes the container ready.
+    @Test func theStartupProbeGatesLivenessAndReadiness() {
+        var h = Harness(Self.plan([Self.probed("a", startup: ProbeSpec(action: Self.tcp, periodSeconds: 1, failureThreshold: 30),
+                                               liveness: ProbeSpec(action: Self.tcp, initialDelaySeconds: 5),
+                                               readiness: ProbeSpec(action: Self.tcp))]), probes: true)
+        h.step()
+        #expect(h.log == ["start a", "probe a startup"])
+        #expect(h.state("a")?.ready == false)
+        h.answer("a", .startup, false)
+        h.advance(1)
+        #expect(h.log.last == "probe a startup")
+        h.answer("a", .startup, true)
+        // Readiness now; liveness at its initial delay, 5 s after the start.
+        #expect(h.log.suffix(1) == ["probe a readiness"])
+        h.answer("a", .readiness, true)
+        #expect(h.state("a")?.ready == true)
+        h.advance(4)
+        #expect(h.log.last == "probe a liveness")
+        #expect(h.life.nextDeadline(after: h.now) != nil)
+    }
+
+    /// `failureThreshold` liveness failures in a row stop the run, with the probe's own
+    /// grace period, and the container restarts under its policy; a success between
+    /// failures starts the count again.
+    @Test func livenessFailuresRestartTheContainer() {
+        var h = Harness(Self.plan([Self.probed("a", liveness: ProbeSpec(action: Self.tcp, periodSeconds: 10, failureThreshold: 3,
+                                                                        terminationGracePeriodSeconds: 5))]), probes: true)
+        h.step()
+        h.answer("a", .liveness, false, "connection refused")
+        h.advance(10)
+        h.answer("a", .liveness, true)
+        h.advance(10)
+        h.answer("a", .liveness, false)
+        h.advance(10)
+        h.answer("a", .liveness, false)
+        #expect(!h.log.contains { $0.hasPrefix("signal") }, "two failures in a row: not yet")
+        h.advance(10)
+        h.answer("a", .liveness, false, "HTTP 500")
+        #expect(h.log.last == "signal a 15")
+        #expect(h.state("a")?.message == "Liveness probe failed: HTTP 500")
+        #expect(h.probes.isEmpty && h.life.actions(at: h.instant).isEmpty, "no probe of a run that is stopping")
+        h.advance(5)
+        #expect(h.log.last == "kill a", "the probe's grace period, not the pod's 30 s")
+        h.life.exited("a", status: .signaled(9), oomKilled: false, at: h.instant)
+        h.step()
+        #expect(h.log.suffix(2) == ["start a", "probe a liveness"])
+        #expect(h.state("a")?.restartCount == 1)
+        #expect(h.state("a")?.lastTermination?.exitCode == 137)
+    }
+
+    @Test func aContainerThatNeverRestartsStaysTerminatedAfterALivenessFailure() {
+        var h = Harness(Self.plan([Self.probed("a", restart: .never, liveness: ProbeSpec(action: Self.tcp, failureThreshold: 1))]), probes: true)
+        h.step()
+        h.answer("a", .liveness, false)
+        h.exit("a", 143)
+        #expect(h.state("a")?.state == .terminated)
+        #expect(h.life.phase == .failed)
+    }
+
+    /// Ready after `successThreshold` successes in a row, not ready after
+    /// `failureThreshold` failures in a row.
+    @Test func readinessFollowsItsThresholds() {
+        var h = Harness(Self.plan([Self.probed("a", readiness: ProbeSpec(action: Self.tcp, periodSeconds: 1, successThreshold: 2,
+                                                                         failureThreshold: 2))]), probes: true)
+        h.step()
+        h.answer("a", .readiness, true)
+        #expect(h.state("a")?.ready == false)
+        h.advance(1)
+        h.answer("a", .readiness, true)
+        #expect(h.state("a")?.ready == true)
+        h.advance(1)
+        h.answer("a", .readiness, false)
+        #expect(h.state("a")?.ready == true)
+        h.advance(1)
+        h.answer("a", .readiness, false)
+        #expect(h.state("a")?.ready == false)
+        #expect(h.life.probeSummary("a").first?.failures == 2)
+    }
+
+    /// KEP-753: a sidecar with a startup probe lets the next init container start only once
+    /// the probe has passed.
+    @Test func aSidecarsStartupProbeGatesTheNextInitContainer() {
+        var h = Harness(Self.plan([Self.probed("side", .sidecar, startup: ProbeSpec(action: Self.tcp, periodSeconds: 1)),
+                                   Self.container("i", .initContainer, restart: .onFailure), Self.container("a")]), probes: true)
+        h.step()
+        #expect(h.log == ["start side", "probe side startup"])
+        h.answer("side", .startup, false)
+        h.advance(1)
+        #expect(!h.log.contains("start i"))
+        h.answer("side", .startup, true)
+        #expect(h.log.last == "start i")
+    }
+
+    /// A lifecycle built with probes off (the supervisor until its probe runner lands) asks
+    /// for none and reports no readiness.
+    @Test func withProbesOffNothingIsProbed() {
+        var h = Harness(Self.plan([Self.probed("a", startup: ProbeSpec(action: Self.tcp), readiness: ProbeSpec(action: Self.tcp))]))
+        h.step()
+        #expect(h.log == ["start a"])
+        #expect(h.state("a")?.ready == nil)
+        #expect(h.life.nextDeadline(after: h.now) == nil)
     }
 }

@@ -19,6 +19,8 @@ public enum LifecycleAction: Sendable, Hashable {
     case signal(container: String, signal: Int32)
     /// SIGKILL everything in the container's cgroup: its grace period is over.
     case kill(container: String)
+    /// Run one probe of a running container; report back with `probeResult`.
+    case probe(container: String, kind: ProbeSpec.Kind, ProbeSpec)
 }
 
 /// The pod's lifecycle with Kubernetes semantics, as a pure state machine: events in
@@ -68,6 +70,17 @@ public struct PodLifecycle: Sendable {
         var replacement: ContainerLaunch?
         /// Removed from the plan: forget once stopped.
         var removing = false
+        /// This run's probes (kubelet's prober workers), reset at each start.
+        var probes: [ProbeSpec.Kind: ProbeTrack] = [:]
+        /// The startup probe has passed, or there is none: liveness and readiness run.
+        var startupDone = true
+        /// The readiness probe's verdict (true without one, once started).
+        var readyByProbe = false
+        /// A failed liveness or startup probe is stopping this run: restart it under the
+        /// container's policy once it has exited, and say why.
+        var probeKill: String?
+        /// The grace period of this stop, when a probe sets its own.
+        var stopGrace: Int64?
 
         var running: Bool { pid != nil }
         var kind: ContainerKind { spec.kind }
@@ -83,8 +96,12 @@ public struct PodLifecycle: Sendable {
     /// A pod stop is under way; the deadline (monotonic) for SIGKILL.
     public private(set) var stopDeadline: Int64?
 
-    public init(plan: LaunchPlan, now: Instant) {
+    /// Whether probes run (`.probe` actions). Off, a container is ready once running.
+    public let probesEnabled: Bool
+
+    public init(plan: LaunchPlan, now: Instant, probesEnabled: Bool = false) {
         self.plan = plan
+        self.probesEnabled = probesEnabled
         self.slots = plan.containers.map { Slot(spec: $0, nextStart: now.mono, nextStartWall: now.wall) }
     }
 
@@ -110,6 +127,9 @@ public struct PodLifecycle: Sendable {
         slots[i].killed = false
         if let t = slots[i].termination { slots[i].lastTermination = t }
         slots[i].termination = nil
+        slots[i].probeKill = nil
+        slots[i].stopGrace = nil
+        resetProbes(i, at: now)
     }
 
     /// The spawn failed before exec (a missing executable, a mount that failed): kubelet's
@@ -146,8 +166,9 @@ public struct PodLifecycle: Sendable {
     mutating func scheduleAfterExit(_ i: Int, exitCode: Int32, at now: Instant) {
         slots[i].nextStart = nil
         slots[i].nextStartWall = nil
-        // A stop in progress (pod stop, removal, replacement, end of pod) restarts nothing.
-        if stopDeadline != nil || slots[i].removing || slots[i].stopSignalled { return }
+        // A stop in progress (pod stop, removal, replacement, end of pod) restarts nothing;
+        // a stop for a failed liveness or startup probe restarts under the policy.
+        if stopDeadline != nil || slots[i].removing || (slots[i].stopSignalled && slots[i].probeKill == nil) { return }
         if slots[i].replacement != nil { return }
         if slots[i].kind == .initContainer && exitCode == 0 {
             slots[i].completed = true
@@ -246,6 +267,12 @@ public struct PodLifecycle: Sendable {
             return out
         }
 
+        out += dueProbes(now)
+        // Runs that a liveness or startup probe failed.
+        for i in slots.indices where slots[i].running && slots[i].probeKill != nil {
+            stopOne(i, now: now, into: &out)
+        }
+
         // Per-container stops: replacements and removals.
         for i in slots.indices where slots[i].running && (slots[i].replacement != nil || slots[i].removing) {
             stopOne(i, now: now, into: &out)
@@ -261,8 +288,9 @@ public struct PodLifecycle: Sendable {
                     done = false
                     break
                 } else {
-                    if slots[i].running { continue }
-                    startIfDue(i, now: now, into: &out)
+                    // A sidecar counts as started once its startup probe passes (KEP-753).
+                    if slots[i].running && slots[i].startupDone { continue }
+                    if !slots[i].running { startIfDue(i, now: now, into: &out) }
                     done = false
                     break
                 }
@@ -301,7 +329,7 @@ public struct PodLifecycle: Sendable {
     mutating func stopOne(_ i: Int, now: Instant, into out: inout [LifecycleAction]) {
         if !slots[i].stopSignalled {
             slots[i].stopSignalled = true
-            slots[i].killAt = now.mono + grace
+            slots[i].killAt = now.mono + (slots[i].stopGrace ?? grace)
             out.append(.signal(container: slots[i].name, signal: slots[i].spec.stopSignal))
         } else if let k = slots[i].killAt, k <= now.mono, !slots[i].killed {
             slots[i].killed = true
@@ -353,6 +381,9 @@ public struct PodLifecycle: Sendable {
             for s in slots {
                 if let n = s.nextStart { times.append(n) }
                 if s.running, s.stopSignalled, !s.killed, let k = s.killAt { times.append(k) }
+                if s.running, !s.stopSignalled {
+                    for t in s.probes.values where !t.inFlight && t.active { times.append(t.nextRun) }
+                }
             }
         }
         return times.filter { $0 > now }.min()
@@ -385,11 +416,12 @@ public struct PodLifecycle: Sendable {
             var st = ContainerStatus(name: s.name, kind: s.kind, specHash: s.spec.specHash, restartCount: s.restartCount)
             st.message = s.message
             st.lastTermination = s.lastTermination
+            if probesEnabled { st.ready = s.running && s.startupDone && s.readyByProbe && !s.stopSignalled }
             if s.running {
                 st.state = .running
                 st.pid = s.hostPID
                 st.startedAt = s.startedAt
-                st.message = nil
+                st.message = s.probeKill
             } else if let t = s.termination, s.nextStart == nil || stopDeadline != nil {
                 st.state = .terminated
                 st.reason = t.reason
@@ -405,6 +437,105 @@ public struct PodLifecycle: Sendable {
                 st.reason = s.kind == .main && !initialized ? "PodInitializing" : "ContainerCreating"
             }
             return st
+        }
+    }
+}
+
+// MARK: - Probes
+
+/// One probe of one run of a container, as kubelet's prober worker keeps it.
+struct ProbeTrack: Sendable {
+    var spec: ProbeSpec
+    /// When it is due (monotonic).
+    var nextRun: Int64
+    /// Runs only after the startup probe has passed (liveness, readiness).
+    var gated: Bool
+    var active: Bool
+    var inFlight = false
+    var successes = 0
+    var failures = 0
+    var lastResult: Bool?
+    var lastMessage: String?
+}
+
+extension PodLifecycle {
+    /// A new run's probes: each first due `initialDelaySeconds` after the start; liveness
+    /// and readiness wait for the startup probe, if there is one.
+    mutating func resetProbes(_ i: Int, at now: Instant) {
+        let spec = slots[i].spec
+        slots[i].probes = [:]
+        slots[i].startupDone = !probesEnabled || spec.startupProbe == nil
+        slots[i].readyByProbe = !probesEnabled || spec.readinessProbe == nil
+        guard probesEnabled else { return }
+        for kind in ProbeSpec.Kind.allCases {
+            guard let p = spec.probe(kind) else { continue }
+            let gated = kind != .startup && spec.startupProbe != nil
+            slots[i].probes[kind] = ProbeTrack(spec: p, nextRun: now.mono + Int64(max(p.initialDelaySeconds, 0)) * 1_000_000_000,
+                                               gated: gated, active: !gated)
+        }
+    }
+
+    /// The probes due now, each marked in flight until its result comes back.
+    mutating func dueProbes(_ now: Instant) -> [LifecycleAction] {
+        var out: [LifecycleAction] = []
+        for i in slots.indices where slots[i].running && !slots[i].stopSignalled {
+            for kind in ProbeSpec.Kind.allCases {
+                guard var t = slots[i].probes[kind], t.active, !t.inFlight, t.nextRun <= now.mono else { continue }
+                t.inFlight = true
+                slots[i].probes[kind] = t
+                out.append(.probe(container: slots[i].name, kind: kind, t.spec))
+            }
+        }
+        return out
+    }
+
+    /// A probe's outcome. Thresholds as Kubernetes has them: the startup probe passes once
+    /// and then stops; `failureThreshold` failures in a row of the startup or liveness probe
+    /// stop the run (its own grace period if it sets one) and restart it under the
+    /// container's policy; readiness turns true after `successThreshold` successes in a row
+    /// and false after `failureThreshold` failures.
+    public mutating func probeResult(_ name: String, kind: ProbeSpec.Kind, success: Bool, message: String?, at now: Instant) {
+        guard let i = index(name), slots[i].running, var t = slots[i].probes[kind], t.inFlight else { return }
+        t.inFlight = false
+        t.nextRun = now.mono + Int64(max(t.spec.periodSeconds, 1)) * 1_000_000_000
+        t.lastResult = success
+        t.lastMessage = message
+        if success { t.successes += 1; t.failures = 0 } else { t.failures += 1; t.successes = 0 }
+        slots[i].probes[kind] = t
+        let failed = t.failures >= max(Int(t.spec.failureThreshold), 1)
+        switch kind {
+        case .startup:
+            if success {
+                slots[i].startupDone = true
+                slots[i].probes[.startup]?.active = false
+                for k in [ProbeSpec.Kind.liveness, .readiness] where slots[i].probes[k] != nil {
+                    slots[i].probes[k]!.active = true
+                    slots[i].probes[k]!.nextRun = max(slots[i].probes[k]!.nextRun, now.mono)
+                }
+            } else if failed {
+                failRun(i, "Startup probe failed" + (message.map { ": " + $0 } ?? ""), t.spec)
+            }
+        case .liveness:
+            if failed { failRun(i, "Liveness probe failed" + (message.map { ": " + $0 } ?? ""), t.spec) }
+        case .readiness:
+            if success && t.successes >= max(Int(t.spec.successThreshold), 1) { slots[i].readyByProbe = true }
+            if failed { slots[i].readyByProbe = false }
+        }
+    }
+
+    mutating func failRun(_ i: Int, _ reason: String, _ spec: ProbeSpec) {
+        guard slots[i].probeKill == nil else { return }
+        slots[i].probeKill = reason
+        slots[i].message = reason
+        slots[i].stopGrace = spec.terminationGracePeriodSeconds.map { max($0, 0) * 1_000_000_000 }
+        for k in slots[i].probes.keys { slots[i].probes[k]!.active = false }
+    }
+
+    /// The last result and the failures in a row of each probe of a container's run.
+    public func probeSummary(_ name: String) -> [(kind: ProbeSpec.Kind, result: Bool?, failures: Int, message: String?)] {
+        guard let i = index(name) else { return [] }
+        return ProbeSpec.Kind.allCases.compactMap { k in
+            slots[i].probes[k].map { (k, $0.lastResult, $0.failures, $0.lastMessage) }
         }
     }
 }

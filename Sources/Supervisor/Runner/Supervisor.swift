@@ -265,6 +265,10 @@ public final class Supervisor {
                     try? Sys.kill(run.pid, Signal.kill)
                     _ = try? driver.kill(run.cgroup, method: .automatic)
                 }
+            case .probe:
+                // Never asked for: this runner builds its lifecycle with probes off until it
+                // can run them (the probe runner is the next step of the probes issue).
+                break
             }
         }
         let now = Self.now()
