@@ -67,6 +67,10 @@ extension Sys {
         return entries.map(\.revents)
     }
 
+    /// poll(2)'s POLLIN and POLLOUT, for callers that import no Glibc.
+    public static let pollReadableEvent = Int16(POLLIN)
+    public static let pollWritable = Int16(POLLOUT)
+
     public static func setNonBlocking(_ fd: Int32) throws(KernelError) {
         _ = try check("fcntl", nil, "O_NONBLOCK") { ckernel_set_nonblocking(fd) }
     }

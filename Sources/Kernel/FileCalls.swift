@@ -11,6 +11,9 @@ extension Sys {
         try open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, mode: mode)
     }
 
+    /// access(2) X_OK: whether this process may execute `path`.
+    public static func isExecutable(_ path: String) -> Bool { access(path, X_OK) == 0 }
+
     /// open(2) read-only.
     public static func openForReading(_ path: String) throws(KernelError) -> Int32 {
         try open(path, O_RDONLY)

@@ -39,7 +39,10 @@ enum ProbeBuilder {
     }
 
     static func http(_ h: HTTPGetAction, _ c: Manifest.Container, at path: String) throws(BuildError) -> HTTPGet {
-        HTTPGet(host: nonEmpty(h.host) ?? podAddress, port: try number(h.port, c, at: path + ".port"),
+        if h.scheme.uppercased() == "HTTPS" {
+            throw BuildError(path: path + ".scheme", message: "HTTPS is not supported: podrec's prober speaks plain HTTP (use scheme: HTTP, or an exec probe)")
+        }
+        return HTTPGet(host: nonEmpty(h.host) ?? podAddress, port: try number(h.port, c, at: path + ".port"),
                 path: h.path.isEmpty ? "/" : h.path, https: h.scheme.uppercased() == "HTTPS",
                 headers: h.httpHeaders.map { HTTPHeaderField(name: $0.name, value: $0.value) })
     }

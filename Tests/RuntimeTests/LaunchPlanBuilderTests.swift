@@ -419,7 +419,7 @@ struct LaunchPlanBuilderTests {
             readinessProbe: {tcpSocket: {port: 8080, host: 10.0.0.1}, successThreshold: 2}
             lifecycle:
               postStart: {sleep: {seconds: 1}}
-              preStop: {httpGet: {port: 8080, scheme: HTTPS}}
+              preStop: {httpGet: {port: 8080}}
         """
         let c = try Self.build(yaml).plan.containers[0]
         #expect(c.startupProbe == ProbeSpec(action: .exec(["cat", "/tmp/up"]), periodSeconds: 1, failureThreshold: 30))
@@ -428,7 +428,11 @@ struct LaunchPlanBuilderTests {
                                              initialDelaySeconds: 3))
         #expect(c.readinessProbe == ProbeSpec(action: .tcpSocket(host: "10.0.0.1", port: 8080), successThreshold: 2))
         #expect(c.postStart == .sleep(seconds: 1))
-        #expect(c.preStop == .httpGet(HTTPGet(host: "127.0.0.1", port: 8080, path: "/", https: true)))
+        #expect(c.preStop == .httpGet(HTTPGet(host: "127.0.0.1", port: 8080, path: "/")))
+        #expect(throws: BuildError(path: "spec.containers[0].lifecycle.preStop.httpGet.scheme",
+                                   message: "HTTPS is not supported: podrec's prober speaks plain HTTP (use scheme: HTTP, or an exec probe)")) {
+            try Self.build(yaml.replacing("preStop: {httpGet: {port: 8080}}", with: "preStop: {httpGet: {port: 8080, scheme: HTTPS}}"))
+        }
         // A port name the container does not have never gets here: validation refuses it.
     }
 

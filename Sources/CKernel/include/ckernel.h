@@ -184,4 +184,31 @@ static inline int ckernel_set_window_size(int fd, unsigned short rows, unsigned 
     ws.ws_col = cols;
     return ioctl(fd, TIOCSWINSZ, &ws);
 }
+// A non-blocking TCP connection to an IPv4 address, for the supervisor's probes: the fd
+// (close-on-exec) in *fd; returns 0 when connected already, EINPROGRESS while connecting,
+// or an errno (EINVAL for an address that is not IPv4 dotted decimal).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+static inline int ckernel_tcp_connect(const char *ipv4, unsigned short port, int *fd) {
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    if (inet_pton(AF_INET, ipv4, &a.sin_addr) != 1) return EINVAL;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    if (connect(s, (struct sockaddr *)&a, sizeof a) == 0) { *fd = s; return 0; }
+    int e = errno;
+    if (e == EINPROGRESS) { *fd = s; return EINPROGRESS; }
+    close(s);
+    return e;
+}
+
+// SO_ERROR: how a non-blocking connect ended (0: connected).
+static inline int ckernel_socket_error(int fd) {
+    int e = 0;
+    socklen_t len = sizeof e;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0) return errno;
+    return e;
+}
 #endif

@@ -68,30 +68,16 @@ extension Podrec {
                 useTerminal = false
             }
 
+            guard ContainerJoin.resolve(command[0], hostPID: pid, environment: spec.environment) != nil else {
+                throw CLIError("exec: \"\(command[0])\": executable file not found in $PATH")
+            }
             var fds: [Int32] = []
             defer { for fd in fds { Sys.close(fd) } }
             var master: Int32?
             defer { if let master { Sys.close(master) } }
-            var request = SpawnRequest(command, executable: try Self.resolve(command[0], pid: pid, environment: spec.environment),
-                                       environment: spec.environment)
+            var request: SpawnRequest
             do {
-                // pid first (the shim enters it with a fork), mnt last: after it, paths are the
-                // container's.
-                for kind in [Namespace.pid, .ipc, .uts, .network, .mount] {
-                    let path = "/proc/\(pid)/ns/\(kind.procName)"
-                    // A namespace the container shares with the host is the host's: join it
-                    // all the same, it changes nothing.
-                    let fd = try Sys.open(path, O_RDONLY)
-                    fds.append(fd)
-                    request.joinNamespaces.append(NamespaceJoin(kind, fd: fd, path: path))
-                }
-                switch try reconciler.creator.driver.joinTarget(spec.cgroup) {
-                case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
-                case .directory(let dir):
-                    let fd = try CgroupJoin.openDirectory(dir)
-                    fds.append(fd)
-                    request.cgroup = .v2(dirFD: fd, path: dir)
-                }
+                (request, fds) = try ContainerJoin.request(command, in: spec, hostPID: pid, driver: reconciler.creator.driver)
                 if useTerminal {
                     let pty = try Sys.openPseudoTerminal(root: "/proc/\(pid)/root")
                     master = pty.master
@@ -104,8 +90,6 @@ extension Podrec {
                     request.stdin = null
                 }
             } catch { throw CLIError("\(error)") }
-            request.workingDirectory = spec.workingDirectory
-            request.takeIdentity(of: spec)
             let process: SpawnedProcess
             do { process = try spawn(request) } catch { throw CLIError("\(error)") }
             defer { if let fd = process.pidfd { Sys.close(fd) } }
@@ -121,18 +105,6 @@ extension Podrec {
             case .exited(let code): if code != 0 { throw ExitCode(code) }
             case .signaled(let signal): throw ExitCode(128 + signal)
             }
-        }
-
-        /// `name` as the container's PATH finds it inside its root (seen from here through
-        /// `/proc/PID/root`); a path with a `/` is taken as it is.
-        static func resolve(_ name: String, pid: Int32, environment: [String]) throws -> String {
-            if name.contains("/") { return name }
-            let path = environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-            for dir in path.split(separator: ":") where dir.hasPrefix("/") {
-                let candidate = "\(dir)/\(name)"
-                if access("/proc/\(pid)/root\(candidate)", X_OK) == 0 { return candidate }
-            }
-            throw CLIError("exec: \"\(name)\": executable file not found in $PATH")
         }
     }
 }

@@ -66,7 +66,8 @@ extension Podrec {
                 return ["0/\(pod.plan?.containers.filter { $0.kind != .initContainer }.count ?? 0)", state, "0", "?"]
             }
             let counted = status.containers.filter { $0.kind != .initContainer }
-            let ready = counted.filter { $0.state == .running }.count
+            // The supervisor's verdict (probes included); an older one reports none.
+            let ready = counted.filter { $0.ready ?? ($0.state == .running) }.count
             var state = status.phase.rawValue
             if case .dead = pod.supervisor { state = "SupervisorDead" }
             else if let c = counted.first(where: { $0.state == .waiting && $0.reason != nil && $0.reason != "ContainerCreating" }) { state = c.reason! }

@@ -39,6 +39,8 @@ public final class Supervisor {
         var oomKillsAtStart: Int64
     }
     var runs: [String: Run] = [:]
+    /// Probes in flight (tcpSocket, httpGet, exec).
+    let probes = ProbeRunner()
 
     /// One run's log, opened at its first output: making the dir and the file is then off
     /// the path of a start. A log that cannot be opened drops the output instead, so that
@@ -107,7 +109,7 @@ public final class Supervisor {
         hostPID = Sys.hostPIDOfSelf()
         pidNamespaced = Sys.ownPID() != hostPID
         observedGeneration = plan.generation
-        lifecycle = PodLifecycle(plan: plan, now: Self.now())
+        lifecycle = PodLifecycle(plan: plan, now: Self.now(), probesEnabled: true)
     }
 
     static func now() -> Instant { Instant(mono: MonotonicClock.now(), wall: WallTime(WallClock.now())) }
@@ -170,12 +172,18 @@ public final class Supervisor {
     func wait() {
         var timeout: Int32? = nil
         let now = MonotonicClock.now()
-        if let deadline = lifecycle.nextDeadline(after: now) {
+        if let deadline = [lifecycle.nextDeadline(after: now), probes.nextDeadline].compactMap({ $0 }).min() {
             let ms = (deadline - now + 999_999) / 1_000_000
             timeout = Int32(clamping: max(ms, 0))
         }
-        let fds = [signalFD] + pipes.map(\.fd)
-        guard let ready = try? Sys.pollReadable(fds, timeoutMilliseconds: timeout) else { return }
+        let probeFDs = probes.pollSet
+        let fds = [(signalFD, Sys.pollReadableEvent)] + pipes.map { ($0.fd, Sys.pollReadableEvent) } + probeFDs
+        guard let ready = try? Sys.poll(fds, timeoutMilliseconds: timeout) else { return }
+        // Probes: sockets that moved, then timeouts.
+        var moved = Set<Int32>()
+        for (i, p) in probeFDs.enumerated() where ready[1 + pipes.count + i] != 0 { moved.insert(p.fd) }
+        let results = probes.progress(ready: moved) + probes.expire(now: MonotonicClock.now())
+        for r in results { lifecycle.probeResult(r.key.container, kind: r.key.kind, success: r.success, message: r.message, at: Self.now()) }
         // Logs first: a container's last words belong in its log before its exit is handled.
         var closed: [Int] = []
         for (i, pipe) in pipes.enumerated() where ready[i + 1] != 0 {
@@ -213,8 +221,13 @@ public final class Supervisor {
 
     func reap() {
         for (pid, raw) in Sys.reapAll() {
+            if let r = probes.reaped(pid, status: WaitStatus(raw)) {
+                lifecycle.probeResult(r.key.container, kind: r.key.kind, success: r.success, message: r.message, at: Self.now())
+                continue
+            }
             guard let name = runs.first(where: { $0.value.pid == pid })?.key, let run = runs[name] else { continue }
             runs[name] = nil
+            probes.cancel(container: name)
             var oom = false
             if let kills = try? driver.oomKills(run.cgroup) ?? nil { oom = kills > run.oomKillsAtStart }
             // The main process is gone; what it left behind (daemons, in a shared PID
@@ -265,10 +278,13 @@ public final class Supervisor {
                     try? Sys.kill(run.pid, Signal.kill)
                     _ = try? driver.kill(run.cgroup, method: .automatic)
                 }
-            case .probe:
-                // Never asked for: this runner builds its lifecycle with probes off until it
-                // can run them (the probe runner is the next step of the probes issue).
-                break
+            case .probe(let name, let kind, let spec):
+                guard let container = lifecycle.plan.container(name) else { continue }
+                let hostPID = lifecycle.containerStatuses.first { $0.name == name }?.pid
+                if let r = probes.start(.init(container: name, kind: kind), spec, container: container, hostPID: hostPID,
+                                        driver: driver, nullFD: nullFD, now: MonotonicClock.now()) {
+                    lifecycle.probeResult(name, kind: kind, success: r.success, message: r.message, at: Self.now())
+                }
             }
         }
         let now = Self.now()

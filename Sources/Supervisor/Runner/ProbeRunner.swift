@@ -1,0 +1,221 @@
+import Cgroups
+import Kernel
+import PodContract
+import Runtime
+import Spawn
+
+/// The probes in flight, inside the supervisor's single-threaded loop, each bounded by its
+/// `timeoutSeconds`:
+/// - `tcpSocket`: a non-blocking connect from the pod's network namespace (the
+///   supervisor's own); success is a connection.
+/// - `httpGet`: the same, then `GET path HTTP/1.1` with kubelet's headers
+///   (`User-Agent: kube-probe/1.32`, `Accept: */*`, `Connection: close`) and the probe's
+///   own; success is a status from 200 to 399, as kubelet's prober has it.
+/// - `exec`: a process in the container (`ContainerJoin`); success is exit status 0. The
+///   supervisor reaps it like any child and hands the status here.
+final class ProbeRunner {
+    struct Key: Hashable {
+        var container: String
+        var kind: ProbeSpec.Kind
+    }
+
+    struct Result {
+        var key: Key
+        var success: Bool
+        var message: String?
+    }
+
+    enum Work {
+        case connecting(fd: Int32, request: [UInt8]?)
+        case sending(fd: Int32, pending: ArraySlice<UInt8>)
+        case reading(fd: Int32, response: [UInt8])
+        case process(pid: Int32)
+    }
+
+    struct InFlight {
+        var key: Key
+        var deadline: Int64
+        var timeoutSeconds: Int32
+        var work: Work
+    }
+
+    var inFlight: [InFlight] = []
+
+    /// Starts one probe; a result now when it cannot even start.
+    func start(_ key: Key, _ spec: ProbeSpec, container: ContainerLaunch, hostPID: Int32?, driver: (any CgroupDriver)?,
+               nullFD: Int32, now: Int64) -> Result? {
+        let timeout = max(spec.timeoutSeconds, 1)
+        let deadline = now + Int64(timeout) * 1_000_000_000
+        switch spec.action {
+        case .tcpSocket(let host, let port):
+            return connect(key, host: host, port: port, request: nil, deadline: deadline, timeout: timeout)
+        case .httpGet(let get):
+            if get.https { return Result(key: key, success: false, message: "HTTPS probes are not supported") }
+            return connect(key, host: get.host, port: get.port, request: Self.request(get), deadline: deadline, timeout: timeout)
+        case .exec(let argv):
+            guard let hostPID, let driver else { return Result(key: key, success: false, message: "the container is not running") }
+            do {
+                var (request, fds) = try ContainerJoin.request(argv, in: container, hostPID: hostPID, driver: driver)
+                defer { for fd in fds { Sys.close(fd) } }
+                (request.stdin, request.stdout, request.stderr) = (nullFD, nullFD, nullFD)
+                let process = try spawn(request)
+                if let fd = process.pidfd { Sys.close(fd) }
+                inFlight.append(InFlight(key: key, deadline: deadline, timeoutSeconds: timeout, work: .process(pid: process.pid)))
+                return nil
+            } catch {
+                return Result(key: key, success: false, message: "exec: \(error)")
+            }
+        case .sleep:
+            return Result(key: key, success: true, message: nil)
+        }
+    }
+
+    func connect(_ key: Key, host: String, port: UInt16, request: [UInt8]?, deadline: Int64, timeout: Int32) -> Result? {
+        let address = host == "localhost" ? "127.0.0.1" : host
+        do {
+            let (fd, connected) = try Sys.connectTCP(address, port: port)
+            if connected {
+                guard let request else {
+                    Sys.close(fd)
+                    return Result(key: key, success: true, message: nil)
+                }
+                inFlight.append(InFlight(key: key, deadline: deadline, timeoutSeconds: timeout, work: .sending(fd: fd, pending: request[...])))
+            } else {
+                inFlight.append(InFlight(key: key, deadline: deadline, timeoutSeconds: timeout, work: .connecting(fd: fd, request: request)))
+            }
+            return nil
+        } catch {
+            return Result(key: key, success: false, message: "dial tcp \(host):\(port): \(error.errno.message.lowercased())")
+        }
+    }
+
+    static func request(_ get: HTTPGet) -> [UInt8] {
+        var lines = ["GET \(get.path.isEmpty ? "/" : get.path) HTTP/1.1"]
+        let names = Set(get.headers.map { $0.name.lowercased() })
+        if !names.contains("host") { lines.append("Host: \(get.host):\(get.port)") }
+        if !names.contains("user-agent") { lines.append("User-Agent: kube-probe/1.32") }
+        if !names.contains("accept") { lines.append("Accept: */*") }
+        lines.append("Connection: close")
+        lines += get.headers.map { "\($0.name): \($0.value)" }
+        return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
+    }
+
+    /// The fds to poll, and for what.
+    var pollSet: [(fd: Int32, events: Int16)] {
+        inFlight.compactMap { f in
+            switch f.work {
+            case .connecting(let fd, _), .sending(let fd, _): return (fd, Sys.pollWritable)
+            case .reading(let fd, _): return (fd, Sys.pollReadableEvent)
+            case .process: return nil
+            }
+        }
+    }
+
+    /// Moves every socket that poll reported on; returns the probes that finished.
+    func progress(ready: Set<Int32>) -> [Result] {
+        var done: [Result] = []
+        var i = 0
+        while i < inFlight.count {
+            var f = inFlight[i]
+            var result: Result?
+            switch f.work {
+            case .connecting(let fd, let request) where ready.contains(fd):
+                if let error = Sys.socketError(fd) {
+                    result = Result(key: f.key, success: false, message: "connect: \(error.message.lowercased())")
+                } else if let request {
+                    f.work = .sending(fd: fd, pending: request[...])
+                } else {
+                    result = Result(key: f.key, success: true, message: nil)
+                }
+            case .sending(let fd, var pending) where ready.contains(fd):
+                // nil: the socket is full (EAGAIN); an error (the server reset) counts as 0.
+                let n: Int?
+                do { n = try pending.withUnsafeBytes { try Sys.writeSome(fd, $0) } } catch { n = 0 }
+                if let n, n > 0 {
+                    pending = pending.dropFirst(n)
+                    f.work = pending.isEmpty ? .reading(fd: fd, response: []) : .sending(fd: fd, pending: pending)
+                } else if n == nil {
+                    // EAGAIN: poll again.
+                } else {
+                    result = Result(key: f.key, success: false, message: "write: connection closed")
+                }
+            case .reading(let fd, var response) where ready.contains(fd):
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                // nil: nothing yet (EAGAIN); 0: the server closed; an error counts as closed.
+                let n: Int?
+                do { n = try buffer.withUnsafeMutableBytes { try Sys.readSome(fd, into: $0) } } catch { n = 0 }
+                if let n, n > 0 { response += buffer[..<n] }
+                if let status = Self.statusCode(response) {
+                    result = Result(key: f.key, success: (200...399).contains(status), message: "HTTP probe status \(status)")
+                } else if n == 0 {
+                    result = Result(key: f.key, success: false, message: "HTTP probe: no status line")
+                } else if response.count > 10 << 10 {
+                    result = Result(key: f.key, success: false, message: "HTTP probe: no status line in 10 KiB")
+                }
+                if result == nil { f.work = .reading(fd: fd, response: response) }
+            default:
+                break
+            }
+            if let result {
+                close(f)
+                inFlight.remove(at: i)
+                done.append(result)
+            } else {
+                inFlight[i] = f
+                i += 1
+            }
+        }
+        return done
+    }
+
+    /// `HTTP/1.x NNN ...` once the first line is in.
+    static func statusCode(_ response: [UInt8]) -> Int? {
+        guard let end = response.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        let line = String(decoding: response[..<end], as: UTF8.self)
+        let words = line.split(separator: " ")
+        guard words.count >= 2, words[0].hasPrefix("HTTP/"), let code = Int(words[1]) else { return 0 }
+        return code
+    }
+
+    /// An exec probe's process was reaped: its result, if it was one.
+    func reaped(_ pid: Int32, status: WaitStatus) -> Result? {
+        guard let i = inFlight.firstIndex(where: { if case .process(let p) = $0.work { p == pid } else { false } }) else { return nil }
+        let f = inFlight.remove(at: i)
+        switch status {
+        case .exited(0): return Result(key: f.key, success: true, message: nil)
+        case .exited(let code): return Result(key: f.key, success: false, message: "command exited with status \(code)")
+        case .signaled(let s): return Result(key: f.key, success: false, message: "command killed by signal \(s)")
+        }
+    }
+
+    /// Probes past their timeout: failed. An exec probe's process is killed; its exit,
+    /// reaped later, is then no probe's any more.
+    func expire(now: Int64) -> [Result] {
+        var done: [Result] = []
+        inFlight.removeAll { f in
+            guard f.deadline <= now else { return false }
+            close(f)
+            done.append(Result(key: f.key, success: false, message: "timeout: no answer within \(f.timeoutSeconds) s"))
+            return true
+        }
+        return done
+    }
+
+    /// A container's run ended: its probes in flight are dropped.
+    func cancel(container: String) {
+        inFlight.removeAll { f in
+            guard f.key.container == container else { return false }
+            close(f)
+            return true
+        }
+    }
+
+    var nextDeadline: Int64? { inFlight.map(\.deadline).min() }
+
+    func close(_ f: InFlight) {
+        switch f.work {
+        case .connecting(let fd, _), .sending(let fd, _), .reading(let fd, _): Sys.close(fd)
+        case .process(let pid): try? Sys.kill(pid, Signal.kill)
+        }
+    }
+}

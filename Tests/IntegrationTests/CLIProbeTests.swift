@@ -1,0 +1,103 @@
+import Glibc
+import Kernel
+import KernelTestSupport
+import Testing
+
+extension Integration {
+    /// Probes run by the supervisor against real processes, seen through the built `podrec`:
+    /// an HTTP server that turns unhealthy is restarted, readiness shows in `get`, and a
+    /// startup probe holds liveness back. Orders are checked from restart counts and
+    /// states, not from sleeps that assume a fast machine.
+    @Suite(.serialized, .enabled(if: Privilege.enabled))
+    struct CLIProbeTests {
+        typealias CLI = CLIPodTests.CLI
+
+        static func restarts(_ podrec: CLI, _ pod: String, _ container: String) throws -> Int? {
+            let text = try Sys.readString("\(podrec.lab.tmp)/run/pods/default_\(pod)/status")
+            var inContainer = false
+            for line in text.split(separator: "\n") {
+                if line == "container \(container)" { inContainer = true } else if line.hasPrefix("container ") { inContainer = false }
+                if inContainer, line.hasPrefix("restartCount ") { return Int(line.dropFirst(13)) }
+            }
+            return nil
+        }
+
+        /// READY from `get`: "1/2".
+        static func ready(_ podrec: CLI, _ pod: String) throws -> String? {
+            for line in try podrec("get").output.split(separator: "\n") {
+                let words = line.split(separator: " ", omittingEmptySubsequences: true)
+                if words.count >= 2, words[0] == pod { return String(words[1]) }
+            }
+            return nil
+        }
+
+        @Test func livenessRestartsAnUnhealthyServerAndReadinessShowsInGet() throws {
+            let lab = try PodLab("probe-http")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: web}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: web
+                    image: host
+                    command: [sh, -c, 'mkdir -p /tmp/www && echo ok > /tmp/www/healthz && exec busybox httpd -f -p 18089 -h /tmp/www']
+                    ports: [{name: http, containerPort: 18089}]
+                    livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1, failureThreshold: 2}
+                    readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
+                """)
+            #expect(try podrec("apply", "-f", file).status == 0)
+            try CLIWatchTests.waitFor("web running, not ready") { try Self.ready(podrec, "web") == "0/1" && podrec.pid("web", "web") != nil }
+            #expect(try podrec("exec", "web", "--", "touch", "/tmp/ready").status == 0)
+            try CLIWatchTests.waitFor("web ready") { try Self.ready(podrec, "web") == "1/1" }
+            #expect(try Self.restarts(podrec, "web", "web") == 0)
+
+            // Unhealthy: the liveness probe gets 404 twice, and the container is restarted;
+            // its new run serves /healthz again (and is not ready: /tmp is its own again).
+            let before = try podrec.pid("web", "web")
+            #expect(try podrec("exec", "web", "--", "rm", "/tmp/www/healthz").status == 0)
+            try CLIWatchTests.waitFor("the restart", seconds: 20) { try Self.restarts(podrec, "web", "web") == 1 }
+            try CLIWatchTests.waitFor("the new run") { (try podrec.pid("web", "web")).map { $0 != before } == true }
+            #expect(try Self.ready(podrec, "web") == "0/1")
+            MonotonicClock.sleep(nanoseconds: 2_500_000_000)
+            #expect(try Self.restarts(podrec, "web", "web") == 1, "healthy again: no second restart")
+            let describe = try podrec("describe", "web").output
+            #expect(describe.contains("Exit Code:") && describe.contains("137"), "killed at the end of its 1 s grace: \(describe)")
+        }
+
+        /// A startup probe holds the liveness probe back: a liveness probe that always fails
+        /// restarts nothing until the startup probe has passed.
+        @Test func aStartupProbeHoldsLivenessBack() throws {
+            let lab = try PodLab("probe-startup")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: slow}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: app
+                    image: host
+                    command: [sh, -c, 'exec sleep 3600']
+                    startupProbe: {exec: {command: [test, -f, /tmp/started]}, periodSeconds: 1, failureThreshold: 60}
+                    livenessProbe: {exec: {command: ["false"]}, periodSeconds: 1, failureThreshold: 1}
+                """)
+            #expect(try podrec("apply", "-f", file).status == 0)
+            // Several startup probes have failed by the time the status shows three
+            // seconds of running; the liveness probe has not run, so nothing restarted.
+            try CLIWatchTests.waitFor("app running") { try podrec.pid("slow", "app") != nil }
+            MonotonicClock.sleep(nanoseconds: 3_000_000_000)
+            #expect(try Self.restarts(podrec, "slow", "app") == 0)
+            #expect(try Self.ready(podrec, "slow") == "0/1", "not started: not ready")
+            #expect(try podrec("exec", "slow", "--", "touch", "/tmp/started").status == 0)
+            try CLIWatchTests.waitFor("the liveness restart", seconds: 20) { (try Self.restarts(podrec, "slow", "app") ?? 0) >= 1 }
+        }
+    }
+}
