@@ -59,15 +59,20 @@ extension Integration {
                 return path
             }
 
-            /// A container's host pid from the pod's status file.
-            func pid(_ pod: String, _ container: String) throws -> Int32? {
+            /// One field of a container's block in the pod's status file.
+            func status(_ pod: String, _ container: String, _ key: String) throws -> String? {
                 let text = try Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/status")
                 var inContainer = false
                 for line in text.split(separator: "\n") {
                     if line == "container \(container)" { inContainer = true } else if line.hasPrefix("container ") { inContainer = false }
-                    if inContainer, line.hasPrefix("pid ") { return Int32(line.dropFirst(4)) }
+                    if inContainer, line.hasPrefix(key + " ") { return String(line.dropFirst(key.count + 1)) }
                 }
                 return nil
+            }
+
+            /// A container's host pid from the pod's status file.
+            func pid(_ pod: String, _ container: String) throws -> Int32? {
+                try status(pod, container, "pid").flatMap { Int32($0) }
             }
         }
 

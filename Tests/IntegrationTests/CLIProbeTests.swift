@@ -13,13 +13,7 @@ extension Integration {
         typealias CLI = CLIPodTests.CLI
 
         static func restarts(_ podrec: CLI, _ pod: String, _ container: String) throws -> Int? {
-            let text = try Sys.readString("\(podrec.lab.tmp)/run/pods/default_\(pod)/status")
-            var inContainer = false
-            for line in text.split(separator: "\n") {
-                if line == "container \(container)" { inContainer = true } else if line.hasPrefix("container ") { inContainer = false }
-                if inContainer, line.hasPrefix("restartCount ") { return Int(line.dropFirst(13)) }
-            }
-            return nil
+            try podrec.status(pod, container, "restartCount").flatMap { Int($0) }
         }
 
         /// READY from `get`: "1/2".
