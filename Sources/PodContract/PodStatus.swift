@@ -12,9 +12,11 @@ public struct PodStatus: Sendable, Hashable {
     /// Set once the pod has been stopped for good (SIGTERM to the supervisor).
     public var terminated: Bool
     public var containers: [ContainerStatus]
+    /// What happened to the pod, as kubectl's events: the latest, repeats counted.
+    public var events: [PodEvent] = []
 
     public init(observedGeneration: Int = 0, phase: PodPhase = .pending, supervisorPID: Int32 = 0, updatedAt: WallTime = WallTime(0),
-                planError: String? = nil, terminated: Bool = false, containers: [ContainerStatus] = []) {
+                planError: String? = nil, terminated: Bool = false, containers: [ContainerStatus] = [], events: [PodEvent] = []) {
         self.observedGeneration = observedGeneration
         self.phase = phase
         self.supervisorPID = supervisorPID
@@ -22,6 +24,7 @@ public struct PodStatus: Sendable, Hashable {
         self.planError = planError
         self.terminated = terminated
         self.containers = containers
+        self.events = events
     }
 
     public func container(_ name: String) -> ContainerStatus? { containers.first { $0.name == name } }
@@ -38,6 +41,43 @@ public enum ContainerState: String, Sendable, Hashable, CaseIterable {
     case waiting
     case running
     case terminated
+}
+
+/// One kind of event, as kubectl shows it: `Warning Unhealthy ... (x3 over 20s)`.
+public struct PodEvent: Sendable, Hashable {
+    /// `Normal` or `Warning`.
+    public var type: String
+    /// `Started`, `Killing`, `Unhealthy`, `BackOff`, ...
+    public var reason: String
+    public var message: String
+    public var count: Int
+    public var first: WallTime
+    public var last: WallTime
+
+    public init(type: String, reason: String, message: String, count: Int = 1, first: WallTime, last: WallTime) {
+        self.type = type
+        self.reason = reason
+        self.message = message
+        self.count = count
+        self.first = first
+        self.last = last
+    }
+}
+
+/// A probe's last result and its failures in a row, for `describe`.
+public struct ProbeReport: Sendable, Hashable {
+    public var kind: ProbeSpec.Kind
+    /// nil: not run yet.
+    public var success: Bool?
+    public var failures: Int
+    public var message: String?
+
+    public init(kind: ProbeSpec.Kind, success: Bool?, failures: Int, message: String?) {
+        self.kind = kind
+        self.success = success
+        self.failures = failures
+        self.message = message
+    }
 }
 
 /// One run of a container that has ended.
@@ -83,6 +123,8 @@ public struct ContainerStatus: Sendable, Hashable {
     /// Kubernetes' `ready`: running, its startup probe passed, and its readiness probe (if
     /// any) passing. nil from a supervisor that does not run probes.
     public var ready: Bool?
+    /// This run's probes.
+    public var probes: [ProbeReport] = []
 
     public init(name: String, kind: ContainerKind, specHash: String, state: ContainerState = .waiting, reason: String? = nil,
                 message: String? = nil, pid: Int32? = nil, restartCount: Int = 0, startedAt: WallTime? = nil,
@@ -116,6 +158,9 @@ extension PodStatus {
         w.line("updatedAt", updatedAt.nanoseconds)
         w.optional("planError", planError)
         w.line("terminated", terminated)
+        for e in events {
+            w.line("event", "\(e.type)\t\(e.reason)\t\(e.count)\t\(e.first.nanoseconds)\t\(e.last.nanoseconds)\t\(e.message)")
+        }
         for c in containers {
             w.line("container", c.name)
             w.line("kind", c.kind.rawValue)
@@ -130,6 +175,10 @@ extension PodStatus {
             if let t = c.termination { w.line("termination", t.field) }
             if let t = c.lastTermination { w.line("lastTermination", t.field) }
             w.optional("nextStartAt", c.nextStartAt?.nanoseconds)
+            for p in c.probes {
+                let result = p.success.map { $0 ? "success" : "failure" } ?? "unknown"
+                w.line("probe", "\(p.kind.rawValue)\t\(result)\t\(p.failures)\t\(p.message ?? "")")
+            }
             w.line("end", "")
         }
         return w.text
@@ -149,6 +198,13 @@ extension PodStatus {
             case "updatedAt": status.updatedAt = WallTime(try r.int64())
             case "planError": status.planError = r.value
             case "terminated": status.terminated = try r.bool()
+            case "event":
+                // The message last: it may hold tabs.
+                let f = r.value.split(separator: "\t", maxSplits: 5, omittingEmptySubsequences: false).map(String.init)
+                guard f.count == 6, let count = Int(f[2]), let first = Int64(f[3]), let last = Int64(f[4]) else {
+                    throw RecordError(line: r.line, reason: "event: type, reason, count, first, last, message expected")
+                }
+                status.events.append(PodEvent(type: f[0], reason: f[1], message: f[5], count: count, first: WallTime(first), last: WallTime(last)))
             default: break
             }
         }
@@ -172,6 +228,13 @@ extension PodStatus {
                 case "termination": c.termination = try Termination(r)
                 case "lastTermination": c.lastTermination = try Termination(r)
                 case "nextStartAt": c.nextStartAt = WallTime(try r.int64())
+                case "probe":
+                    let f = r.value.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+                    guard f.count == 4, let kind = ProbeSpec.Kind(rawValue: f[0]), let failures = Int(f[2]) else {
+                        throw RecordError(line: r.line, reason: "probe: kind, result, failures, message expected")
+                    }
+                    c.probes.append(ProbeReport(kind: kind, success: f[1] == "unknown" ? nil : f[1] == "success", failures: failures,
+                                                message: f[3].isEmpty ? nil : f[3]))
                 default: break  // a newer writer's key
                 }
             }

@@ -46,8 +46,12 @@ extension Integration {
                 """)
             #expect(try podrec("apply", "-f", file).status == 0)
             try CLIWatchTests.waitFor("web running, not ready") { try Self.ready(podrec, "web") == "0/1" && podrec.pid("web", "web") != nil }
+            let notReady = try podrec("apply", "-f", file, "--wait", "--timeout", "2")
+            #expect(notReady.status != 0 && notReady.output.contains("web not ready (command exited with status 1)"), "\(notReady.output)")
             #expect(try podrec("exec", "web", "--", "touch", "/tmp/ready").status == 0)
             try CLIWatchTests.waitFor("web ready") { try Self.ready(podrec, "web") == "1/1" }
+            let waited = try podrec("apply", "-f", file, "--wait")
+            #expect(waited.status == 0, "\(waited.output)")
             #expect(try Self.restarts(podrec, "web", "web") == 0)
 
             // Unhealthy: the liveness probe gets 404 twice, and the container is restarted;
@@ -61,6 +65,12 @@ extension Integration {
             #expect(try Self.restarts(podrec, "web", "web") == 1, "healthy again: no second restart")
             let describe = try podrec("describe", "web").output
             #expect(describe.contains("Exit Code:") && describe.contains("137"), "killed at the end of its 1 s grace: \(describe)")
+            #expect(describe.contains("Liveness:           http-get http://127.0.0.1:18089/healthz delay=0s timeout=1s period=1s #success=1 #failure=2"), "\(describe)")
+            for event in ["Warning  Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 404",
+                          "Normal   Killing", "Container web failed liveness probe, will be restarted",
+                          "Normal   Started", "Started container web"] {
+                #expect(describe.contains(event), "\(event) in \(describe)")
+            }
         }
 
         /// A startup probe holds the liveness probe back: a liveness probe that always fails

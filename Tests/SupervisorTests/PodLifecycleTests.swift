@@ -275,6 +275,16 @@ import Testing
         #expect(h.log.suffix(2) == ["start a", "probe a liveness"])
         #expect(h.state("a")?.restartCount == 1)
         #expect(h.state("a")?.lastTermination?.exitCode == 137)
+        // kubectl's events, repeats counted.
+        let events = h.life.events.map { "\($0.type) \($0.reason) x\($0.count): \($0.message)" }
+        #expect(events == [
+            "Warning Unhealthy x1: Liveness probe failed: connection refused",
+            "Warning Unhealthy x2: Liveness probe failed: ",
+            "Warning Unhealthy x1: Liveness probe failed: HTTP 500",
+            "Normal Killing x1: Container a failed liveness probe, will be restarted",
+            "Normal Started x2: Started container a",
+        ], "\(events)")
+        #expect(h.state("a")?.probes == [ProbeReport(kind: .liveness, success: nil, failures: 0, message: nil)])
     }
 
     @Test func aContainerThatNeverRestartsStaysTerminatedAfterALivenessFailure() {

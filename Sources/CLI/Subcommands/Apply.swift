@@ -24,7 +24,7 @@ extension Podrec {
         var prune = false
         @Flag(name: .customLong("dry-run"), help: "Print what would be done, and do nothing.")
         var dryRun = false
-        @Flag(help: "Return once every pod of the input is Running (or has Succeeded); fail with the reason otherwise.")
+        @Flag(help: "Return once every pod of the input is Running and Ready (or has Succeeded); fail with the reason otherwise.")
         var wait = false
         @Option(help: "With --wait: how long to wait, in seconds.")
         var timeout: Int = 60
@@ -65,8 +65,8 @@ extension Podrec {
 }
 
 extension Podrec.Apply {
-    /// Polls the pods' status until each is Running (every container but init ones running)
-    /// or Succeeded, and stays so for a second with no restart: a crash loop whose first
+    /// Polls the pods' status until each is Running (every container but init ones running,
+    /// and ready where a readiness or startup probe says) or Succeeded, and stays so for a second with no restart: a crash loop whose first
     /// restart is immediate must not pass for running. A Failed pod or the timeout ends
     /// the wait with the reasons.
     func waitForPods(_ keys: [PodKey], _ reconciler: Reconciler) throws {
@@ -86,9 +86,14 @@ extension Podrec.Apply {
                 case .failed:
                     failed.append("pod \(key) failed: " + mains.map { "\($0.name) \($0.reason ?? $0.state.rawValue)" }.joined(separator: ", "))
                 case .running, .pending:
-                    let notRunning = status.containers.filter { $0.kind != .initContainer && $0.state != .running }
+                    // Running, and ready where the supervisor says (probes): kubectl's Ready.
+                    let notRunning = status.containers.filter { $0.kind != .initContainer && ($0.state != .running || $0.ready == false) }
                     if status.phase == .running && notRunning.isEmpty { continue }
-                    waiting.append("pod \(key) \(status.phase.rawValue): " + notRunning.map { "\($0.name) \($0.reason ?? $0.state.rawValue)\($0.message.map { " (\($0))" } ?? "")" }.joined(separator: ", "))
+                    waiting.append("pod \(key) \(status.phase.rawValue): " + notRunning.map { c in
+                        let why = c.state == .running ? "not ready" + (c.probes.first { $0.success == false }?.message.map { " (\($0))" } ?? "")
+                                                      : (c.reason ?? c.state.rawValue) + (c.message.map { " (\($0))" } ?? "")
+                        return "\(c.name) \(why)"
+                    }.joined(separator: ", "))
                 }
             }
             if !failed.isEmpty { throw CLIError(failed.joined(separator: "; ")) }

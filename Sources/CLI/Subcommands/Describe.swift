@@ -83,8 +83,10 @@ extension Podrec {
                 }
             }
             out.add("Events:")
-            let list = events(pod, now: now, redact: redact)
-            if list.isEmpty { out.add("  <none>") }
+            let table = eventTable(pod.status?.events ?? [], now: now, redact: redact)
+            let list = events(pod, now: now, redact: redact, hasEvents: !table.isEmpty)
+            if list.isEmpty && table.isEmpty { out.add("  <none>") }
+            for line in table { out.add("  " + line) }
             for e in list { out.add("  " + e) }
             return out.text
         }
@@ -133,6 +135,7 @@ extension Podrec {
                     out.field(2, "Last State", "Terminated")
                     termination(&out, t, now: now)
                 }
+                if let ready = status.ready { out.field(2, "Ready", ready ? "True" : "False") }
                 out.field(2, "Restart Count", String(status.restartCount))
                 if let planned = launch?.specHash, planned != status.specHash {
                     out.field(2, "Spec hash", "\(status.specHash) (the plan has \(planned): restarting)")
@@ -157,6 +160,15 @@ extension Podrec {
                 out.field(2, "Limits", "<no cgroup>")
             }
             if let launch {
+                for kind in ProbeSpec.Kind.allCases {
+                    guard let probe = launch.probe(kind) else { continue }
+                    out.field(2, kind.rawValue.prefix(1).uppercased() + kind.rawValue.dropFirst(), redact(Self.probe(probe)))
+                    if let report = status?.probes.first(where: { $0.kind == kind }) {
+                        let result = report.success.map { $0 ? "success" : "failure" } ?? "not run yet"
+                        let failures = report.failures > 0 ? " (\(report.failures) failure\(report.failures == 1 ? "" : "s") in a row)" : ""
+                        out.field(3, "Last", result + failures + (report.message.map { ": " + redact($0) } ?? ""))
+                    }
+                }
                 // Names only: a value may come from a Secret.
                 let names = launch.environment.map { entry in entry.firstIndex(of: "=").map { String(entry[..<$0]) } ?? entry }
                 out.field(2, "Environment", names.isEmpty ? "<none>" : names.joined(separator: ", ") + " (values not shown)")
@@ -167,6 +179,19 @@ extension Podrec {
                     for m in launch.mounts { out.add("      \(m.target) ← \(m.source) (\(m.readOnly ? "ro" : "rw"))") }
                 }
             }
+        }
+
+        /// kubectl's line: `http-get http://127.0.0.1:8080/healthz delay=0s timeout=1s
+        /// period=10s #success=1 #failure=3`.
+        static func probe(_ p: ProbeSpec) -> String {
+            let action: String
+            switch p.action {
+            case .exec(let argv): action = "exec [\(argv.joined(separator: " "))]"
+            case .httpGet(let h): action = "http-get \(h.https ? "https" : "http")://\(h.host):\(h.port)\(h.path)"
+            case .tcpSocket(let host, let port): action = "tcp-socket \(host):\(port)"
+            case .sleep(let seconds): action = "sleep \(seconds)s"
+            }
+            return "\(action) delay=\(p.initialDelaySeconds)s timeout=\(p.timeoutSeconds)s period=\(p.periodSeconds)s #success=\(p.successThreshold) #failure=\(p.failureThreshold)"
         }
 
         static func termination(_ out: inout Lines, _ t: Termination, now: Int64) {
@@ -180,7 +205,22 @@ extension Podrec {
         /// What the status tells of, most notable first per container: restarts and the
         /// last exit, a back-off, a start error, an exit; and of the pod: a dead supervisor,
         /// a plan not taken yet or refused, a stop.
-        static func events(_ pod: ObservedPod, now: Int64, redact: SecretRedactor) -> [String] {
+        /// The supervisor's events as kubectl prints them: Type, Reason, Age (`3s (x2 over
+        /// 10s)`), From, Message.
+        static func eventTable(_ events: [PodEvent], now: Int64, redact: SecretRedactor) -> [String] {
+            guard !events.isEmpty else { return [] }
+            var rows = [["Type", "Reason", "Age", "From", "Message"], ["----", "------", "----", "----", "-------"]]
+            for e in events {
+                var age = Get.age(max(now - e.last.nanoseconds, 0))
+                if e.count > 1 { age += " (x\(e.count) over \(Get.age(max(now - e.first.nanoseconds, 0))))" }
+                rows.append([e.type, e.reason, age, "podrec", redact(e.message)])
+            }
+            var widths = [Int](repeating: 0, count: 4)
+            for r in rows { for i in 0..<4 { widths[i] = max(widths[i], r[i].count) } }
+            return rows.map { r in (0..<4).map { r[$0] + String(repeating: " ", count: widths[$0] - r[$0].count + 2) }.joined() + r[4] }
+        }
+
+        static func events(_ pod: ObservedPod, now: Int64, redact: SecretRedactor, hasEvents: Bool = false) -> [String] {
             var out: [String] = []
             if case .dead = pod.supervisor { out.append("supervisor: dead; the next apply recreates the pod") }
             guard let status = pod.status else {
@@ -191,7 +231,8 @@ extension Podrec {
             if let g = pod.record?.generation ?? pod.plan?.generation, status.observedGeneration < g {
                 out.append("plan: generation \(g) written, the supervisor has \(status.observedGeneration)")
             }
-            for c in status.containers {
+            // The supervisor's events tell of restarts and back-offs where it keeps them.
+            for c in status.containers where !hasEvents {
                 let last = c.termination ?? c.lastTermination
                 if c.restartCount > 0 {
                     var e = "container \(c.name): restarted \(c.restartCount) time\(c.restartCount == 1 ? "" : "s")"

@@ -98,6 +98,9 @@ public struct PodLifecycle: Sendable {
 
     /// Whether probes run (`.probe` actions). Off, a container is ready once running.
     public let probesEnabled: Bool
+    /// kubectl's events, the latest last; a repeat counts on its first.
+    public private(set) var events: [PodEvent] = []
+    static let maxEvents = 30
 
     public init(plan: LaunchPlan, now: Instant, probesEnabled: Bool = false) {
         self.plan = plan
@@ -130,6 +133,21 @@ public struct PodLifecycle: Sendable {
         slots[i].probeKill = nil
         slots[i].stopGrace = nil
         resetProbes(i, at: now)
+        event("Normal", "Started", "Started container \(name)", at: now)
+    }
+
+    /// kubelet's event aggregation: the same type, reason and message again is a count
+    /// and a time on the event that is there.
+    mutating func event(_ type: String, _ reason: String, _ message: String, at now: Instant) {
+        if let i = events.firstIndex(where: { $0.type == type && $0.reason == reason && $0.message == message }) {
+            var e = events.remove(at: i)
+            e.count += 1
+            e.last = now.wall
+            events.append(e)
+        } else {
+            events.append(PodEvent(type: type, reason: reason, message: message, first: now.wall, last: now.wall))
+            if events.count > Self.maxEvents { events.removeFirst(events.count - Self.maxEvents) }
+        }
     }
 
     /// The spawn failed before exec (a missing executable, a mount that failed): kubelet's
@@ -143,6 +161,7 @@ public struct PodLifecycle: Sendable {
         slots[i].startedAt = nil
         slots[i].termination = Termination(exitCode: 128, reason: "StartError", startedAt: nil, finishedAt: now.wall)
         slots[i].message = message
+        event("Warning", "Failed", "Error: \(message)", at: now)
         scheduleAfterExit(i, exitCode: 128, at: now)
     }
 
@@ -189,6 +208,9 @@ public struct PodLifecycle: Sendable {
         }
         slots[i].backoffStep += 1
         slots[i].inBackoff = delay > 0
+        if delay > 0 {
+            event("Warning", "BackOff", "Back-off restarting failed container \(slots[i].name) in pod \(plan.name)_\(plan.namespace)(\(plan.uid))", at: now)
+        }
         slots[i].nextStart = now.mono + delay
         slots[i].nextStartWall = WallTime(now.wall.nanoseconds + delay)
     }
@@ -418,6 +440,11 @@ public struct PodLifecycle: Sendable {
             st.lastTermination = s.lastTermination
             if probesEnabled { st.ready = s.running && s.startupDone && s.readyByProbe && !s.stopSignalled }
             if s.running {
+                st.probes = ProbeSpec.Kind.allCases.compactMap { k in
+                    s.probes[k].map { ProbeReport(kind: k, success: $0.lastResult, failures: $0.failures, message: $0.lastMessage) }
+                }
+            }
+            if s.running {
                 st.state = .running
                 st.pid = s.hostPID
                 st.startedAt = s.startedAt
@@ -442,6 +469,11 @@ public struct PodLifecycle: Sendable {
 }
 
 // MARK: - Probes
+
+extension ProbeSpec.Kind {
+    /// `Liveness`, as kubelet's events spell it.
+    var title: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
+}
 
 /// One probe of one run of a container, as kubelet's prober worker keeps it.
 struct ProbeTrack: Sendable {
@@ -502,6 +534,7 @@ extension PodLifecycle {
         t.lastMessage = message
         if success { t.successes += 1; t.failures = 0 } else { t.failures += 1; t.successes = 0 }
         slots[i].probes[kind] = t
+        if !success { event("Warning", "Unhealthy", "\(kind.title) probe failed: \(message ?? "")", at: now) }
         let failed = t.failures >= max(Int(t.spec.failureThreshold), 1)
         switch kind {
         case .startup:
@@ -513,20 +546,22 @@ extension PodLifecycle {
                     slots[i].probes[k]!.nextRun = max(slots[i].probes[k]!.nextRun, now.mono)
                 }
             } else if failed {
-                failRun(i, "Startup probe failed" + (message.map { ": " + $0 } ?? ""), t.spec)
+                failRun(i, kind, message, t.spec, at: now)
             }
         case .liveness:
-            if failed { failRun(i, "Liveness probe failed" + (message.map { ": " + $0 } ?? ""), t.spec) }
+            if failed { failRun(i, kind, message, t.spec, at: now) }
         case .readiness:
             if success && t.successes >= max(Int(t.spec.successThreshold), 1) { slots[i].readyByProbe = true }
             if failed { slots[i].readyByProbe = false }
         }
     }
 
-    mutating func failRun(_ i: Int, _ reason: String, _ spec: ProbeSpec) {
+    mutating func failRun(_ i: Int, _ kind: ProbeSpec.Kind, _ message: String?, _ spec: ProbeSpec, at now: Instant) {
         guard slots[i].probeKill == nil else { return }
+        let reason = "\(kind.title) probe failed" + (message.map { ": " + $0 } ?? "")
         slots[i].probeKill = reason
         slots[i].message = reason
+        event("Normal", "Killing", "Container \(slots[i].name) failed \(kind.rawValue) probe, will be restarted", at: now)
         slots[i].stopGrace = spec.terminationGracePeriodSeconds.map { max($0, 0) * 1_000_000_000 }
         for k in slots[i].probes.keys { slots[i].probes[k]!.active = false }
     }

@@ -37,6 +37,20 @@ final class ProbeRunner {
         var deadline: Int64
         var timeoutSeconds: Int32
         var work: Work
+        /// `host:port`, or the command, for messages.
+        var target: String = ""
+        var isHTTP = false
+        var path = "/"
+
+        /// As kubelet words a timeout.
+        var timeoutMessage: String {
+            switch work {
+            case .process: return "command timed out after \(timeoutSeconds)s"
+            default:
+                return isHTTP ? "Get \"http://\(target)\(path)\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+                              : "dial tcp \(target): i/o timeout"
+            }
+        }
     }
 
     var inFlight: [InFlight] = []
@@ -48,10 +62,10 @@ final class ProbeRunner {
         let deadline = now + Int64(timeout) * 1_000_000_000
         switch spec.action {
         case .tcpSocket(let host, let port):
-            return connect(key, host: host, port: port, request: nil, deadline: deadline, timeout: timeout)
+            return connect(key, host: host, port: port, request: nil, path: nil, deadline: deadline, timeout: timeout)
         case .httpGet(let get):
             if get.https { return Result(key: key, success: false, message: "HTTPS probes are not supported") }
-            return connect(key, host: get.host, port: get.port, request: Self.request(get), deadline: deadline, timeout: timeout)
+            return connect(key, host: get.host, port: get.port, request: Self.request(get), path: get.path, deadline: deadline, timeout: timeout)
         case .exec(let argv):
             guard let hostPID, let driver else { return Result(key: key, success: false, message: "the container is not running") }
             do {
@@ -70,7 +84,10 @@ final class ProbeRunner {
         }
     }
 
-    func connect(_ key: Key, host: String, port: UInt16, request: [UInt8]?, deadline: Int64, timeout: Int32) -> Result? {
+    func connect(_ key: Key, host: String, port: UInt16, request: [UInt8]?, path: String?, deadline: Int64, timeout: Int32) -> Result? {
+        func flight(_ work: Work) -> InFlight {
+            InFlight(key: key, deadline: deadline, timeoutSeconds: timeout, work: work, target: "\(host):\(port)", isHTTP: path != nil, path: path ?? "/")
+        }
         let address = host == "localhost" ? "127.0.0.1" : host
         do {
             let (fd, connected) = try Sys.connectTCP(address, port: port)
@@ -79,13 +96,13 @@ final class ProbeRunner {
                     Sys.close(fd)
                     return Result(key: key, success: true, message: nil)
                 }
-                inFlight.append(InFlight(key: key, deadline: deadline, timeoutSeconds: timeout, work: .sending(fd: fd, pending: request[...])))
+                inFlight.append(flight(.sending(fd: fd, pending: request[...])))
             } else {
-                inFlight.append(InFlight(key: key, deadline: deadline, timeoutSeconds: timeout, work: .connecting(fd: fd, request: request)))
+                inFlight.append(flight(.connecting(fd: fd, request: request)))
             }
             return nil
         } catch {
-            return Result(key: key, success: false, message: "dial tcp \(host):\(port): \(error.errno.message.lowercased())")
+            return Result(key: key, success: false, message: "dial tcp \(host):\(port): connect: \(error.errno.message.lowercased())")
         }
     }
 
@@ -121,7 +138,7 @@ final class ProbeRunner {
             switch f.work {
             case .connecting(let fd, let request) where ready.contains(fd):
                 if let error = Sys.socketError(fd) {
-                    result = Result(key: f.key, success: false, message: "connect: \(error.message.lowercased())")
+                    result = Result(key: f.key, success: false, message: "dial tcp \(f.target): connect: \(error.message.lowercased())")
                 } else if let request {
                     f.work = .sending(fd: fd, pending: request[...])
                 } else {
@@ -146,7 +163,8 @@ final class ProbeRunner {
                 do { n = try buffer.withUnsafeMutableBytes { try Sys.readSome(fd, into: $0) } } catch { n = 0 }
                 if let n, n > 0 { response += buffer[..<n] }
                 if let status = Self.statusCode(response) {
-                    result = Result(key: f.key, success: (200...399).contains(status), message: "HTTP probe status \(status)")
+                    let ok = (200...399).contains(status)
+                    result = Result(key: f.key, success: ok, message: ok ? nil : "HTTP probe failed with statuscode: \(status)")
                 } else if n == 0 {
                     result = Result(key: f.key, success: false, message: "HTTP probe: no status line")
                 } else if response.count > 10 << 10 {
@@ -195,7 +213,7 @@ final class ProbeRunner {
         inFlight.removeAll { f in
             guard f.deadline <= now else { return false }
             close(f)
-            done.append(Result(key: f.key, success: false, message: "timeout: no answer within \(f.timeoutSeconds) s"))
+            done.append(Result(key: f.key, success: false, message: f.timeoutMessage))
             return true
         }
         return done

@@ -398,7 +398,7 @@ public final class Supervisor {
     func writeStatus(force: Bool = false) {
         var status = PodStatus(observedGeneration: observedGeneration, phase: lifecycle.phase, supervisorPID: hostPID,
                                updatedAt: WallTime(0), planError: planError, terminated: stopRequested && lifecycle.stopped,
-                               containers: lifecycle.containerStatuses)
+                               containers: lifecycle.containerStatuses, events: lifecycle.events)
         let key = status.encoded()
         if key == lastStatus && !force { return }
         lastStatus = key
