@@ -153,7 +153,7 @@ extension Integration {
             // kubectl's events: each container started once, nothing else.
             let events = described.drop { $0 != "Events:" }.dropFirst(3)
             #expect(events.count == 3 && events.allSatisfy { $0.hasPrefix("Normal Started ") }, "\(Array(events))")
-            #expect(Set(events.map { $0.split(separator: " ").last! }) == ["init", "side", "app"], "\(Array(events))")
+            #expect(Set(events.map { $0.split(separator: " ").last! }) == ["setup", "side", "app"], "\(Array(events))")
         }
 
         /// A container that exits once and runs again (restartPolicy Always, the first
