@@ -103,5 +103,39 @@ extension Integration {
             #expect(try podrec("exec", "slow", "--", "touch", "/tmp/started").status == 0)
             try CLIWatchTests.waitFor("the liveness restart", seconds: 20) { (try Self.restarts(podrec, "slow", "app") ?? 0) >= 1 }
         }
+    
+        /// preStop runs before the stop signal: its output (written to the container's
+        /// stdout) is in the log before what the container says on SIGTERM. postStart runs
+        /// once the container has started.
+        @Test func hooksRunAroundTheContainer() throws {
+            let lab = try PodLab("probe-hooks")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: hooked}
+                spec:
+                  terminationGracePeriodSeconds: 10
+                  containers:
+                  - name: app
+                    image: host
+                    command: [sh, -c, 'trap "echo got-term; exit 0" TERM; echo up; while true; do sleep 0.1; done']
+                    lifecycle:
+                      postStart: {exec: {command: [sh, -c, 'echo post-start > /proc/1/fd/1']}}
+                      preStop: {exec: {command: [sh, -c, 'echo pre-stop > /proc/1/fd/1; sleep 0.3']}}
+                """)
+            #expect(try podrec("apply", "-f", file, "--wait").status == 0)
+            let logDir = try #require(try Sys.listDirectory(lab.tmp + "/log/pods").first { $0.hasPrefix("default_hooked_") })
+            let logFile = "\(lab.tmp)/log/pods/\(logDir)/app/0.log"
+            try CLIWatchTests.waitFor("post-start in the log") { ((try? Sys.readString(logFile)) ?? "").contains(" post-start") }
+            let deleted = try podrec("delete", "hooked")
+            #expect(deleted.status == 0, "\(deleted.output)")
+            let lines = PodLab.logLines(try Sys.readString(logFile))
+            let preStop = lines.firstIndex(of: "pre-stop"), term = lines.firstIndex(of: "got-term")
+            #expect(preStop != nil && term != nil && preStop! < term!, "pre-stop before SIGTERM: \(lines)")
+            #expect(lines.contains("up") && lines.contains("post-start"), "\(lines)")
+        }
     }
 }

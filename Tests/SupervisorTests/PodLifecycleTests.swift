@@ -22,8 +22,9 @@ import Testing
         var nextPID: Int32 = 100
         var log: [String] = []
 
-        /// Probes asked for and not answered yet.
+        /// Probes and hooks asked for and not answered yet.
         var probes: [(container: String, kind: ProbeSpec.Kind)] = []
+        var hooks: [(container: String, hook: Hook)] = []
 
         init(_ plan: LaunchPlan, probes: Bool = false) {
             life = PodLifecycle(plan: plan, now: Instant(mono: now, wall: WallTime(now)), probesEnabled: probes)
@@ -46,6 +47,9 @@ import Testing
                 case .probe(let c, let kind, _):
                     log.append("probe \(c) \(kind)")
                     probes.append((c, kind))
+                case .hook(let c, let hook, _, let timeout):
+                    log.append("hook \(c) \(hook.rawValue) \(timeout)s")
+                    hooks.append((c, hook))
                 }
             }
             }
@@ -58,6 +62,15 @@ import Testing
             }
             probes.remove(at: i)
             life.probeResult(name, kind: kind, success: ok, message: message, at: instant)
+            step()
+        }
+        mutating func finishHook(_ name: String, _ hook: Hook, _ ok: Bool) {
+            guard let i = hooks.firstIndex(where: { $0.container == name && $0.hook == hook }) else {
+                Issue.record("no \(hook) hook of \(name) pending: \(log)")
+                return
+            }
+            hooks.remove(at: i)
+            life.hookResult(name, hook: hook, success: ok, message: ok ? nil : "exit 1", at: instant)
             step()
         }
         mutating func exit(_ name: String, _ code: Int32, oom: Bool = false) {
@@ -338,5 +351,71 @@ import Testing
         #expect(h.log == ["start a"])
         #expect(h.state("a")?.ready == nil)
         #expect(h.life.nextDeadline(after: h.now) == nil)
+    }
+
+    // MARK: Hooks
+
+    static func hooked(_ name: String, postStart: HandlerAction? = nil, preStop: HandlerAction? = nil, readiness: ProbeSpec? = nil) -> ContainerLaunch {
+        var c = probed(name, readiness: readiness)
+        c.postStart = postStart
+        c.preStop = preStop
+        return c
+    }
+
+    /// postStart runs first; the run's probes begin, and it can be ready, only after it.
+    @Test func postStartRunsBeforeTheProbes() {
+        var h = Harness(Self.plan([Self.hooked("a", postStart: .exec(["setup"]), readiness: ProbeSpec(action: Self.tcp))]), probes: true)
+        h.step()
+        #expect(h.log == ["start a", "hook a PostStart 120s"])
+        #expect(h.state("a")?.ready == false)
+        h.finishHook("a", .postStart, true)
+        #expect(h.log.last == "probe a readiness")
+        h.answer("a", .readiness, true)
+        #expect(h.state("a")?.ready == true)
+    }
+
+    /// A failed postStart kills the run, which restarts under its policy.
+    @Test func aFailedPostStartKillsTheRun() {
+        var h = Harness(Self.plan([Self.hooked("a", postStart: .exec(["setup"]))]), probes: true)
+        h.step()
+        h.finishHook("a", .postStart, false)
+        #expect(h.log.last == "signal a 15")
+        #expect(h.life.events.contains { $0.reason == "FailedPostStartHook" && $0.message == "PostStartHook failed: exit 1" })
+        h.life.exited("a", status: .signaled(15), oomKilled: false, at: h.instant)
+        h.step()
+        #expect(h.log.suffix(2) == ["start a", "hook a PostStart 120s"])
+    }
+
+    /// preStop runs before the stop signal, within the grace period; the signal follows it,
+    /// and SIGKILL comes at the grace deadline.
+    @Test func preStopRunsBeforeTheStopSignal() {
+        var h = Harness(Self.plan([Self.hooked("a", preStop: .sleep(seconds: 3))], grace: 30), probes: true)
+        h.step()
+        h.life.stop(at: h.instant)
+        h.step()
+        #expect(h.log == ["start a", "hook a PreStop 30s"])
+        h.advance(3)
+        h.finishHook("a", .preStop, true)
+        #expect(h.log.last == "signal a 15")
+        h.advance(26)
+        #expect(h.log.last == "signal a 15")
+        h.advance(1)
+        #expect(h.log.last == "kill a", "at the 30 s deadline")
+    }
+
+    /// A preStop hook that outlasts the grace period: the signal at the deadline, and
+    /// kubelet's 2 s before SIGKILL.
+    @Test func aPreStopHookThatHangsGetsTheTwoSecondExtension() {
+        var h = Harness(Self.plan([Self.hooked("a", preStop: .exec(["hang"]))], grace: 5), probes: true)
+        h.step()
+        h.life.stop(at: h.instant)
+        h.step()
+        #expect(h.log.last == "hook a PreStop 5s")
+        h.advance(5)
+        #expect(h.log.last == "signal a 15")
+        h.advance(1)
+        #expect(h.log.last == "signal a 15")
+        h.advance(1)
+        #expect(h.log.last == "kill a")
     }
 }

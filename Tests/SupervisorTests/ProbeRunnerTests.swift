@@ -43,7 +43,7 @@ import Testing
         deinit { Glibc.close(fd) }
     }
 
-    static let key = ProbeRunner.Key(container: "app", kind: .liveness)
+    static let key = ProbeRunner.Key(container: "app", check: .probe(.liveness))
 
     /// Drives the runner until the probe is done, as the supervisor's loop does.
     static func run(_ action: HandlerAction, timeout: Int32 = 2) -> ProbeRunner.Result {

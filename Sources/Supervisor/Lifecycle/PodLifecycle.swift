@@ -21,6 +21,15 @@ public enum LifecycleAction: Sendable, Hashable {
     case kill(container: String)
     /// Run one probe of a running container; report back with `probeResult`.
     case probe(container: String, kind: ProbeSpec.Kind, ProbeSpec)
+    /// Run a lifecycle hook of a running container, bounded by `timeoutSeconds`; report
+    /// back with `hookResult`.
+    case hook(container: String, hook: Hook, HandlerAction, timeoutSeconds: Int64)
+}
+
+/// The lifecycle hooks Kubernetes runs.
+public enum Hook: String, Sendable, Hashable {
+    case postStart = "PostStart"
+    case preStop = "PreStop"
 }
 
 /// The pod's lifecycle with Kubernetes semantics, as a pure state machine: events in
@@ -81,6 +90,14 @@ public struct PodLifecycle: Sendable {
         var probeKill: String?
         /// The grace period of this stop, when a probe sets its own.
         var stopGrace: Int64?
+        /// When this run's stop must be over (SIGKILL), fixed when the stop begins.
+        var stopBy: Int64?
+        /// The postStart hook: to be asked for, or running; the run is not ready meanwhile.
+        var postStartDue = false
+        var postStartRunning = false
+        /// The preStop hook: running until `preStopUntil` (the grace deadline), or done.
+        var preStopUntil: Int64?
+        var preStopDone = false
 
         var running: Bool { pid != nil }
         var kind: ContainerKind { spec.kind }
@@ -132,8 +149,44 @@ public struct PodLifecycle: Sendable {
         slots[i].termination = nil
         slots[i].probeKill = nil
         slots[i].stopGrace = nil
-        resetProbes(i, at: now)
+        slots[i].stopBy = nil
+        slots[i].preStopUntil = nil
+        slots[i].preStopDone = false
         event("Normal", "Started", "Started container \(name)", at: now)
+        if probesEnabled, slots[i].spec.postStart != nil {
+            // Probes begin once postStart has passed, as kubelet starts them after it.
+            slots[i].postStartDue = true
+            slots[i].postStartRunning = true
+            slots[i].probes = [:]
+            slots[i].startupDone = false
+            slots[i].readyByProbe = false
+        } else {
+            resetProbes(i, at: now)
+        }
+    }
+
+    /// A hook's outcome. postStart: success lets the run's probes begin; failure kills the
+    /// run (FailedPostStartHook), restarted under its policy. preStop: the stop signal
+    /// follows, whatever it did (a failure is an event).
+    public mutating func hookResult(_ name: String, hook: Hook, success: Bool, message: String?, at now: Instant) {
+        guard let i = index(name), slots[i].running else { return }
+        switch hook {
+        case .postStart:
+            guard slots[i].postStartRunning else { return }
+            slots[i].postStartRunning = false
+            if success {
+                resetProbes(i, at: now)
+            } else {
+                event("Warning", "FailedPostStartHook", "PostStartHook failed" + (message.map { ": " + $0 } ?? ""), at: now)
+                slots[i].probeKill = "PostStartHook failed" + (message.map { ": " + $0 } ?? "")
+                slots[i].message = slots[i].probeKill
+                event("Normal", "Killing", "FailedPostStartHook", at: now)
+            }
+        case .preStop:
+            guard slots[i].preStopUntil != nil, !slots[i].preStopDone else { return }
+            slots[i].preStopDone = true
+            if !success { event("Warning", "FailedPreStopHook", "PreStopHook failed" + (message.map { ": " + $0 } ?? ""), at: now) }
+        }
     }
 
     /// kubelet's event aggregation: the same type, reason and message again is a count
@@ -290,6 +343,13 @@ public struct PodLifecycle: Sendable {
         }
 
         out += dueProbes(now)
+        for i in slots.indices where slots[i].running && slots[i].postStartDue && !slots[i].stopSignalled {
+            slots[i].postStartDue = false
+            if let h = slots[i].spec.postStart {
+                // kubelet bounds no postStart; a hook that hangs would hold the run for ever.
+                out.append(.hook(container: slots[i].name, hook: .postStart, h, timeoutSeconds: Self.postStartTimeoutSeconds))
+            }
+        }
         // Runs that a liveness or startup probe failed.
         for i in slots.indices where slots[i].running && slots[i].probeKill != nil {
             stopOne(i, now: now, into: &out)
@@ -310,8 +370,9 @@ public struct PodLifecycle: Sendable {
                     done = false
                     break
                 } else {
-                    // A sidecar counts as started once its startup probe passes (KEP-753).
-                    if slots[i].running && slots[i].startupDone { continue }
+                    // A sidecar counts as started once its postStart hook and its startup
+                    // probe have passed (KEP-753).
+                    if slots[i].running && slots[i].startupDone && !slots[i].postStartRunning { continue }
                     if !slots[i].running { startIfDue(i, now: now, into: &out) }
                     done = false
                     break
@@ -350,13 +411,38 @@ public struct PodLifecycle: Sendable {
 
     mutating func stopOne(_ i: Int, now: Instant, into out: inout [LifecycleAction]) {
         if !slots[i].stopSignalled {
-            slots[i].stopSignalled = true
-            slots[i].killAt = now.mono + (slots[i].stopGrace ?? grace)
-            out.append(.signal(container: slots[i].name, signal: slots[i].spec.stopSignal))
+            let by = slots[i].stopBy ?? now.mono + (slots[i].stopGrace ?? grace)
+            slots[i].stopBy = by
+            beginStop(i, by: by, now: now, into: &out)
         } else if let k = slots[i].killAt, k <= now.mono, !slots[i].killed {
             slots[i].killed = true
             out.append(.kill(container: slots[i].name))
         }
+    }
+
+    /// kubelet's minimum grace after the stop signal, when a preStop hook took the rest.
+    static let minimumGraceAfterPreStop: Int64 = 2_000_000_000
+    static let postStartTimeoutSeconds: Int64 = 120
+
+    /// The stop signal, after the preStop hook if the run has one: the hook runs first,
+    /// bounded by the grace deadline `by`; the signal follows when it is done (or at `by`),
+    /// and SIGKILL at `by`, but never sooner than 2 s after the signal (kubelet's
+    /// extension: the hook's time counts against the grace period).
+    mutating func beginStop(_ i: Int, by: Int64, now: Instant, into out: inout [LifecycleAction]) {
+        guard !slots[i].stopSignalled else { return }
+        var ranPreStop = false
+        if probesEnabled, let hook = slots[i].spec.preStop {
+            if slots[i].preStopUntil == nil {
+                slots[i].preStopUntil = by
+                out.append(.hook(container: slots[i].name, hook: .preStop, hook, timeoutSeconds: max((by - now.mono) / 1_000_000_000, 1)))
+                return
+            }
+            if !slots[i].preStopDone && now.mono < by { return }
+            ranPreStop = true
+        }
+        slots[i].stopSignalled = true
+        slots[i].killAt = ranPreStop ? max(by, now.mono + Self.minimumGraceAfterPreStop) : by
+        out.append(.signal(container: slots[i].name, signal: slots[i].spec.stopSignal))
     }
 
     /// The running sidecars, last started first, one at a time.
@@ -370,6 +456,14 @@ public struct PodLifecycle: Sendable {
     mutating func stopAll(deadline: Int64, now: Instant, into out: inout [LifecycleAction]) {
         if now.mono >= deadline {
             for i in slots.indices where slots[i].running && !slots[i].killed {
+                if slots[i].stopSignalled {
+                    // A preStop hook's 2 s after the signal are honoured.
+                    guard let k = slots[i].killAt, k <= now.mono else { continue }
+                } else if slots[i].preStopUntil != nil {
+                    // Its hook ran out of time: the signal now, SIGKILL 2 s later.
+                    beginStop(i, by: deadline, now: now, into: &out)
+                    continue
+                }
                 slots[i].killed = true
                 out.append(.kill(container: slots[i].name))
             }
@@ -378,17 +472,11 @@ public struct PodLifecycle: Sendable {
         var others = false
         for i in slots.indices where slots[i].running && slots[i].kind != .sidecar {
             others = true
-            if !slots[i].stopSignalled {
-                slots[i].stopSignalled = true
-                slots[i].killAt = deadline
-                out.append(.signal(container: slots[i].name, signal: slots[i].spec.stopSignal))
-            }
+            beginStop(i, by: deadline, now: now, into: &out)
         }
         if others { return }
-        if let i = slots.indices.last(where: { slots[$0].kind == .sidecar && slots[$0].running }), !slots[i].stopSignalled {
-            slots[i].stopSignalled = true
-            slots[i].killAt = deadline
-            out.append(.signal(container: slots[i].name, signal: slots[i].spec.stopSignal))
+        if let i = slots.indices.last(where: { slots[$0].kind == .sidecar && slots[$0].running }) {
+            beginStop(i, by: deadline, now: now, into: &out)
         }
     }
 
@@ -399,10 +487,12 @@ public struct PodLifecycle: Sendable {
         var times: [Int64] = []
         if let d = stopDeadline {
             times.append(d)
+            for s in slots where s.running && s.stopSignalled && !s.killed { if let k = s.killAt { times.append(k) } }
         } else {
             for s in slots {
                 if let n = s.nextStart { times.append(n) }
                 if s.running, s.stopSignalled, !s.killed, let k = s.killAt { times.append(k) }
+                if s.running, !s.stopSignalled, let until = s.preStopUntil, !s.preStopDone { times.append(until) }
                 if s.running, !s.stopSignalled {
                     for t in s.probes.values where !t.inFlight && t.active { times.append(t.nextRun) }
                 }
@@ -438,7 +528,7 @@ public struct PodLifecycle: Sendable {
             var st = ContainerStatus(name: s.name, kind: s.kind, specHash: s.spec.specHash, restartCount: s.restartCount)
             st.message = s.message
             st.lastTermination = s.lastTermination
-            if probesEnabled { st.ready = s.running && s.startupDone && s.readyByProbe && !s.stopSignalled }
+            if probesEnabled { st.ready = s.running && s.startupDone && s.readyByProbe && !s.postStartRunning && !s.stopSignalled }
             if s.running {
                 st.probes = ProbeSpec.Kind.allCases.compactMap { k in
                     s.probes[k].map { ProbeReport(kind: k, success: $0.lastResult, failures: $0.failures, message: $0.lastMessage) }

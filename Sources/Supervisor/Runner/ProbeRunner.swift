@@ -16,7 +16,13 @@ import Spawn
 final class ProbeRunner {
     struct Key: Hashable {
         var container: String
-        var kind: ProbeSpec.Kind
+        var check: Check
+    }
+
+    /// A probe of a kind, or a hook.
+    enum Check: Hashable {
+        case probe(ProbeSpec.Kind)
+        case hook(Hook)
     }
 
     struct Result {
@@ -30,6 +36,8 @@ final class ProbeRunner {
         case sending(fd: Int32, pending: ArraySlice<UInt8>)
         case reading(fd: Int32, response: [UInt8])
         case process(pid: Int32)
+        /// A hook's `sleep`: done, with success, at the deadline.
+        case timer
     }
 
     struct InFlight {
@@ -46,6 +54,7 @@ final class ProbeRunner {
         var timeoutMessage: String {
             switch work {
             case .process: return "command timed out after \(timeoutSeconds)s"
+            case .timer: return "slept \(timeoutSeconds)s"
             default:
                 return isHTTP ? "Get \"http://\(target)\(path)\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
                               : "dial tcp \(target): i/o timeout"
@@ -58,9 +67,17 @@ final class ProbeRunner {
     /// Starts one probe; a result now when it cannot even start.
     func start(_ key: Key, _ spec: ProbeSpec, container: ContainerLaunch, hostPID: Int32?, driver: (any CgroupDriver)?,
                nullFD: Int32, now: Int64) -> Result? {
-        let timeout = max(spec.timeoutSeconds, 1)
+        start(key, spec.action, timeoutSeconds: Int64(spec.timeoutSeconds), container: container, hostPID: hostPID,
+              driver: driver, nullFD: nullFD, now: now)
+    }
+
+    /// Starts one probe or hook action, bounded by `timeoutSeconds` (a hook's `sleep` is its
+    /// own length).
+    func start(_ key: Key, _ action: HandlerAction, timeoutSeconds: Int64, container: ContainerLaunch, hostPID: Int32?,
+               driver: (any CgroupDriver)?, nullFD: Int32, now: Int64) -> Result? {
+        let timeout = Int32(clamping: max(timeoutSeconds, 1))
         let deadline = now + Int64(timeout) * 1_000_000_000
-        switch spec.action {
+        switch action {
         case .tcpSocket(let host, let port):
             return connect(key, host: host, port: port, request: nil, path: nil, deadline: deadline, timeout: timeout)
         case .httpGet(let get):
@@ -79,8 +96,10 @@ final class ProbeRunner {
             } catch {
                 return Result(key: key, success: false, message: "exec: \(error)")
             }
-        case .sleep:
-            return Result(key: key, success: true, message: nil)
+        case .sleep(let seconds):
+            if seconds <= 0 { return Result(key: key, success: true, message: nil) }
+            inFlight.append(InFlight(key: key, deadline: now + seconds * 1_000_000_000, timeoutSeconds: Int32(clamping: seconds), work: .timer))
+            return nil
         }
     }
 
@@ -123,7 +142,7 @@ final class ProbeRunner {
             switch f.work {
             case .connecting(let fd, _), .sending(let fd, _): return (fd, Sys.pollWritable)
             case .reading(let fd, _): return (fd, Sys.pollReadableEvent)
-            case .process: return nil
+            case .process, .timer: return nil
             }
         }
     }
@@ -213,7 +232,11 @@ final class ProbeRunner {
         inFlight.removeAll { f in
             guard f.deadline <= now else { return false }
             close(f)
-            done.append(Result(key: f.key, success: false, message: f.timeoutMessage))
+            if case .timer = f.work {
+                done.append(Result(key: f.key, success: true, message: nil))
+            } else {
+                done.append(Result(key: f.key, success: false, message: f.timeoutMessage))
+            }
             return true
         }
         return done
@@ -234,6 +257,7 @@ final class ProbeRunner {
         switch f.work {
         case .connecting(let fd, _), .sending(let fd, _), .reading(let fd, _): Sys.close(fd)
         case .process(let pid): try? Sys.kill(pid, Signal.kill)
+        case .timer: break
         }
     }
 }

@@ -182,8 +182,7 @@ public final class Supervisor {
         // Probes: sockets that moved, then timeouts.
         var moved = Set<Int32>()
         for (i, p) in probeFDs.enumerated() where ready[1 + pipes.count + i] != 0 { moved.insert(p.fd) }
-        let results = probes.progress(ready: moved) + probes.expire(now: MonotonicClock.now())
-        for r in results { lifecycle.probeResult(r.key.container, kind: r.key.kind, success: r.success, message: r.message, at: Self.now()) }
+        for r in probes.progress(ready: moved) + probes.expire(now: MonotonicClock.now()) { report(r) }
         // Logs first: a container's last words belong in its log before its exit is handled.
         var closed: [Int] = []
         for (i, pipe) in pipes.enumerated() where ready[i + 1] != 0 {
@@ -222,7 +221,7 @@ public final class Supervisor {
     func reap() {
         for (pid, raw) in Sys.reapAll() {
             if let r = probes.reaped(pid, status: WaitStatus(raw)) {
-                lifecycle.probeResult(r.key.container, kind: r.key.kind, success: r.success, message: r.message, at: Self.now())
+                report(r)
                 continue
             }
             guard let name = runs.first(where: { $0.value.pid == pid })?.key, let run = runs[name] else { continue }
@@ -241,6 +240,14 @@ public final class Supervisor {
             case .signaled(let s): outcome = .signaled(s)
             }
             lifecycle.exited(name, status: outcome, oomKilled: oom, at: Self.now())
+        }
+    }
+
+    /// A probe's or a hook's outcome, to the lifecycle.
+    func report(_ r: ProbeRunner.Result) {
+        switch r.key.check {
+        case .probe(let kind): lifecycle.probeResult(r.key.container, kind: kind, success: r.success, message: r.message, at: Self.now())
+        case .hook(let hook): lifecycle.hookResult(r.key.container, hook: hook, success: r.success, message: r.message, at: Self.now())
         }
     }
 
@@ -281,9 +288,16 @@ public final class Supervisor {
             case .probe(let name, let kind, let spec):
                 guard let container = lifecycle.plan.container(name) else { continue }
                 let hostPID = lifecycle.containerStatuses.first { $0.name == name }?.pid
-                if let r = probes.start(.init(container: name, kind: kind), spec, container: container, hostPID: hostPID,
+                if let r = probes.start(.init(container: name, check: .probe(kind)), spec, container: container, hostPID: hostPID,
                                         driver: driver, nullFD: nullFD, now: MonotonicClock.now()) {
-                    lifecycle.probeResult(name, kind: kind, success: r.success, message: r.message, at: Self.now())
+                    report(r)
+                }
+            case .hook(let name, let hook, let action, let timeout):
+                guard let container = lifecycle.plan.container(name) else { continue }
+                let hostPID = lifecycle.containerStatuses.first { $0.name == name }?.pid
+                if let r = probes.start(.init(container: name, check: .hook(hook)), action, timeoutSeconds: timeout, container: container,
+                                        hostPID: hostPID, driver: driver, nullFD: nullFD, now: MonotonicClock.now()) {
+                    report(r)
                 }
             }
         }
