@@ -65,6 +65,7 @@ extension Integration {
             #expect(try Self.restarts(podrec, "web", "web") == 1, "healthy again: no second restart")
             let describe = try podrec("describe", "web").output
             #expect(describe.contains("Exit Code:") && describe.contains("137"), "killed at the end of its 1 s grace: \(describe)")
+            #expect(describe.contains("Ready:                  False (0/1 containers)"), "not ready again after the restart: \(describe)")
             #expect(describe.contains("Liveness:           http-get http://127.0.0.1:18089/healthz delay=0s timeout=1s period=1s #success=1 #failure=2"), "\(describe)")
             for event in ["Warning  Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 404",
                           "Normal   Killing", "Container web failed liveness probe, will be restarted",

@@ -55,6 +55,12 @@ extension Podrec {
             var phase = status?.phase.rawValue ?? "Unknown (no status yet)"
             if status?.terminated == true { phase += " (stopped)" }
             out.field(0, "Status", phase)
+            if let status {
+                // Kubernetes' Ready condition: every container but init ones ready.
+                let counted = status.containers.filter { $0.kind != .initContainer }
+                let ready = counted.filter { $0.ready ?? ($0.state == .running) }.count
+                out.field(0, "Ready", "\(ready == counted.count && !counted.isEmpty ? "True" : "False") (\(ready)/\(counted.count) containers)")
+            }
             out.field(0, "Generation", (pod.record?.generation ?? pod.plan?.generation).map(String.init) ?? "<none>")
             out.field(0, "Observed generation", status.map { String($0.observedGeneration) } ?? "<none>")
             if let plan = pod.plan {
