@@ -28,6 +28,13 @@ public struct PodStatus: Sendable, Hashable {
     }
 
     public func container(_ name: String) -> ContainerStatus? { containers.first { $0.name == name } }
+
+    /// kubectl's READY: the ready containers, init ones aside, of all of them. Ready is the
+    /// supervisor's verdict (probes included); a status without one counts running ones.
+    public var readyContainers: (ready: Int, of: Int) {
+        let counted = containers.filter { $0.kind != .initContainer }
+        return (counted.filter { $0.ready ?? ($0.state == .running) }.count, counted.count)
+    }
 }
 
 public enum PodPhase: String, Sendable, Hashable, CaseIterable {

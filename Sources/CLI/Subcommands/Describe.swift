@@ -57,9 +57,8 @@ extension Podrec {
             out.field(0, "Status", phase)
             if let status {
                 // Kubernetes' Ready condition: every container but init ones ready.
-                let counted = status.containers.filter { $0.kind != .initContainer }
-                let ready = counted.filter { $0.ready ?? ($0.state == .running) }.count
-                out.field(0, "Ready", "\(ready == counted.count && !counted.isEmpty ? "True" : "False") (\(ready)/\(counted.count) containers)")
+                let (ready, of) = status.readyContainers
+                out.field(0, "Ready", "\(ready == of && of > 0 ? "True" : "False") (\(ready)/\(of) containers)")
             }
             out.field(0, "Generation", (pod.record?.generation ?? pod.plan?.generation).map(String.init) ?? "<none>")
             out.field(0, "Observed generation", status.map { String($0.observedGeneration) } ?? "<none>")

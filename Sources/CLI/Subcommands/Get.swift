@@ -66,8 +66,7 @@ extension Podrec {
                 return ["0/\(pod.plan?.containers.filter { $0.kind != .initContainer }.count ?? 0)", state, "0", "?"]
             }
             let counted = status.containers.filter { $0.kind != .initContainer }
-            // The supervisor's verdict (probes included); an older one reports none.
-            let ready = counted.filter { $0.ready ?? ($0.state == .running) }.count
+            let ready = status.readyContainers
             var state = status.phase.rawValue
             if case .dead = pod.supervisor { state = "SupervisorDead" }
             else if let c = counted.first(where: { $0.state == .waiting && $0.reason != nil && $0.reason != "ContainerCreating" }) { state = c.reason! }
@@ -75,7 +74,7 @@ extension Podrec {
             if status.terminated { state = "Terminating" }
             let restarts = status.containers.reduce(0) { $0 + $1.restartCount }
             let started = status.containers.compactMap { $0.startedAt?.nanoseconds }.min() ?? status.updatedAt.nanoseconds
-            return ["\(ready)/\(counted.count)", state, String(restarts), age(now - started)]
+            return ["\(ready.ready)/\(ready.of)", state, String(restarts), age(now - started)]
         }
 
         static func supervisor(_ pod: ObservedPod) -> String {
