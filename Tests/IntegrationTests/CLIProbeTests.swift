@@ -41,7 +41,7 @@ extension Integration {
                     image: host
                     command: [sh, -c, 'mkdir -p /tmp/www && echo ok > /tmp/www/healthz && exec busybox httpd -f -p 18089 -h /tmp/www']
                     ports: [{name: http, containerPort: 18089}]
-                    livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1, failureThreshold: 2}
+                    livenessProbe: {httpGet: {path: /healthz, port: http}, initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 2}
                     readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
                 """)
             #expect(try podrec("apply", "-f", file).status == 0)
@@ -66,7 +66,7 @@ extension Integration {
             let describe = try podrec("describe", "web").output
             #expect(describe.contains("Exit Code:") && describe.contains("137"), "killed at the end of its 1 s grace: \(describe)")
             #expect(describe.contains("Ready:                  False (0/1 containers)"), "not ready again after the restart: \(describe)")
-            #expect(describe.contains("Liveness:           http-get http://127.0.0.1:18089/healthz delay=0s timeout=1s period=1s #success=1 #failure=2"), "\(describe)")
+            #expect(describe.contains("Liveness:           http-get http://127.0.0.1:18089/healthz delay=1s timeout=1s period=1s #success=1 #failure=2"), "\(describe)")
             for event in ["Warning  Unhealthy", "Liveness probe failed: HTTP probe failed with statuscode: 404",
                           "Normal   Killing", "Container web failed liveness probe, will be restarted",
                           "Normal   Started", "Started container web"] {
