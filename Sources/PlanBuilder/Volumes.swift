@@ -141,7 +141,16 @@ extension LaunchPlanBuilder {
     /// `sub` inside `volume` on the host: resolved, kept inside, and whether it exists.
     static func resolveSubPath(_ sub: String, in volume: String, lookup: FileLookup, at path: String) throws(BuildError) -> (source: String, isFile: Bool, create: Bool) {
         let host = PathResolver { lookup.entry("/" + $0.joined(separator: "/")) }
-        guard case .found(let base, .directory) = host.resolve(volume) else {
+        let base: [String]
+        switch host.resolve(volume) {
+        case .found(let components, .directory):
+            base = components
+        case .missing(let prefix, let rest) where !rest.contains(".."):
+            // A volume not made yet (the emptyDir of a pod that `diff` or `apply` is about to
+            // create): it will be empty, so the subPath is to be made, and nothing in it can
+            // lead outside.
+            return (PathResolver.join("", prefix + rest + sub.split(separator: "/").map(String.init)), false, true)
+        default:
             throw BuildError(path: path, message: "volume path \(volume) is not a directory")
         }
         let outcome = host.resolve(PathResolver.join(volume, sub.split(separator: "/").map(String.init)))

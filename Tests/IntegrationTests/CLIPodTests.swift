@@ -318,6 +318,35 @@ extension Integration {
             #expect(two.status != 0 && two.output.contains("choose one of: [app side]"), "\(two.output)")
         }
     
+        /// A subPath of an emptyDir that does not exist yet (a new pod): `diff` and `apply`
+        /// plan it as a directory to make, and the container writes there.
+        @Test func aSubPathOfANewEmptyDirApplies() throws {
+            let lab = try PodLab("cli-subpath")
+            defer { lab.finish() }
+            let podrec = CLI(lab: lab)
+            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let file = try podrec.write("pod.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: sub}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  volumes: [{name: data, emptyDir: {}}]
+                  containers:
+                  - name: app
+                    image: host
+                    command: [sh, -c, 'echo hi > /sub/x; exec sleep 3600']
+                    volumeMounts: [{name: data, mountPath: /sub, subPath: part}]
+                """)
+            let diff = try podrec("diff", "-f", file)
+            #expect(diff.status == 1 && diff.output.contains("+ pod default/sub (app)"), "\(diff.output)")
+            let applied = try podrec("apply", "-f", file, "--wait")
+            #expect(applied.status == 0, "\(applied.output)")
+            let uid = try #require(try Sys.listDirectory(lab.tmp + "/data/pods").first)
+            #expect(try Sys.readString("\(lab.tmp)/data/pods/\(uid)/volumes/data/part/x") == "hi\n")
+            #expect(try podrec("diff", "-f", file).status == 0)
+        }
+
         /// `exec -it` with a terminal on stdin: the command gets a terminal of the container's
         /// own devpts (`/dev/pts/0`) as its stdio and controlling terminal, sized as ours, and
         /// ours is put back as it was. Without a terminal on stdin, -t falls back to pipes.
