@@ -177,10 +177,9 @@ public struct PodLifecycle: Sendable {
             if success {
                 resetProbes(i, at: now)
             } else {
-                event("Warning", "FailedPostStartHook", "PostStartHook failed" + (message.map { ": " + $0 } ?? ""), at: now)
-                slots[i].probeKill = "PostStartHook failed" + (message.map { ": " + $0 } ?? "")
-                slots[i].message = slots[i].probeKill
-                event("Normal", "Killing", "FailedPostStartHook", at: now)
+                let reason = "PostStartHook failed" + (message.map { ": " + $0 } ?? "")
+                event("Warning", "FailedPostStartHook", reason, at: now)
+                killRun(i, reason: reason, killing: "FailedPostStartHook", grace: nil, at: now)
             }
         case .preStop:
             guard slots[i].preStopUntil != nil, !slots[i].preStopDone else { return }
@@ -507,6 +506,9 @@ public struct PodLifecycle: Sendable {
     /// The running containers: name → pid in the supervisor's PID namespace.
     public var runningPIDs: [(name: String, pid: Int32)] { slots.compactMap { s in s.pid.map { (s.name, $0) } } }
 
+    /// A running container's pid as the host numbers it.
+    public func hostPID(_ name: String) -> Int32? { index(name).flatMap { slots[$0].hostPID } }
+
     func index(_ name: String) -> Int? { slots.firstIndex { $0.name == name } }
 
     // MARK: Status
@@ -647,12 +649,19 @@ extension PodLifecycle {
     }
 
     mutating func failRun(_ i: Int, _ kind: ProbeSpec.Kind, _ message: String?, _ spec: ProbeSpec, at now: Instant) {
+        killRun(i, reason: "\(kind.title) probe failed" + (message.map { ": " + $0 } ?? ""),
+                killing: "Container \(slots[i].name) failed \(kind.rawValue) probe, will be restarted",
+                grace: spec.terminationGracePeriodSeconds.map { max($0, 0) * 1_000_000_000 }, at: now)
+    }
+
+    /// Stops this run for `reason` (a failed probe or postStart hook), with its own grace
+    /// if it has one, to be restarted under the container's policy: `actions` signals it.
+    mutating func killRun(_ i: Int, reason: String, killing: String, grace: Int64?, at now: Instant) {
         guard slots[i].probeKill == nil else { return }
-        let reason = "\(kind.title) probe failed" + (message.map { ": " + $0 } ?? "")
         slots[i].probeKill = reason
         slots[i].message = reason
-        event("Normal", "Killing", "Container \(slots[i].name) failed \(kind.rawValue) probe, will be restarted", at: now)
-        slots[i].stopGrace = spec.terminationGracePeriodSeconds.map { max($0, 0) * 1_000_000_000 }
+        event("Normal", "Killing", killing, at: now)
+        slots[i].stopGrace = grace
         for k in slots[i].probes.keys { slots[i].probes[k]!.active = false }
     }
 

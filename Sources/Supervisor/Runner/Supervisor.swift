@@ -243,6 +243,15 @@ public final class Supervisor {
         }
     }
 
+    /// Starts a probe or a hook of a running container; an outcome known at once is reported.
+    func check(_ name: String, _ check: ProbeRunner.Check, _ action: HandlerAction, timeoutSeconds: Int64) {
+        guard let container = lifecycle.plan.container(name) else { return }
+        if let r = probes.start(.init(container: name, check: check), action, timeoutSeconds: timeoutSeconds, container: container,
+                                hostPID: lifecycle.hostPID(name), driver: driver, nullFD: nullFD, now: MonotonicClock.now()) {
+            report(r)
+        }
+    }
+
     /// A probe's or a hook's outcome, to the lifecycle.
     func report(_ r: ProbeRunner.Result) {
         switch r.key.check {
@@ -286,19 +295,9 @@ public final class Supervisor {
                     _ = try? driver.kill(run.cgroup, method: .automatic)
                 }
             case .probe(let name, let kind, let spec):
-                guard let container = lifecycle.plan.container(name) else { continue }
-                let hostPID = lifecycle.containerStatuses.first { $0.name == name }?.pid
-                if let r = probes.start(.init(container: name, check: .probe(kind)), spec, container: container, hostPID: hostPID,
-                                        driver: driver, nullFD: nullFD, now: MonotonicClock.now()) {
-                    report(r)
-                }
+                check(name, .probe(kind), spec.action, timeoutSeconds: Int64(spec.timeoutSeconds))
             case .hook(let name, let hook, let action, let timeout):
-                guard let container = lifecycle.plan.container(name) else { continue }
-                let hostPID = lifecycle.containerStatuses.first { $0.name == name }?.pid
-                if let r = probes.start(.init(container: name, check: .hook(hook)), action, timeoutSeconds: timeout, container: container,
-                                        hostPID: hostPID, driver: driver, nullFD: nullFD, now: MonotonicClock.now()) {
-                    report(r)
-                }
+                check(name, .hook(hook), action, timeoutSeconds: timeout)
             }
         }
         let now = Self.now()
