@@ -259,6 +259,70 @@ static int podspawn_readonly_recursive(const char *target, uint32_t force) {
     return podspawn_remount_each_readonly(target);
 }
 
+// Opens `rel` beneath the directory `base`, one component at a time, never following a
+// symlink: the container may own everything below base and may have swapped any component
+// for a symlink since the plan was made. The plan resolved the subPath's symlinks already,
+// so a symlink met here is such a swap. No allocation: components are copied into a buffer
+// on the stack. Returns an O_PATH fd, or -1 with errno.
+static int podspawn_open_beneath(const char *base, const char *rel) {
+    char name[256];
+    int dir = open(base, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dir < 0) return -1;
+    const char *p = rel;
+    for (;;) {
+        while (*p == '/') p++;
+        if (*p == '\0') return dir;
+        size_t n = 0;
+        while (p[n] != '\0' && p[n] != '/') n++;
+        if (n >= sizeof name || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+            close(dir);
+            errno = n >= sizeof name ? ENAMETOOLONG : EINVAL;
+            return -1;
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        p += n;
+        int next = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        int saved = errno;
+        close(dir);
+        if (next < 0) {
+            errno = saved;
+            return -1;
+        }
+        // O_PATH|O_NOFOLLOW opens a symlink itself rather than failing: refuse it here.
+        struct stat st;
+        if (fstat(next, &st) < 0 || S_ISLNK(st.st_mode)) {
+            close(next);
+            errno = ELOOP;
+            return -1;
+        }
+        dir = next;
+    }
+}
+
+static int podspawn_bind_beneath(const struct podspawn_mount *m) {
+    if (!m->source || !m->data) {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = podspawn_open_beneath(m->source, m->data);
+    if (fd < 0) return -1;
+    // "/proc/self/fd/N" by hand: snprintf may take the locale's lock. The fd was opened in this
+    // mount namespace (after unshare), which a bind from a magic link requires.
+    char path[32] = "/proc/self/fd/";
+    char digits[12];
+    int nd = 0;
+    for (unsigned v = (unsigned)fd; nd == 0 || v > 0; v /= 10) digits[nd++] = (char)('0' + v % 10);
+    size_t at = strlen(path);
+    while (nd > 0) path[at++] = digits[--nd];
+    path[at] = '\0';
+    int r = mount(path, m->target, NULL, m->flags, NULL);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return r;
+}
+
 static int podspawn_mount_step(const struct podspawn_mount *m, uint32_t force) {
     switch (m->kind) {
     case PODSPAWN_MOUNT_CALL:
@@ -281,6 +345,8 @@ static int podspawn_mount_step(const struct podspawn_mount *m, uint32_t force) {
             return -1;
         }
         return symlink(m->source, m->target);
+    case PODSPAWN_MOUNT_BIND_BENEATH:
+        return podspawn_bind_beneath(m);
     default:
         errno = EINVAL;
         return -1;

@@ -1,5 +1,6 @@
 import CKernel
 import Glibc
+import SystemPackage
 
 /// The *at() calls, relative to a directory fd, so that no path is resolved through a
 /// symlink that untrusted content (an image, a volume) put in a tree. Errors name
@@ -20,6 +21,28 @@ extension Sys {
 
     public static func mkdirAt(_ dirfd: Int32, _ name: String, mode: mode_t, describedAs path: String) throws(KernelError) {
         _ = try check("mkdir", path) { mkdirat(dirfd, name, mode) }
+    }
+
+    /// `mkdir -p` of `relative` inside the directory `base`, never through a symlink: each
+    /// component is made with mkdirat and opened O_NOFOLLOW from its parent's fd, so a
+    /// symlink that a container put in a volume cannot send the directories elsewhere
+    /// (kubelet's SafeMakeDir). New directories get `base`'s permission bits, as kubelet
+    /// gives them; `.` and `..` are refused (EINVAL).
+    public static func makeDirectories(_ relative: String, beneath base: String) throws(KernelError) {
+        var dir = try Sys.open(base, O_PATH | O_DIRECTORY | O_NOFOLLOW)
+        defer { Sys.close(dir) }
+        let mode = mode_t(try fstat(dir, describedAs: base).mode & 0o7777)
+        var path = base
+        for part in relative.split(separator: "/").map(String.init) {
+            path += "/" + part
+            if part == "." || part == ".." { throw KernelError("mkdir", path: path, errno: Errno(rawValue: EINVAL)) }
+            if mkdirat(dir, part, mode) != 0, errno != EEXIST { throw KernelError("mkdir", path: path, errno: Errno(rawValue: errno)) }
+            let next = try Sys.openat(dir, part, O_PATH | O_NOFOLLOW, describedAs: path)
+            Sys.close(dir)
+            dir = next
+            // O_PATH|O_NOFOLLOW opens a symlink itself rather than failing: refuse it here.
+            guard try fstat(dir, describedAs: path).isDirectory else { throw KernelError("mkdir", path: path, errno: Errno(rawValue: ENOTDIR)) }
+        }
     }
 
     public static func symlinkAt(_ target: String, _ dirfd: Int32, _ name: String, describedAs path: String) throws(KernelError) {

@@ -143,9 +143,25 @@ public struct PodBuild: Sendable {
     public var shmSize: Int64
     /// The pod's memory limit, when every container has one (or pod-level resources say).
     public var memoryLimit: Int64?
-    /// Host paths of subPaths that do not exist yet: create each as a directory, without
-    /// following symlinks, with the mode of its volume's dir, before the pod starts.
-    public var subPathDirectories: [String]
+    /// SubPaths that do not exist yet: create each as a directory, without following
+    /// symlinks, with the mode of its volume's dir, before the pod starts
+    /// (`Sys.makeDirectories(_:beneath:)`).
+    public var subPathDirectories: [SubPathDirectory]
+}
+
+/// A subPath to create inside its volume.
+public struct SubPathDirectory: Sendable, Hashable {
+    /// The volume's host path.
+    public var volume: String
+    /// Relative to `volume`, symlinks resolved, no `..`.
+    public var path: String
+
+    public init(volume: String, path: String) {
+        self.volume = volume
+        self.path = path
+    }
+
+    public var hostPath: String { volume == "/" ? "/" + path : volume + "/" + path }
 }
 
 /// Turns one validated, defaulted pod into a `LaunchPlan`, in two steps:
@@ -176,7 +192,7 @@ public enum LaunchPlanBuilder {
             sharedShm: spec.hostIPC ? "/dev/shm" : layout.shmDirectory, cgroupMount: layout.cgroupMount)
 
         var containerLimits: [String: CgroupLimits] = [:]
-        var subPathDirectories: [String] = []
+        var subPathDirectories: [SubPathDirectory] = []
         for (path, c, kind) in ordered(spec) {
             let launch = try container(c, kind: kind, at: path, input: input, env: env, qos: qos, subPathDirectories: &subPathDirectories)
             plan.containers.append(launch)
@@ -227,7 +243,7 @@ public enum LaunchPlanBuilder {
     }
 
     static func container(_ c: Manifest.Container, kind: ContainerKind, at path: String, input: PodBuildInput, env: EnvironmentBuilder,
-                          qos: PodQoS, subPathDirectories: inout [String]) throws(BuildError) -> ContainerLaunch {
+                          qos: PodQoS, subPathDirectories: inout [SubPathDirectory]) throws(BuildError) -> ContainerLaunch {
         let spec = input.pod.spec
         let layout = input.layout
 

@@ -53,7 +53,7 @@ public struct PodCreator: Sendable {
             _ = try volumes.writeHosts(layout: layout, hostname: build.plan.hostname,
                                        aliases: pod.spec.hostAliases.map { ($0.ip, $0.hostnames) }, hostNetwork: pod.spec.hostNetwork)
             _ = try volumes.writeResolvConf(layout: layout)
-            for dir in build.subPathDirectories { try Sys.mkdirs(dir, mode: 0o755) }
+            for dir in build.subPathDirectories { try Sys.makeDirectories(dir.path, beneath: dir.volume) }
             return build
         } catch let e as BuildError {
             throw .build(e)

@@ -98,7 +98,7 @@ extension LaunchPlanBuilder {
     /// - `/etc/hosts` is read-write (kubelet); `/etc/resolv.conf` is read-only when the root
     ///   filesystem is (containerd).
     static func mounts(_ c: Manifest.Container, at path: String, input: PodBuildInput, readOnlyRoot: Bool,
-                       subPathDirectories: inout [String]) throws(BuildError) -> [MountSpec] {
+                       subPathDirectories: inout [SubPathDirectory]) throws(BuildError) -> [MountSpec] {
         var out: [MountSpec] = []
         for (j, m) in c.volumeMounts.enumerated() {
             let mp = "\(path).volumeMounts[\(j)]"
@@ -110,6 +110,7 @@ extension LaunchPlanBuilder {
             }
             var source = prepared.path
             var isFile = prepared.isFile
+            var beneath: String?
             if let sub = m.subPath, !sub.isEmpty {
                 if sub.hasPrefix("/") { throw BuildError(path: mp + ".subPath", message: "must be a relative path") }
                 if sub.split(separator: "/").contains("..") { throw BuildError(path: mp + ".subPath", message: "must not contain '..'") }
@@ -119,14 +120,19 @@ extension LaunchPlanBuilder {
                 let r = try resolveSubPath(sub, in: prepared.path, lookup: input.files, at: mp + ".subPath")
                 source = r.source
                 isFile = r.isFile
-                if r.create, !subPathDirectories.contains(source) { subPathDirectories.append(source) }
+                // The part below the volume is opened again at each start, without symlinks
+                // (`MountSpec.beneath`); a subPath of `.` is the volume itself.
+                let relative = source.dropFirst(r.volume == "/" ? 1 : r.volume.count + 1)
+                if !relative.isEmpty { beneath = r.volume }
+                let made = SubPathDirectory(volume: r.volume, path: String(relative))
+                if r.create, !relative.isEmpty, !subPathDirectories.contains(made) { subPathDirectories.append(made) }
             }
             var readOnly = m.readOnly || prepared.readOnly
             switch volume.source {
             case .configMap, .secret: readOnly = true
             default: break
             }
-            out.append(MountSpec(source: source, target: m.mountPath, readOnly: readOnly, isFile: isFile))
+            out.append(MountSpec(source: source, target: m.mountPath, readOnly: readOnly, isFile: isFile, beneath: beneath))
         }
         let targets = Set(c.volumeMounts.map { cleanPath($0.mountPath) })
         if !targets.contains("/etc/hosts") {
@@ -139,7 +145,9 @@ extension LaunchPlanBuilder {
     }
 
     /// `sub` inside `volume` on the host: resolved, kept inside, and whether it exists.
-    static func resolveSubPath(_ sub: String, in volume: String, lookup: FileLookup, at path: String) throws(BuildError) -> (source: String, isFile: Bool, create: Bool) {
+    /// `volume` is the volume's path with its symlinks resolved, which `source` lies in.
+    static func resolveSubPath(_ sub: String, in volume: String, lookup: FileLookup, at path: String) throws(BuildError)
+        -> (volume: String, source: String, isFile: Bool, create: Bool) {
         let host = PathResolver { lookup.entry("/" + $0.joined(separator: "/")) }
         let base: [String]
         switch host.resolve(volume) {
@@ -149,7 +157,7 @@ extension LaunchPlanBuilder {
             // A volume not made yet (the emptyDir of a pod that `diff` or `apply` is about to
             // create): it will be empty, so the subPath is to be made, and nothing in it can
             // lead outside.
-            return (PathResolver.join("", prefix + rest + sub.split(separator: "/").map(String.init)), false, true)
+            return (PathResolver.join("", prefix + rest), PathResolver.join("", prefix + rest + sub.split(separator: "/").map(String.init)), false, true)
         default:
             throw BuildError(path: path, message: "volume path \(volume) is not a directory")
         }
@@ -158,10 +166,10 @@ extension LaunchPlanBuilder {
         switch outcome {
         case .found(let comps, let entry):
             guard comps.starts(with: base) else { throw escaped }
-            return (PathResolver.join("", comps), entry != .directory, false)
+            return (PathResolver.join("", base), PathResolver.join("", comps), entry != .directory, false)
         case .missing(let prefix, let rest):
             guard prefix.starts(with: base), !rest.contains("..") else { throw escaped }
-            return (PathResolver.join("", prefix + rest), false, true)
+            return (PathResolver.join("", base), PathResolver.join("", prefix + rest), false, true)
         case .failed:
             throw BuildError(path: path, message: "\"\(sub)\" cannot be resolved in the volume (a symlink loop, or a path through a file)")
         }

@@ -99,12 +99,16 @@ public struct MountSpec: Sendable, Hashable {
     public var readOnly: Bool
     /// The source is a single file (a subPath file, `/etc/hosts`).
     public var isFile: Bool
+    /// For a subPath: the volume's host path. `source` lies inside it, and is opened from
+    /// it at each start without following symlinks: the container can write the volume.
+    public var beneath: String?
 
-    public init(source: String, target: String, readOnly: Bool = false, isFile: Bool = false) {
+    public init(source: String, target: String, readOnly: Bool = false, isFile: Bool = false, beneath: String? = nil) {
         self.source = source
         self.target = target
         self.readOnly = readOnly
         self.isFile = isFile
+        self.beneath = beneath
     }
 }
 
@@ -260,7 +264,9 @@ extension LaunchPlan {
             case .image(let rootfs, let upper, let work): w.line("root", "image\t\(rootfs)\t\(upper)\t\(work)")
             }
             for m in c.mounts {
-                w.line("mount", "\(m.source)\t\(m.target)\t\(m.readOnly ? "ro" : "rw")\t\(m.isFile ? "file" : "dir")")
+                // A fifth field, the volume, for a subPath only: plans written before it read the same.
+                w.line("mount", "\(m.source)\t\(m.target)\t\(m.readOnly ? "ro" : "rw")\t\(m.isFile ? "file" : "dir")"
+                           + (m.beneath.map { "\t" + $0 } ?? ""))
             }
             w.line("cgroup", c.cgroup)
             w.line("stopSignal", c.stopSignal)
@@ -339,11 +345,12 @@ extension LaunchPlan {
                         c.root = .image(rootfs: f[1], upper: f[2], work: f[3])
                     }
                 case "mount":
-                    let f = try r.fields(4)
+                    let f = try r.fields(4...5)
                     guard f[2] == "ro" || f[2] == "rw", f[3] == "file" || f[3] == "dir" else {
                         throw RecordError(line: r.line, reason: "mount: ro|rw and file|dir expected")
                     }
-                    c.mounts.append(MountSpec(source: f[0], target: f[1], readOnly: f[2] == "ro", isFile: f[3] == "file"))
+                    c.mounts.append(MountSpec(source: f[0], target: f[1], readOnly: f[2] == "ro", isFile: f[3] == "file",
+                                              beneath: f.count == 5 ? f[4] : nil))
                 case "cgroup": c.cgroup = r.value
                 case "stopSignal": c.stopSignal = Int32(try r.int())
                 case "oomScoreAdj": c.oomScoreAdj = Int32(try r.int())

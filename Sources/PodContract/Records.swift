@@ -82,8 +82,16 @@ public struct Record: Sendable, Hashable {
         }
     }
     public func fields(_ count: Int) throws(RecordError) -> [String] {
+        try fields(count...count)
+    }
+
+    /// A record whose last fields are optional.
+    public func fields(_ counts: ClosedRange<Int>) throws(RecordError) -> [String] {
         let parts = value.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == count else { throw RecordError(line: line, reason: "\(key): expected \(count) tab-separated fields, found \(parts.count)") }
+        guard counts.contains(parts.count) else {
+            let expected = counts.count == 1 ? "\(counts.lowerBound)" : "\(counts.lowerBound) to \(counts.upperBound)"
+            throw RecordError(line: line, reason: "\(key): expected \(expected) tab-separated fields, found \(parts.count)")
+        }
         return parts
     }
 }

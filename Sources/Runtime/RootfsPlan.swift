@@ -21,12 +21,17 @@ public struct VolumeMount: Sendable, Hashable {
     public var target: String
     public var readOnly: Bool
     public var kind: Kind
+    /// For a subPath: the volume's host path, which `source` lies inside. The part of
+    /// `source` below it is opened at each start without following symlinks, since the
+    /// container may have rewritten it (`MountStep.bindBeneath`).
+    public var beneath: String?
 
-    public init(source: String, target: String, readOnly: Bool = false, kind: Kind = .directory) {
+    public init(source: String, target: String, readOnly: Bool = false, kind: Kind = .directory, beneath: String? = nil) {
         self.source = source
         self.target = target
         self.readOnly = readOnly
         self.kind = kind
+        self.beneath = beneath
     }
 }
 
@@ -89,6 +94,8 @@ public struct RootfsPlanError: Error, Sendable, Hashable, CustomStringConvertibl
         case isRoot
         /// A `,`, `:` or `\\` in a path of the overlay's options, which would split them.
         case overlayOptionCharacter
+        /// A subPath source that does not lie inside its volume.
+        case outsideVolume(String)
     }
 
     /// What the path is: `volume 0 target`, `volume 2 source`, `scratch dir`, `shared /dev/shm`, ...
@@ -108,6 +115,7 @@ public struct RootfsPlanError: Error, Sendable, Hashable, CustomStringConvertibl
         case .parentComponent: return "\(what) \(path.debugDescription): a '..' component is not allowed"
         case .isRoot: return "\(what) \(path.debugDescription): cannot be /"
         case .overlayOptionCharacter: return "\(what) \(path.debugDescription): ',', ':' and '\\\\' cannot be used in overlayfs options"
+        case .outsideVolume(let volume): return "\(what) \(path.debugDescription): not inside its volume \(volume.debugDescription)"
         }
     }
 }

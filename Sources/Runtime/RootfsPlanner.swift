@@ -144,7 +144,18 @@ public enum RootfsPlanner {
             case .file:
                 steps.append(.file(at(point)))
             }
-            steps.append(.bind(from: source, to: at(point), recursive: true, readOnly: entry.volume.readOnly))
+            if let beneath = entry.volume.beneath {
+                let base = try hostPath(beneath, what: "volume \(entry.index) of the subPath")
+                let what = "volume \(entry.index) source"
+                let prefix = base == "/" ? "/" : base + "/"
+                guard source.hasPrefix(prefix), source.count > prefix.count else {
+                    throw RootfsPlanError(what: what, path: source, reason: .outsideVolume(base))
+                }
+                steps.append(.bindBeneath(volume: base, path: String(source.dropFirst(prefix.count)), to: at(point),
+                                          readOnly: entry.volume.readOnly))
+            } else {
+                steps.append(.bind(from: source, to: at(point), recursive: true, readOnly: entry.volume.readOnly))
+            }
         }
         if request.readOnlyRoot {
             // Last, once the volumes' mount points exist: a per-mount read-only flag

@@ -149,6 +149,7 @@ extension MountStep {
         case .makePrivate(let p), .proc(let p), .readOnly(let p), .directory(let p, _), .file(let p, _):
             return [p]
         case .bind(let from, let to, _, _): return [from, to]
+        case .bindBeneath(let volume, let path, let to, _): return [volume, path, to]
         case .tmpfs(let at, _, _): return [at]
         case .symlink(let p, let t): return [p, t]
         case .mount(let s, let t, let f, _, let d): return [s, t, f, d].compactMap { $0 }
@@ -211,6 +212,14 @@ struct MountPlan {
                 if readOnly {
                     steps.append(Step(kind: PODSPAWN_MOUNT_READONLY_RECURSIVE, target: to, origin: i,
                                       context: "mount \(shown(to)) (read-only remount of the \(what) from \(from))"))
+                }
+            case .bindBeneath(let volume, let path, let to, let readOnly):
+                let what = "subPath \(path) of \(volume)"
+                steps.append(Step(kind: PODSPAWN_MOUNT_BIND_BENEATH, flags: Self.bind | Self.rec, source: volume, target: to,
+                                  data: path, origin: i, context: "mount \(shown(to)) (rbind of the \(what), no symlinks followed)"))
+                if readOnly {
+                    steps.append(Step(kind: PODSPAWN_MOUNT_READONLY_RECURSIVE, target: to, origin: i,
+                                      context: "mount \(shown(to)) (read-only remount of the \(what))"))
                 }
             case .tmpfs(let at, let size, let mode):
                 let options = [size.map { "size=\($0)" }, mode.map { "mode=" + String($0, radix: 8) }].compactMap { $0 }

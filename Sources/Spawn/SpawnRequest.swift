@@ -109,6 +109,11 @@ public enum MountStep: Sendable, Hashable {
     /// A bind mount (`MS_BIND`, with `MS_REC` when recursive), then, when read-only, the
     /// whole bound tree made read-only as `readOnly(at:)` does.
     case bind(from: String, to: String, recursive: Bool = true, readOnly: Bool = false)
+    /// A recursive bind of `path`, relative, found inside the directory `volume` without
+    /// following any symlink on the way (a symlink, `.` or `..` fails the step), then
+    /// read-only as `bind` does. For a subPath: the container may have replaced a part of
+    /// it with a symlink to anywhere since the plan resolved it.
+    case bindBeneath(volume: String, path: String, to: String, readOnly: Bool = false)
     /// A tmpfs, always `nodev,nosuid`; `size` in bytes, `mode` of its root.
     case tmpfs(at: String, size: UInt64? = nil, mode: UInt32? = nil)
     /// procfs (`nosuid,nodev,noexec`). It shows the PID namespace of the process that

@@ -222,6 +222,37 @@ extension Integration {
             #expect(error.stage == .mount && error.errno == Errno(rawValue: ENOENT))
         }
 
+        /// `.bindBeneath` binds what it finds below the volume without a symlink on the way,
+        /// read-only when asked, a file too; a symlink in the last or a middle component,
+        /// `..` and `.` fail the mount step with ELOOP or EINVAL, named as the subPath.
+        @Test func aBindBeneathItsVolumeFollowsNoSymlink() throws {
+            let lab = try SpawnLab()
+            defer { lab.finish() }
+            let tmp = try lab.tempDir()
+            let volume = tmp + "/vol"
+            for dir in ["vol", "vol/a", "vol/a/b", "dst", "outside"] { try Sys.mkdir(tmp + "/" + dir) }
+            try Sys.writeFileAtomically(volume + "/a/b/seen", Array("inside\n".utf8))
+            try Sys.writeFileAtomically(volume + "/f", Array("file\n".utf8))
+            try Sys.writeFileAtomically(tmp + "/dst-file", [])
+            try Sys.symlink(tmp + "/outside", volume + "/link")
+            try Sys.symlink("a", volume + "/rel")
+            var request = SpawnRequest(["/bin/sh", "-c", "cat \(tmp)/dst/seen \(tmp)/dst-file; touch \(tmp)/dst-file 2>&1"])
+            request.unshare = [.mount]
+            request.mounts = [.makePrivate("/"), .bindBeneath(volume: volume, path: "a/b", to: tmp + "/dst"),
+                              .bindBeneath(volume: volume, path: "f", to: tmp + "/dst-file", readOnly: true)]
+            let run = try lab.run(request)
+            #expect(run.status == .exited(1), "\(run)")
+            #expect(run.output == "inside\nfile\ntouch: cannot touch '\(tmp)/dst-file': Read-only file system\n", "\(run.output)")
+
+            for (path, errno) in [("link", ELOOP), ("rel/b", ELOOP), ("a/../a/b", EINVAL), ("./a", EINVAL), ("missing", ENOENT)] {
+                request.mounts = [.makePrivate("/"), .bindBeneath(volume: volume, path: path, to: tmp + "/dst")]
+                let error = try #require(expectFailure(request), "\(path)")
+                #expect(error.stage == .mount && error.index == 1 && error.errno == Errno(rawValue: errno), "\(path): \(error)")
+                #expect(error.description.hasPrefix("mount \(tmp)/dst (rbind of the subPath \(path) of \(volume), no symlinks followed)"),
+                        "\(error.description)")
+            }
+        }
+
         @Test func pivotRootIntoADirectoryThatIsNoMountIsEINVAL() throws {
             let lab = try SpawnLab()
             defer { lab.finish() }

@@ -75,6 +75,32 @@ import Testing
         #expect(try Sys.stat(dir + "/a/b").permissions == 0o700)
     }
 
+    /// kubelet's SafeMakeDir: parents made inside the base with its mode, and a symlink on
+    /// the way (a container may have put one in its volume) stops the walk instead of
+    /// leading it out.
+    @Test func makeDirectoriesBeneathFollowsNoSymlink() throws {
+        let dir = try tempDir()
+        defer { removeTree(dir) }
+        try Sys.mkdirs(dir + "/vol", mode: 0o750)
+        try Sys.mkdirs(dir + "/outside", mode: 0o755)
+        try Sys.symlink(dir + "/outside", dir + "/vol/link")
+        try Sys.makeDirectories("a/b", beneath: dir + "/vol")
+        try Sys.makeDirectories("a/b", beneath: dir + "/vol")
+        #expect(try Sys.stat(dir + "/vol/a/b").isDirectory)
+        // mkdir's mode passes through the umask; read it without setting it (umask(2)
+        // would change it for the tests running beside this one).
+        let umaskLine = try #require(try Sys.readString("/proc/self/status").split(separator: "\n").first { $0.hasPrefix("Umask:") })
+        let umask = try #require(UInt32(umaskLine.split(separator: "\t").last ?? "", radix: 8))
+        #expect(try Sys.stat(dir + "/vol/a").permissions == 0o750 & ~umask)
+        #expect(throws: KernelError("mkdir", path: dir + "/vol/link", errno: Errno(rawValue: ENOTDIR))) {
+            try Sys.makeDirectories("link/new", beneath: dir + "/vol")
+        }
+        #expect(throws: KernelError("mkdir", path: dir + "/vol/a/..", errno: Errno(rawValue: EINVAL))) {
+            try Sys.makeDirectories("a/../x", beneath: dir + "/vol")
+        }
+        #expect(try Sys.listDirectory(dir + "/outside").isEmpty)
+    }
+
     @Test func pathHelpers() {
         #expect(parentDirectory("/a/b/c") == "/a/b")
         #expect(parentDirectory("/c") == "/")

@@ -644,14 +644,14 @@ struct LaunchPlanBuilderTests {
         #expect(build.plan.containers[0].mounts == [
             MountSpec(source: "/var/lib/podrec/pods/u1/volumes/data", target: "/data"),
             MountSpec(source: "/var/lib/podrec/pods/u1/volumes/conf", target: "/etc/app", readOnly: true),
-            MountSpec(source: "/srv/data/logs", target: "/logs", readOnly: true),
-            MountSpec(source: "/srv/data/file.txt", target: "/etc/file.txt", isFile: true),
-            MountSpec(source: "/srv/data/logs", target: "/inner"),
-            MountSpec(source: "/srv/data/new/dir", target: "/new"),
+            MountSpec(source: "/srv/data/logs", target: "/logs", readOnly: true, beneath: "/srv/data"),
+            MountSpec(source: "/srv/data/file.txt", target: "/etc/file.txt", isFile: true, beneath: "/srv/data"),
+            MountSpec(source: "/srv/data/logs", target: "/inner", beneath: "/srv/data"),
+            MountSpec(source: "/srv/data/new/dir", target: "/new", beneath: "/srv/data"),
             MountSpec(source: "/var/lib/podrec/pods/u1/etc-hosts", target: "/etc/hosts", isFile: true),
             MountSpec(source: "/var/lib/podrec/pods/u1/resolv.conf", target: "/etc/resolv.conf", isFile: true),
         ])
-        #expect(build.subPathDirectories == ["/srv/data/new/dir"])
+        #expect(build.subPathDirectories == [SubPathDirectory(volume: "/srv/data", path: "new/dir")])
     }
 
     @Test func ownEtcHostsIsKept() throws {

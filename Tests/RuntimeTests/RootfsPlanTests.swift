@@ -92,7 +92,7 @@ struct RootfsPlanTests {
             case .makePrivate: break
             case .directory(let p, _), .file(let p, _), .symlink(let p, _), .tmpfs(let p, _, _), .proc(let p), .readOnly(let p):
                 #expect(p == Self.r || p.hasPrefix(Self.r + "/"), "\(step)")
-            case .bind(_, let to, _, _): #expect(to.hasPrefix(Self.r + "/"), "\(step)")
+            case .bind(_, let to, _, _), .bindBeneath(_, _, let to, _): #expect(to.hasPrefix(Self.r + "/"), "\(step)")
             case .mount(_, let target, _, _, _): #expect(target.hasPrefix(Self.r + "/"), "\(step)")
             case .ifPresent: Issue.record("nested ifPresent: \(step)")
             }
@@ -151,6 +151,27 @@ struct RootfsPlanTests {
         ]
         #expect(Array(plan.mounts.suffix(tail.count)) == tail)
         #expect(plan.mounts.count == 2 + Self.layout().count + tail.count)
+    }
+
+    /// A subPath is bound by the path below its volume, which the shim opens again at each
+    /// start without following symlinks: the container may have rewritten it since.
+    @Test func aSubPathIsBoundFromBeneathItsVolume() throws {
+        let volumes = [
+            VolumeMount(source: "/v/data/a/b", target: "/sub", readOnly: true, beneath: "/v/data/"),
+            VolumeMount(source: "/v/data/f.txt", target: "/f.txt", kind: .file, beneath: "/v/data"),
+        ]
+        let plan = try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r, volumes: volumes))
+        let r = Self.r
+        #expect(Array(plan.mounts.suffix(4)) == [
+            .directory(r + "/sub"), .bindBeneath(volume: "/v/data", path: "a/b", to: r + "/sub", readOnly: true),
+            .file(r + "/f.txt"), .bindBeneath(volume: "/v/data", path: "f.txt", to: r + "/f.txt", readOnly: false),
+        ])
+        for source in ["/v/database", "/v/data", "/w/data/x"] {
+            #expect(throws: RootfsPlanError(what: "volume 0 source", path: source, reason: .outsideVolume("/v/data"))) {
+                try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r,
+                                                     volumes: [VolumeMount(source: source, target: "/x", beneath: "/v/data")]))
+            }
+        }
     }
 
     @Test(arguments: [

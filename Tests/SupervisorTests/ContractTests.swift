@@ -12,7 +12,8 @@ import Testing
                             environment: ["A=1", "B= x "], workingDirectory: "/w", uid: 1000, gid: 1000,
                             supplementalGroups: [5, 6], capabilities: CapabilityMasks(0x3f), noNewPrivileges: true,
                             root: .image(rootfs: "/r", upper: "/u", work: "/k"),
-                            mounts: [MountSpec(source: "/a", target: "/b", readOnly: true, isFile: true)],
+                            mounts: [MountSpec(source: "/a", target: "/b", readOnly: true, isFile: true),
+                                     MountSpec(source: "/v/sub/dir", target: "/c", beneath: "/v")],
                             cgroup: "podrec/x/init", stopSignal: 3, oomScoreAdj: 1000),
             ContainerLaunch(name: "main", executable: "/bin/true", arguments: ["true", ""], cgroup: "podrec/x/main"),
         ]

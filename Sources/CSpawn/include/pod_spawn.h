@@ -65,6 +65,13 @@ enum podspawn_mount_kind {
     PODSPAWN_MOUNT_MKFILE = 3,
     /// symlink(source, target).
     PODSPAWN_MOUNT_SYMLINK = 4,
+    /// A recursive bind of `data`, a relative path, found beneath the directory `source`
+    /// (a volume) by one openat(O_PATH|O_NOFOLLOW) per component: a symlink anywhere on
+    /// the way, `..` or `.`, fails the step (ELOOP, EINVAL) instead of being followed.
+    /// The bind then takes the opened fd (/proc/self/fd/N), so what is mounted is what was
+    /// checked. A subPath, which the container can rewrite between two of its starts
+    /// (CVE-2017-1002101, CVE-2021-25741).
+    PODSPAWN_MOUNT_BIND_BENEATH = 5,
 };
 
 struct podspawn_mount {

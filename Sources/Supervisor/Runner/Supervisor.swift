@@ -334,7 +334,7 @@ public final class Supervisor {
             root = .image(rootfs: rootfs, upper: upper, work: work)
         }
         var rootRequest = RootfsRequest(root: root, scratch: scratch,
-                                        volumes: spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory) },
+                                        volumes: spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory, beneath: $0.beneath) },
                                         sharedShm: plan.sharedShm, ownNetworkNamespace: !plan.hostNetwork, hostEntries: hostEntries)
         rootRequest.readOnlyRoot = spec.readOnlyRootFilesystem
         rootRequest.maskKernelPaths = !spec.privileged
