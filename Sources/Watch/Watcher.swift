@@ -41,6 +41,10 @@ public final class Watcher {
     var reported: [String: [String]] = [:]
     /// Loaded sets by the FNV-1a of the file's bytes: a resync parses nothing unchanged.
     var cache: [String: (hash: UInt64, loaded: WatchInput.Loaded)] = [:]
+    /// Per file, the last set it gave while usable: the input for its pods while it is
+    /// invalid or refused (see `WatchInput.resolve`). In memory only: a watcher started while
+    /// a file is unusable knows no good set of it, and leaves its pods as they are.
+    var lastGood: [String: ManifestSet] = [:]
 
     let inotify: Inotify
     var directoryWatch: Int32 = -1
@@ -222,9 +226,10 @@ public final class Watcher {
             files.append((path, load(path, directory.read(name))))
         }
         for path in cache.keys where !seen.contains(path) { cache[path] = nil }
+        for path in lastGood.keys where !seen.contains(path) { lastGood[path] = nil }
 
         let roots = reconciler.roots
-        let input = WatchInput.resolve(files) { roots.recordedSource($0) }
+        let input = WatchInput.resolve(files, lastGood: lastGood) { roots.recordedSource($0) }
         var scope: Set<PodKey>?
         if case .files(let changed) = change {
             var keys = pods
@@ -338,6 +343,7 @@ public final class Watcher {
                 ? .set(set)
                 : .unusable(set.diagnostics.map(\.description) + ["\(path): not applied; its pods keep running as they are"])
             cache[path] = (hash, loaded)
+            if set.isValid { lastGood[path] = set }
             return loaded
         }
     }

@@ -257,6 +257,38 @@ extension Integration {
             #expect(watcher.log.contains("~ pod default/wd recreate: its supervisor is dead"), "\(watcher.log)")
         }
 
+        /// A file made invalid keeps its pods as they were, and that includes repairing them:
+        /// a limit written by hand and a supervisor killed while the file is broken are put
+        /// back as the file last said. (Found by the chaos soak: such a pod stayed
+        /// SupervisorDead until the file was fixed.) Its error is logged once.
+        @Test func aBrokenFilesPodsAreStillRepaired() throws {
+            let t = try WatchLab("watch-held")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
+            try Self.writeByRename(dir + "/a.yaml", CLIPodTests.pod("wh"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wh running") { try Self.pods(podrec)["wh"] == "Running" }
+            try Self.writeByRename(dir + "/a.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: wh\n")
+            try Self.waitFor("the error") { watcher.log.contains("a.yaml: not applied; its pods keep running as they are") }
+
+            let memoryFile = try CLIPodTests.memoryFile(lab, pod: "wh", container: "app")
+            try Sys.writeString(memoryFile, String(96 << 20))
+            try watcher.signal(SIGHUP)
+            try Self.waitFor("the limit restored", context: { watcher.log }) { (try Sys.readString(memoryFile)) == "33554432\n" }
+
+            let supervisor = try #require(Int32((try Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).split(separator: " ").first ?? ""))
+            try Sys.kill(supervisor, SIGKILL)
+            try Self.waitFor("the pod recreated", context: { "get: \((try? podrec("get").output) ?? "?")\nlog:\n\(watcher.log)" }) {
+                let now = (try? Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).flatMap { Int32($0.split(separator: " ").first ?? "") }
+                let status = try Self.pods(podrec)["wh"]
+                return now != nil && now != supervisor && status == "Running"
+            }
+            try watcher.signal(SIGHUP)
+            MonotonicClock.sleep(nanoseconds: 300_000_000)
+            #expect(watcher.log.components(separatedBy: "a.yaml: not applied").count == 2, "the error once, not at each resync: \(watcher.log)")
+        }
+
         /// `--log-format json`: one object per line, with the pod and the action's mark.
         @Test func theLogAsJSON() throws {
             let t = try WatchLab("watch-json")
