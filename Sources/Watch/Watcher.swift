@@ -45,6 +45,9 @@ public final class Watcher {
     /// invalid or refused (see `WatchInput.resolve`). In memory only: a watcher started while
     /// a file is unusable knows no good set of it, and leaves its pods as they are.
     var lastGood: [String: ManifestSet] = [:]
+    /// The files renamed away in the current burst, by the rename's cookie: a file renamed
+    /// in with the same cookie is the same file under a new name.
+    var renamedAway: [UInt32: String] = [:]
 
     let inotify: Inotify
     var directoryWatch: Int32 = -1
@@ -136,6 +139,9 @@ public final class Watcher {
     /// `coalesceMilliseconds` after the first. Returns what they concern, if anything.
     func collectEvents() -> Change? {
         let start = MonotonicClock.now()
+        // A rename's two events come together; one whose pair is not in this burst went
+        // out of the directory or came from outside it.
+        defer { renamedAway = [:] }
         var change = handle(inotify.read())
         while true {
             let left = start + options.coalesceMilliseconds * 1_000_000 - MonotonicClock.now()
@@ -171,6 +177,10 @@ public final class Watcher {
                 } else if !e.name.isEmpty && ManifestLoader.isManifestFileName(e.name) {
                     let path = directory.path + "/" + e.name
                     log.write(.info, "event", "\(e.name): \(Self.describe(e.mask))", fields: [("file", path)])
+                    if e.mask & UInt32(IN_MOVED_FROM) != 0 && e.cookie != 0 { renamedAway[e.cookie] = path }
+                    if e.mask & UInt32(IN_MOVED_TO) != 0, let from = renamedAway.removeValue(forKey: e.cookie) {
+                        renamed(from, to: path)
+                    }
                     add(.files([path]))
                 } else if e.name.isEmpty && e.mask & UInt32(IN_ATTRIB) != 0 {
                     log.write(.info, "event", "directory \(directory.path): \(Self.describe(e.mask))")
@@ -179,6 +189,15 @@ public final class Watcher {
             }
         }
         return change
+    }
+
+    /// A file renamed within the directory keeps its last good set, under its new name: if
+    /// the pass reads it unusable (an editor's save truncated it just after the rename), its
+    /// pods, recorded under the old name, which is gone, are held and kept, not deleted.
+    func renamed(_ from: String, to path: String) {
+        guard var set = lastGood.removeValue(forKey: from) else { return }
+        for i in set.pods.indices { set.pods[i].file = path }
+        lastGood[path] = set
     }
 
     /// Watches the directory at its path again (a new inode after a replace), or not at all

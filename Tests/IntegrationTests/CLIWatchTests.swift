@@ -289,6 +289,35 @@ extension Integration {
             #expect(watcher.log.components(separatedBy: "a.yaml: not applied").count == 2, "the error once, not at each resync: \(watcher.log)")
         }
 
+        /// A file renamed, then saved in place: the pass may read it truncated, before the
+        /// editor's write. Its pods, recorded under the old name, keep running (held under
+        /// the new one), and the save then lands on the same pods, with no restart. (Found by
+        /// the chaos soak: every pod of the file was deleted and created again.) The watcher
+        /// is stopped meanwhile so that it reads the file empty every time.
+        @Test func aFileRenamedAndReadMidSaveKeepsItsPods() throws {
+            let t = try WatchLab("watch-rename-save")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wr"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wr running") { try Self.pods(podrec)["wr"] == "Running" }
+            let supervisor = try Sys.readString("\(lab.tmp)/run/pods/default_wr/supervisor")
+
+            try watcher.signal(SIGSTOP)
+            try Sys.rename(dir + "/a.yaml", dir + "/b.yaml")
+            try Self.writeInPlace(dir + "/b.yaml", "")
+            try watcher.signal(SIGCONT)
+            try Self.waitFor("b.yaml read empty") { watcher.log.contains("b.yaml: not applied; its pods keep running as they are") }
+            #expect(!watcher.log.contains("- pod default/wr"), "\(watcher.log)")
+            #expect(try Self.pods(podrec) == ["wr": "Running"])
+
+            try Self.writeInPlace(dir + "/b.yaml", Self.pod("wr", value: "2"))
+            try Self.waitFor("the save applied", context: { watcher.log }) { Self.value(lab, "wr") == "2" }
+            #expect(try Sys.readString("\(lab.tmp)/run/pods/default_wr/supervisor") == supervisor, "the same pod: \(watcher.log)")
+            #expect(try Sys.readString("\(lab.tmp)/run/pods/default_wr/record").contains("source watch:\(dir)/b.yaml"))
+        }
+
         /// `--log-format json`: one object per line, with the pod and the action's mark.
         @Test func theLogAsJSON() throws {
             let t = try WatchLab("watch-json")
