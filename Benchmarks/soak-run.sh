@@ -12,23 +12,19 @@
 # exits 1 on any failure. Needs root and python3. See Benchmarks/README.md.
 #
 #   bash Benchmarks/soak-run.sh [SECONDS] [--scratch-path DIR] [--resync S] [--settle S] [--seed N]
-#                               [--held-chaos]
-# --held-chaos: also kill and resize the pods of a file that was already invalid when the
-# watcher started (it knows no good set of that file and leaves them alone; fails by design).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 scratch="$here/.build/cli"
-seconds=600 resync=2 settle=20 seed="" held_chaos=""
-usage="usage: $0 [SECONDS] [--scratch-path DIR] [--resync S] [--settle S] [--seed N] [--held-chaos]"
+seconds=600 resync=2 settle=20 seed=""
+usage="usage: $0 [SECONDS] [--scratch-path DIR] [--resync S] [--settle S] [--seed N]"
 while [ $# -gt 0 ]; do
     case "$1" in
         --scratch-path) scratch="$2"; shift 2 ;;
         --resync) resync="$2"; shift 2 ;;
         --settle) settle="$2"; shift 2 ;;
         --seed) seed="$2"; shift 2 ;;
-        --held-chaos) held_chaos="--held-chaos"; shift ;;
         [0-9]*) seconds="$1"; shift ;;
         *) echo "$usage" >&2; exit 2 ;;
     esac
@@ -85,7 +81,7 @@ podrec="$(swift build -c release --package-path "$repo" --scratch-path "$scratch
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 started=$SECONDS
 python3 "$here/soak.py" --podrec "$podrec" --work "$work" --seconds "$seconds" --resync "$resync" \
-    --settle "$settle" ${seed:+--seed "$seed"} $held_chaos || status=$?
+    --settle "$settle" ${seed:+--seed "$seed"} || status=$?
 echo
 echo "podrec revision: $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- Sources || echo ' + uncommitted changes under Sources/')."
 echo "Machine: $(nproc) CPUs, kernel $(uname -r); load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after; took $((SECONDS - started)) s; $(date -u '+%Y-%m-%d %H:%M UTC')."

@@ -102,7 +102,6 @@ class Slot:
         self.pods = {self.pod_name(i): Pod(rng) for i in range(5)}
         self.valid = True
         self.held = None
-        self.unrepairable = False  # invalid since before the watcher's start
 
     def pod_name(self, i):
         return f"s{self.index}-{i}"
@@ -207,11 +206,10 @@ class Soak:
         return [(s, n) for s in self.present() for n in s.expected()]
 
     def targets(self):
-        """The pods whose processes and cgroups the driver may hit. The pods of an invalid
-        file are repaired from the last good set the watcher loaded from it; a watcher started
-        while the file was invalid has none, and leaves them alone (by design, see README):
-        those pods are no target, unless --held-chaos."""
-        return [(s, n) for s, n in self.running_pods() if not s.unrepairable or self.a.held_chaos]
+        """The pods whose processes and cgroups the driver may hit: all that should run,
+        those of an invalid file too (the watcher repairs them from the file's last good
+        content, which it keeps in the state root across its restarts)."""
+        return self.running_pods()
 
     def act_edit_env(self, touched):
         slots = [s for s in self.present() if s.pods]
@@ -290,7 +288,6 @@ class Soak:
         if not s.valid:
             s.valid = True
             s.held = None
-            s.unrepairable = False
 
     def act_rename(self, touched):
         slots = self.present(valid=True)
@@ -323,7 +320,7 @@ class Soak:
         for n in set(s.pods) | set(s.held or {}):
             self.may_restart(n)
         s.name = None
-        s.valid, s.held, s.unrepairable = True, None, False
+        s.valid, s.held = True, None
         touched.add(s.index)
         self.count("delete a file", old)
         return True
@@ -462,8 +459,6 @@ class Soak:
     # ----- the watcher -----
 
     def start_watcher(self):
-        for s in self.present(valid=False):
-            s.unrepairable = True
         n = len(self.instances)
         path = f"{self.a.work}/watch-{n}.log"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -729,7 +724,7 @@ class Soak:
         for n, (sup, containers) in seen.items():
             before = self.baseline.get(n)
             ok = self.restart_ok.get(n, set())
-            if before is None or ok == "pod":
+            if before is None or before[0] is None or ok == "pod":
                 continue
             if before[0] != sup:
                 self.fail(f"pod {n}: supervisor {before[0]} → {sup}, with no kill of it, no pod removal")
@@ -998,7 +993,6 @@ def main():
     p.add_argument("--resync", type=int, default=2)
     p.add_argument("--settle", type=float, default=20)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--held-chaos", action="store_true")
     a = p.parse_args()
     if a.seed is None:
         a.seed = random.SystemRandom().randrange(1 << 30)

@@ -26,8 +26,8 @@ public struct WatchInput: Sendable {
     public static func source(_ path: String) -> String { "watch:" + path }
 
     /// `files` in name order; `recorded` gives the source recorded for a pod, if any.
-    /// `lastGood`: per file, the last set that this watcher loaded from it while it was
-    /// usable. A file that cannot be used now is held (nothing of its pods is pruned) and,
+    /// `lastGood`: per file, the last set that a watcher loaded from it while it was usable.
+    /// A file that cannot be used now is held (nothing of its pods is pruned) and,
     /// where its last good set is known, that set is still the input for its pods: they
     /// "keep running as they were", so a dead supervisor or a limit written by hand is
     /// repaired to what the file last said, not left broken until the file is fixed.

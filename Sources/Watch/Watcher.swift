@@ -42,9 +42,10 @@ public final class Watcher {
     /// Loaded sets by the FNV-1a of the file's bytes: a resync parses nothing unchanged.
     var cache: [String: (hash: UInt64, loaded: WatchInput.Loaded)] = [:]
     /// Per file, the last set it gave while usable: the input for its pods while it is
-    /// invalid or refused (see `WatchInput.resolve`). In memory only: a watcher started while
-    /// a file is unusable knows no good set of it, and leaves its pods as they are.
+    /// invalid or refused (see `WatchInput.resolve`). Its bytes are kept in `store`, so that
+    /// a watcher started while a file is broken has it too.
     var lastGood: [String: ManifestSet] = [:]
+    let store: LastGoodStore
     /// The files renamed away in the current burst, by the rename's cookie: a file renamed
     /// in with the same cookie is the same file under a new name.
     var renamedAway: [UInt32: String] = [:]
@@ -78,6 +79,7 @@ public final class Watcher {
         self.reconciler = reconciler
         self.options = options
         self.log = log
+        store = LastGoodStore(stateRoot: reconciler.roots.roots.state, directory: directory)
         inotify = try Inotify()
     }
 
@@ -195,6 +197,7 @@ public final class Watcher {
     /// the pass reads it unusable (an editor's save truncated it just after the rename), its
     /// pods, recorded under the old name, which is gone, are held and kept, not deleted.
     func renamed(_ from: String, to path: String) {
+        store.rename(baseName(from), to: baseName(path))
         guard var set = lastGood.removeValue(forKey: from) else { return }
         for i in set.pods.indices { set.pods[i].file = path }
         lastGood[path] = set
@@ -246,6 +249,13 @@ public final class Watcher {
         }
         for path in cache.keys where !seen.contains(path) { cache[path] = nil }
         for path in lastGood.keys where !seen.contains(path) { lastGood[path] = nil }
+        store.keepOnly(Set(names))
+        // A file unusable since before this process started: its last good bytes, kept.
+        for (path, loaded) in files where lastGood[path] == nil {
+            guard case .unusable = loaded, let bytes = store.load(baseName(path)) else { continue }
+            let set = ManifestLoader.load([ManifestFile(name: path, bytes: bytes)])
+            if set.isValid { lastGood[path] = set }
+        }
 
         let roots = reconciler.roots
         let input = WatchInput.resolve(files, lastGood: lastGood) { roots.recordedSource($0) }
@@ -362,7 +372,10 @@ public final class Watcher {
                 ? .set(set)
                 : .unusable(set.diagnostics.map(\.description) + ["\(path): not applied; its pods keep running as they are"])
             cache[path] = (hash, loaded)
-            if set.isValid { lastGood[path] = set }
+            if set.isValid {
+                lastGood[path] = set
+                store.save(baseName(path), file.bytes)
+            }
             return loaded
         }
     }

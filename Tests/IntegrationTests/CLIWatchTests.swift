@@ -267,7 +267,6 @@ extension Integration {
             let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
             try Self.writeByRename(dir + "/a.yaml", CLIPodTests.pod("wh"))
             let watcher = try WatchProcess.start(podrec, dir: dir)
-            defer { _ = try? watcher.stop() }
             try Self.waitFor("wh running") { try Self.pods(podrec)["wh"] == "Running" }
             try Self.writeByRename(dir + "/a.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: wh\n")
             try Self.waitFor("the error") { watcher.log.contains("a.yaml: not applied; its pods keep running as they are") }
@@ -287,6 +286,19 @@ extension Integration {
             try watcher.signal(SIGHUP)
             MonotonicClock.sleep(nanoseconds: 300_000_000)
             #expect(watcher.log.components(separatedBy: "a.yaml: not applied").count == 2, "the error once, not at each resync: \(watcher.log)")
+
+            // A watcher started while the file is broken has its last good content too (kept
+            // in the state root), and repairs the pod as well.
+            try watcher.stop(SIGKILL)
+            let again = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? again.stop() }
+            let second = try #require(Int32((try Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).split(separator: " ").first ?? ""))
+            try Sys.kill(second, SIGKILL)
+            try Self.waitFor("the pod recreated by the new watcher", context: { "get: \((try? podrec("get").output) ?? "?")\nlog:\n\(again.log)" }) {
+                let now = (try? Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).flatMap { Int32($0.split(separator: " ").first ?? "") }
+                let status = try Self.pods(podrec)["wh"]
+                return now != nil && now != second && status == "Running"
+            }
         }
 
         /// A file renamed, then saved in place: the pass may read it truncated, before the
