@@ -906,7 +906,11 @@ class Soak:
         for d in [self.root + "/pods", self.data + "/pods", self.logs + "/pods"]:
             if listdir(d):
                 self.fail(f"{d} not empty: {listdir(d)[:10]}")
-        proofs.append("state, data and log dirs of pods: empty")
+        for d in listdir(self.root + "/watch"):
+            kept = listdir(f"{self.root}/watch/{d}")
+            if kept:
+                self.fail(f"the watcher still keeps last good copies of deleted files: {kept}")
+        proofs.append("state, data and log dirs of pods: empty; no last good copy kept")
         try:
             children = os.waitpid(-1, os.WNOHANG)
             self.fail(f"a child of the driver is still there: {children}")
