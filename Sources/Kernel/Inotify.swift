@@ -12,6 +12,8 @@ public final class Inotify {
         public var mask: UInt32
         /// The entry's name in the watched directory; empty for events on the directory itself.
         public var name: String
+        /// Pairs the IN_MOVED_FROM and IN_MOVED_TO of one rename; 0 for other events.
+        public var cookie: UInt32 = 0
     }
 
     public init() throws(KernelError) {
@@ -42,7 +44,7 @@ public final class Inotify {
                 let length = Int(u32(offset + 12))
                 let nameBytes = buffer[(offset + 16)..<min(n, offset + 16 + length)]
                 let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
-                events.append(Event(watch: Int32(bitPattern: u32(offset)), mask: u32(offset + 4), name: name))
+                events.append(Event(watch: Int32(bitPattern: u32(offset)), mask: u32(offset + 4), name: name, cookie: u32(offset + 8)))
                 offset += 16 + length
             }
         }

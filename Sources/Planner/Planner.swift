@@ -157,48 +157,76 @@ public enum Planner {
 
     /// In-place resizes: each limit the input sets that the kernel has otherwise. Containers
     /// that do not run yet (added by this plan) get theirs when their cgroup is made.
+    ///
+    /// Order: the containers whose CPU quota goes down, then the pod, then the other
+    /// containers. cgroup v1 refuses a quota above the parent's (`tg_cfs_schedulable_down`:
+    /// EINVAL), so the pod's quota may go down only once no container's is above its new
+    /// value, and a container's may go up only once the pod's has. With the pod always first,
+    /// lowering a container's CPU limit failed at every pass, for good, whenever the pod's new
+    /// quota was below that container's old one: 200m + 50m → 50m + 50m writes the pod's
+    /// 10000 µs while container a still has 20000 µs (found by the chaos soak).
     static func resizes(_ d: DesiredPod, _ o: ObservedPod, unified: Bool, existing: Set<String>) -> [Action] {
-        var out: [Action] = []
+        var lowered: [Action] = [], rest: [Action] = []
         let targets: [(String?, CgroupLimits)] = [(nil, d.limits.pod)]
             + d.plan.containers.filter { existing.contains($0.name) }.compactMap { c in d.limits.containers[c.name].map { (c.name, $0) } }
         for (container, wanted) in targets {
             guard let reading = o.limits[container ?? ""] else { continue }
-            var write = CgroupLimits()
-            var changes: [LimitChange] = []
-            if let shares = wanted.cpuShares {
-                if unified {
-                    let weight = ResourceMath.sharesToWeight(min(max(shares, ResourceMath.minShares), ResourceMath.maxShares))
-                    if reading.cpuWeight != weight {
-                        write.cpuShares = shares
-                        changes.append(LimitChange(name: "cpu.weight", from: reading.cpuWeight.map(String.init) ?? "?", to: String(weight)))
-                    }
-                } else if reading.cpuShares != shares {
+            let out = resize(d.key, container, wanted, reading, usage: o.memoryUsage[container ?? ""] ?? 0, unified: unified)
+            if container != nil, let cpuMax = wanted.cpuMax, lowersQuota(from: reading.cpuMax, to: cpuMax) {
+                lowered += out
+            } else {
+                rest += out
+            }
+        }
+        return lowered + rest
+    }
+
+    /// Whether `to` allows less CPU time per period than `from` (`max` is no limit; an
+    /// unknown reading counts as no limit, so the container goes first).
+    static func lowersQuota(from: CPUMax?, to: CPUMax) -> Bool {
+        guard case .value(let new) = to.quota else { return false }
+        guard let from, case .value(let old) = from.quota else { return true }
+        return Double(new) / Double(max(to.period, 1)) < Double(old) / Double(max(from.period, 1))
+    }
+
+    /// One cgroup's resize (or deferred memory) actions: what differs from `reading`.
+    static func resize(_ key: PodKey, _ container: String?, _ wanted: CgroupLimits, _ reading: CgroupReading,
+                       usage: Int64, unified: Bool) -> [Action] {
+        var out: [Action] = []
+        var write = CgroupLimits()
+        var changes: [LimitChange] = []
+        if let shares = wanted.cpuShares {
+            if unified {
+                let weight = ResourceMath.sharesToWeight(min(max(shares, ResourceMath.minShares), ResourceMath.maxShares))
+                if reading.cpuWeight != weight {
                     write.cpuShares = shares
-                    changes.append(LimitChange(name: "cpu.shares", from: reading.cpuShares.map(String.init) ?? "?", to: String(shares)))
+                    changes.append(LimitChange(name: "cpu.weight", from: reading.cpuWeight.map(String.init) ?? "?", to: String(weight)))
                 }
+            } else if reading.cpuShares != shares {
+                write.cpuShares = shares
+                changes.append(LimitChange(name: "cpu.shares", from: reading.cpuShares.map(String.init) ?? "?", to: String(shares)))
             }
-            if let cpuMax = wanted.cpuMax, reading.cpuMax != cpuMax {
-                write.cpuMax = cpuMax
-                changes.append(LimitChange(name: "cpu.max", from: reading.cpuMax.map(describe) ?? "?", to: describe(cpuMax)))
+        }
+        if let cpuMax = wanted.cpuMax, reading.cpuMax != cpuMax {
+            write.cpuMax = cpuMax
+            changes.append(LimitChange(name: "cpu.max", from: reading.cpuMax.map(describe) ?? "?", to: describe(cpuMax)))
+        }
+        if let memory = wanted.memory, reading.memory != memory {
+            if case .value(let bytes) = memory, bytes < usage, isLowering(from: reading.memory, to: bytes) {
+                out.append(Action(.deferredResize(key, container: container, wanted: bytes, usage: usage),
+                                  reason: "memory \(describeMemory(reading.memory)) → \(Self.bytes(bytes)) is below the \(Self.bytes(usage)) in use; deferred, as kubelet defers it"))
+            } else {
+                write.memory = memory
+                changes.append(LimitChange(name: "memory", from: describeMemory(reading.memory), to: describeMemory(memory)))
             }
-            if let memory = wanted.memory, reading.memory != memory {
-                let usage = o.memoryUsage[container ?? ""] ?? 0
-                if case .value(let bytes) = memory, bytes < usage, isLowering(from: reading.memory, to: bytes) {
-                    out.append(Action(.deferredResize(d.key, container: container, wanted: bytes, usage: usage),
-                                      reason: "memory \(describeMemory(reading.memory)) → \(Self.bytes(bytes)) is below the \(Self.bytes(usage)) in use; deferred, as kubelet defers it"))
-                } else {
-                    write.memory = memory
-                    changes.append(LimitChange(name: "memory", from: describeMemory(reading.memory), to: describeMemory(memory)))
-                }
-            }
-            if let pids = wanted.pids, reading.pids != pids {
-                write.pids = pids
-                changes.append(LimitChange(name: "pids", from: describe(reading.pids), to: describe(pids)))
-            }
-            if !changes.isEmpty {
-                out.append(Action(.resize(d.key, container: container, limits: write, changes: changes),
-                                  reason: changes.map(\.description).joined(separator: ", ") + " (in place)"))
-            }
+        }
+        if let pids = wanted.pids, reading.pids != pids {
+            write.pids = pids
+            changes.append(LimitChange(name: "pids", from: describe(reading.pids), to: describe(pids)))
+        }
+        if !changes.isEmpty {
+            out.append(Action(.resize(key, container: container, limits: write, changes: changes),
+                              reason: changes.map(\.description).joined(separator: ", ") + " (in place)"))
         }
         return out
     }

@@ -26,7 +26,13 @@ public struct WatchInput: Sendable {
     public static func source(_ path: String) -> String { "watch:" + path }
 
     /// `files` in name order; `recorded` gives the source recorded for a pod, if any.
-    public static func resolve(_ files: [(path: String, loaded: Loaded)], recorded: (PodKey) -> String?) -> WatchInput {
+    /// `lastGood`: per file, the last set that a watcher loaded from it while it was usable.
+    /// A file that cannot be used now is held (nothing of its pods is pruned) and,
+    /// where its last good set is known, that set is still the input for its pods: they
+    /// "keep running as they were", so a dead supervisor or a limit written by hand is
+    /// repaired to what the file last said, not left broken until the file is fixed.
+    public static func resolve(_ files: [(path: String, loaded: Loaded)], lastGood: [String: ManifestSet] = [:],
+                               recorded: (PodKey) -> String?) -> WatchInput {
         var out = WatchInput()
         var sets: [(path: String, set: ManifestSet)] = []
         for (path, loaded) in files {
@@ -34,6 +40,7 @@ public struct WatchInput: Sendable {
             case .unusable(let lines):
                 out.held.insert(source(path))
                 out.problems[path, default: []] += lines
+                if let set = lastGood[path] { sets.append((path, set)) }
             case .set(let set):
                 sets.append((path, set))
             }

@@ -41,6 +41,14 @@ public final class Watcher {
     var reported: [String: [String]] = [:]
     /// Loaded sets by the FNV-1a of the file's bytes: a resync parses nothing unchanged.
     var cache: [String: (hash: UInt64, loaded: WatchInput.Loaded)] = [:]
+    /// Per file, the last set it gave while usable: the input for its pods while it is
+    /// invalid or refused (see `WatchInput.resolve`). Its bytes are kept in `store`, so that
+    /// a watcher started while a file is broken has it too.
+    var lastGood: [String: ManifestSet] = [:]
+    let store: LastGoodStore
+    /// The files renamed away in the current burst, by the rename's cookie: a file renamed
+    /// in with the same cookie is the same file under a new name.
+    var renamedAway: [UInt32: String] = [:]
 
     let inotify: Inotify
     var directoryWatch: Int32 = -1
@@ -71,6 +79,7 @@ public final class Watcher {
         self.reconciler = reconciler
         self.options = options
         self.log = log
+        store = LastGoodStore(stateRoot: reconciler.roots.roots.state, directory: directory)
         inotify = try Inotify()
     }
 
@@ -132,6 +141,9 @@ public final class Watcher {
     /// `coalesceMilliseconds` after the first. Returns what they concern, if anything.
     func collectEvents() -> Change? {
         let start = MonotonicClock.now()
+        // A rename's two events come together; one whose pair is not in this burst went
+        // out of the directory or came from outside it.
+        defer { renamedAway = [:] }
         var change = handle(inotify.read())
         while true {
             let left = start + options.coalesceMilliseconds * 1_000_000 - MonotonicClock.now()
@@ -167,6 +179,10 @@ public final class Watcher {
                 } else if !e.name.isEmpty && ManifestLoader.isManifestFileName(e.name) {
                     let path = directory.path + "/" + e.name
                     log.write(.info, "event", "\(e.name): \(Self.describe(e.mask))", fields: [("file", path)])
+                    if e.mask & UInt32(IN_MOVED_FROM) != 0 && e.cookie != 0 { renamedAway[e.cookie] = path }
+                    if e.mask & UInt32(IN_MOVED_TO) != 0, let from = renamedAway.removeValue(forKey: e.cookie) {
+                        renamed(from, to: path)
+                    }
                     add(.files([path]))
                 } else if e.name.isEmpty && e.mask & UInt32(IN_ATTRIB) != 0 {
                     log.write(.info, "event", "directory \(directory.path): \(Self.describe(e.mask))")
@@ -175,6 +191,16 @@ public final class Watcher {
             }
         }
         return change
+    }
+
+    /// A file renamed within the directory keeps its last good set, under its new name: if
+    /// the pass reads it unusable (an editor's save truncated it just after the rename), its
+    /// pods, recorded under the old name, which is gone, are held and kept, not deleted.
+    func renamed(_ from: String, to path: String) {
+        store.rename(baseName(from), to: baseName(path))
+        guard var set = lastGood.removeValue(forKey: from) else { return }
+        for i in set.pods.indices { set.pods[i].file = path }
+        lastGood[path] = set
     }
 
     /// Watches the directory at its path again (a new inode after a replace), or not at all
@@ -222,9 +248,17 @@ public final class Watcher {
             files.append((path, load(path, directory.read(name))))
         }
         for path in cache.keys where !seen.contains(path) { cache[path] = nil }
+        for path in lastGood.keys where !seen.contains(path) { lastGood[path] = nil }
+        store.keepOnly(Set(names))
+        // A file unusable since before this process started: its last good bytes, kept.
+        for (path, loaded) in files where lastGood[path] == nil {
+            guard case .unusable = loaded, let bytes = store.load(baseName(path)) else { continue }
+            let set = ManifestLoader.load([ManifestFile(name: path, bytes: bytes)])
+            if set.isValid { lastGood[path] = set }
+        }
 
         let roots = reconciler.roots
-        let input = WatchInput.resolve(files) { roots.recordedSource($0) }
+        let input = WatchInput.resolve(files, lastGood: lastGood) { roots.recordedSource($0) }
         var scope: Set<PodKey>?
         if case .files(let changed) = change {
             var keys = pods
@@ -338,6 +372,10 @@ public final class Watcher {
                 ? .set(set)
                 : .unusable(set.diagnostics.map(\.description) + ["\(path): not applied; its pods keep running as they are"])
             cache[path] = (hash, loaded)
+            if set.isValid {
+                lastGood[path] = set
+                store.save(baseName(path), file.bytes)
+            }
             return loaded
         }
     }

@@ -257,6 +257,79 @@ extension Integration {
             #expect(watcher.log.contains("~ pod default/wd recreate: its supervisor is dead"), "\(watcher.log)")
         }
 
+        /// A file made invalid keeps its pods as they were, and that includes repairing them:
+        /// a limit written by hand and a supervisor killed while the file is broken are put
+        /// back as the file last said. (Found by the chaos soak: such a pod stayed
+        /// SupervisorDead until the file was fixed.) Its error is logged once.
+        @Test func aBrokenFilesPodsAreStillRepaired() throws {
+            let t = try WatchLab("watch-held")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
+            try Self.writeByRename(dir + "/a.yaml", CLIPodTests.pod("wh"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            try Self.waitFor("wh running") { try Self.pods(podrec)["wh"] == "Running" }
+            try Self.writeByRename(dir + "/a.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: wh\n")
+            try Self.waitFor("the error") { watcher.log.contains("a.yaml: not applied; its pods keep running as they are") }
+
+            let memoryFile = try CLIPodTests.memoryFile(lab, pod: "wh", container: "app")
+            try Sys.writeString(memoryFile, String(96 << 20))
+            try watcher.signal(SIGHUP)
+            try Self.waitFor("the limit restored", context: { watcher.log }) { (try Sys.readString(memoryFile)) == "33554432\n" }
+
+            let supervisor = try #require(Int32((try Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).split(separator: " ").first ?? ""))
+            try Sys.kill(supervisor, SIGKILL)
+            try Self.waitFor("the pod recreated", context: { "get: \((try? podrec("get").output) ?? "?")\nlog:\n\(watcher.log)" }) {
+                let now = (try? Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).flatMap { Int32($0.split(separator: " ").first ?? "") }
+                let status = try Self.pods(podrec)["wh"]
+                return now != nil && now != supervisor && status == "Running"
+            }
+            try watcher.signal(SIGHUP)
+            MonotonicClock.sleep(nanoseconds: 300_000_000)
+            #expect(watcher.log.components(separatedBy: "a.yaml: not applied").count == 2, "the error once, not at each resync: \(watcher.log)")
+
+            // A watcher started while the file is broken has its last good content too (kept
+            // in the state root), and repairs the pod as well.
+            try watcher.stop(SIGKILL)
+            let again = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? again.stop() }
+            let second = try #require(Int32((try Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).split(separator: " ").first ?? ""))
+            try Sys.kill(second, SIGKILL)
+            try Self.waitFor("the pod recreated by the new watcher", context: { "get: \((try? podrec("get").output) ?? "?")\nlog:\n\(again.log)" }) {
+                let now = (try? Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).flatMap { Int32($0.split(separator: " ").first ?? "") }
+                let status = try Self.pods(podrec)["wh"]
+                return now != nil && now != second && status == "Running"
+            }
+        }
+
+        /// A file renamed, then saved in place: the pass may read it truncated, before the
+        /// editor's write. Its pods, recorded under the old name, keep running (held under
+        /// the new one), and the save then lands on the same pods, with no restart. (Found by
+        /// the chaos soak: every pod of the file was deleted and created again.) The watcher
+        /// is stopped meanwhile so that it reads the file empty every time.
+        @Test func aFileRenamedAndReadMidSaveKeepsItsPods() throws {
+            let t = try WatchLab("watch-rename-save")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wr"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wr running") { try Self.pods(podrec)["wr"] == "Running" }
+            let supervisor = try Sys.readString("\(lab.tmp)/run/pods/default_wr/supervisor")
+
+            try watcher.signal(SIGSTOP)
+            try Sys.rename(dir + "/a.yaml", dir + "/b.yaml")
+            try Self.writeInPlace(dir + "/b.yaml", "")
+            try watcher.signal(SIGCONT)
+            try Self.waitFor("b.yaml read empty") { watcher.log.contains("b.yaml: not applied; its pods keep running as they are") }
+            #expect(!watcher.log.contains("- pod default/wr"), "\(watcher.log)")
+            #expect(try Self.pods(podrec) == ["wr": "Running"])
+
+            try Self.writeInPlace(dir + "/b.yaml", Self.pod("wr", value: "2"))
+            try Self.waitFor("the save applied", context: { watcher.log }) { Self.value(lab, "wr") == "2" }
+            #expect(try Sys.readString("\(lab.tmp)/run/pods/default_wr/supervisor") == supervisor, "the same pod: \(watcher.log)")
+            #expect(try Sys.readString("\(lab.tmp)/run/pods/default_wr/record").contains("source watch:\(dir)/b.yaml"))
+        }
+
         /// `--log-format json`: one object per line, with the pod and the action's mark.
         @Test func theLogAsJSON() throws {
             let t = try WatchLab("watch-json")

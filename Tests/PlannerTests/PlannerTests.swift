@@ -153,6 +153,31 @@ import Testing
         #expect(Self.kinds(Self.run(d, Self.observed())) == ["resize app: memory 64Mi → 128Mi", "update g4 restart[\"app\"] add[] remove[]"])
     }
 
+    /// cgroup v1 refuses a child's CPU quota above its parent's, so a quota that goes down is
+    /// written to the containers before the pod, and one that goes up to the pod first. The
+    /// chaos soak found the pod always first: 200m + 50m → 50m + 50m failed at every pass.
+    @Test(arguments: [
+        ("a container lowered below the pod's new quota", (app: 20_000 as Int64, side: 5_000 as Int64, pod: 25_000 as Int64),
+         (app: 5_000 as Int64, side: 5_000 as Int64, pod: 10_000 as Int64),
+         ["resize app: cpu.max 20000 100000 → 5000 100000", "resize pod: cpu.max 25000 100000 → 10000 100000"]),
+        ("a container raised", (app: 5_000, side: 5_000, pod: 10_000), (app: 20_000, side: 5_000, pod: 25_000),
+         ["resize pod: cpu.max 10000 100000 → 25000 100000", "resize app: cpu.max 5000 100000 → 20000 100000"]),
+        ("one lowered, one raised", (app: 20_000, side: 5_000, pod: 25_000), (app: 5_000, side: 15_000, pod: 20_000),
+         ["resize app: cpu.max 20000 100000 → 5000 100000", "resize pod: cpu.max 25000 100000 → 20000 100000",
+          "resize side: cpu.max 5000 100000 → 15000 100000"]),
+    ] as [(String, (app: Int64, side: Int64, pod: Int64), (app: Int64, side: Int64, pod: Int64), [String])])
+    func cpuQuotasGoDownChildrenFirstAndUpParentFirst(_ name: String, _ was: (app: Int64, side: Int64, pod: Int64),
+                                                      _ now: (app: Int64, side: Int64, pod: Int64), _ want: [String]) {
+        func limits(_ q: (app: Int64, side: Int64, pod: Int64)) -> DesiredPod {
+            var d = Self.desired()
+            d.limits.pod.cpuMax = CPUMax(quota: .value(q.pod))
+            d.limits.containers["app"]!.cpuMax = CPUMax(quota: .value(q.app))
+            d.limits.containers["side"]!.cpuMax = CPUMax(quota: .value(q.side))
+            return d
+        }
+        #expect(Self.kinds(Self.run(limits(now), Self.observed(from: limits(was)))) == want, "\(name)")
+    }
+
     @Test func pruningDeletesOnlyThisOwnersPodsAndOnlyWhenAsked() {
         let o = Self.observed()
         #expect(Self.kinds(Self.run(nil, o)) == [], "apply without --prune deletes nothing")

@@ -46,6 +46,22 @@ import Testing
         #expect(input.problems["/d/a.yaml"] == nil)
     }
 
+    /// A file that cannot be used now, with a good set loaded from it before: held (none of
+    /// its pods is pruned) and its last good set is still the input for its pods, so that
+    /// they are repaired as they were (the chaos soak found a held pod whose supervisor was
+    /// killed left dead until the file was fixed).
+    @Test func aFileThatBrokeKeepsItsLastGoodSetAsInput() {
+        let good = ManifestLoader.load([ManifestFile(name: "/d/b.yaml", bytes: Array(Self.pod("b").utf8))])
+        let broken = Self.loaded("/d/b.yaml", "kind: [")
+        let input = WatchInput.resolve([Self.loaded("/d/a.yaml", Self.pod("a")), broken], lastGood: ["/d/b.yaml": good]) { _ in nil }
+        #expect(Self.pods(input) == ["a@/d/a.yaml", "b@/d/b.yaml"])
+        #expect(input.held == ["watch:/d/b.yaml"])
+        #expect(input.problems["/d/b.yaml"]?.first?.hasPrefix("/d/b.yaml:") == true, "its error is still reported")
+        let unknown = WatchInput.resolve([broken]) { _ in nil }
+        #expect(Self.pods(unknown) == [], "no good set known (a watcher started while it was broken): held only")
+        #expect(unknown.held == ["watch:/d/b.yaml"])
+    }
+
     /// A pod two files define: an error for both; the recorded owner keeps it, else the
     /// first file in name order. Each file's other pods are unaffected.
     @Test func aDuplicatedPodStaysWithItsOwnerOrTheFirstFile() {
