@@ -185,7 +185,7 @@ extension Integration {
             #expect(logs.status == 0 && logs.output.hasPrefix("tick "), "\(logs.output)")
         }
 
-        /// The supervisor's open-files limit lowered to what it holds (`prlimit`, the soft
+        /// The supervisor's open-files limit lowered below what it holds (`prlimit`, the soft
         /// limit: root here cannot raise a hard limit again): an exec probe that cannot open
         /// the container's namespaces is a prober error (an event, and no failure that would
         /// kill a healthy container, as kubelet throws such a result away); a restart cannot
@@ -213,9 +213,9 @@ extension Integration {
             func setSoftLimit(_ value: String) throws -> Bool {
                 try podrec.run(["/usr/bin/prlimit", "--pid", String(supervisor), "--nofile=\(value):"]).status == 0
             }
-            // Below the fds it holds (0 to 9: stdio, its signalfd, /dev/null, two pipes per
-            // container and a log), which stay open: every new one fails. Not lower: poll
-            // refuses more entries than the limit (1 + 4 here).
+            // Below the fds it holds (0 to 10: stdio, its signalfd, /dev/null and the reserve
+            // fd, two pipes per container and app's log), which stay open: every new one
+            // fails. Not lower: poll refuses more entries than the limit (1 + 4 here).
             try #require(try setSoftLimit("8"))
             defer { _ = try? setSoftLimit(soft) }
 
