@@ -250,7 +250,7 @@ extension Integration {
         }
 
         /// A cgroup write the kernel refuses. cgroup v1: the test's parent cgroup gets a CPU
-        /// quota below the pod's, and the kernel refuses a child quota above its parent's
+        /// quota (1.5 CPUs) below the new pod's (2), and the kernel refuses a child quota above its parent's
         /// (EINVAL), both for a new pod and for an in-place resize. cgroup v2 has no such
         /// check (the smaller quota wins), so there the parent's cgroup.max.descendants
         /// refuses the new pod's cgroup (EAGAIN). apply fails with one line naming the file
@@ -261,9 +261,12 @@ extension Integration {
             defer { lab.finish() }
             let podrec = CLI(lab: lab)
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            // Whole CPUs: under emulation (the cgroup v2 VM) a container throttled to a
+            // fraction of one can take longer to start than apply waits for its supervisor.
             let resources = "    resources: {limits: {cpu: CPU, memory: 32Mi}}"
-            let first = try podrec.write("first.yaml", Self.pod("first", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "200m")))
-            try #require(try podrec("apply", "-f", first, "--wait").status == 0)
+            let first = try podrec.write("first.yaml", Self.pod("first", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "1")))
+            let created = try podrec("apply", "-f", first, "--wait")
+            try #require(created.status == 0, "\(created.output)")
             let pid = try #require(try podrec.pid("first", "app"))
 
             let unified = lab.driver.setup.mode == .unified
@@ -272,14 +275,14 @@ extension Integration {
                                             : parentDirs.first { $0.hasSuffix("/cpu/\(lab.cgroupParent)") }.map { $0 + "/cpu.cfs_quota_us" })
             let (fault, healed) = unified ? (try Sys.readString(parentDirs[0] + "/cgroup.stat").split(separator: "\n")
                                                 .first { $0.hasPrefix("nr_descendants ") }.map { String($0.dropFirst("nr_descendants ".count)) } ?? "0", "max")
-                                          : ("25000", "-1")
+                                          : ("150000", "-1")
             try Sys.writeString(knob, fault)
             defer { try? Sys.writeString(knob, healed) }
 
-            let second = try podrec.write("second.yaml", Self.pod("second", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "300m")))
+            let second = try podrec.write("second.yaml", Self.pod("second", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "2")))
             let refused = try podrec("apply", "-f", second)
             #expect(refused.status == 1, "\(refused.output)")
-            let want = unified ? ["mkdir ", "EAGAIN"] : ["cpu.cfs_quota_us \"30000\"", "EINVAL (Invalid argument)"]
+            let want = unified ? ["mkdir ", "EAGAIN"] : ["cpu.cfs_quota_us \"200000\"", "EINVAL (Invalid argument)"]
             let errorLines = refused.output.split(separator: "\n").filter { $0.contains("error:") }
             #expect(errorLines.count == 1 && want.allSatisfy { errorLines[0].contains($0) } && errorLines[0].contains("+ pod default/second"),
                     "\(refused.output)")
@@ -289,9 +292,9 @@ extension Integration {
 
             if !unified {
                 // An in-place resize refused the same way: the container keeps running.
-                _ = try podrec.write("first.yaml", Self.pod("first", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "400m")))
+                _ = try podrec.write("first.yaml", Self.pod("first", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "2")))
                 let resize = try podrec("apply", "-f", first)
-                #expect(resize.status == 1 && resize.output.contains("cpu.cfs_quota_us \"40000\": EINVAL (Invalid argument)"), "\(resize.output)")
+                #expect(resize.status == 1 && resize.output.contains("cpu.cfs_quota_us \"200000\": EINVAL (Invalid argument)"), "\(resize.output)")
                 let diff = try podrec("diff", "-f", first)
                 #expect(diff.status == 1 && diff.output.contains("(in place)"), "\(diff.output)")
             }
@@ -320,7 +323,8 @@ extension Integration {
             let file = try podrec.write("pod.yaml", Self.pod("hp", "test -d /h && echo seen; exec sleep 3600",
                                                              extra: "  volumes: [{name: h, hostPath: {path: \(host)}}]",
                                                              container: "    volumeMounts: [{name: h, mountPath: /h}]"))
-            try #require(try podrec("apply", "-f", file, "--wait").status == 0)
+            let created = try podrec("apply", "-f", file, "--wait")
+            try #require(created.status == 0, "\(created.output)")
             let supervisor = try Self.supervisorPID(lab, "hp")
 
             try Sys.rmdir(host)
@@ -359,7 +363,8 @@ extension Integration {
                          container: "    volumeMounts: [{name: data, mountPath: /data}]")
             }
             let file = try podrec.write("ro.yaml", pod("ro"))
-            try #require(try podrec("apply", "-f", file, "--wait").status == 0)
+            let created = try podrec("apply", "-f", file, "--wait")
+            try #require(created.status == 0, "\(created.output)")
             let uid = try #require(try Sys.listDirectory(lab.tmp + "/data/pods").first)
             let volume = "\(lab.tmp)/data/pods/\(uid)/volumes/data"
             let pods = lab.tmp + "/data/pods"

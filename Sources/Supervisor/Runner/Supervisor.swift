@@ -493,6 +493,8 @@ public final class Supervisor {
         if key == lastStatus && !force && !statusWriteFailed { return }
         status.updatedAt = WallTime(WallClock.now())
         let bytes = Array(status.encoded().utf8)
+        // A reserve that could not be opened again after its last use is tried anew.
+        if reserveFD < 0 { reserveFD = (try? Sys.openNull()) ?? -1 }
         do {
             do { try Sys.writeFileAtomically(statusPath, bytes, mode: 0o600, durable: false) } catch where error.errno.symbol == "EMFILE" && reserveFD >= 0 {
                 Sys.close(reserveFD)
