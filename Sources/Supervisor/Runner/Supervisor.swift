@@ -378,9 +378,14 @@ public final class Supervisor {
 
     /// A start error as the status shows it. EMFILE is this supervisor's own fd limit, not
     /// the container's: say whose, or the message sends the reader to the container.
+    /// A fork into the container's cgroup refused with EAGAIN is its pids limit (clone3 into
+    /// the cgroup on v2, the second fork for a PID namespace on v1).
     func startMessage(_ error: any Error) -> String {
         if ProbeRunner.isProberError(error), "\(error)".contains("EMFILE") {
             return "\(error): podrec-supervisor (pid \(hostPID)) is at its limit of open files"
+        }
+        if let e = error as? SpawnError, e.errno.symbol == "EAGAIN", [.clone, .cgroup, .pidNamespaceFork].contains(e.stage) {
+            return "\(error): the container's cgroup (or the pod's) is at its pids limit"
         }
         return "\(error)"
     }
