@@ -269,6 +269,9 @@ public protocol CgroupDriver: Sendable {
     /// The OOM killer's kills in `path` (`CgroupUsage.oomKills`) alone: one file, for the
     /// supervisor's before-and-after check around each container run.
     func oomKills(_ path: String) throws(CgroupError) -> Int64?
+    /// The forks refused in `path` for a pids limit (`CgroupUsage.pidsMaxEvents`) alone:
+    /// one file, for the same check.
+    func pidsMaxEvents(_ path: String) throws(CgroupError) -> Int64?
     /// Usage counters; each is nil when its file is absent (a controller not there, or the
     /// cgroup itself gone: check `exists` to tell them apart).
     func usage(_ path: String) throws(CgroupError) -> CgroupUsage

@@ -260,6 +260,11 @@ public struct V1Driver: CgroupDriver {
         return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.oom_control"))["oom_kill"] } ?? nil
     }
 
+    public func pidsMaxEvents(_ path: String) throws(CgroupError) -> Int64? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("pids", path, "pids.events"))["max"] } ?? nil
+    }
+
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
         _ = try CgroupPaths.validate(path)
         var u = CgroupUsage()
@@ -270,7 +275,7 @@ public struct V1Driver: CgroupDriver {
                             throttledMicroseconds: (stat["throttled_time"] ?? 0) / 1000)
         }
         u.pidsCurrent = try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(try knob("pids", path, "pids.current")) }
-        u.pidsMaxEvents = try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("pids", path, "pids.events"))["max"] } ?? nil
+        u.pidsMaxEvents = try pidsMaxEvents(path)
         return u
     }
 

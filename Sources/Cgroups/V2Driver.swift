@@ -200,6 +200,11 @@ public struct V2Driver: CgroupDriver {
         return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/memory.events")["oom_kill"] } ?? nil
     }
 
+    public func pidsMaxEvents(_ path: String) throws(CgroupError) -> Int64? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/pids.events")["max"] } ?? nil
+    }
+
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
         let dir = directory(path)
         _ = try CgroupPaths.validate(path)
@@ -214,7 +219,7 @@ public struct V2Driver: CgroupDriver {
             }
         }
         u.pidsCurrent = try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(dir + "/pids.current") }
-        u.pidsMaxEvents = try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(dir + "/pids.events")["max"] } ?? nil
+        u.pidsMaxEvents = try pidsMaxEvents(path)
         return u
     }
 

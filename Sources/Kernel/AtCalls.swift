@@ -73,6 +73,10 @@ extension Sys {
         _ = try check("fchown", path, "\(uid):\(gid)") { Glibc.fchown(fd, uid, gid) }
     }
 
+    public static func ftruncate(_ fd: Int32, to size: Int, describedAs path: String) throws(KernelError) {
+        _ = try check("ftruncate", path, String(size)) { Glibc.ftruncate(fd, off_t(size)) }
+    }
+
     public static func fchmod(_ fd: Int32, _ mode: mode_t, describedAs path: String) throws(KernelError) {
         _ = try check("fchmod", path, String(mode, radix: 8)) { Glibc.fchmod(fd, mode) }
     }

@@ -300,6 +300,44 @@ import Testing
         #expect(h.state("a")?.probes == [ProbeReport(kind: .liveness, success: nil, failures: 0, message: nil)])
     }
 
+    /// A probe the supervisor could not even run (out of fds): kubelet's prober error, an
+    /// event and no result, so that a threshold of 1 does not kill a healthy container;
+    /// the probe runs again a period later.
+    @Test func aProbeErrorIsNotAFailure() {
+        var h = Harness(Self.plan([Self.probed("a", liveness: ProbeSpec(action: Self.tcp, periodSeconds: 2, failureThreshold: 1))]), probes: true)
+        h.step()
+        h.probes.removeAll()
+        h.life.probeErrored("a", kind: .liveness, message: "exec: pipe2: EMFILE (Too many open files)", at: h.instant)
+        h.step()
+        #expect(!h.log.contains { $0.hasPrefix("signal") || $0.hasPrefix("kill") }, "\(h.log)")
+        #expect(h.state("a")?.probes == [ProbeReport(kind: .liveness, success: nil, failures: 0, message: nil)])
+        #expect(h.life.events.last.map { "\($0.type) \($0.reason): \($0.message)" }
+                == "Warning Unhealthy: Liveness probe errored and resulted in unknown state: exec: pipe2: EMFILE (Too many open files)")
+        h.advance(2)
+        #expect(h.log.last == "probe a liveness")
+        h.answer("a", .liveness, false, "exit 1")
+        #expect(h.log.last == "signal a 15", "a real failure still counts")
+    }
+
+    /// Log trouble and refused forks are events; a log that comes and goes stays one event
+    /// of each kind with a count.
+    @Test func logTroubleAndRefusedForksAreEvents() {
+        var h = Harness(Self.plan([Self.container("a")]))
+        h.step()
+        for _ in 0..<2 {
+            h.life.logWriteFailed("a", message: "write /l/0.log: ENOSPC (No space left on device)", at: h.instant)
+            h.life.logWriteResumed("a", at: h.instant)
+        }
+        h.life.forksRefused("a", count: 3, limit: "its cgroup's pids.max is 10", at: h.instant)
+        let events = h.life.events.map { "\($0.type) \($0.reason) x\($0.count): \($0.message)" }
+        #expect(events == [
+            "Normal Started x1: Started container a",
+            "Warning FailedLogWrite x2: Writing the log of container a: write /l/0.log: ENOSPC (No space left on device); its output is dropped until a write succeeds",
+            "Normal LogWriteResumed x2: The log of container a is written again; output in between was dropped",
+            "Warning PidsLimitReached x1: Container a: the kernel refused 3 forks at the pids limit (its cgroup's pids.max is 10)",
+        ], "\(events)")
+    }
+
     @Test func aContainerThatNeverRestartsStaysTerminatedAfterALivenessFailure() {
         var h = Harness(Self.plan([Self.probed("a", restart: .never, liveness: ProbeSpec(action: Self.tcp, failureThreshold: 1))]), probes: true)
         h.step()

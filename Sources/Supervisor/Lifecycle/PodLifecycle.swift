@@ -202,6 +202,25 @@ public struct PodLifecycle: Sendable {
         }
     }
 
+    /// The container's log could not be written (a full disk, no fd left): its output is
+    /// dropped meanwhile. Reported once when the trouble begins, not per lost write.
+    public mutating func logWriteFailed(_ name: String, message: String, at now: Instant) {
+        event("Warning", "FailedLogWrite", "Writing the log of container \(name): \(message); its output is dropped until a write succeeds", at: now)
+    }
+
+    /// The container's log is written again after a failure. The message is the same each
+    /// time, so that a log that comes and goes on a nearly full disk aggregates into one
+    /// event with a count rather than pushing the pod's other events out.
+    public mutating func logWriteResumed(_ name: String, at now: Instant) {
+        event("Normal", "LogWriteResumed", "The log of container \(name) is written again; output in between was dropped", at: now)
+    }
+
+    /// Forks of this run failed for a pids limit (its cgroup's `pids.events` max count
+    /// grew): the kernel says so nowhere else, and the container sees only EAGAIN.
+    public mutating func forksRefused(_ name: String, count: Int64, limit: String, at now: Instant) {
+        event("Warning", "PidsLimitReached", "Container \(name): the kernel refused \(count) fork\(count == 1 ? "" : "s") at the pids limit (\(limit))", at: now)
+    }
+
     /// The spawn failed before exec (a missing executable, a mount that failed): kubelet's
     /// StartError, exit code 128, restarted under the container's policy.
     public mutating func startFailed(_ name: String, message: String, at now: Instant) {
@@ -646,6 +665,16 @@ extension PodLifecycle {
             if success && t.successes >= max(Int(t.spec.successThreshold), 1) { slots[i].readyByProbe = true }
             if failed { slots[i].readyByProbe = false }
         }
+    }
+
+    /// The probe could not be run at all (the supervisor out of fds, say): as kubelet's
+    /// prober error, an event and no result; the probe runs again a period later.
+    public mutating func probeErrored(_ name: String, kind: ProbeSpec.Kind, message: String, at now: Instant) {
+        guard let i = index(name), slots[i].running, var t = slots[i].probes[kind], t.inFlight else { return }
+        t.inFlight = false
+        t.nextRun = now.mono + Int64(max(t.spec.periodSeconds, 1)) * 1_000_000_000
+        slots[i].probes[kind] = t
+        event("Warning", "Unhealthy", "\(kind.title) probe errored and resulted in unknown state: \(message)", at: now)
     }
 
     mutating func failRun(_ i: Int, _ kind: ProbeSpec.Kind, _ message: String?, _ spec: ProbeSpec, at now: Instant) {

@@ -43,8 +43,9 @@ public enum LogStream: String, Sendable {
 ///
 /// Each `append` and `finish` builds its records in one buffer and writes it with one
 /// write(2), one per file when a rotation falls inside. On a write error the records of
-/// that call are lost and the error is thrown; the writer stays usable, so the caller
-/// can keep draining the pipes (containerd logs the error and goes on the same way).
+/// that call are lost, the file is cut back to its last whole record (no torn line), and
+/// the error is thrown; the writer stays usable, so the caller can keep draining the
+/// pipes (containerd logs the error and goes on the same way).
 ///
 /// Not thread-safe: the supervisor is single-threaded.
 public final class ContainerLog {
@@ -270,7 +271,13 @@ public final class ContainerLog {
                         try Sys.writeAll(fd, UnsafeRawBufferPointer(rebasing: buf[start..<end]), describedAs: path)
                     }
                 }
-                try r.get()
+                do { try r.get() } catch {
+                    // A write cut short (ENOSPC after some bytes) would leave a torn record
+                    // that the next one runs into: cut the file back to its last whole
+                    // record, so that what follows a failure still parses.
+                    try? Sys.ftruncate(fd, to: fileSize, describedAs: path)
+                    throw error
+                }
                 fileSize += end - start
             }
             start = end

@@ -29,6 +29,21 @@ final class ProbeRunner {
         var key: Key
         var success: Bool
         var message: String?
+        /// The probe could not be run for want of the supervisor's own resources (fds,
+        /// memory, a fork): kubelet's prober error, whose result is thrown away rather than
+        /// counted as a failure of the container.
+        var errored = false
+    }
+
+    /// The errnos that say the prober, not the container, is short of something.
+    static func isProberError(_ error: any Error) -> Bool {
+        let symbol: String
+        switch error {
+        case let e as KernelError: symbol = e.errno.symbol
+        case let e as SpawnError: symbol = e.errno.symbol
+        default: return false
+        }
+        return ["EMFILE", "ENFILE", "ENOMEM", "EAGAIN"].contains(symbol)
     }
 
     enum Work {
@@ -94,7 +109,7 @@ final class ProbeRunner {
                 inFlight.append(InFlight(key: key, deadline: deadline, timeoutSeconds: timeout, work: .process(pid: process.pid)))
                 return nil
             } catch {
-                return Result(key: key, success: false, message: "exec: \(error)")
+                return Result(key: key, success: false, message: "exec: \(error)", errored: Self.isProberError(error))
             }
         case .sleep(let seconds):
             if seconds <= 0 { return Result(key: key, success: true, message: nil) }
@@ -121,7 +136,8 @@ final class ProbeRunner {
             }
             return nil
         } catch {
-            return Result(key: key, success: false, message: "dial tcp \(host):\(port): connect: \(error.errno.message.lowercased())")
+            return Result(key: key, success: false, message: "dial tcp \(host):\(port): connect: \(error.errno.message.lowercased())",
+                          errored: Self.isProberError(error))
         }
     }
 

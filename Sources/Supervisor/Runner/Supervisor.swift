@@ -29,48 +29,86 @@ public final class Supervisor {
     var signalFD: Int32 = -1
     var nullFD: Int32 = -1
     var lastStatus = ""
+    /// The last status write failed (no fd left, a full disk): it is tried again soon,
+    /// whether or not anything changes meanwhile.
+    var statusWriteFailed = false
+    /// An fd held in reserve (/dev/null) for the status write: at the open-files limit it is
+    /// closed for the moment of the write, so that the supervisor can still say what the
+    /// limit does to its pod (the classic reserve-fd answer to EMFILE).
+    var reserveFD: Int32 = -1
+    var pollFailed = false
+    static let statusRetryMilliseconds: Int32 = 500
     var stopRequested = false
 
     /// A container's current run: its pid, its cgroup (kept here: a container removed from
-    /// the plan is still stopped and cleaned up by it), and the OOM-kill count at its start.
+    /// the plan is still stopped and cleaned up by it), and the OOM-kill and refused-fork
+    /// counts at its start.
     struct Run {
         var pid: Int32
         var cgroup: String
         var oomKillsAtStart: Int64
+        var forksRefusedAtStart: Int64 = 0
     }
     var runs: [String: Run] = [:]
     /// Probes in flight (tcpSocket, httpGet, exec).
     let probes = ProbeRunner()
 
     /// One run's log, opened at its first output: making the dir and the file is then off
-    /// the path of a start. A log that cannot be opened drops the output instead, so that
-    /// the container never blocks (or dies of SIGPIPE) for want of a reader.
+    /// the path of a start. Output that cannot be written (a full disk, no fd left, a log
+    /// dir gone) is dropped instead, so that the container never blocks (or dies of
+    /// SIGPIPE) for want of a reader; each new output tries again. The trouble is an event
+    /// when it begins and one when it ends, never one per write. On a nearly full disk it
+    /// can come and go (a short record fits where a long one did not): the events'
+    /// messages stay the same, so such a spell shows as one event of each kind with a
+    /// count, as kubelet aggregates events.
     final class RunLog {
+        let container: String
         let directory: String
         let restart: Int
         var log: ContainerLog?
-        var failed = false
-        init(directory: String, restart: Int) {
+        /// Set from the first failed open or write until one succeeds.
+        var failing = false
+
+        /// A change worth an event.
+        enum Change {
+            case failed(String)
+            case resumed
+        }
+
+        init(container: String, directory: String, restart: Int) {
+            self.container = container
             self.directory = directory
             self.restart = restart
         }
 
-        func append(_ stream: LogStream, _ bytes: UnsafeRawBufferPointer) {
-            if log == nil && !failed {
-                do {
+        func append(_ stream: LogStream, _ bytes: UnsafeRawBufferPointer) -> Change? {
+            record { (log: ContainerLog) throws(KernelError) in try log.append(stream, bytes, now: WallTime(WallClock.now())) }
+        }
+
+        func finish(_ stream: LogStream) -> Change? {
+            guard log != nil || failing else { return nil }
+            return record { (log: ContainerLog) throws(KernelError) in try log.finish(stream, now: WallTime(WallClock.now())) }
+        }
+
+        func record(_ write: (ContainerLog) throws(KernelError) -> Void) -> Change? {
+            do {
+                if log == nil {
                     log = try ContainerLog(directory: directory, restart: restart)
                     // As kubelet keeps one dead container per name: this run's log and the
                     // previous one (`logs --previous`), so a crash loop does not fill the disk.
                     _ = try? ContainerLog.removeOldRestarts(directory: directory, current: restart)
-                } catch {
-                    failed = true
-                    Sys.printError("podrec-supervisor: opening the log in \(directory): \(error); this run's output is dropped\n")
                 }
+                try write(log!)
+            } catch {
+                if failing { return nil }
+                failing = true
+                return .failed("\(error)")
             }
-            try? log?.append(stream, bytes, now: WallTime(WallClock.now()))
+            guard failing else { return nil }
+            failing = false
+            return .resumed
         }
 
-        func finish(_ stream: LogStream) { try? log?.finish(stream, now: WallTime(WallClock.now())) }
         func close() { log?.close() }
     }
 
@@ -128,6 +166,7 @@ public final class Supervisor {
             Sys.ignoreSignal(Signal.pipe)
             signalFD = try Sys.signalDescriptor([Signal.child, Signal.hangup, Signal.terminate, Signal.interrupt])
             nullFD = try Sys.openNull()
+            reserveFD = try Sys.openNull()
         } catch {
             throw SupervisorError("setup: \(error)")
         }
@@ -176,9 +215,18 @@ public final class Supervisor {
             let ms = (deadline - now + 999_999) / 1_000_000
             timeout = Int32(clamping: max(ms, 0))
         }
+        if statusWriteFailed { timeout = min(timeout ?? Self.statusRetryMilliseconds, Self.statusRetryMilliseconds) }
         let probeFDs = probes.pollSet
         let fds = [(signalFD, Sys.pollReadableEvent)] + pipes.map { ($0.fd, Sys.pollReadableEvent) } + probeFDs
-        guard let ready = try? Sys.poll(fds, timeoutMilliseconds: timeout) else { return }
+        guard let ready = try? Sys.poll(fds, timeoutMilliseconds: timeout) else {
+            // poll itself fails when it is given more fds than RLIMIT_NOFILE allows (EINVAL):
+            // wait a little rather than spin, until the limit is raised again.
+            if !pollFailed { Sys.printError("podrec-supervisor: poll of \(fds.count) fds failed; retrying\n") }
+            pollFailed = true
+            MonotonicClock.sleep(nanoseconds: 100_000_000)
+            return
+        }
+        pollFailed = false
         // Probes: sockets that moved, then timeouts.
         var moved = Set<Int32>()
         for (i, p) in probeFDs.enumerated() where ready[1 + pipes.count + i] != 0 { moved.insert(p.fd) }
@@ -190,7 +238,7 @@ public final class Supervisor {
         }
         for i in closed.reversed() {
             let pipe = pipes.remove(at: i)
-            pipe.log.finish(pipe.stream)
+            note(pipe.log, pipe.log.finish(pipe.stream))
             Sys.close(pipe.fd)
             if !pipes.contains(where: { $0.log === pipe.log }) { pipe.log.close() }
         }
@@ -213,8 +261,17 @@ public final class Supervisor {
         while true {
             guard let n = try? Sys.readSome(pipe.fd, into: buffer) else { return true }
             if n == 0 { return false }
-            pipe.log.append(pipe.stream, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            note(pipe.log, pipe.log.append(pipe.stream, UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
             if n < buffer.count { return true }
+        }
+    }
+
+    /// A log that began or stopped failing, as an event.
+    func note(_ log: RunLog, _ change: RunLog.Change?) {
+        switch change {
+        case .failed(let message)?: lifecycle.logWriteFailed(log.container, message: message, at: Self.now())
+        case .resumed?: lifecycle.logWriteResumed(log.container, at: Self.now())
+        case nil: break
         }
     }
 
@@ -229,6 +286,13 @@ public final class Supervisor {
             probes.cancel(container: name)
             var oom = false
             if let kills = try? driver.oomKills(run.cgroup) ?? nil { oom = kills > run.oomKillsAtStart }
+            // A pids limit reached shows only as a failed fork inside the container (EAGAIN,
+            // "Cannot fork"): say so next to the exit it likely caused.
+            if let refused = try? driver.pidsMaxEvents(run.cgroup) ?? nil, refused > run.forksRefusedAtStart {
+                var limit = "the pids.max of a parent cgroup"
+                if case .value(let v)? = try? driver.limits(run.cgroup).pids { limit = "its cgroup's pids.max is \(v)" }
+                lifecycle.forksRefused(name, count: refused - run.forksRefusedAtStart, limit: limit, at: Self.now())
+            }
             // The main process is gone; what it left behind (daemons, in a shared PID
             // namespace) goes with it, as runc's kill --all does. Mostly there is nothing.
             if let left = try? driver.processes(run.cgroup), !left.isEmpty {
@@ -255,6 +319,7 @@ public final class Supervisor {
     /// A probe's or a hook's outcome, to the lifecycle.
     func report(_ r: ProbeRunner.Result) {
         switch r.key.check {
+        case .probe(let kind) where r.errored: lifecycle.probeErrored(r.key.container, kind: kind, message: r.message ?? "", at: Self.now())
         case .probe(let kind): lifecycle.probeResult(r.key.container, kind: kind, success: r.success, message: r.message, at: Self.now())
         case .hook(let hook): lifecycle.hookResult(r.key.container, hook: hook, success: r.success, message: r.message, at: Self.now())
         }
@@ -304,11 +369,25 @@ public final class Supervisor {
         for spec in starts {
             let p: Prepared
             do { p = try prepare(spec) } catch {
-                lifecycle.startFailed(spec.name, message: "\(error)", at: now)
+                lifecycle.startFailed(spec.name, message: startMessage(error), at: now)
                 continue
             }
             finish(p, Result { () throws(SpawnError) in try spawn(p.request) }, at: now)
         }
+    }
+
+    /// A start error as the status shows it. EMFILE is this supervisor's own fd limit, not
+    /// the container's: say whose, or the message sends the reader to the container.
+    /// A fork into the container's cgroup refused with EAGAIN is its pids limit (clone3 into
+    /// the cgroup on v2, the second fork for a PID namespace on v1).
+    func startMessage(_ error: any Error) -> String {
+        if ProbeRunner.isProberError(error), "\(error)".contains("EMFILE") {
+            return "\(error): podrec-supervisor (pid \(hostPID)) is at its limit of open files"
+        }
+        if let e = error as? SpawnError, e.errno.symbol == "EAGAIN", [.clone, .cgroup, .pidNamespaceFork].contains(e.stage) {
+            return "\(error): the container's cgroup (or the pod's) is at its pids limit"
+        }
+        return "\(error)"
     }
 
     /// One container's spawn, ready to go: the request and the fds it hands over.
@@ -319,6 +398,7 @@ public final class Supervisor {
         var stderr: (read: Int32, write: Int32)
         var cgroupFD: Int32?
         var oomKillsAtStart: Int64
+        var forksRefusedAtStart: Int64
     }
 
     func prepare(_ spec: ContainerLaunch) throws -> Prepared {
@@ -358,6 +438,7 @@ public final class Supervisor {
             request.cgroup = .v2(dirFD: fd, path: dir)
         }
         let oomBefore = (try? driver.oomKills(spec.cgroup)) ?? 0
+        let refusedBefore = (try? driver.pidsMaxEvents(spec.cgroup)) ?? 0
         let out: (read: Int32, write: Int32)
         let err: (read: Int32, write: Int32)
         do {
@@ -373,7 +454,8 @@ public final class Supervisor {
         request.stdin = nullFD
         request.stdout = out.write
         request.stderr = err.write
-        return Prepared(spec: spec, request: request, stdout: out, stderr: err, cgroupFD: cgroupFD, oomKillsAtStart: oomBefore)
+        return Prepared(spec: spec, request: request, stdout: out, stderr: err, cgroupFD: cgroupFD, oomKillsAtStart: oomBefore,
+                        forksRefusedAtStart: refusedBefore)
     }
 
     func finish(_ p: Prepared, _ result: Result<SpawnedProcess, SpawnError>, at now: Instant) {
@@ -388,7 +470,7 @@ public final class Supervisor {
         case .failure(let error):
             Sys.close(p.stdout.read)
             Sys.close(p.stderr.read)
-            lifecycle.startFailed(p.spec.name, message: "\(error)", at: now)
+            lifecycle.startFailed(p.spec.name, message: startMessage(error), at: now)
             return
         }
         let name = p.spec.name
@@ -397,11 +479,11 @@ public final class Supervisor {
         let host = pidNamespaced ? ((try? process.hostPID()) ?? process.pid) : process.pid
         if let pidfd = process.pidfd { Sys.close(pidfd) }
         if let adj = p.spec.oomScoreAdj { try? Sys.setOOMScoreAdjust(host, adj) }
-        runs[name] = Run(pid: process.pid, cgroup: p.spec.cgroup, oomKillsAtStart: p.oomKillsAtStart)
+        runs[name] = Run(pid: process.pid, cgroup: p.spec.cgroup, oomKillsAtStart: p.oomKillsAtStart, forksRefusedAtStart: p.forksRefusedAtStart)
         lifecycle.started(name, pid: process.pid, hostPID: host, at: now)
 
         let restart = lifecycle.containerStatuses.first { $0.name == name }?.restartCount ?? 0
-        let log = RunLog(directory: lifecycle.plan.logDirectory + "/" + name, restart: restart)
+        let log = RunLog(container: name, directory: lifecycle.plan.logDirectory + "/" + name, restart: restart)
         pipes.append(Pipe(fd: p.stdout.read, stream: .stdout, log: log))
         pipes.append(Pipe(fd: p.stderr.read, stream: .stderr, log: log))
     }
@@ -413,14 +495,26 @@ public final class Supervisor {
                                updatedAt: WallTime(0), planError: planError, terminated: stopRequested && lifecycle.stopped,
                                containers: lifecycle.containerStatuses, events: lifecycle.events)
         let key = status.encoded()
-        if key == lastStatus && !force { return }
-        lastStatus = key
+        if key == lastStatus && !force && !statusWriteFailed { return }
         status.updatedAt = WallTime(WallClock.now())
+        let bytes = Array(status.encoded().utf8)
+        // A reserve that could not be opened again after its last use is tried anew.
+        if reserveFD < 0 { reserveFD = (try? Sys.openNull()) ?? -1 }
         do {
-            try Sys.writeFileAtomically(statusPath, Array(status.encoded().utf8), mode: 0o600, durable: false)
+            do { try Sys.writeFileAtomically(statusPath, bytes, mode: 0o600, durable: false) } catch where error.errno.symbol == "EMFILE" && reserveFD >= 0 {
+                Sys.close(reserveFD)
+                defer { reserveFD = (try? Sys.openNull()) ?? -1 }
+                try Sys.writeFileAtomically(statusPath, bytes, mode: 0o600, durable: false)
+            }
+            // Only a status that reached the file counts as written: one that failed is
+            // written again at the next wake, not only once something changes.
+            lastStatus = key
+            if statusWriteFailed { Sys.printError("podrec-supervisor: the status is written again\n") }
+            statusWriteFailed = false
         } catch {
-            // Nobody reads our stdout; stderr is the pod's supervisor.log.
-            Sys.printError("podrec-supervisor: writing the status: \(error)\n")
+            // Nobody reads our stdout; stderr is the pod's supervisor.log. Once per spell.
+            if !statusWriteFailed { Sys.printError("podrec-supervisor: writing the status: \(error); retrying\n") }
+            statusWriteFailed = true
         }
     }
 }
