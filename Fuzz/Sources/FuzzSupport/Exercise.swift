@@ -70,7 +70,25 @@ public enum Exercise {
                 work &+= hash.utf8.count
             }
         }
+        work &+= roundTrip(set, objects)
         return work
+    }
+
+    /// `validate -o json` prints what podrec understood; read back, it must be valid and
+    /// mean the same: the normalized objects of the output are the output. This catches a
+    /// default, a quantity spelling or an escaped string that normalization writes but
+    /// decoding does not read back. Secrets are printed masked, so an input with one is
+    /// not round-tripped.
+    static func roundTrip(_ set: ManifestSet, _ objects: [JSONValue]) -> Int {
+        guard set.secrets.isEmpty, !objects.isEmpty else { return 0 }
+        let text = objects.map { $0.serialized() }.joined(separator: "\n---\n") + "\n"
+        let again = ManifestLoader.load([ManifestFile(name: "fuzz.json", bytes: Array(text.utf8))])
+        check(again.isValid, "the normalized output loads again without error: \(again.diagnostics.errors.map(\.description)) from \(text)")
+        var objects2: [JSONValue] = []
+        objects2 += again.configMaps.keys.sorted().map { again.configMaps[$0]!.canonicalJSON }
+        objects2 += again.pods.map(\.pod.canonicalJSON)
+        check(objects2 == objects, "the normalized output normalizes to itself: \(text) became \(objects2.map { $0.serialized() })")
+        return text.utf8.count
     }
 
     /// A mark is 1-based and cannot lie past the input: every line break takes at least one
