@@ -42,6 +42,10 @@ for t in "${targets[@]}"; do
 done
 [ -d "$shared/pods" ] && [ -d "$shared/yaml-test-suite" ] || { log "no seed corpus at $shared"; exit 1; }
 
+# Swift's own backtracer would run inside the sanitizer on a trap (and ASan reports its
+# stack reads as a bug); libFuzzer's and ASan's handlers already print the stack.
+export SWIFT_BACKTRACE=enable=no
+
 work="${FUZZ_WORK:-$(mktemp -d /tmp/podrec-fuzz.XXXXXX)}"
 mkdir -p "$work/seeds" "$work/artifacts" "$work/logs"
 log "work directory: $work"
