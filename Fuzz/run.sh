@@ -12,7 +12,8 @@
 # grown corpora and the logs, is printed at the end. Exit status 1 on any crash, hang, OOM,
 # leak or sanitizer report; the artifact names the input.
 #
-# Runs at nice 19: the machine is shared. FUZZ_NICE=N changes that.
+# Runs at nice 19: the machine is shared. FUZZ_NICE=N changes that. FUZZ_ARGS adds libFuzzer
+# flags (e.g. FUZZ_ARGS=-max_len=65536).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,7 +23,7 @@ targets_all=(fuzz-yaml fuzz-manifest)
 nice_level="${FUZZ_NICE:-19}"
 
 log() { printf 'Fuzz/run.sh: %s\n' "$*" >&2; }
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 mode=fuzz
 seconds=60
@@ -139,7 +140,7 @@ run_one() {  # target seconds
     # layer's own limits (16 MiB input, 2,000,000 nodes, depth 128) stay well inside both.
     nice -n "$nice_level" "$bin/$t" "$work/corpus/$t" "$work/seeds" \
         -max_total_time="$s" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -dict="$work/$t.dict" -artifact_prefix="$work/artifacts/$t/" \
+        -dict="$work/$t.dict" -artifact_prefix="$work/artifacts/$t/" ${FUZZ_ARGS:-} \
         >"$work/logs/$t.log" 2>&1
 }
 
