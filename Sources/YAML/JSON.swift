@@ -91,7 +91,13 @@ public indirect enum JSONValue: Sendable, Hashable {
             case "\r": out.append("\\r")
             case "\t": out.append("\\t")
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
+                // Besides what JSON requires (below 0x20), escape what libyaml cannot read
+                // back raw, even inside a quoted scalar, since podrec reads its own JSON with
+                // it (`validate -o json` output, image config.json): C1 controls and the
+                // non-characters U+FFFE/U+FFFF are refused, NEL, LS and PS are line breaks.
+                // DEL and the BOM would read back, but are invisible.
+                let v = scalar.value
+                if v < 0x20 || (0x7F...0x9F).contains(v) || v == 0x2028 || v == 0x2029 || v == 0xFEFF || v == 0xFFFE || v == 0xFFFF {
                     let hex = String(scalar.value, radix: 16)
                     out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
                 } else {

@@ -271,6 +271,33 @@ let oneContainer = """
         #expect(!printed.contains("hunter2") && !printed.contains("sup3rs3cret") && !printed.contains("aHVudGVyMg"))
     }
 
+    /// `validate -o json` prints what podrec understood; fed back, it must mean the same.
+    /// Found by Fuzz/ (fuzz-manifest's round trip): a label key with U+2028, written raw,
+    /// read back as a line break and a parse error. YAML escapes make such characters.
+    @Test func normalizedOutputLoadsBackWithLineSeparatorsAndControls() throws {
+        // YAML double-quoted escapes, so the file itself holds only ASCII.
+        let text = #"""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p, annotations: {k: "v\u2028w"}}
+            spec:
+              containers:
+              - name: c
+                image: host
+                env: [{name: A, value: "x\u2028y\x85z\u2029\x80\uFEFF"}]
+                args: ["\u2028"]
+            """#
+        let set = load(text)
+        #expect(set.isValid, "\(set.diagnostics)")
+        let p = try #require(set.pods.first).pod
+        #expect(p.spec.containers[0].env.first?.value == "x\u{2028}y\u{85}z\u{2029}\u{80}\u{FEFF}")
+        #expect(p.metadata.annotations["k"] == "v\u{2028}w")
+        let printed = p.canonicalJSON.serialized(indent: 2)
+        let again = load(printed, file: "out.json")
+        #expect(again.isValid, "\(again.diagnostics)")
+        #expect(again.pods.first?.pod.canonicalJSON.serialized(indent: 2) == printed)
+    }
+
     @Test func canonicalFormIsStableUnderReordering() throws {
         let a = load(pod("containers:\n- {name: c, image: host, resources: {limits: {memory: 1Gi, cpu: \"1\"}}}\nrestartPolicy: Never"))
         let b = load(pod("restartPolicy: Never\ncontainers:\n- {image: host, name: c, resources: {limits: {cpu: 1000m, memory: 1073741824}}}"))

@@ -265,6 +265,30 @@ extension Node {
         #expect(emoji["e"]?.text == "😀 😀")
     }
 
+    /// JSON that podrec writes, it reads back with this parser (`image` config.json, the
+    /// `validate -o json` output as a manifest). Found by Fuzz/ (fuzz-manifest): U+2028 in
+    /// a label key came back as a line break, a parse error. libyaml reads NEL, LS and PS
+    /// as line breaks and refuses C1 controls and the non-characters, even inside a quoted
+    /// scalar, so the writer must escape them (a BOM reads back, but is escaped as
+    /// invisible); JSON allows any \u escape.
+    @Test(arguments: [0x80, 0x85, 0x9F, 0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF] as [UInt32])
+    func jsonOutputReadsBack(_ code: UInt32) throws {
+        let s = "a" + String(Character(Unicode.Scalar(code)!)) + "b"
+        let value = JSONValue.object([JSONMember(s, .array([.string(s)]))])
+        let text = value.serialized()
+        #expect(text.unicodeScalars.allSatisfy { $0.value < 0x7F }, "escaped: \(text)")
+        let docs = try YAMLParser.parse(text)
+        #expect(docs.first?.root.json(.core12) == value)
+        // Pretty-printed too, as `validate -o json` and config.json are.
+        #expect(try YAMLParser.parse(value.serialized(indent: 2)).first?.root.json(.core12) == value)
+    }
+
+    @Test func jsonOutputKeepsPrintableNonASCII() {
+        // Only what libyaml cannot read raw is escaped; text stays readable.
+        #expect(JSONValue.string("café 中文 😀 \u{A0}").serialized() == "\"café 中文 😀 \u{A0}\"")
+        #expect(JSONValue.string("\u{85}\u{2028}\u{FEFF}").serialized() == #""\u0085\u2028\ufeff""#)
+    }
+
     @Test func jsonSurrogatePairEscape() throws {
         // Valid JSON, but libyaml 0.2.5 decodes \u escapes one by one and rejects a lone
         // surrogate half ("found invalid Unicode character escape code"). Not fixable in
