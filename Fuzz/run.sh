@@ -8,9 +8,10 @@
 #
 # Seeds are copied from ../shared/corpus (pods/ and yaml-test-suite/) and manifests/ into a
 # scratch directory, never written in place: FUZZ_WORK=DIR picks it (and keeps a corpus
-# across runs), else a fresh one under /tmp. The directory, with the crash artifacts, the
-# grown corpora and the logs, is printed at the end. Exit status 1 on any crash, hang, OOM,
-# leak or sanitizer report; the artifact names the input.
+# across runs), else a fresh one under /tmp, removed after a run that found nothing. The
+# directory, with the crash artifacts, the grown corpora and the logs, is printed at the
+# end. Exit status 1 on any crash, hang, OOM, leak or sanitizer report; the artifact names
+# the input.
 #
 # Runs at nice 19: the machine is shared. FUZZ_NICE=N changes that. FUZZ_ARGS adds libFuzzer
 # flags (e.g. FUZZ_ARGS=-max_len=65536).
@@ -48,6 +49,15 @@ done
 export SWIFT_BACKTRACE=enable=no
 
 work="${FUZZ_WORK:-$(mktemp -d /tmp/podrec-fuzz.XXXXXX)}"
+# A fresh directory of a run that found nothing holds nothing worth keeping: removed at the
+# end, so CI leaves no trace. A failure, or FUZZ_WORK, keeps it.
+done_with_work() {
+    if [ "$1" -eq 0 ] && [ -z "${FUZZ_WORK:-}" ]; then
+        rm -rf "$work"
+        log "passed; removed $work"
+    fi
+    exit "$1"
+}
 mkdir -p "$work/seeds" "$work/artifacts" "$work/logs"
 log "work directory: $work"
 
@@ -90,8 +100,8 @@ if [ "$mode" = asan ]; then
         log "FAILED: AddressSanitizer/LeakSanitizer report (exit $status); log: $work/logs/asan.log"
         exit 1
     fi
-    log "ASan+LSan: no report over $(ls "$work/seeds" | wc -l) files; log: $work/logs/asan.log"
-    exit 0
+    log "ASan+LSan: no report over $(ls "$work/seeds" | wc -l) files"
+    done_with_work 0
 fi
 
 # The fuzzers: release (the optimizer keeps Swift's bounds and overflow checks), libFuzzer
@@ -181,4 +191,4 @@ for t in "${targets[@]}"; do
     fi
 done
 echo "work directory: $work (artifacts/, corpus/, logs/)"
-exit "$failed"
+done_with_work "$failed"
