@@ -27,28 +27,6 @@ extension Integration {
             try #require(applied.status == 0, "\(applied.output)")
         }
 
-        static func supervisorPID(_ lab: PodLab, _ pod: String) throws -> Int32 {
-            let text = try Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/status")
-            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("supervisorPID ") })
-            return try #require(Int32(line.dropFirst("supervisorPID ".count)))
-        }
-
-        static func sleeper(_ name: String, extra: String = "", container: String = "") -> String {
-            """
-            apiVersion: v1
-            kind: Pod
-            metadata: {name: \(name)}
-            spec:
-              terminationGracePeriodSeconds: 1
-            \(extra)
-              containers:
-              - name: app
-                image: host
-                command: [sh, -c, 'exec sleep 3600']
-            \(container)
-            """
-        }
-
         /// Without hostPID the container's /proc holds its own processes only: neither this
         /// test process nor the pod's supervisor can be seen or signalled. With hostPID both
         /// can be seen, which shows that the same check would notice them.
@@ -57,10 +35,10 @@ extension Integration {
             defer { lab.finish() }
             let podrec = CLI(lab: lab)
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
-            try Self.apply(podrec, "own.yaml", Self.sleeper("own"))
-            try Self.apply(podrec, "host.yaml", Self.sleeper("host", extra: "  hostPID: true"))
+            try Self.apply(podrec, "own.yaml", CLIPodTests.singlePod("own"))
+            try Self.apply(podrec, "host.yaml", CLIPodTests.singlePod("host", extra: "  hostPID: true"))
             let me = getpid()
-            let supervisor = try Self.supervisorPID(lab, "own")
+            let supervisor = try #require(try podrec.supervisorPID("own"))
             // Pids are renumbered inside; ours are large on any running host, theirs small.
             try #require(me > 100 && supervisor > 100)
             for pid in [me, supervisor] {
@@ -81,7 +59,7 @@ extension Integration {
             defer { lab.finish() }
             let podrec = CLI(lab: lab)
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
-            try Self.apply(podrec, "pod.yaml", Self.sleeper("writer"))
+            try Self.apply(podrec, "pod.yaml", CLIPodTests.singlePod("writer"))
             let name = "podrec-escape-\(getpid())"
             let readOnly = ["/etc", "/usr", "/usr/local", "/bin", "/sbin", "/lib", "/opt", "/srv", "/root"]
             // The container's own: its root (scratch) and the tmpfs at each of these.
@@ -158,10 +136,7 @@ extension Integration {
                                        "rm /vol/sub /vol/conf.txt && mkdir /vol/sub && echo restored > /vol/conf.txt && echo ok")
             try #require(restored.output == "ok\n", "\(restored.output)")
             for victim in ["dir", "file"] {
-                let state = try CLILogsDescribeTests.waitFor(seconds: 40, {
-                    Run(status: 0, output: (try podrec.status("swap", victim, "state")) ?? "")
-                }) { $0.output == "running" }
-                #expect(state.output == "running", "\(victim) did not start again")
+                try CLIWatchTests.waitFor("\(victim) running again", seconds: 40) { try podrec.status("swap", victim, "state") == "running" }
             }
             let file = try CLILogsDescribeTests.waitFor({ try podrec("logs", "swap", "-c", "file") }) { $0.output.contains("restored") }
             #expect(file.output.contains("restored") && !file.output.contains("root:"), "\(file.output)")
@@ -185,7 +160,7 @@ extension Integration {
             try Sys.symlink("/etc", volume + "/deep/etc")
             try Sys.symlink("real", volume + "/inside")
             func pod(_ sub: String) -> String {
-                Self.sleeper("sub", container: """
+                CLIPodTests.singlePod("sub", container: """
                     volumeMounts: [{name: v, mountPath: /data, subPath: '\(sub)'}]
                   volumes: [{name: v, hostPath: {path: \(volume), type: Directory}}]
                 """)
@@ -212,7 +187,7 @@ extension Integration {
             let keep = lab.tmp + "/keep"
             try Sys.mkdirs(keep, mode: 0o755)
             try Sys.writeFileAtomically(keep + "/file", Array("mine\n".utf8), mode: 0o644)
-            try Self.apply(podrec, "pod.yaml", Self.sleeper("links", container: """
+            try Self.apply(podrec, "pod.yaml", CLIPodTests.singlePod("links", container: """
                     volumeMounts: [{name: scratch, mountPath: /scratch}, {name: host, mountPath: /host}]
                   volumes:
                   - {name: scratch, emptyDir: {}}
@@ -242,12 +217,12 @@ extension Integration {
                 metadata: {name: token}
                 stringData: {key: \(value)}
                 ---
-                \(Self.sleeper("holder", container: """
+                \(CLIPodTests.singlePod("holder", container: """
                     volumeMounts: [{name: t, mountPath: /token, readOnly: true}]
                   volumes: [{name: t, secret: {secretName: token}}]
                 """))
                 """)
-            try Self.apply(podrec, "thief.yaml", Self.sleeper("thief"))
+            try Self.apply(podrec, "thief.yaml", CLIPodTests.singlePod("thief"))
             #expect(try Self.sh(podrec, "holder", "app", "cat /token/key").output == value)
             let uid = try #require(try Sys.listDirectory(lab.tmp + "/data/pods").first { Sys.exists("\(lab.tmp)/data/pods/\($0)/volumes/t") })
             let hostPath = "\(lab.tmp)/data/pods/\(uid)/volumes/t/key"
@@ -331,12 +306,12 @@ extension Integration {
             defer { lab.finish() }
             let podrec = CLI(lab: lab)
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
-            try Self.apply(podrec, "host.yaml", Self.sleeper("hostpid", extra: "  hostPID: true"))
-            try Self.apply(podrec, "shared.yaml", Self.sleeper("shared", extra: "  shareProcessNamespace: true"))
+            try Self.apply(podrec, "host.yaml", CLIPodTests.singlePod("hostpid", extra: "  hostPID: true"))
+            try Self.apply(podrec, "shared.yaml", CLIPodTests.singlePod("shared", extra: "  shareProcessNamespace: true"))
             let marker = lab.tmp + "/marker"
             try Sys.writeFileAtomically(marker, Array("host\n".utf8), mode: 0o644)
             for pod in ["hostpid", "shared"] {
-                let supervisor = try Self.supervisorPID(lab, pod)
+                let supervisor = try #require(try podrec.supervisorPID(pod))
                 // Every process in view, but with hostPID only the supervisor and init: any
                 // host process with fewer capabilities than a container is open to it there,
                 // as in Kubernetes, which is why hostPID is a privileged setting.
@@ -348,7 +323,7 @@ extension Integration {
                 #expect(run.output == "done\n", "\(pod): \(run.output)")
             }
             // With hostPID the supervisor is in view, so the refusal above is the kernel's.
-            let seen = try Self.sh(podrec, "hostpid", "app", "ls /proc/\(try Self.supervisorPID(lab, "hostpid"))/root/ 2>&1")
+            let seen = try Self.sh(podrec, "hostpid", "app", "ls /proc/\(try #require(try podrec.supervisorPID("hostpid")))/root/ 2>&1")
             #expect(seen.output.contains("Permission denied"), "\(seen.output)")
         }
 

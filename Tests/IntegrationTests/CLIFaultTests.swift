@@ -23,22 +23,6 @@ extension Integration {
             try CLIWatchTests.waitFor(what, seconds: seconds, context: context, sourceLocation: sourceLocation, condition)
         }
 
-        static func pod(_ name: String, _ command: String, extra: String = "", container: String = "") -> String {
-            """
-            apiVersion: v1
-            kind: Pod
-            metadata: {name: \(name)}
-            spec:
-              terminationGracePeriodSeconds: 1
-            \(extra)
-              containers:
-              - name: app
-                image: host
-                command: [sh, -c, '\(command)']
-            \(container)
-            """
-        }
-
         /// The pod's events from its status file, as `describe` lists them.
         static func eventList(_ lab: PodLab, _ pod: String) -> [PodEvent] {
             let text = (try? Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/status")) ?? ""
@@ -50,10 +34,6 @@ extension Integration {
             var out: [String: (count: Int, message: String)] = [:]
             for e in eventList(lab, pod) { out[e.reason] = (e.count, e.message) }
             return out
-        }
-
-        static func supervisorPID(_ lab: PodLab, _ pod: String) throws -> Int32 {
-            try #require(Int32(try Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/supervisor").split(separator: " ")[0]))
         }
 
         /// The pod's cgroup dir under `controller` (v1) or the unified one (v2), or a
@@ -89,10 +69,10 @@ extension Integration {
             defer { lab.finish() }
             let podrec = CLI(lab: lab)
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
-            let file = try podrec.write("pod.yaml", Self.pod("pids", "for i in $(seq 40); do sleep 1000 & done; echo started 40; exec sleep 3600"))
+            let file = try podrec.write("pod.yaml", CLIPodTests.singlePod("pids", "for i in $(seq 40); do sleep 1000 & done; echo started 40; exec sleep 3600"))
             let applied = try podrec("apply", "-f", file, "--wait")
             try #require(applied.status == 0, "\(applied.output)")
-            let supervisor = try Self.supervisorPID(lab, "pids")
+            let supervisor = try #require(try podrec.supervisorPID("pids"))
             let pidsMax = try Self.cgroupDirectory(lab, "pids", pod: "pids", container: "app") + "/pids.max"
             try Sys.writeString(pidsMax, "10")
             defer { try? Sys.writeString(pidsMax, "max") }
@@ -112,7 +92,7 @@ extension Integration {
             let runs = try Sys.listDirectory(dir).map { (try? Sys.readString(dir + "/" + $0)) ?? "" }.joined()
             #expect(runs.lowercased().contains("fork"), "\(runs)")
             #expect(Sys.exists("/proc/\(supervisor)"), "the supervisor survives")
-            #expect(try Self.supervisorPID(lab, "pids") == supervisor)
+            #expect(try podrec.supervisorPID("pids") == supervisor)
             let describe = try podrec("describe", "pids").output
             #expect(describe.contains("PidsLimitReached"), "\(describe)")
 
@@ -124,7 +104,7 @@ extension Integration {
                 let log = (try? Sys.readString(try Self.logFile(lab, "pids", restart: restarts))) ?? ""
                 return restarts >= 2 && log.contains("started 40") && Sys.exists("/proc/\(pid)")
             }
-            #expect(try Self.supervisorPID(lab, "pids") == supervisor)
+            #expect(try podrec.supervisorPID("pids") == supervisor)
             #expect(try podrec("diff", "-f", file).status == 0)
         }
 
@@ -148,7 +128,7 @@ extension Integration {
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
             // About 400 KiB at once, then a line every 0.2 s.
             let line = String(repeating: "x", count: 100)
-            let file = try podrec.write("pod.yaml", Self.pod("chatty", "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo burst $i \(line); done; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"))
+            let file = try podrec.write("pod.yaml", CLIPodTests.singlePod("chatty", "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo burst $i \(line); done; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"))
             let applied = try podrec("apply", "-f", file, "--wait")
             try #require(applied.status == 0, "\(applied.output)")
             let pid = try #require(try podrec.pid("chatty", "app"))
@@ -200,7 +180,7 @@ extension Integration {
             defer { lab.finish() }
             let podrec = CLI(lab: lab)
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
-            let file = try podrec.write("pod.yaml", Self.pod("fds", "echo up; exec sleep 3600", container: """
+            let file = try podrec.write("pod.yaml", CLIPodTests.singlePod("fds", "echo up; exec sleep 3600", container: """
                     livenessProbe: {exec: {command: ["true"]}, periodSeconds: 1, failureThreshold: 1}
                   - name: side
                     image: host
@@ -208,7 +188,7 @@ extension Integration {
                 """))
             let applied = try podrec("apply", "-f", file, "--wait")
             try #require(applied.status == 0, "\(applied.output)")
-            let supervisor = try Self.supervisorPID(lab, "fds")
+            let supervisor = try #require(try podrec.supervisorPID("fds"))
             let app = try #require(try podrec.pid("fds", "app"))
             let side = try #require(try podrec.pid("fds", "side"))
             // util-linux prlimit(1): `--nofile=SOFT:` sets the soft limit alone.
@@ -248,7 +228,7 @@ extension Integration {
                 let r = try Self.row(podrec, "fds")
                 return try r.status == "Running" && r.restarts >= 2 && podrec.status("fds", "app", "ready") == "true"
             }
-            #expect(try Self.supervisorPID(lab, "fds") == supervisor)
+            #expect(try podrec.supervisorPID("fds") == supervisor)
             #expect(try podrec.pid("fds", "side") == side)
             #expect(try podrec("diff", "-f", file).status == 0)
         }
@@ -268,7 +248,7 @@ extension Integration {
             // Whole CPUs: under emulation (the cgroup v2 VM) a container throttled to a
             // fraction of one can take longer to start than apply waits for its supervisor.
             let resources = "    resources: {limits: {cpu: CPU, memory: 32Mi}}"
-            let first = try podrec.write("first.yaml", Self.pod("first", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "1")))
+            let first = try podrec.write("first.yaml", CLIPodTests.singlePod("first", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "1")))
             let created = try podrec("apply", "-f", first, "--wait")
             try #require(created.status == 0, "\(created.output)")
             let pid = try #require(try podrec.pid("first", "app"))
@@ -283,7 +263,7 @@ extension Integration {
             try Sys.writeString(knob, fault)
             defer { try? Sys.writeString(knob, healed) }
 
-            let second = try podrec.write("second.yaml", Self.pod("second", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "2")))
+            let second = try podrec.write("second.yaml", CLIPodTests.singlePod("second", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "2")))
             let refused = try podrec("apply", "-f", second)
             #expect(refused.status == 1, "\(refused.output)")
             let want = unified ? ["mkdir ", "EAGAIN"] : ["cpu.cfs_quota_us \"200000\"", "EINVAL (Invalid argument)"]
@@ -296,7 +276,7 @@ extension Integration {
 
             if !unified {
                 // An in-place resize refused the same way: the container keeps running.
-                _ = try podrec.write("first.yaml", Self.pod("first", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "2")))
+                _ = try podrec.write("first.yaml", CLIPodTests.singlePod("first", "exec sleep 3600", container: resources.replacingOccurrences(of: "CPU", with: "2")))
                 let resize = try podrec("apply", "-f", first)
                 #expect(resize.status == 1 && resize.output.contains("cpu.cfs_quota_us \"200000\": EINVAL (Invalid argument)"), "\(resize.output)")
                 let diff = try podrec("diff", "-f", first)
@@ -324,12 +304,12 @@ extension Integration {
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
             let host = lab.tmp + "/host"
             try Sys.mkdir(host, mode: 0o755)
-            let file = try podrec.write("pod.yaml", Self.pod("hp", "test -d /h && echo seen; exec sleep 3600",
+            let file = try podrec.write("pod.yaml", CLIPodTests.singlePod("hp", "test -d /h && echo seen; exec sleep 3600",
                                                              extra: "  volumes: [{name: h, hostPath: {path: \(host)}}]",
                                                              container: "    volumeMounts: [{name: h, mountPath: /h}]"))
             let created = try podrec("apply", "-f", file, "--wait")
             try #require(created.status == 0, "\(created.output)")
-            let supervisor = try Self.supervisorPID(lab, "hp")
+            let supervisor = try #require(try podrec.supervisorPID("hp"))
 
             try Sys.rmdir(host)
             try Self.killContainer(podrec, "hp")
@@ -341,7 +321,7 @@ extension Integration {
             #expect(try podrec.status("hp", "app", "state") == "waiting")
             #expect(try podrec.status("hp", "app", "message") == "mount /h (rbind from \(host)): ENOENT (No such file or directory)")
             #expect(Self.events(lab, "hp")["BackOff"] != nil)
-            #expect(try Self.supervisorPID(lab, "hp") == supervisor)
+            #expect(try podrec.supervisorPID("hp") == supervisor)
 
             try Sys.mkdir(host, mode: 0o755)
             try Self.waitFor("hp Running again", context: { (try? podrec("describe", "hp").output) ?? "" }) {
@@ -363,7 +343,7 @@ extension Integration {
             let podrec = CLI(lab: lab)
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
             func pod(_ name: String) -> String {
-                Self.pod(name, "date >> /data/starts && exec sleep 3600", extra: "  volumes: [{name: data, emptyDir: {}}]",
+                CLIPodTests.singlePod(name, "date >> /data/starts && exec sleep 3600", extra: "  volumes: [{name: data, emptyDir: {}}]",
                          container: "    volumeMounts: [{name: data, mountPath: /data}]")
             }
             let file = try podrec.write("ro.yaml", pod("ro"))

@@ -74,6 +74,11 @@ extension Integration {
             func pid(_ pod: String, _ container: String) throws -> Int32? {
                 try status(pod, container, "pid").flatMap { Int32($0) }
             }
+
+            /// The pod's supervisor (host pid), as the launcher recorded it.
+            func supervisorPID(_ pod: String) throws -> Int32? {
+                Int32(try Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/supervisor").split(separator: " ").first ?? "")
+            }
         }
 
         static let repository = parentDirectory(parentDirectory(parentDirectory(#filePath)))
@@ -94,6 +99,24 @@ extension Integration {
                 image: host
                 command: [sh, -c, 'exec sleep 3600']
             \(extra)
+            """
+        }
+
+        /// One container, `app`, running `command`; `extra` goes into the spec above the
+        /// containers, `container` into the container (and may go on at the spec's level).
+        static func singlePod(_ name: String, _ command: String = "exec sleep 3600", extra: String = "", container: String = "") -> String {
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: \(name)}
+            spec:
+              terminationGracePeriodSeconds: 1
+            \(extra)
+              containers:
+              - name: app
+                image: host
+                command: [sh, -c, '\(command)']
+            \(container)
             """
         }
 
