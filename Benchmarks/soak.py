@@ -345,6 +345,14 @@ class Soak:
         dirs = [d for d in listdir(f"{CGROUP}/memory/{self.parent}") if d.startswith(f"default_{name}_")]
         return dirs[0] if len(dirs) == 1 else None
 
+    def random_pod_dir(self):
+        """A target pod chosen at random and its cgroup dir name, or (None, None)."""
+        pods = self.targets()
+        if not pods:
+            return None, None
+        _, name = self.rng.choice(pods)
+        return name, self.pod_dir(name)
+
     def act_kill_container(self, touched):
         pods = self.targets()
         if not pods:
@@ -368,11 +376,7 @@ class Soak:
         return True
 
     def act_kill_supervisor(self, touched):
-        pods = self.targets()
-        if not pods:
-            return False
-        s, name = self.rng.choice(pods)
-        d = self.pod_dir(name)
+        name, d = self.random_pod_dir()
         if d is None:
             return False
         pids = pids_of(f"{CGROUP}/memory/{self.parent}/{d}/_infra")
@@ -386,11 +390,7 @@ class Soak:
         return True
 
     def act_limit_by_hand(self, touched):
-        pods = self.targets()
-        if not pods:
-            return False
-        s, name = self.rng.choice(pods)
-        d = self.pod_dir(name)
+        name, d = self.random_pod_dir()
         if d is None:
             return False
         where = self.rng.choice(["pod", "a", "b"])
