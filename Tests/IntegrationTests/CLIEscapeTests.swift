@@ -136,7 +136,9 @@ extension Integration {
                                        "rm /vol/sub /vol/conf.txt && mkdir /vol/sub && echo restored > /vol/conf.txt && echo ok")
             try #require(restored.output == "ok\n", "\(restored.output)")
             for victim in ["dir", "file"] {
-                try CLIWatchTests.waitFor("\(victim) running again", seconds: 40) { try podrec.status("swap", victim, "state") == "running" }
+                try CLIWatchTests.waitFor("\(victim) running again", seconds: 40, context: { (try? podrec("describe", "swap").output) ?? "" }) {
+                    try podrec.status("swap", victim, "state") == "running"
+                }
             }
             let file = try CLILogsDescribeTests.waitFor({ try podrec("logs", "swap", "-c", "file") }) { $0.output.contains("restored") }
             #expect(file.output.contains("restored") && !file.output.contains("root:"), "\(file.output)")

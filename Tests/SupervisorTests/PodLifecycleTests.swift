@@ -108,7 +108,7 @@ import Testing
         h.exit("i", 1)
         #expect(h.log.count == 2)
         #expect(h.state("i")?.reason == "CrashLoopBackOff")
-        #expect(h.life.nextDeadline(after: h.now) == h.now + 10 * Self.s)
+        #expect(h.life.nextDeadline() == h.now + 10 * Self.s)
         h.advance(10)
         #expect(h.log.count == 3)
         #expect(h.state("i")?.restartCount == 2)
@@ -127,7 +127,7 @@ import Testing
         var delays: [Int64] = []
         for _ in 0..<8 {
             h.exit("a", 1)
-            let wait = (h.life.nextDeadline(after: h.now) ?? h.now) - h.now
+            let wait = (h.life.nextDeadline() ?? h.now) - h.now
             delays.append(wait / Self.s)
             h.advance(wait / Self.s)
         }
@@ -135,10 +135,40 @@ import Testing
         // Ten minutes of running resets the backoff: the next restart is immediate again.
         h.advance(600)
         h.exit("a", 1)
-        #expect(h.life.nextDeadline(after: h.now) == nil)
+        #expect(h.life.nextDeadline() == nil)
         #expect(h.state("a")?.state == .running)
         #expect(h.state("a")?.restartCount == 9)
         #expect(h.state("a")?.lastTermination?.exitCode == 1)
+    }
+
+    /// Two containers in backoff, due 50 ms apart. The loop wakes for the first, starts it
+    /// (20 ms) and finds nothing more; writing the status takes 40 ms, so when it goes to
+    /// wait the second is past due. That start is the deadline (a poll timeout of 0), not
+    /// something left until an unrelated event: a supervisor counting from its own clock
+    /// found nothing ahead, polled with no timeout, and the second container stayed down.
+    @Test func aStartThatFallsDueBeforeTheWaitIsNotMissed() {
+        let ms: Int64 = 1_000_000
+        var h = Harness(Self.plan([Self.container("a"), Self.container("b")]))
+        h.step()
+        h.exit("a", 1)
+        h.exit("a", 1)
+        h.now += 50 * ms
+        h.exit("b", 1)
+        h.exit("b", 1)
+        let aDue = h.now - 50 * ms + 10 * Self.s, bDue = h.now + 10 * Self.s
+        #expect(h.life.nextDeadline() == aDue)
+
+        h.now = aDue
+        let batch = h.life.actions(at: h.instant)
+        #expect(batch.count == 1)
+        h.now += 20 * ms
+        h.life.started("a", pid: 200, hostPID: 200, at: h.instant)
+        #expect(h.life.actions(at: h.instant).isEmpty, "b is not due yet")
+        h.now += 40 * ms
+        #expect(h.now > bDue)
+        #expect(h.life.nextDeadline() == bDue)
+        h.step()
+        #expect(h.state("b")?.state == .running)
     }
 
     @Test func restartPoliciesAndPhases() {
@@ -258,7 +288,7 @@ import Testing
         #expect(h.state("a")?.ready == true)
         h.advance(4)
         #expect(h.log.last == "probe a liveness")
-        #expect(h.life.nextDeadline(after: h.now) != nil)
+        #expect(h.life.nextDeadline() != nil)
     }
 
     /// `failureThreshold` liveness failures in a row stop the run, with the probe's own
@@ -388,7 +418,7 @@ import Testing
         h.step()
         #expect(h.log == ["start a"])
         #expect(h.state("a")?.ready == nil)
-        #expect(h.life.nextDeadline(after: h.now) == nil)
+        #expect(h.life.nextDeadline() == nil)
     }
 
     // MARK: Hooks

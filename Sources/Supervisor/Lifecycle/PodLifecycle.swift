@@ -112,6 +112,8 @@ public struct PodLifecycle: Sendable {
     public private(set) var initFailed = false
     /// A pod stop is under way; the deadline (monotonic) for SIGKILL.
     public private(set) var stopDeadline: Int64?
+    /// When `actions(at:)` last looked (monotonic): `nextDeadline` counts from here.
+    var checkedAt: Int64
 
     /// Whether probes run (`.probe` actions). Off, a container is ready once running.
     public let probesEnabled: Bool
@@ -123,6 +125,7 @@ public struct PodLifecycle: Sendable {
         self.plan = plan
         self.probesEnabled = probesEnabled
         self.slots = plan.containers.map { Slot(spec: $0, nextStart: now.mono, nextStartWall: now.wall) }
+        self.checkedAt = now.mono
     }
 
     var grace: Int64 { max(plan.terminationGracePeriodSeconds, 0) * 1_000_000_000 }
@@ -339,6 +342,7 @@ public struct PodLifecycle: Sendable {
     /// after carrying out a batch that started something, until it returns nothing: a
     /// sidecar that has started lets the next init entry start.
     public mutating func actions(at now: Instant) -> [LifecycleAction] {
+        checkedAt = now.mono
         var out: [LifecycleAction] = []
         // Processes gone that were being replaced or removed.
         slots.removeAll { $0.removing && !$0.running }
@@ -498,10 +502,14 @@ public struct PodLifecycle: Sendable {
         }
     }
 
-    /// The next monotonic instant after `now` at which `actions` may have something new to
-    /// do. What is due already but waits for something else (main containers during the
-    /// init phase) is not a deadline: the event it waits for wakes the loop.
-    public func nextDeadline(after now: Int64) -> Int64? {
+    /// The next monotonic instant after the last `actions(at:)` at which `actions` may have
+    /// something new to do. What was due already at that call but waits for something else
+    /// (main containers during the init phase) is not a deadline: the event it waits for
+    /// wakes the loop. Counted from the last call, not from the caller's clock: a start that
+    /// fell due after it, while its batch was carried out or the status written, is a
+    /// deadline already past (a poll timeout of 0), not something left for an unrelated
+    /// event to wake.
+    public func nextDeadline() -> Int64? {
         var times: [Int64] = []
         if let d = stopDeadline {
             times.append(d)
@@ -516,7 +524,7 @@ public struct PodLifecycle: Sendable {
                 }
             }
         }
-        return times.filter { $0 > now }.min()
+        return times.filter { $0 > checkedAt }.min()
     }
 
     /// Whether a stop has finished: nothing runs.

@@ -211,7 +211,7 @@ public final class Supervisor {
     func wait() {
         var timeout: Int32? = nil
         let now = MonotonicClock.now()
-        if let deadline = [lifecycle.nextDeadline(after: now), probes.nextDeadline].compactMap({ $0 }).min() {
+        if let deadline = [lifecycle.nextDeadline(), probes.nextDeadline].compactMap({ $0 }).min() {
             let ms = (deadline - now + 999_999) / 1_000_000
             timeout = Int32(clamping: max(ms, 0))
         }
