@@ -35,15 +35,18 @@ final class ProbeRunner {
         var errored = false
     }
 
+    /// The errno of a failed syscall (`EMFILE`), for the errors that carry one.
+    static func errnoSymbol(_ error: any Error) -> String? {
+        switch error {
+        case let e as KernelError: e.errno.symbol
+        case let e as SpawnError: e.errno.symbol
+        default: nil
+        }
+    }
+
     /// The errnos that say the prober, not the container, is short of something.
     static func isProberError(_ error: any Error) -> Bool {
-        let symbol: String
-        switch error {
-        case let e as KernelError: symbol = e.errno.symbol
-        case let e as SpawnError: symbol = e.errno.symbol
-        default: return false
-        }
-        return ["EMFILE", "ENFILE", "ENOMEM", "EAGAIN"].contains(symbol)
+        errnoSymbol(error).map { ["EMFILE", "ENFILE", "ENOMEM", "EAGAIN"].contains($0) } ?? false
     }
 
     enum Work {

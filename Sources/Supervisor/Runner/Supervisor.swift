@@ -381,7 +381,7 @@ public final class Supervisor {
     /// A fork into the container's cgroup refused with EAGAIN is its pids limit (clone3 into
     /// the cgroup on v2, the second fork for a PID namespace on v1).
     func startMessage(_ error: any Error) -> String {
-        if ProbeRunner.isProberError(error), "\(error)".contains("EMFILE") {
+        if ProbeRunner.errnoSymbol(error) == "EMFILE" {
             return "\(error): podrec-supervisor (pid \(hostPID)) is at its limit of open files"
         }
         if let e = error as? SpawnError, e.errno.symbol == "EAGAIN", [.clone, .cgroup, .pidNamespaceFork].contains(e.stage) {
