@@ -160,8 +160,6 @@ public struct SubPathDirectory: Sendable, Hashable {
         self.volume = volume
         self.path = path
     }
-
-    public var hostPath: String { volume == "/" ? "/" + path : volume + "/" + path }
 }
 
 /// Turns one validated, defaulted pod into a `LaunchPlan`, in two steps:

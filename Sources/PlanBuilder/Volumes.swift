@@ -118,14 +118,15 @@ extension LaunchPlanBuilder {
                     throw BuildError(path: mp + ".subPath", message: "volume \"\(m.name)\" is a file; a subPath needs a directory")
                 }
                 let r = try resolveSubPath(sub, in: prepared.path, lookup: input.files, at: mp + ".subPath")
-                source = r.source
+                source = PathResolver.join(r.volume, r.below)
                 isFile = r.isFile
                 // The part below the volume is opened again at each start, without symlinks
                 // (`MountSpec.beneath`); a subPath of `.` is the volume itself.
-                let relative = source.dropFirst(r.volume == "/" ? 1 : r.volume.count + 1)
-                if !relative.isEmpty { beneath = r.volume }
-                let made = SubPathDirectory(volume: r.volume, path: String(relative))
-                if r.create, !relative.isEmpty, !subPathDirectories.contains(made) { subPathDirectories.append(made) }
+                if !r.below.isEmpty {
+                    beneath = r.volume
+                    let made = SubPathDirectory(volume: r.volume, path: r.below.joined(separator: "/"))
+                    if r.create, !subPathDirectories.contains(made) { subPathDirectories.append(made) }
+                }
             }
             var readOnly = m.readOnly || prepared.readOnly
             switch volume.source {
@@ -144,32 +145,34 @@ extension LaunchPlanBuilder {
         return out
     }
 
-    /// `sub` inside `volume` on the host: resolved, kept inside, and whether it exists.
-    /// `volume` is the volume's path with its symlinks resolved, which `source` lies in.
+    /// `sub` inside `volume` on the host, resolved and kept inside: the volume's path with
+    /// its symlinks resolved, the subPath's components below it (none for the volume
+    /// itself), whether that is a file, and whether it is still to be made.
     static func resolveSubPath(_ sub: String, in volume: String, lookup: FileLookup, at path: String) throws(BuildError)
-        -> (volume: String, source: String, isFile: Bool, create: Bool) {
+        -> (volume: String, below: [String], isFile: Bool, create: Bool) {
         let host = PathResolver { lookup.entry("/" + $0.joined(separator: "/")) }
+        let components = sub.split(separator: "/").map(String.init)
         let base: [String]
         switch host.resolve(volume) {
-        case .found(let components, .directory):
-            base = components
+        case .found(let resolved, .directory):
+            base = resolved
         case .missing(let prefix, let rest) where !rest.contains(".."):
             // A volume not made yet (the emptyDir of a pod that `diff` or `apply` is about to
             // create): it will be empty, so the subPath is to be made, and nothing in it can
             // lead outside.
-            return (PathResolver.join("", prefix + rest), PathResolver.join("", prefix + rest + sub.split(separator: "/").map(String.init)), false, true)
+            return (PathResolver.join("", prefix + rest), components, false, true)
         default:
             throw BuildError(path: path, message: "volume path \(volume) is not a directory")
         }
-        let outcome = host.resolve(PathResolver.join(volume, sub.split(separator: "/").map(String.init)))
+        let outcome = host.resolve(PathResolver.join(volume, components))
         let escaped = BuildError(path: path, message: "\"\(sub)\" leads outside the volume (through a symlink)")
         switch outcome {
         case .found(let comps, let entry):
             guard comps.starts(with: base) else { throw escaped }
-            return (PathResolver.join("", base), PathResolver.join("", comps), entry != .directory, false)
+            return (PathResolver.join("", base), Array(comps.dropFirst(base.count)), entry != .directory, false)
         case .missing(let prefix, let rest):
             guard prefix.starts(with: base), !rest.contains("..") else { throw escaped }
-            return (PathResolver.join("", base), PathResolver.join("", prefix + rest), false, true)
+            return (PathResolver.join("", base), Array((prefix + rest).dropFirst(base.count)), false, true)
         case .failed:
             throw BuildError(path: path, message: "\"\(sub)\" cannot be resolved in the volume (a symlink loop, or a path through a file)")
         }
