@@ -54,9 +54,8 @@ extension Integration {
 
         /// `podrec get`'s STATUS and RESTARTS of `pod`.
         static func row(_ podrec: CLI, _ pod: String) throws -> (status: String, restarts: Int) {
-            let line = try podrec("get").output.split(separator: "\n").first { $0.hasPrefix(pod + " ") } ?? ""
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
-            return words.count >= 4 ? (String(words[2]), Int(words[3]) ?? -1) : ("", -1)
+            guard let words = try podrec.getRow(pod), words.count >= 4 else { return ("", -1) }
+            return (words[2], Int(words[3]) ?? -1)
         }
 
         /// A pids limit reached inside a pod: podrec sets no pids.max of its own (kubelet's

@@ -59,6 +59,17 @@ extension Integration {
                 return path
             }
 
+            /// `podrec get`'s rows below its header, each split into its columns (NAME READY
+            /// STATUS RESTARTS AGE).
+            func getRows() throws -> [[String]] {
+                try self("get").output.split(separator: "\n").dropFirst().map { $0.split(separator: " ").map(String.init) }
+            }
+
+            /// `pod`'s row of `podrec get`, if it is listed.
+            func getRow(_ pod: String) throws -> [String]? {
+                try getRows().first { $0.first == pod }
+            }
+
             /// One field of a container's block in the pod's status file.
             func status(_ pod: String, _ container: String, _ key: String) throws -> String? {
                 let text = try Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/status")

@@ -18,11 +18,7 @@ extension Integration {
 
         /// READY from `get`: "1/2".
         static func ready(_ podrec: CLI, _ pod: String) throws -> String? {
-            for line in try podrec("get").output.split(separator: "\n") {
-                let words = line.split(separator: " ", omittingEmptySubsequences: true)
-                if words.count >= 2, words[0] == pod { return String(words[1]) }
-            }
-            return nil
+            try podrec.getRow(pod).flatMap { $0.count >= 2 ? $0[1] : nil }
         }
 
         @Test func livenessRestartsAnUnhealthyServerAndReadinessShowsInGet() throws {

@@ -83,10 +83,7 @@ extension Integration {
         /// `podrec get`: name → STATUS.
         static func pods(_ podrec: CLI) throws -> [String: String] {
             var out: [String: String] = [:]
-            for line in try podrec("get").output.split(separator: "\n").dropFirst() {
-                let words = line.split(separator: " ", omittingEmptySubsequences: true)
-                if words.count >= 3 { out[String(words[0])] = String(words[2]) }
-            }
+            for words in try podrec.getRows() where words.count >= 3 { out[words[0]] = words[2] }
             return out
         }
 
