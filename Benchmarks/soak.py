@@ -353,6 +353,14 @@ class Soak:
         _, name = self.rng.choice(pods)
         return name, self.pod_dir(name)
 
+    def kill_in_pod(self, name, pids, containers=None):
+        """SIGKILLs processes of the pod, as the cause of what its next check may find
+        restarted: these containers, or the whole pod (`may_restart`)."""
+        self.cause("pod default/" + name, now())
+        for p in pids:
+            os.kill(p, signal.SIGKILL)
+        self.may_restart(name, containers)
+
     def act_kill_container(self, touched):
         pods = self.targets()
         if not pods:
@@ -367,10 +375,7 @@ class Soak:
         pids = pids_of(f"{CGROUP}/memory/{self.parent}/{d}/{c}")
         if not pids:
             return False
-        self.cause("pod default/" + name, now())
-        for p in pids:
-            os.kill(p, signal.SIGKILL)
-        self.may_restart(name, [c])
+        self.kill_in_pod(name, pids, [c])
         self.backoff_ok[(name, c)] = self.backoff_ok.get((name, c), 0) + 1
         self.count("SIGKILL a container", f"{name} {c} pid {pids}")
         return True
@@ -382,10 +387,7 @@ class Soak:
         pids = pids_of(f"{CGROUP}/memory/{self.parent}/{d}/_infra")
         if not pids:
             return False
-        self.cause("pod default/" + name, now())
-        for p in pids:
-            os.kill(p, signal.SIGKILL)
-        self.may_restart(name)
+        self.kill_in_pod(name, pids)
         self.count("SIGKILL a supervisor", f"{name} pid {pids}")
         return True
 
