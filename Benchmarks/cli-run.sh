@@ -37,29 +37,10 @@ command -v gcc >/dev/null || { echo "cli-run.sh: gcc is needed for podlb" >&2; e
 
 # Everything this run makes: one temp dir (roots, manifests, the two C tools), one cgroup parent
 # for podrec, one podlb pod name. Nothing else is touched.
-work="$(mktemp -d /tmp/podrec-clibench-XXXXXX)"
-parent="podrec-clibench-$$"
+. "$here/pods-lib.sh"
+use_lab clibench
 lbname="clibench-$$"
-export PODREC_ROOT="$work/run" PODREC_DATA_ROOT="$work/data" PODREC_LOG_DIR="$work/log"
-export PODREC_CGROUP_ROOT="$parent" NO_COLOR=1
-unset PODREC_SUPERVISOR
 podrec="" helper_pid="" lb_made_parent=() lb_made_run=0 cleaned=0
-
-# Kills whatever is still in one cgroup subtree of ours, then removes it, deepest first.
-remove_tree() {
-    local top="$1" pids tries
-    [ -d "$top" ] || return 0
-    pids="$(find "$top" -name cgroup.procs -exec cat {} + 2>/dev/null || true)"
-    if [ -n "$pids" ]; then
-        echo "cli-run.sh: killing processes left in $top: $(echo $pids)" >&2
-        kill -KILL $pids 2>/dev/null || true
-    fi
-    for tries in 1 2 3 4 5 6 7 8 9 10; do
-        find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-        [ -d "$top" ] || return 0
-        sleep 0.1
-    done
-}
 
 cleanup() {
     [ "$cleaned" = 1 ] && return 0
@@ -76,7 +57,7 @@ cleanup() {
         "$work/bin/podlb" down "$lbname" >/dev/null 2>&1
     fi
     local d c
-    for d in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/*/podlb/"$lbname"; do remove_tree "$d"; done
+    for d in /sys/fs/cgroup/*/"$parent" /sys/fs/cgroup/*/podlb/"$lbname"; do remove_cgroup_tree "$d"; done
     rmdir "/run/podlb/$lbname/data" "/run/podlb/$lbname/vol" "/run/podlb/$lbname" 2>/dev/null
     for c in ${lb_made_parent[@]+"${lb_made_parent[@]}"}; do rmdir "/sys/fs/cgroup/$c/podlb" 2>/dev/null; done
     [ "$lb_made_run" = 1 ] && rmdir /run/podlb 2>/dev/null
@@ -215,12 +196,8 @@ echo "compiling podlb and clitime (gcc -O2) into $work/bin ..." >&2
 gcc -O2 -o "$work/bin/podlb" "$podlb_source"
 gcc -O2 -o "$work/bin/clitime" "$work/bin/clitime.c" -lm
 
-echo "building podrec and podrec-supervisor (release) into $scratch ..." >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec-supervisor >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec >&2
-bin="$(swift build -c release --package-path "$repo" --scratch-path "$scratch" --show-bin-path)"
-[ -x "$bin/podrec" ] && [ -x "$bin/podrec-supervisor" ] || { echo "cli-run.sh: no podrec or podrec-supervisor in $bin" >&2; exit 1; }
-podrec="$bin/podrec"
+build_podrec
+[ -x "$podrec_bin/podrec" ] && [ -x "$podrec_bin/podrec-supervisor" ] || { echo "cli-run.sh: no podrec or podrec-supervisor in $podrec_bin" >&2; exit 1; }
 
 # podlb keeps its pods under <ctl>/podlb/NAME and /run/podlb/NAME; its parents are removed at
 # the end only if this run made them.
@@ -417,7 +394,7 @@ done
 d="$(field "diff$diff_pods" 3)"
 echo "- no-op diff over $diff_pods pods < 100 ms (median): $d ms → $(verdict "$d" 100 max)"
 echo
-echo "podrec revision: $revision; podrec $(stat -c %s "$podrec") bytes ($(ldd "$podrec" 2>/dev/null | grep -c '=>' || true) shared libraries), podrec-supervisor $(stat -c %s "$bin/podrec-supervisor") bytes."
+echo "podrec revision: $revision; podrec $(stat -c %s "$podrec") bytes ($(ldd "$podrec" 2>/dev/null | grep -c '=>' || true) shared libraries), podrec-supervisor $(stat -c %s "$podrec_bin/podrec-supervisor") bytes."
 echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), kernel $(uname -r);" \
      "load average $load_before before, $load_after after; measurements took ${elapsed} s; $(date -u '+%Y-%m-%d %H:%M UTC')."
 echo "Versions: $(swift --version 2>/dev/null | head -1); $(gcc --version | head -1) (podlb: gcc -O2)."

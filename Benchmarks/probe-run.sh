@@ -22,28 +22,18 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || { echo "probe-run.sh: run as root" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/podrec-probebench-XXXXXX)"
-parent="podrec-probebench-$$"
-export PODREC_ROOT="$work/run" PODREC_DATA_ROOT="$work/data" PODREC_LOG_DIR="$work/log"
-export PODREC_CGROUP_ROOT="$parent" NO_COLOR=1
-unset PODREC_SUPERVISOR
+. "$here/pods-lib.sh"
+use_lab probebench
 podrec=""
 cleanup() {
     set +e
     [ -n "$podrec" ] && "$podrec" delete --all --grace-period 0 >/dev/null 2>&1
-    for d in $(find /sys/fs/cgroup -maxdepth 3 -type d -name "$parent" 2>/dev/null); do
-        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
+    remove_parent
     rm -rf "$work"
-    left="$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$parent" 2>/dev/null)"
-    if [ -n "$left" ]; then echo "cleanup: cgroups left: $left" >&2; else echo "cleanup checked: no $parent cgroup, $work removed" >&2; fi
 }
 trap cleanup EXIT
 
-echo "building podrec and podrec-supervisor (release) into $scratch ..." >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec-supervisor >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec >&2
-podrec="$(swift build -c release --package-path "$repo" --scratch-path "$scratch" --show-bin-path)/podrec"
+build_podrec
 
 mkdir -p "$work/pods"
 for i in $(seq 1 "$pods"); do

@@ -21,32 +21,22 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || { echo "scale-run.sh: run as root" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/podrec-scalebench-XXXXXX)"
-parent="podrec-scalebench-$$"
 # The state root on a tmpfs, as /run is on a real host: on ext4, creating hundreds of state
 # dirs right after deleting hundreds spends most of its time in the inode allocator's
 # `recently_deleted` scan, a cost of the bench's own churn, not of podrec.
 state="$(mktemp -d /dev/shm/podrec-scalebench-XXXXXX)"
-export PODREC_ROOT="$state" PODREC_DATA_ROOT="$work/data" PODREC_LOG_DIR="$work/log"
-export PODREC_CGROUP_ROOT="$parent" NO_COLOR=1
-unset PODREC_SUPERVISOR
+. "$here/pods-lib.sh"
+use_lab scalebench
 podrec=""
 cleanup() {
     set +e
     [ -n "$podrec" ] && "$podrec" delete --all --grace-period 0 >/dev/null 2>&1
-    for d in $(find /sys/fs/cgroup -maxdepth 3 -type d -name "$parent" 2>/dev/null); do
-        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
+    remove_parent
     rm -rf "$work" "$state"
-    left="$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$parent" 2>/dev/null)"
-    if [ -n "$left" ]; then echo "cleanup: cgroups left: $left" >&2; else echo "cleanup checked: no $parent cgroup, $work removed" >&2; fi
 }
 trap cleanup EXIT
 
-echo "building podrec and podrec-supervisor (release) into $scratch ..." >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec-supervisor >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec >&2
-podrec="$(swift build -c release --package-path "$repo" --scratch-path "$scratch" --show-bin-path)/podrec"
+build_podrec
 
 ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000 )); }
 avail() { awk '/^MemAvailable:/ {print $2}' /proc/meminfo; }

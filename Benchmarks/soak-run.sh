@@ -33,13 +33,9 @@ done
 command -v python3 >/dev/null || { echo "soak-run.sh: python3 is needed" >&2; exit 1; }
 
 # Everything this run makes: one temp dir (roots, manifests, the watcher's logs) and one
-# cgroup parent. The state root on a tmpfs, as /run is on a real host.
-work="$(mktemp -d /tmp/podrec-soak-XXXXXX)"
-chmod 755 "$work"
-parent="podrec-soak-$$"
-export PODREC_ROOT="$work/run" PODREC_DATA_ROOT="$work/data" PODREC_LOG_DIR="$work/log"
-export PODREC_CGROUP_ROOT="$parent" NO_COLOR=1
-unset PODREC_SUPERVISOR
+# cgroup parent.
+. "$here/pods-lib.sh"
+use_lab soak
 podrec="" status=0
 
 # The driver cleans up and proves it; this is the net for a driver that stopped early: it
@@ -53,13 +49,7 @@ cleanup() {
         kill -KILL "$watcher"
     fi
     if [ -n "$podrec" ]; then "$podrec" delete --all --grace-period 0 >/dev/null 2>&1; fi
-    local left
-    left="$(find /sys/fs/cgroup -maxdepth 2 -type d -name "$parent" 2>/dev/null)"
-    for d in $left; do
-        pids="$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)"
-        [ -z "$pids" ] || { echo "cleanup: killing $pids left in $d" >&2; kill -KILL $pids 2>/dev/null; sleep 0.3; }
-        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
+    remove_parent
     if grep -q "$work" /proc/self/mountinfo /proc/1/mountinfo; then
         echo "soak-run.sh: mounts left under $work; not removing it" >&2
     elif [ "$status" = 0 ]; then
@@ -68,15 +58,10 @@ cleanup() {
         echo "soak-run.sh: failed; the watcher's logs stay in $work" >&2
         rm -rf "$work/run" "$work/data"
     fi
-    left="$(find /sys/fs/cgroup -maxdepth 2 -type d -name "$parent" 2>/dev/null)"
-    if [ -n "$left" ]; then echo "cleanup: cgroups left: $left" >&2; else echo "cleanup checked: no $parent cgroup" >&2; fi
 }
 trap cleanup EXIT
 
-echo "building podrec and podrec-supervisor (release) into $scratch ..." >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec-supervisor >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec >&2
-podrec="$(swift build -c release --package-path "$repo" --scratch-path "$scratch" --show-bin-path)/podrec"
+build_podrec
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 started=$SECONDS

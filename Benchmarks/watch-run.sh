@@ -33,30 +33,17 @@ done
 command -v gcc >/dev/null || { echo "watch-run.sh: gcc is needed" >&2; exit 1; }
 
 # Everything this run makes: one temp dir (roots, manifests, the C tool) and one cgroup parent.
-work="$(mktemp -d /tmp/podrec-watchbench-XXXXXX)"
-chmod 755 "$work"
-parent="podrec-watchbench-$$"
-export PODREC_ROOT="$work/run" PODREC_DATA_ROOT="$work/data" PODREC_LOG_DIR="$work/log"
-export PODREC_CGROUP_ROOT="$parent" NO_COLOR=1
-unset PODREC_SUPERVISOR
+. "$here/pods-lib.sh"
+use_lab watchbench
 podrec="" watcher=""
 
 cleanup() {
     set +e
     if [ -n "$watcher" ] && kill -0 "$watcher" 2>/dev/null; then kill -TERM "$watcher"; wait "$watcher" 2>/dev/null; fi
     if [ -n "$podrec" ]; then "$podrec" delete --all --grace-period 0 >/dev/null 2>&1; fi
-    local left
-    left="$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$parent" 2>/dev/null)"
-    for d in $left; do
-        pids="$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)"
-        [ -z "$pids" ] || kill -KILL $pids 2>/dev/null
-        sleep 0.2
-        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
+    remove_parent
     grep -q " $work" /proc/self/mountinfo && echo "watch-run.sh: mounts left under $work" >&2
     rm -rf "$work"
-    left="$(find /sys/fs/cgroup -maxdepth 3 -type d -name "$parent" 2>/dev/null)"
-    if [ -n "$left" ]; then echo "cleanup: cgroups left: $left" >&2; else echo "cleanup checked: no $parent cgroup, no process, $work removed" >&2; fi
 }
 trap cleanup EXIT
 
@@ -142,11 +129,7 @@ int main(int argc, char **argv) {
 EOF
 gcc -O2 -o "$work/bin/watchlat" "$work/bin/watchlat.c"
 
-echo "building podrec and podrec-supervisor (release) into $scratch ..." >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec-supervisor >&2
-swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec >&2
-bin="$(swift build -c release --package-path "$repo" --scratch-path "$scratch" --show-bin-path)"
-podrec="$bin/podrec"
+build_podrec
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 started=$SECONDS
