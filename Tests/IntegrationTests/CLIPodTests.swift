@@ -359,19 +359,9 @@ extension Integration {
             defer { lab.finish() }
             let podrec = CLI(lab: lab)
             defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
-            let file = try podrec.write("pod.yaml", """
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: sub}
-                spec:
-                  terminationGracePeriodSeconds: 1
-                  volumes: [{name: data, emptyDir: {}}]
-                  containers:
-                  - name: app
-                    image: host
-                    command: [sh, -c, 'echo hi > /sub/x; exec sleep 3600']
-                    volumeMounts: [{name: data, mountPath: /sub, subPath: part}]
-                """)
+            let file = try podrec.write("pod.yaml", Self.singlePod("sub", "echo hi > /sub/x; exec sleep 3600",
+                                                                    extra: "  volumes: [{name: data, emptyDir: {}}]",
+                                                                    container: "    volumeMounts: [{name: data, mountPath: /sub, subPath: part}]"))
             let diff = try podrec("diff", "-f", file)
             #expect(diff.status == 1 && diff.output.contains("+ pod default/sub (app)"), "\(diff.output)")
             let applied = try podrec("apply", "-f", file, "--wait")
