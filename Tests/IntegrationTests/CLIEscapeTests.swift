@@ -31,10 +31,8 @@ extension Integration {
         /// test process nor the pod's supervisor can be seen or signalled. With hostPID both
         /// can be seen, which shows that the same check would notice them.
         @Test func hostProcessesAreHiddenUnlessHostPID() throws {
-            let lab = try PodLab("esc-pid")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("esc-pid")
+            defer { podrec.finish() }
             try Self.apply(podrec, "own.yaml", CLIPodTests.singlePod("own"))
             try Self.apply(podrec, "host.yaml", CLIPodTests.singlePod("host", extra: "  hostPID: true"))
             let me = getpid()
@@ -55,10 +53,8 @@ extension Integration {
         /// are the container's own tmpfs: nothing written inside lands on the host, and
         /// the binds cannot be made writable again without CAP_SYS_ADMIN.
         @Test func theHostRootCannotBeWrittenThroughTheView() throws {
-            let lab = try PodLab("esc-root")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("esc-root")
+            defer { podrec.finish() }
             try Self.apply(podrec, "pod.yaml", CLIPodTests.singlePod("writer"))
             let name = "podrec-escape-\(getpid())"
             let readOnly = ["/etc", "/usr", "/usr/local", "/bin", "/sbin", "/lib", "/opt", "/srv", "/root"]
@@ -82,10 +78,8 @@ extension Integration {
         /// with the symlink named, never bind the host's root; once the attacker puts a
         /// directory back, the victim starts again.
         @Test func aSubPathSwappedForASymlinkIsNotFollowedAtRestart() throws {
-            let lab = try PodLab("esc-subpath")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("esc-subpath")
+            defer { podrec.finish() }
             // A hostPath that both containers share, made before the pod (a subPath that does
             // not exist yet would be made as a directory).
             let shared = lab.tmp + "/shared"
@@ -149,10 +143,8 @@ extension Integration {
         /// volume, through an absolute link, a `..` link or a link in a parent, and creates
         /// nothing; a link that stays inside is followed.
         @Test func aSubPathThroughASymlinkOutOfItsVolumeIsRefused() throws {
-            let lab = try PodLab("esc-subpath-pre")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("esc-subpath-pre")
+            defer { podrec.finish() }
             let volume = lab.tmp + "/shared"
             try Sys.mkdirs(volume + "/real", mode: 0o755)
             try Sys.writeFileAtomically(volume + "/real/f", Array("inside\n".utf8), mode: 0o644)
@@ -182,10 +174,8 @@ extension Integration {
         /// removing the pod unlinks them without following: an emptyDir holding a link to
         /// a host directory leaves that directory alone.
         @Test func symlinksInVolumesStayInTheContainersView() throws {
-            let lab = try PodLab("esc-links")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("esc-links")
+            defer { podrec.finish() }
             let keep = lab.tmp + "/keep"
             try Sys.mkdirs(keep, mode: 0o755)
             try Sys.writeFileAtomically(keep + "/file", Array("mine\n".utf8), mode: 0o644)
@@ -208,10 +198,8 @@ extension Integration {
         /// Another pod's secret lives on a tmpfs under the data root, which is not in any
         /// container's view, and the other pod's processes are not in this one's /proc.
         @Test func anotherPodsSecretCannotBeRead() throws {
-            let lab = try PodLab("esc-secret")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("esc-secret")
+            defer { podrec.finish() }
             let value = "s3cr3t-\(getpid())"
             try Self.apply(podrec, "holder.yaml", """
                 apiVersion: v1
@@ -242,10 +230,8 @@ extension Integration {
         /// open with EPERM. A privileged container, allowed every device, opens the same
         /// node: the control that the node and the mount would have allowed it.
         @Test func aHostDiskNodeCannotBeOpenedWithoutPrivileged() throws {
-            let lab = try PodLab("esc-device")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("esc-device")
+            defer { podrec.finish() }
             let disk = try #require(Self.hostDisk(in: lab.tmp), "no block device that this host lets root open")
             try Self.apply(podrec, "pod.yaml", """
                 apiVersion: v1
@@ -304,10 +290,8 @@ extension Integration {
         /// supervisor and the host's init are in view, both stay closed; without it they
         /// are not in view, also with a shared process namespace.
         @Test func theSupervisorsProcRootIsClosed() throws {
-            let lab = try PodLab("esc-procroot")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("esc-procroot")
+            defer { podrec.finish() }
             try Self.apply(podrec, "host.yaml", CLIPodTests.singlePod("hostpid", extra: "  hostPID: true"))
             try Self.apply(podrec, "shared.yaml", CLIPodTests.singlePod("shared", extra: "  shareProcessNamespace: true"))
             let marker = lab.tmp + "/marker"
@@ -333,10 +317,8 @@ extension Integration {
         /// dropped CAP_CHOWN fails chown as root; no_new_privs keeps a setuid-root binary
         /// from raising the effective uid, which it does raise without it (the control).
         @Test func droppedCapabilitiesAndNoNewPrivsHold() throws {
-            let lab = try PodLab("esc-caps")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("esc-caps")
+            defer { podrec.finish() }
             // A setuid-root `id` on a hostPath: the host's / is not nosuid here.
             let bin = lab.tmp + "/suid"
             try Sys.mkdirs(bin, mode: 0o755)

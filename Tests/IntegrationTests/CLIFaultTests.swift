@@ -64,10 +64,8 @@ extension Integration {
         /// supervisor, in its own `_infra` cgroup, survives and says why: PidsLimitReached.
         /// With the limit gone, the next restart runs the whole script.
         @Test func aPidsLimitReachedIsContainedAndReported() throws {
-            let lab = try PodLab("fault-pids")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("fault-pids")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", CLIPodTests.singlePod("pids", "for i in $(seq 40); do sleep 1000 & done; echo started 40; exec sleep 3600"))
             let applied = try podrec("apply", "-f", file, "--wait")
             try #require(applied.status == 0, "\(applied.output)")
@@ -175,10 +173,8 @@ extension Integration {
         /// make its pipes and is a StartError that names EMFILE and the supervisor. With the
         /// limit back, the restart after the backoff runs, under the same supervisor.
         @Test func theSupervisorOutOfFdsKeepsItsPodAndRecovers() throws {
-            let lab = try PodLab("fault-fds")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("fault-fds")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", CLIPodTests.singlePod("fds", "echo up; exec sleep 3600", container: """
                     livenessProbe: {exec: {command: ["true"]}, periodSeconds: 1, failureThreshold: 1}
                   - name: side
@@ -240,10 +236,8 @@ extension Integration {
         /// and errno, records nothing for the new pod, leaves the running one as it was, and
         /// the next apply, the fault gone, converges.
         @Test func aRefusedCgroupWriteFailsTheApplyAndTheNextPassConverges() throws {
-            let lab = try PodLab("fault-cgroup")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("fault-cgroup")
+            defer { podrec.finish() }
             // Whole CPUs: under emulation (the cgroup v2 VM) a container throttled to a
             // fraction of one can take longer to start than apply waits for its supervisor.
             let resources = "    resources: {limits: {cpu: CPU, memory: 32Mi}}"
@@ -297,10 +291,8 @@ extension Integration {
         /// mount; a restart cannot bind it and is a StartError naming the path and ENOENT,
         /// retried with backoff. Once the dir is back, the next try runs.
         @Test func aHostPathThatDisappearsFailsTheRestartUntilItIsBack() throws {
-            let lab = try PodLab("fault-hostpath")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("fault-hostpath")
+            defer { podrec.finish() }
             let host = lab.tmp + "/host"
             try Sys.mkdir(host, mode: 0o755)
             let file = try podrec.write("pod.yaml", CLIPodTests.singlePod("hp", "test -d /h && echo seen; exec sleep 3600",
@@ -337,10 +329,8 @@ extension Integration {
         /// its volumes, and apply fails with one line naming the dir and EROFS, recording
         /// nothing. With the mounts gone, the restart and the next apply succeed.
         @Test func aReadOnlyVolumeDirFailsUntilItIsWritable() throws {
-            let lab = try PodLab("fault-readonly")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("fault-readonly")
+            defer { podrec.finish() }
             func pod(_ name: String) -> String {
                 CLIPodTests.singlePod(name, "date >> /data/starts && exec sleep 3600", extra: "  volumes: [{name: data, emptyDir: {}}]",
                          container: "    volumeMounts: [{name: data, mountPath: /data}]")

@@ -41,10 +41,8 @@ extension Integration {
         }
 
         @Test func logsGiveTheLinesBackWholeWithTailTimestampsAndFollow() throws {
-            let lab = try PodLab("cli-logs")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-logs")
+            defer { podrec.finish() }
             let file = try podrec.write("pods.yaml", """
                 apiVersion: v1
                 kind: Pod
@@ -108,10 +106,8 @@ extension Integration {
         }
 
         @Test func aContainerMustBeNamedWhenThePodHasSeveral() throws {
-            let lab = try PodLab("cli-logs-c")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-logs-c")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", """
                 apiVersion: v1
                 kind: Pod
@@ -160,10 +156,8 @@ extension Integration {
         /// restart at once): logs has the second run, --previous the first; describe shows
         /// the restart, the last termination and the limits, and the Secret's value nowhere.
         @Test func previousAfterARestartAndDescribe() throws {
-            let lab = try PodLab("cli-describe")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("cli-describe")
+            defer { podrec.finish() }
             let secret = "s3cr3t-value-never-printed"
             let file = try podrec.write("pod.yaml", """
                 apiVersion: v1

@@ -20,6 +20,20 @@ extension Integration {
         /// One test's podrec: its roots in the lab's temp dir.
         struct CLI {
             let lab: PodLab
+
+            /// A lab and its podrec, as most tests begin: `let (lab, podrec) = try CLI.lab("name")`,
+            /// then `defer { podrec.finish() }`.
+            static func lab(_ label: String) throws -> (PodLab, CLI) {
+                let lab = try PodLab(label)
+                return (lab, CLI(lab: lab))
+            }
+
+            /// Deletes every pod made with the lab's roots, then checks the lab for leaks
+            /// (`PodLab.finish`).
+            func finish(sourceLocation: SourceLocation = #_sourceLocation) {
+                _ = try? self("delete", "--all", "--grace-period", "0")
+                lab.finish(sourceLocation: sourceLocation)
+            }
             var binary: String { parentDirectory(PodLab.supervisorExecutable) + "/podrec" }
             var environment: [String] {
                 ["PODREC_ROOT=\(lab.tmp)/run", "PODREC_DATA_ROOT=\(lab.tmp)/data", "PODREC_LOG_DIR=\(lab.tmp)/log",
@@ -132,10 +146,8 @@ extension Integration {
         }
 
         @Test func theExamplesApplyAndThenDiffIsClean() throws {
-            let lab = try PodLab("cli-examples")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-examples")
+            defer { podrec.finish() }
             let apply = try podrec("apply", "-f", Self.repository + "/manifests")
             #expect(apply.status == 0, "\(apply.output)")
             let diff = try podrec("diff", "-f", Self.repository + "/manifests")
@@ -160,10 +172,8 @@ extension Integration {
         /// cgroup, the container keeps its pid. Then a limit written by hand is drift that
         /// diff shows and apply repairs.
         @Test func aLimitChangesInPlaceAndDriftIsRepaired() throws {
-            let lab = try PodLab("cli-resize")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("cli-resize")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", Self.pod("resize"))
             #expect(try podrec("apply", "-f", file).status == 0)
             let pid = try podrec.pid("resize", "app")
@@ -196,10 +206,8 @@ extension Integration {
 
         /// A changed command restarts that container only.
         @Test func aChangedCommandRestartsOnlyThatContainer() throws {
-            let lab = try PodLab("cli-command")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("cli-command")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", Self.pod("cmd"))
             #expect(try podrec("apply", "-f", file).status == 0)
             let app = try podrec.pid("cmd", "app"), side = try podrec.pid("cmd", "side")
@@ -226,17 +234,15 @@ extension Integration {
         /// A supervisor killed by hand: diff shows the pod broken, apply recreates it; the
         /// old containers are gone.
         @Test func aKilledSupervisorIsRecreated() throws {
-            let lab = try PodLab("cli-dead")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-dead")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", Self.pod("dead"))
             #expect(try podrec("apply", "-f", file).status == 0)
             let old = try #require(try podrec.pid("dead", "app"))
-            let supervisor = try #require(Int32(try Sys.readString("\(lab.tmp)/run/pods/default_dead/supervisor").split(separator: " ")[0]))
+            let supervisor = try #require(try podrec.supervisorPID("dead"))
             try Sys.kill(supervisor, SIGKILL)
             for _ in 0..<100 where Sys.exists("/proc/\(supervisor)") {
-                Sys.reapAll()
+                _ = Sys.reapAll()
                 MonotonicClock.sleep(nanoseconds: 10_000_000)
             }
             let diff = try podrec("diff", "-f", file)
@@ -250,10 +256,8 @@ extension Integration {
         /// apply --prune deletes the pods of earlier applies that the input lost; a bad
         /// manifest changes nothing and says where.
         @Test func pruneAndABadManifest() throws {
-            let lab = try PodLab("cli-prune")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-prune")
+            defer { podrec.finish() }
             let a = try podrec.write("a.yaml", Self.pod("a"))
             let b = try podrec.write("b.yaml", Self.pod("b"))
             #expect(try podrec("apply", "-f", a, "-f", b).status == 0)
@@ -274,10 +278,8 @@ extension Integration {
         /// converges (every pod running, `diff` clean), and nothing is left over once they
         /// are deleted (the lab checks cgroups, mounts, processes and fds).
         @Test func applyKilledMidwayConvergesOnTheNextPass() throws {
-            let lab = try PodLab("cli-kill9")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("cli-kill9")
+            defer { podrec.finish() }
             let dir = lab.tmp + "/pods"
             try Sys.mkdirs(dir, mode: 0o755)
             for i in 0..<20 {
@@ -315,10 +317,8 @@ extension Integration {
         /// `apply --wait` returns once the pods run; a crash loop ends it at the timeout
         /// with the reason.
         @Test func applyWaitsForRunningPodsOrSaysWhyNot() throws {
-            let lab = try PodLab("cli-wait")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-wait")
+            defer { podrec.finish() }
             let good = try podrec.write("good.yaml", Self.pod("good"))
             let waited = try podrec("apply", "-f", good, "--wait")
             #expect(waited.status == 0, "\(waited.output)")
@@ -332,10 +332,8 @@ extension Integration {
         /// `exec` runs in the container: its PID namespace (not PID 1 there, but of it), its
         /// root, hostname, cgroup and ids; the command's exit status comes back.
         @Test func execRunsInTheContainer() throws {
-            let lab = try PodLab("cli-exec")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-exec")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", Self.pod("ex", extra: "  hostname: ex-host"))
             #expect(try podrec("apply", "-f", file).status == 0)
             let run = try podrec("exec", "ex", "-c", "app", "--", "sh", "-c",
@@ -355,10 +353,8 @@ extension Integration {
         /// A subPath of an emptyDir that does not exist yet (a new pod): `diff` and `apply`
         /// plan it as a directory to make, and the container writes there.
         @Test func aSubPathOfANewEmptyDirApplies() throws {
-            let lab = try PodLab("cli-subpath")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("cli-subpath")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", Self.singlePod("sub", "echo hi > /sub/x; exec sleep 3600",
                                                                     extra: "  volumes: [{name: data, emptyDir: {}}]",
                                                                     container: "    volumeMounts: [{name: data, mountPath: /sub, subPath: part}]"))
@@ -375,10 +371,8 @@ extension Integration {
         /// own devpts (`/dev/pts/0`) as its stdio and controlling terminal, sized as ours, and
         /// ours is put back as it was. Without a terminal on stdin, -t falls back to pipes.
         @Test func execWithATerminal() throws {
-            let lab = try PodLab("cli-exec-tty")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-exec-tty")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", Self.pod("tty"))
             #expect(try podrec("apply", "-f", file).status == 0)
 
@@ -427,10 +421,8 @@ extension Integration {
         /// A container killed by hand is the supervisor's to restart, under its policy; `get`
         /// counts the restart and `describe` shows the last termination (SIGKILL, 137).
         @Test func aContainerKilledByHandRestartsAndGetAndDescribeShowIt() throws {
-            let lab = try PodLab("cli-killc")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("cli-killc")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", Self.pod("killc"))
             #expect(try podrec("apply", "-f", file, "--wait").status == 0)
             let pid = try #require(try podrec.pid("killc", "app"))

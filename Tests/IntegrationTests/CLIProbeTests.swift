@@ -22,10 +22,8 @@ extension Integration {
         }
 
         @Test func livenessRestartsAnUnhealthyServerAndReadinessShowsInGet() throws {
-            let lab = try PodLab("probe-http")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("probe-http")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", """
                 apiVersion: v1
                 kind: Pod
@@ -73,10 +71,8 @@ extension Integration {
         /// A startup probe holds the liveness probe back: a liveness probe that always fails
         /// restarts nothing until the startup probe has passed.
         @Test func aStartupProbeHoldsLivenessBack() throws {
-            let lab = try PodLab("probe-startup")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (_, podrec) = try CLI.lab("probe-startup")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", """
                 apiVersion: v1
                 kind: Pod
@@ -105,10 +101,8 @@ extension Integration {
         /// stdout) is in the log before what the container says on SIGTERM. postStart runs
         /// once the container has started.
         @Test func hooksRunAroundTheContainer() throws {
-            let lab = try PodLab("probe-hooks")
-            defer { lab.finish() }
-            let podrec = CLI(lab: lab)
-            defer { _ = try? podrec("delete", "--all", "--grace-period", "0") }
+            let (lab, podrec) = try CLI.lab("probe-hooks")
+            defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", """
                 apiVersion: v1
                 kind: Pod

@@ -243,11 +243,11 @@ extension Integration {
             try Self.waitFor("the limit restored") { (try Sys.readString(memoryFile)) == "33554432\n" }
             #expect(watcher.log.contains("memory 96Mi → 32Mi (in place)"), "\(watcher.log)")
 
-            let supervisor = try #require(Int32((try Sys.readString("\(lab.tmp)/run/pods/default_wd/supervisor")).split(separator: " ").first ?? ""))
+            let supervisor = try #require(try podrec.supervisorPID("wd"))
             try Sys.kill(supervisor, SIGKILL)
             try watcher.signal(SIGHUP)
             try Self.waitFor("the pod recreated") {
-                let now = (try? Sys.readString("\(lab.tmp)/run/pods/default_wd/supervisor")).flatMap { Int32($0.split(separator: " ").first ?? "") }
+                let now = try? podrec.supervisorPID("wd")
                 let status = try Self.pods(podrec)["wd"]
                 return now != nil && now != supervisor && status == "Running"
             }
@@ -273,10 +273,10 @@ extension Integration {
             try watcher.signal(SIGHUP)
             try Self.waitFor("the limit restored", context: { watcher.log }) { (try Sys.readString(memoryFile)) == "33554432\n" }
 
-            let supervisor = try #require(Int32((try Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).split(separator: " ").first ?? ""))
+            let supervisor = try #require(try podrec.supervisorPID("wh"))
             try Sys.kill(supervisor, SIGKILL)
             try Self.waitFor("the pod recreated", context: { "get: \((try? podrec("get").output) ?? "?")\nlog:\n\(watcher.log)" }) {
-                let now = (try? Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).flatMap { Int32($0.split(separator: " ").first ?? "") }
+                let now = try? podrec.supervisorPID("wh")
                 let status = try Self.pods(podrec)["wh"]
                 return now != nil && now != supervisor && status == "Running"
             }
@@ -289,10 +289,10 @@ extension Integration {
             try watcher.stop(SIGKILL)
             let again = try WatchProcess.start(podrec, dir: dir)
             defer { _ = try? again.stop() }
-            let second = try #require(Int32((try Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).split(separator: " ").first ?? ""))
+            let second = try #require(try podrec.supervisorPID("wh"))
             try Sys.kill(second, SIGKILL)
             try Self.waitFor("the pod recreated by the new watcher", context: { "get: \((try? podrec("get").output) ?? "?")\nlog:\n\(again.log)" }) {
-                let now = (try? Sys.readString("\(lab.tmp)/run/pods/default_wh/supervisor")).flatMap { Int32($0.split(separator: " ").first ?? "") }
+                let now = try? podrec.supervisorPID("wh")
                 let status = try Self.pods(podrec)["wh"]
                 return now != nil && now != second && status == "Running"
             }
