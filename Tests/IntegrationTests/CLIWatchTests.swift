@@ -37,10 +37,18 @@ extension Integration {
             }
         }
 
-        /// One watcher process, its output in a file.
-        struct WatchProcess {
+        /// One watcher process, its output in a file. A class, so that the wait status is
+        /// kept once it is reaped: a second `stop` (a test's own, then its `defer`) must not
+        /// signal a pid that may already belong to another process.
+        final class WatchProcess {
             let pid: Int32
             let logPath: String
+            private(set) var exit: WaitStatus?
+
+            init(pid: Int32, logPath: String) {
+                self.pid = pid
+                self.logPath = logPath
+            }
 
             static func start(_ podrec: CLI, dir: String, _ extra: String...) throws -> WatchProcess {
                 let logPath = podrec.lab.tmp + "/watch.log"
@@ -52,19 +60,32 @@ extension Integration {
                 let child = try spawn(request)
                 if let pidfd = child.pidfd { Sys.close(pidfd) }
                 let w = WatchProcess(pid: child.pid, logPath: logPath)
-                try CLIWatchTests.waitFor("the watcher's first pass") { w.log.contains("watching ") || Sys.reapChild(w.pid) != nil }
+                try CLIWatchTests.waitFor("the watcher's first pass") {
+                    if w.log.contains("watching ") { return true }
+                    if let status = Sys.reapChild(w.pid) { w.exit = WaitStatus(status) }
+                    return w.exit != nil
+                }
                 return w
             }
 
             var log: String { (try? Sys.readString(logPath)) ?? "" }
 
+            /// Waits for `text` in the log. The watcher logs a pass's actions when the pass is
+            /// done, so what they did can show in the kernel and in `get` before the line does.
+            func waitForLine(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+                try CLIWatchTests.waitFor("the log line \"\(text)\"", context: { self.log }, sourceLocation: sourceLocation) { log.contains(text) }
+            }
+
             func signal(_ signal: Int32) throws { try Sys.kill(pid, signal) }
 
-            /// Signals the watcher and reaps it: its wait status.
+            /// Signals the watcher and reaps it: its wait status. Once reaped, the status kept.
             @discardableResult
             func stop(_ signal: Int32 = SIGTERM) throws -> WaitStatus {
+                if let exit { return exit }
                 try Sys.kill(pid, signal)
-                return WaitStatus(try Sys.wait(pid))
+                let status = WaitStatus(try Sys.wait(pid))
+                exit = status
+                return status
             }
         }
 
@@ -175,10 +196,9 @@ extension Integration {
             try Sys.unlink(dir + "/b.yaml")
             try Self.waitFor("wa deleted") { try Self.pods(podrec)["wa"] == nil }
             #expect(try Self.pods(podrec) == ["wc": "Running"])
-            let log = watcher.log
-            #expect(log.contains("event b.yaml: deleted"), "\(log)")
-            #expect(log.contains("- pod default/wa: not in the input (prune, source watch:\(dir)/b.yaml) (stopping; finished when its supervisor exits)"), "\(log)")
-            #expect(log.contains("- pod default/wa: finish deleting: its supervisor has stopped"), "\(log)")
+            try watcher.waitForLine("event b.yaml: deleted")
+            try watcher.waitForLine("- pod default/wa: not in the input (prune, source watch:\(dir)/b.yaml) (stopping; finished when its supervisor exits)")
+            try watcher.waitForLine("- pod default/wa: finish deleting: its supervisor has stopped")
 
             // SIGTERM stops the watcher and leaves the pods running.
             #expect(try watcher.stop(SIGTERM) == .exited(0))
@@ -221,9 +241,8 @@ extension Integration {
 
             // Two files that define one pod: an error for both; the recorded owner keeps it.
             try Self.writeByRename(dir + "/0-first.yaml", Self.pod("wa", value: "9"))
-            try Self.waitFor("the duplicate") { watcher.log.contains("pod default/wa is also defined in") }
-            #expect(watcher.log.contains("\(dir)/0-first.yaml: error: pod default/wa is also defined in \(dir)/a.yaml; ignored here: \(dir)/a.yaml keeps it"))
-            #expect(watcher.log.contains("\(dir)/a.yaml: error: pod default/wa is also defined in \(dir)/0-first.yaml; this file keeps it"))
+            try watcher.waitForLine("\(dir)/0-first.yaml: error: pod default/wa is also defined in \(dir)/a.yaml; ignored here: \(dir)/a.yaml keeps it")
+            try watcher.waitForLine("\(dir)/a.yaml: error: pod default/wa is also defined in \(dir)/0-first.yaml; this file keeps it")
             #expect(Self.value(lab, "wa") == "3")
         }
 
@@ -241,7 +260,7 @@ extension Integration {
             try Sys.writeString(memoryFile, String(96 << 20))
             try watcher.signal(SIGHUP)
             try Self.waitFor("the limit restored") { (try Sys.readString(memoryFile)) == "33554432\n" }
-            #expect(watcher.log.contains("memory 96Mi → 32Mi (in place)"), "\(watcher.log)")
+            try watcher.waitForLine("memory 96Mi → 32Mi (in place)")
 
             let supervisor = try #require(try podrec.supervisorPID("wd"))
             try Sys.kill(supervisor, SIGKILL)
@@ -251,7 +270,7 @@ extension Integration {
                 let status = try Self.pods(podrec)["wd"]
                 return now != nil && now != supervisor && status == "Running"
             }
-            #expect(watcher.log.contains("~ pod default/wd recreate: its supervisor is dead"), "\(watcher.log)")
+            try watcher.waitForLine("~ pod default/wd recreate: its supervisor is dead")
         }
 
         /// A file made invalid keeps its pods as they were, and that includes repairing them:
@@ -336,10 +355,12 @@ extension Integration {
             defer { _ = try? watcher.stop() }
             try Self.writeByRename(dir + "/a.yaml", Self.pod("wj"))
             try Self.waitFor("wj running") { try Self.pods(podrec)["wj"] == "Running" }
-            let objects = watcher.log.split(separator: "\n").compactMap {
-                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }
-            #expect(objects.count == watcher.log.split(separator: "\n").count, "every line is one JSON object: \(watcher.log)")
+            // The pass's actions are logged when it is done, which can be after `get` shows the pod.
+            try watcher.waitForLine(#""pod":"default/wj""#)
+            #expect(try watcher.stop(SIGTERM) == .exited(0))
+            let lines = watcher.log.split(separator: "\n")
+            let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(objects.count == lines.count, "every line is one JSON object: \(watcher.log)")
             #expect(objects.contains { $0["kind"] as? String == "event" && $0["file"] as? String == dir + "/a.yaml" })
             #expect(objects.contains { $0["kind"] as? String == "action" && $0["pod"] as? String == "default/wj" && $0["op"] as? String == "+" })
         }
