@@ -110,7 +110,7 @@ let package = Package(
         // Unprivileged: pure code and fixture trees.
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "PlanBuilder", "Spawn", "Images", "Kernel", "Manifest"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "PlanBuilder", "Spawn", "Images", "Kernel", "Manifest", "KernelTestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["Watch", "Manifest", "Planner", "Kernel"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodContract", "Cgroups", "Runtime"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Planner", "Runtime", "Cgroups", "Procfs", "PodContract", "Kernel", "KernelTestSupport"]),

@@ -219,13 +219,10 @@ extension Integration {
             #expect(try podrec("apply", "-f", file).status == 0)
             // apply returns once the supervisor has the plan; the old process then has its
             // grace period (1 s; `sleep` as PID 1 ignores SIGTERM) before the new one starts.
-            var now = app
-            for _ in 0..<100 {
-                now = try podrec.pid("cmd", "app")
-                if now != nil && now != app { break }
-                MonotonicClock.sleep(nanoseconds: 50_000_000)
+            try CLIWatchTests.waitFor("app restarted") {
+                let now = try podrec.pid("cmd", "app")
+                return now != nil && now != app
             }
-            #expect(now != nil && now != app)
             #expect(try podrec.pid("cmd", "side") == side)
             let log = lab.waitForText("\(lab.tmp)/log/pods/" + (try Sys.listDirectory("\(lab.tmp)/log/pods").first ?? "") + "/app/1.log", "changed")
             #expect(log.contains("stdout F changed"))
@@ -241,9 +238,9 @@ extension Integration {
             let old = try #require(try podrec.pid("dead", "app"))
             let supervisor = try #require(try podrec.supervisorPID("dead"))
             try Sys.kill(supervisor, SIGKILL)
-            for _ in 0..<100 where Sys.exists("/proc/\(supervisor)") {
+            try CLIWatchTests.waitFor("the supervisor gone") {
                 _ = Sys.reapAll()
-                MonotonicClock.sleep(nanoseconds: 10_000_000)
+                return !Sys.exists("/proc/\(supervisor)")
             }
             let diff = try podrec("diff", "-f", file)
             #expect(diff.status == 1)
@@ -427,13 +424,7 @@ extension Integration {
             #expect(try podrec("apply", "-f", file, "--wait").status == 0)
             let pid = try #require(try podrec.pid("killc", "app"))
             try Sys.kill(pid, SIGKILL)
-            var now = pid
-            for _ in 0..<100 {
-                now = try podrec.pid("killc", "app") ?? pid
-                if now != pid { break }
-                MonotonicClock.sleep(nanoseconds: 20_000_000)
-            }
-            #expect(now != pid, "restarted")
+            try CLIWatchTests.waitFor("app restarted") { (try podrec.pid("killc", "app") ?? pid) != pid }
             let get = try podrec("get")
             let row = try #require(get.output.split(separator: "\n").first { $0.hasPrefix("killc") })
             #expect(row.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first == "1", "RESTARTS: \(row)")

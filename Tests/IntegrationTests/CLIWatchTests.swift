@@ -90,7 +90,7 @@ extension Integration {
         }
 
         /// `context`: what to report on a timeout (the pods, the watcher's log).
-        static func waitFor(_ what: String, seconds: Double = 15, context: () -> String = { "" },
+        static func waitFor(_ what: String, seconds: Double = 30, context: () -> String = { "" },
                             sourceLocation: SourceLocation = #_sourceLocation, _ condition: () throws -> Bool) throws {
             let deadline = MonotonicClock.now() + Int64(seconds * 1e9)
             while MonotonicClock.now() < deadline {

@@ -387,10 +387,7 @@ final class CgroupTestBed {
         try Sys.setChildSubreaper()
         let before = HostSnapshot.take()
         let driver = try Cgroups.driver(cpuset: cpuset)
-        var template = Array("/tmp/podrec-cgtest-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        try #require(made != nil)
-        let dir = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let dir = try makeTemporaryDirectory("podrec-cgtest")
         let bed = CgroupTestBed(driver: driver, parent: TestNames.cgroupParent(label), outputDir: dir)
         defer { bed.cleanUp() }
         try driver.create(bed.parent)

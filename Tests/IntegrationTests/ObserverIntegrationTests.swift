@@ -37,7 +37,7 @@ extension Integration {
         }
 
         /// Waits until `done` holds, for at most `seconds`.
-        static func wait(seconds: Double = 10, _ done: () throws -> Bool) rethrows -> Bool {
+        static func wait(seconds: Double = 30, _ done: () throws -> Bool) rethrows -> Bool {
             let deadline = MonotonicClock.now() + Int64(seconds * 1e9)
             while MonotonicClock.now() < deadline {
                 if try done() { return true }
@@ -124,7 +124,7 @@ extension Integration {
             try Self.writeRecord(PodRecord(uid: layout.uid, source: "apply", immutable: [:], generation: 1), layout)
             let launcher = lab.launcher(layout)
             try launcher.create(plan, limits: PodCgroupLimits(containers: ["app": CgroupLimits(pids: .value(40))]))
-            try lab.driver.setPidsMax(.value(41), at: launcher.containerCgroup("app"))
+            _ = try lab.driver.setPidsMax(.value(41), at: launcher.containerCgroup("app"))
 
             let stray = lab.layout("gone", uid: "uid-gone")
             try lab.driver.create(CgroupNames.podPath(parent: lab.cgroupParent, namespace: "default", name: "gone", uid: "uid-gone") + "/_infra")

@@ -161,8 +161,8 @@ extension Integration {
                                                                             from: .path(source))
             // overlayfs takes no upper dir on an overlayfs (the VM's /, so its /tmp): the
             // container's upper and work dirs go on a tmpfs, /dev/shm, on both hosts.
-            let rw = try makeTempDirectory(under: "/dev/shm")
-            defer { removeTree(rw) }
+            let rw = try makeTemporaryDirectory("podrec-rootfs", under: "/dev/shm")
+            defer { try? Sys.removeTree(rw) }
             let upper = rw + "/upper", work = rw + "/work", scratch = tmp + "/root"
             for dir in [upper, work, scratch] { try Sys.mkdirs(dir, mode: 0o755) }
             let plan = try RootfsPlanner.plan(RootfsRequest(root: .image(rootfs: image.rootfs, upper: upper, work: work), scratch: scratch))
@@ -202,20 +202,3 @@ private func fsType(_ path: String) -> String {
     }
 }
 
-/// A new dir `DIR/podrec-rootfs-XXXXXX`, for the test to remove.
-private func makeTempDirectory(under dir: String) throws -> String {
-    var template = Array("\(dir)/podrec-rootfs-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    try #require(made != nil, "mkdtemp under \(dir)")
-    return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
-/// `rm -r`, without following symlinks.
-private func removeTree(_ path: String) {
-    if let st = try? Sys.stat(path, followSymlinks: false), st.isDirectory {
-        for name in (try? Sys.listDirectory(path)) ?? [] { removeTree(path + "/" + name) }
-        try? Sys.rmdir(path)
-    } else {
-        try? Sys.unlink(path)
-    }
-}

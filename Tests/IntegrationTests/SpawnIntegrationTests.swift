@@ -523,10 +523,7 @@ final class SpawnLab {
     }
 
     func tempDir() throws -> String {
-        var template = Array("/tmp/podrec-spawn-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        try #require(made != nil)
-        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let path = try makeTemporaryDirectory("podrec-spawn")
         dirs.append(path)
         return path
     }
@@ -564,7 +561,7 @@ final class SpawnLab {
         }
         #expect(live == [], "not reaped", sourceLocation: sourceLocation)
         for fd in fds { close(fd) }
-        for dir in dirs { removeTree(dir) }
+        for dir in dirs { try? Sys.removeTree(dir) }
         for dir in cgroupDirs where Sys.exists(dir) {
             // rmdir can say EBUSY for a moment after the last process has left.
             for _ in 0..<100 {
@@ -589,15 +586,6 @@ final class SpawnLab {
             return false
         }
         #expect(mine == [], sourceLocation: sourceLocation)
-    }
-
-    private func removeTree(_ path: String) {
-        if let st = try? Sys.stat(path, followSymlinks: false), st.isDirectory {
-            for name in (try? Sys.listDirectory(path)) ?? [] { removeTree(path + "/" + name) }
-            try? Sys.rmdir(path)
-        } else {
-            try? Sys.unlink(path)
-        }
     }
 }
 

@@ -21,10 +21,7 @@ extension Integration {
             let before = HostSnapshot.take()
 
             init() throws {
-                var template = Array("/tmp/podrec-test-vol-XXXXXX".utf8CString)
-                let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-                try #require(made != nil)
-                tmp = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                tmp = try makeTemporaryDirectory("podrec-test-vol")
                 layout = PodLayout(root: tmp + "/state", dataRoot: tmp + "/data", logRoot: tmp + "/log", cgroupParent: "podrec-test",
                                    namespace: "default", name: "web", uid: "uid-1")
             }

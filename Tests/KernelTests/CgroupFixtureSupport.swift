@@ -2,6 +2,7 @@ import Cgroups
 import Glibc
 import Kernel
 import Testing
+import KernelTestSupport
 
 /// Fake cgroup trees in temp dirs, shaped like the kernel's: what a test writes here is
 /// what the kernel would show, so the drivers cannot tell the difference (except that no
@@ -11,21 +12,9 @@ enum CgroupFixture {
     static let mib: Int64 = 1 << 20
 
     /// A fresh temp dir; the test removes it with `remove` in a defer.
-    static func makeRoot() throws -> String {
-        var template = Array("/tmp/podrec-cgfix-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        try #require(made != nil)
-        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static func makeRoot() throws -> String { try makeTemporaryDirectory("podrec-cgfix") }
 
-    static func remove(_ path: String) {
-        if let st = try? Sys.stat(path, followSymlinks: false), st.isDirectory {
-            for name in (try? Sys.listDirectory(path)) ?? [] { remove(path + "/" + name) }
-            try? Sys.rmdir(path)
-        } else {
-            try? Sys.unlink(path)
-        }
-    }
+    static func remove(_ path: String) { try? Sys.removeTree(path) }
 
     static func write(_ path: String, _ content: String) throws {
         try Sys.mkdirs(parentDirectory(path), mode: 0o755)

@@ -2,6 +2,7 @@ import Glibc
 import Kernel
 import Procfs
 import Testing
+import KernelTestSupport
 
 /// The reader against a fake `/proc` and a fake cgroup tree in a temp dir: the roots are
 /// injected, nothing of the host is read.
@@ -207,11 +208,7 @@ final class ProcfsFixtureTree: Sendable {
     let root: String
 
     init() throws {
-        var template = Array("/tmp/podrec-procfs-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw KernelError("mkdtemp", path: "/tmp/podrec-procfs-XXXXXX", errno: .init(rawValue: errno))
-        }
-        root = String(cString: made)
+        root = try makeTemporaryDirectory("podrec-procfs")
     }
 
     func path(_ relative: String) -> String { root + "/" + relative }
@@ -230,15 +227,5 @@ final class ProcfsFixtureTree: Sendable {
     func unlink(_ relative: String) throws { try Sys.unlink(path(relative)) }
 
     /// rm -r, without following symlinks.
-    func remove() { Self.removeTree(root) }
-
-    static func removeTree(_ path: String) {
-        guard let st = try? Sys.stat(path, followSymlinks: false) else { return }
-        if st.isDirectory {
-            for name in (try? Sys.listDirectory(path)) ?? [] { removeTree(path + "/" + name) }
-            try? Sys.rmdir(path)
-        } else {
-            try? Sys.unlink(path)
-        }
-    }
+    func remove() { try? Sys.removeTree(root) }
 }

@@ -2,23 +2,10 @@ import Glibc
 import Kernel
 import SystemPackage
 import Testing
+import KernelTestSupport
 
 @Suite struct SyscallTests {
-    func tempDir() throws -> String {
-        var template = Array("/tmp/podrec-kernel-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        try #require(made != nil)
-        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    func removeTree(_ path: String) {
-        if let st = try? Sys.stat(path, followSymlinks: false), st.isDirectory {
-            for name in (try? Sys.listDirectory(path)) ?? [] { removeTree(path + "/" + name) }
-            try? Sys.rmdir(path)
-        } else {
-            try? Sys.unlink(path)
-        }
-    }
+    func tempDir() throws -> String { try makeTemporaryDirectory("podrec-kernel") }
 
     @Test func errorsNameTheCallThePathTheArgumentAndTheErrno() {
         #expect(throws: KernelError("open", path: "/nonexistent/podrec", errno: Errno(rawValue: ENOENT))) {
@@ -30,7 +17,7 @@ import Testing
 
     @Test func writeStringCarriesTheValueInItsError() throws {
         let dir = try tempDir()
-        defer { removeTree(dir) }
+        defer { try? Sys.removeTree(dir) }
         do {
             try Sys.writeString(dir + "/missing/knob", "42")
             Issue.record("wrote to a missing file")
@@ -44,7 +31,7 @@ import Testing
 
     @Test func atomicWritesReplaceWholeFilesWithTheirMode() throws {
         let dir = try tempDir()
-        defer { removeTree(dir) }
+        defer { try? Sys.removeTree(dir) }
         let path = dir + "/status"
         try Sys.writeFileAtomically(path, Array("one".utf8))
         try Sys.writeFileAtomically(path, Array("two, longer".utf8), mode: 0o600)
@@ -56,7 +43,7 @@ import Testing
 
     @Test func atomicWriteFailureLeavesTheOldFile() throws {
         let dir = try tempDir()
-        defer { removeTree(dir) }
+        defer { try? Sys.removeTree(dir) }
         let path = dir + "/plan"
         try Sys.writeFileAtomically(path, Array("old".utf8))
         // The target is now a directory where rename(2) cannot put a file.
@@ -68,7 +55,7 @@ import Testing
 
     @Test func mkdirsMakesParentsAndToleratesExisting() throws {
         let dir = try tempDir()
-        defer { removeTree(dir) }
+        defer { try? Sys.removeTree(dir) }
         try Sys.mkdirs(dir + "/a/b/c", mode: 0o700)
         try Sys.mkdirs(dir + "/a/b/c", mode: 0o700)
         #expect(try Sys.stat(dir + "/a/b/c").isDirectory)
@@ -80,7 +67,7 @@ import Testing
     /// leading it out.
     @Test func makeDirectoriesBeneathFollowsNoSymlink() throws {
         let dir = try tempDir()
-        defer { removeTree(dir) }
+        defer { try? Sys.removeTree(dir) }
         try Sys.mkdirs(dir + "/vol", mode: 0o750)
         try Sys.mkdirs(dir + "/outside", mode: 0o755)
         try Sys.symlink(dir + "/outside", dir + "/vol/link")
@@ -111,7 +98,7 @@ import Testing
 
     @Test func symlinksAndReadlink() throws {
         let dir = try tempDir()
-        defer { removeTree(dir) }
+        defer { try? Sys.removeTree(dir) }
         try Sys.symlink("net:[4026531840]", dir + "/net")
         #expect(try Sys.readlink(dir + "/net") == "net:[4026531840]")
         #expect(try Sys.stat(dir + "/net", followSymlinks: false).isSymlink)

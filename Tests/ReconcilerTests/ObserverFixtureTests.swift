@@ -7,6 +7,7 @@ import Procfs
 import Reconciler
 import Runtime
 import Testing
+import KernelTestSupport
 
 /// The Observer against a fake host in a temp dir: state, data and log roots, a fake
 /// `/proc` (`<pid>/stat`) and a fake cgroupfs, v1 (this machine's hierarchies) or v2, that
@@ -385,11 +386,7 @@ final class FakeHost {
     static let v1Hierarchies = ["blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd"]
 
     init(unified: Bool) throws {
-        var template = Array("/tmp/podrec-observe-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw KernelError("mkdtemp", path: "/tmp/podrec-observe-XXXXXX", errno: .init(rawValue: errno))
-        }
-        root = String(cString: made)
+        root = try makeTemporaryDirectory("podrec-observe")
         self.unified = unified
         try dir("proc")
         if unified {
@@ -513,15 +510,6 @@ final class FakeHost {
         if let supervisor { try write("\(d)/supervisor", supervisor) }
     }
 
-    func remove() { Self.removeTree(root) }
+    func remove() { try? Sys.removeTree(root) }
 
-    static func removeTree(_ path: String) {
-        guard let st = try? Sys.stat(path, followSymlinks: false) else { return }
-        if st.isDirectory {
-            for name in (try? Sys.listDirectory(path)) ?? [] { removeTree(path + "/" + name) }
-            try? Sys.rmdir(path)
-        } else {
-            try? Sys.unlink(path)
-        }
-    }
 }

@@ -2,13 +2,12 @@ import Glibc
 import Kernel
 import Runtime
 import Testing
+import KernelTestSupport
 
 /// `HostSystemDirectories.probe` on a temp-dir fake host root.
 struct HostSystemDirectoriesTests {
     @Test func directoriesAndSymlinksAreFoundAndAnythingElseIsLeftOut() throws {
-        var template = Array("/tmp/podrec-hostdirs-XXXXXX".utf8CString)
-        try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) } != nil)
-        let root = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let root = try makeTemporaryDirectory("podrec-hostdirs")
         defer {
             for name in ["bin", "lib64", "etc", "root"] { try? Sys.unlink(root + "/" + name) }
             for name in ["usr/lib", "usr", "opt"] { try? Sys.rmdir(root + "/" + name) }

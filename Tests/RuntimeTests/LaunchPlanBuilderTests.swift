@@ -7,6 +7,7 @@ import PodContract
 import PlanBuilder
 import Runtime
 import Testing
+import KernelTestSupport
 
 /// `LaunchPlanBuilder` on pods parsed from YAML, with a fake filesystem and a fixed image
 /// table: no I/O.
@@ -821,22 +822,9 @@ struct LaunchPlanBuilderTests {
 
     // MARK: - The real store and filesystem
 
-    /// rm -r without following symlinks.
-    static func removeTree(_ path: String) {
-        guard let st = try? Sys.stat(path, followSymlinks: false) else { return }
-        if st.isDirectory {
-            for name in (try? Sys.listDirectory(path)) ?? [] { removeTree(path + "/" + name) }
-            try? Sys.rmdir(path)
-        } else {
-            try? Sys.unlink(path)
-        }
-    }
-
     @Test func storedImageAndHostLookup() throws {
-        var template = Array("/tmp/podrec-build-XXXXXX".utf8CString)
-        try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) } != nil)
-        let dir = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { Self.removeTree(dir) }
+        let dir = try makeTemporaryDirectory("podrec-build")
+        defer { try? Sys.removeTree(dir) }
         let tree = dir + "/tree"
         try Sys.mkdirs(tree + "/bin", mode: 0o755)
         try Sys.writeFileAtomically(tree + "/bin/tool", Array("#!/bin/sh\n".utf8), mode: 0o755)

@@ -2,6 +2,7 @@ import Glibc
 import Kernel
 @testable import Runtime
 import Testing
+import KernelTestSupport
 
 /// The host side of pod volumes without mounts: dirs, hostPath checks, the AtomicWriter
 /// layout and its updates, the hosts and resolv.conf files, the refusals, and a teardown
@@ -15,10 +16,7 @@ import Testing
         let volumes = PodVolumes()
 
         init(uid: String = "uid-1") throws {
-            var template = Array("/tmp/podrec-test-vol-XXXXXX".utf8CString)
-            let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-            try #require(made != nil)
-            tmp = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            tmp = try makeTemporaryDirectory("podrec-test-vol")
             layout = PodLayout(root: tmp + "/state", dataRoot: tmp + "/data", logRoot: tmp + "/log", cgroupParent: "podrec-test",
                                namespace: "default", name: "web", uid: uid)
         }
