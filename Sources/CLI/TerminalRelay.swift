@@ -19,7 +19,8 @@ struct TerminalRelay {
         // Blocked here, read from a signalfd; the spawn shim gives the command an empty mask.
         let winch = try Sys.signalDescriptor([SIGWINCH])
         defer { Sys.close(winch) }
-        copyWindowSize()
+        // Again: ours may have changed since the command was spawned, before SIGWINCH was ours to read.
+        Self.copyWindowSize(to: master)
         try Sys.setNonBlocking(master)
 
         var pending: [UInt8] = []
@@ -62,13 +63,15 @@ struct TerminalRelay {
             }
             if ready[3] != 0 {
                 _ = Sys.pendingSignals(winch)
-                copyWindowSize()
+                Self.copyWindowSize(to: master)
             }
         }
     }
 
     /// Our terminal's size onto the container's; the kernel signals its foreground group.
-    func copyWindowSize() {
+    /// Also called before the command is spawned, so that its first look (`stty size`, a
+    /// shell's $COLUMNS) sees our size, not 0x0.
+    static func copyWindowSize(to master: Int32) {
         guard let size = Sys.windowSize(0) ?? Sys.windowSize(1) else { return }
         try? Sys.setWindowSize(master, rows: size.rows, columns: size.columns)
     }

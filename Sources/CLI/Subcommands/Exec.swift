@@ -81,6 +81,7 @@ extension Podrec {
                 if useTerminal {
                     let pty = try Sys.openPseudoTerminal(root: "/proc/\(pid)/root")
                     master = pty.master
+                    TerminalRelay.copyWindowSize(to: pty.master)
                     fds.append(pty.terminal)
                     (request.stdin, request.stdout, request.stderr) = (pty.terminal, pty.terminal, pty.terminal)
                     request.controllingTerminal = true
