@@ -371,27 +371,44 @@ extension Integration {
             let (_, podrec) = try CLI.lab("cli-exec-tty")
             defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", Self.pod("tty"))
-            #expect(try podrec("apply", "-f", file).status == 0)
+            #expect(try podrec("apply", "-f", file, "--wait").status == 0)
 
-            // The user's terminal: a pty of the host's devpts, its master held here.
+            // The size must be there when the command starts, not once exec's relay runs: a
+            // command that looks at once lost that race in most runs here.
+            let size = try Self.execOnATerminal(podrec, ["stty", "size"])
+            #expect(size.status == .exited(0) && size.lines == ["33 101"], "our window size at the start: \(size.lines)")
+
+            let run = try Self.execOnATerminal(podrec, ["sh", "-c", "tty; read -r _ _ _ _ _ _ n _ < /proc/$$/stat; echo ctty $n; exit 3"])
+            #expect(run.status == .exited(3), "\(run.lines)")
+            #expect(run.lines.contains("/dev/pts/0"), "the container's own devpts: \(run.lines)")
+            #expect(run.lines.contains("ctty \((136 << 8) | 0)"), "pts/0 is the controlling terminal: \(run.lines)")
+            #expect(run.restored, "our terminal is no longer raw")
+
+            // stdin a pipe: kubectl's warning, and the command runs on pipes.
+            let piped = try podrec("exec", "-i", "-t", "tty", "-c", "app", "--", "sh", "-c", "[ -t 1 ] || echo no-tty")
+            #expect(piped.status == 0 && piped.output.contains("Unable to use a TTY") && piped.output.contains("no-tty"), "\(piped.output)")
+        }
+
+        /// `podrec exec -it tty -c app -- COMMAND` with a new pty of the host's as its stdio,
+        /// sized 33x101, as a user's terminal: the exit, the lines it printed, and whether our
+        /// terminal's modes were put back as they were.
+        static func execOnATerminal(_ podrec: CLI, _ command: [String]) throws -> (status: WaitStatus?, lines: [String], restored: Bool) {
             let user = try Sys.openPseudoTerminal(root: "/")
             defer { Sys.close(user.master) }
             try Sys.setWindowSize(user.master, rows: 33, columns: 101)
             var before = termios()
             try #require(tcgetattr(user.terminal, &before) == 0)
-            var request = SpawnRequest([podrec.binary, "exec", "-it", "tty", "-c", "app", "--", "sh", "-c",
-                                        "tty; stty size; read -r _ _ _ _ _ _ n _ < /proc/$$/stat; echo ctty $n; exit 3"],
-                                       environment: podrec.environment)
+            var request = SpawnRequest([podrec.binary, "exec", "-it", "tty", "-c", "app", "--"] + command, environment: podrec.environment)
             (request.stdin, request.stdout, request.stderr) = (user.terminal, user.terminal, user.terminal)
             let child = try spawn(request)
             if let fd = child.pidfd { Sys.close(fd) }
             var output: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             var status: Int32?
+            try Sys.setNonBlocking(user.master)
             while status == nil {
                 _ = try Sys.pollReadable([user.master], timeoutMilliseconds: 50)
                 var some = 0
-                try Sys.setNonBlocking(user.master)
                 while let n = try buffer.withUnsafeMutableBytes({ try Sys.readSome(user.master, into: $0) }), n > 0 {
                     output += buffer[..<n]
                     some += n
@@ -401,18 +418,9 @@ extension Integration {
             var after = termios()
             try #require(tcgetattr(user.terminal, &after) == 0)
             Sys.close(user.terminal)
-            let text = String(decoding: output, as: UTF8.self)
-            #expect(status.map { WaitStatus($0) } == .exited(3), "\(text)")
-            let lines = text.split(separator: "\r\n").map(String.init)
-            #expect(lines.contains("/dev/pts/0"), "the container's own devpts: \(lines)")
-            #expect(lines.contains("33 101"), "our window size: \(lines)")
-            #expect(lines.contains("ctty \((136 << 8) | 0)"), "pts/0 is the controlling terminal: \(lines)")
-            #expect(after.c_lflag == before.c_lflag && after.c_iflag == before.c_iflag && after.c_oflag == before.c_oflag,
-                    "our terminal is no longer raw")
-
-            // stdin a pipe: kubectl's warning, and the command runs on pipes.
-            let piped = try podrec("exec", "-i", "-t", "tty", "-c", "app", "--", "sh", "-c", "[ -t 1 ] || echo no-tty")
-            #expect(piped.status == 0 && piped.output.contains("Unable to use a TTY") && piped.output.contains("no-tty"), "\(piped.output)")
+            let lines = String(decoding: output, as: UTF8.self).split(separator: "\r\n").map(String.init)
+            let restored = after.c_lflag == before.c_lflag && after.c_iflag == before.c_iflag && after.c_oflag == before.c_oflag
+            return (status.map { WaitStatus($0) }, lines, restored)
         }
 
         /// A container killed by hand is the supervisor's to restart, under its policy; `get`
