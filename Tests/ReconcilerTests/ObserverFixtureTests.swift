@@ -511,5 +511,4 @@ final class FakeHost {
     }
 
     func remove() { try? Sys.removeTree(root) }
-
 }
