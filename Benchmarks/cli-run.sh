@@ -197,7 +197,6 @@ gcc -O2 -o "$work/bin/podlb" "$podlb_source"
 gcc -O2 -o "$work/bin/clitime" "$work/bin/clitime.c" -lm
 
 build_podrec
-[ -x "$podrec_bin/podrec" ] && [ -x "$podrec_bin/podrec-supervisor" ] || { echo "cli-run.sh: no podrec or podrec-supervisor in $podrec_bin" >&2; exit 1; }
 
 # podlb keeps its pods under <ctl>/podlb/NAME and /run/podlb/NAME; its parents are removed at
 # the end only if this run made them.

@@ -3,13 +3,15 @@
 # parent that hold everything a run makes, and the removal of that parent at the end.
 # The caller sets $repo (the package) and $scratch (SwiftPM's build dir).
 
-# build_podrec: podrec and podrec-supervisor in release into $scratch; the supervisor is
-# found beside podrec. Sets $podrec_bin (the directory) and $podrec.
+# build_podrec: podrec and podrec-supervisor in release into $scratch (exits if either is
+# missing); the supervisor is found beside podrec. Sets $podrec_bin (the directory) and
+# $podrec.
 build_podrec() {
     echo "building podrec and podrec-supervisor (release) into $scratch ..." >&2
     swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec-supervisor >&2
     swift build -c release --package-path "$repo" --scratch-path "$scratch" --product podrec >&2
     podrec_bin="$(swift build -c release --package-path "$repo" --scratch-path "$scratch" --show-bin-path)"
+    [ -x "$podrec_bin/podrec" ] && [ -x "$podrec_bin/podrec-supervisor" ] || { echo "no podrec or podrec-supervisor in $podrec_bin" >&2; exit 1; }
     podrec="$podrec_bin/podrec"
 }
 
