@@ -23,8 +23,7 @@ extension Integration {
             let dir: String
 
             init(_ label: String) throws {
-                lab = try PodLab(label)
-                podrec = CLI(lab: lab)
+                (lab, podrec) = try CLI.lab(label)
                 do { dir = try CLIWatchTests.directory(lab) } catch {
                     lab.finish()
                     throw error
@@ -32,8 +31,7 @@ extension Integration {
             }
 
             func finish(sourceLocation: SourceLocation = #_sourceLocation) {
-                CLIWatchTests.finish(podrec)
-                lab.finish(sourceLocation: sourceLocation)
+                podrec.finish(sourceLocation: sourceLocation)
             }
         }
 
@@ -148,10 +146,6 @@ extension Integration {
         static func value(_ lab: PodLab, _ pod: String) -> String? {
             guard let plan = try? Sys.readString("\(lab.tmp)/run/pods/default_\(pod)/plan") else { return nil }
             return plan.split(separator: "\n").first { $0.hasPrefix("env V=") }.map { String($0.dropFirst(6)) }
-        }
-
-        static func finish(_ podrec: CLI) {
-            _ = try? podrec("delete", "--all", "--grace-period", "0")
         }
 
         @Test func filesCreatedEditedRenamedAndDeletedDriveThePods() throws {
