@@ -11,15 +11,17 @@ let package = Package(
         .library(name: "Manifest", targets: ["Manifest"]),
         .library(name: "YAML", targets: ["YAML"]),
         // For the pod benchmark (Benchmarks/): the runtime's library API.
-        .library(name: "Runtime", targets: ["Runtime"]),
-        .library(name: "PlanBuilder", targets: ["PlanBuilder"]),
-        .library(name: "PodContract", targets: ["PodContract"]),
+        .library(name: "HostSetup", targets: ["HostSetup"]),
+        .library(name: "ContainerRuntime", targets: ["ContainerRuntime"]),
+        .library(name: "PodBuilder", targets: ["PodBuilder"]),
+        .library(name: "PodModel", targets: ["PodModel"]),
         .library(name: "Cgroups", targets: ["Cgroups"]),
         .library(name: "Kernel", targets: ["Kernel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
     ],
     targets: [
         // The system libyaml (Debian: libyaml-dev). We link it; we do not vendor it.
@@ -31,13 +33,13 @@ let package = Package(
         // libyaml events -> a node tree with marks, anchors, merge keys and limits.
         .target(name: "YAML", dependencies: ["CLibYAML"]),
         // Kubernetes v1 Pod/ConfigMap/Secret: model, decoding, validation, defaults, spec hash.
-        .target(name: "Manifest", dependencies: ["YAML"]),
+        .target(name: "Manifest", dependencies: ["YAML", "PodModel"]),
         // The only Swift that calls libc: files, cgroupfs, signals. Every root is a parameter.
         // No Foundation, so the per-pod supervisor can link it and stay small.
         .target(name: "Kernel", dependencies: ["CKernel", .product(name: "SystemPackage", package: "swift-system")]),
         .target(name: "CKernel", cSettings: [.define("_GNU_SOURCE")]),
         // Cgroup mode detection and the v1 and v2 drivers behind one protocol.
-        .target(name: "Cgroups", dependencies: ["Kernel"]),
+        .target(name: "Cgroups", dependencies: ["Kernel", "PodModel"]),
         // Pure parsers for /proc/PID files, and a reader of a cgroup tree's processes.
         .target(name: "Procfs", dependencies: ["Kernel"]),
         // The C spawn shim: only what must run between fork and exec. One entry point.
@@ -46,25 +48,28 @@ let package = Package(
         .target(name: "Spawn", dependencies: ["CSpawn", "Kernel"]),
         // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.
         .target(name: "Images", dependencies: ["Kernel", "YAML"]),
-        // The contract between reconciler and supervisor: the launch plan and the status,
-        // as data and as the line format both sides read. Pure, no imports.
-        .target(name: "PodContract"),
-        // The pod runtime: container root filesystems, pod volumes, and the library API that
-        // starts a pod's supervisor, hands it plans and waits for its status.
-        .target(name: "Runtime", dependencies: ["Kernel", "Spawn", "Cgroups", "Procfs", "PodContract"]),
-        // Manifest → launch plan: argv, env, ids, capabilities, mounts, cgroup limits, the
-        // volumes to prepare. The reconciler's side; the supervisor never links it (nor
-        // Manifest and libyaml).
-        .target(name: "PlanBuilder", dependencies: ["Runtime", "Manifest", "Images", "Cgroups", "PodContract", "Kernel"]),
+        // Pure, and shared by both processes: pod keys, records, the launch plan and status
+        // (the contract between reconciler and supervisor, with their line formats), cgroup
+        // limits and names, layouts, desired and observed pods. Imports nothing impure.
+        .target(name: "PodModel", dependencies: [.product(name: "RealModule", package: "swift-numerics")]),
+        // Run by the supervisor (and by `podrec exec`, which joins a container): container
+        // root filesystems, spawn requests from the launch plan, the join into a container.
+        .target(name: "ContainerRuntime", dependencies: ["Kernel", "Spawn", "Cgroups", "PodModel"]),
+        // Run by the reconciler: the host set-up of a pod (volumes, /dev/shm, /etc/hosts, the
+        // pod's cgroups) and the supervisor's start, its plans and its stop.
+        .target(name: "HostSetup", dependencies: ["Kernel", "Spawn", "Cgroups", "Procfs", "PodModel"]),
+        // Manifest → the pod's whole build: launch plan, limits, the volumes to prepare. The
+        // reconciler's side; the supervisor never links it (nor Manifest and libyaml).
+        .target(name: "PodBuilder", dependencies: ["Manifest", "Images", "Kernel", "PodModel"]),
         // plan(desired, observed) -> Plan: pure, every action with its reason. `diff` prints a
         // plan, `apply` executes one.
-        .target(name: "Planner", dependencies: ["PodContract", "Cgroups", "Runtime"]),
-        // The reconciler: the Observer (state dirs, cgroupfs and /proc → `Observed`), and the
-        // passes over it.
-        .target(name: "Reconciler", dependencies: ["Planner", "PlanBuilder", "Runtime", "Cgroups", "Procfs", "PodContract", "Kernel", "Manifest", "YAML"]),
+        .target(name: "Planner", dependencies: ["PodModel"]),
+        // The reconciler: the Observer (state dirs, cgroupfs and /proc → `Observed`), the
+        // passes over it, and the Executor of plans.
+        .target(name: "Reconciler", dependencies: ["Planner", "PodBuilder", "HostSetup", "ContainerRuntime", "Images", "Cgroups", "Procfs", "PodModel", "Kernel", "Manifest", "YAML"]),
         // The per-pod supervisor's logic: lifecycle, containers, logs, status. No Foundation
         // and no Dispatch (ARCHITECTURE, "Who does what": 1 MiB per pod at most).
-        .target(name: "Supervisor", dependencies: ["Kernel", "Spawn", "Cgroups", "Runtime", "PodContract"]),
+        .target(name: "Supervisor", dependencies: ["Kernel", "Spawn", "Cgroups", "ContainerRuntime", "PodModel"]),
         // The supervisor executable: a `main` over Supervisor, one static executable: no
         // dynamic loader at each pod start, and less private memory per pod than with
         // -static-stdlib (0.35 against 0.70 MiB Pss at 50 pods).
@@ -74,9 +79,9 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
-        .target(name: "KernelTestSupport", dependencies: ["Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
+        .target(name: "KernelTestSupport", dependencies: ["PodModel", "Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // `podrec watch DIR`: the directory's rules, the files → one pass's input, the loop.
-        .target(name: "Watch", dependencies: ["Reconciler", "Planner", "Manifest", "Kernel", "Cgroups", "PodContract", "YAML"]),
+        .target(name: "Watch", dependencies: ["Reconciler", "Planner", "Manifest", "Kernel", "Cgroups", "PodModel", "YAML"]),
         // The thin CLI: one file per subcommand, in a library so that tests can link it.
         .target(
             name: "CLI",
@@ -86,11 +91,12 @@ let package = Package(
                 "Reconciler",
                 "Planner",
                 "Supervisor",
-                "PlanBuilder",
-                "Runtime",
+                "PodBuilder",
+                "HostSetup",
+                "ContainerRuntime",
                 "Cgroups",
                 "Kernel",
-                "PodContract",
+                "PodModel",
                 "Watch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -105,18 +111,20 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable", "-l_FoundationCollections", "-l_FoundationCShims"])]
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI"]),
+        .testTarget(name: "ManifestTests", dependencies: ["PodModel", "Manifest", "YAML"]),
+        .testTarget(name: "CLITests", dependencies: ["PodModel", "CLI"]),
         // Unprivileged: pure code and fixture trees.
-        .testTarget(name: "KernelTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
-        .testTarget(name: "ImagesTests", dependencies: ["Images", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "PlanBuilder", "Spawn", "Images", "Kernel", "Manifest", "KernelTestSupport"]),
-        .testTarget(name: "WatchTests", dependencies: ["Watch", "Manifest", "Planner", "Kernel"]),
-        .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodContract", "Cgroups", "Runtime"]),
-        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Planner", "Runtime", "Cgroups", "Procfs", "PodContract", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "PodContract", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "KernelTests", dependencies: ["PodModel", "Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["PodModel", "Images", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "HostSetupTests", dependencies: ["HostSetup", "PodModel", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "PodModel", "Spawn", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "PodModel", "Images", "Manifest", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "WatchTests", dependencies: ["PodModel", "Watch", "Manifest", "Planner", "Kernel"]),
+        .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodModel"]),
+        .testTarget(name: "ReconcilerTests", dependencies: ["Reconciler", "Planner", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "PodModel", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "Runtime", "PlanBuilder", "Manifest", "Supervisor", "PodContract", "KernelTestSupport", "Reconciler", "Planner"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Kernel", "Cgroups", "Procfs", "Spawn", "Images", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner"]),
     ],
     swiftLanguageModes: [.v6]
 )

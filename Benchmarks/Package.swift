@@ -24,8 +24,9 @@ let package = Package(
         .executableTarget(
             name: "pod-bench",
             dependencies: [
-                .product(name: "Runtime", package: "podrec"),
-                .product(name: "PodContract", package: "podrec"),
+                .product(name: "HostSetup", package: "podrec"),
+                .product(name: "ContainerRuntime", package: "podrec"),
+                .product(name: "PodModel", package: "podrec"),
                 .product(name: "Cgroups", package: "podrec"),
                 .product(name: "Kernel", package: "podrec"),
             ]

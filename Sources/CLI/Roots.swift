@@ -3,10 +3,12 @@ import Cgroups
 import Glibc
 import Images
 import Kernel
-import PlanBuilder
+import PodBuilder
 import Planner
 import Reconciler
-import Runtime
+import ContainerRuntime
+import HostSetup
+import PodModel
 
 /// `--root`, `--data-root`, `--log-dir` and `--cgroup-root`, each with its environment
 /// variable (ARCHITECTURE, "Flags, defaults, layout"). Shared by the pod subcommands.

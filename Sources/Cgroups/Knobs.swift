@@ -1,5 +1,6 @@
 import Glibc
 import Kernel
+import PodModel
 
 /// Timing of the bounded waits. Short: a pass must not hang on one pod.
 public enum CgroupTiming {

@@ -1,5 +1,6 @@
 import Glibc
 import Kernel
+import PodModel
 
 /// What both drivers do the same way with processes and pids.max.
 enum Procs {

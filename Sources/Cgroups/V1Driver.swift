@@ -1,5 +1,6 @@
 import Glibc
 import Kernel
+import PodModel
 
 /// cgroup v1, for legacy and hybrid hosts: one directory per hierarchy, each controller's
 /// knobs in its own hierarchy (`<root>/<hierarchy>/<path>/<knob>`).

@@ -1,5 +1,6 @@
 import Glibc
 import Kernel
+import PodModel
 
 /// cgroup v2: one hierarchy, `<root>/<path>/<knob>`. Controllers reach a cgroup only when
 /// every ancestor lists them in `cgroup.subtree_control`, and a cgroup that does so may

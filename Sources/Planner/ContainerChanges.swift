@@ -1,4 +1,4 @@
-import PodContract
+import PodModel
 
 /// What differs between a running container's launch and the wanted one, field by field,
 /// for `diff`. Pure. Secret values never appear: a secret variable shows by name only, and

@@ -1,6 +1,4 @@
-import Cgroups
-import PodContract
-import Runtime
+import PodModel
 
 /// What one pass will do, in order, each action with its reason. `diff` prints it; `apply`
 /// executes it. An empty plan means the host is as the input asks.

@@ -1,6 +1,4 @@
-import Cgroups
-import PodContract
-import Runtime
+import PodModel
 
 /// `plan(desired, observed) -> Plan`: pure, no I/O, no clock, no globals. It decides only
 /// pod-level facts (ARCHITECTURE, "Who does what"): which pods to create, recreate or

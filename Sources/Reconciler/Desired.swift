@@ -1,10 +1,10 @@
 import Cgroups
 import Kernel
 import Manifest
-import PlanBuilder
+import PodBuilder
 import Planner
-import PodContract
-import Runtime
+import PodModel
+import HostSetup
 import YAML
 
 /// The input, resolved for this host into `DesiredPod`s: a launch plan and limits per pod,

@@ -1,10 +1,10 @@
 import Cgroups
 import Kernel
 import Manifest
-import PlanBuilder
+import PodBuilder
 import Planner
-import PodContract
-import Runtime
+import PodModel
+import HostSetup
 
 /// Runs a plan: one outcome per action, in the plan's order. A failed action stops the
 /// rest of that pod's actions (they assumed it); other pods go on. Every action is safe to

@@ -1,9 +1,9 @@
 import Cgroups
 import Kernel
 import Planner
-import PodContract
+import PodModel
 import Procfs
-import Runtime
+import HostSetup
 
 /// Builds `Observed`: every podrec pod on this host, from its state dir, its cgroups and
 /// `/proc` (ARCHITECTURE, "Observed state"). Reads only; takes no lock (`diff` runs it

@@ -1,6 +1,7 @@
 import Kernel
 import Planner
-import Runtime
+import HostSetup
+import PodModel
 
 /// The roots of one reconciler: `Roots` (state, data, log, proc, cgroupfs) and the parent
 /// cgroup (`--cgroup-root`). Every path of a pod comes from here.

@@ -1,10 +1,10 @@
 import Cgroups
 import Kernel
 import Manifest
-import PlanBuilder
+import PodBuilder
 import Planner
-import PodContract
-import Runtime
+import PodModel
+import HostSetup
 
 /// One pass: observe the host, resolve the input, plan, and (for `apply`) execute under
 /// the lock. `diff` plans without the lock and executes nothing.

@@ -1,5 +1,6 @@
 import Cgroups
 import Kernel
+import PodModel
 
 /// The last good bytes of each watched file, kept in the state root so that a watcher started
 /// while a file is broken still knows what its pods ran: `<state>/watch/<FNV-1a of DIR>/<file>`,

@@ -1,5 +1,6 @@
 import Manifest
 import Planner
+import PodModel
 
 /// A pass's input from the files of a watched directory. Pure.
 ///

@@ -1,5 +1,5 @@
 import Kernel
-import PodContract
+import PodModel
 import YAML
 
 /// The watcher's log: one line per event and per action, on stderr. Human-readable by

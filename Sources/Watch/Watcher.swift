@@ -4,6 +4,7 @@ import Kernel
 import Manifest
 import Planner
 import Reconciler
+import PodModel
 
 /// `podrec watch DIR`: kubelet's static pods, fast and strict. A pass is the reconciler's
 /// (`Reconciler.apply`, under the lock, level-triggered) over the directory's files as they

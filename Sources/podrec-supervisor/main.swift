@@ -1,5 +1,6 @@
 import Kernel
 import Supervisor
+import PodModel
 
 // podrec-supervisor STATE_DIR [--gate]
 //

@@ -2,7 +2,7 @@ import Cgroups
 import Glibc
 import Kernel
 import KernelTestSupport
-import PodContract
+import PodModel
 import Testing
 
 extension Integration {

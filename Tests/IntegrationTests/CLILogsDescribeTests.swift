@@ -4,6 +4,7 @@ import Kernel
 import KernelTestSupport
 import Spawn
 import Testing
+import PodModel
 
 extension Integration {
     /// `podrec logs` and `podrec describe`, the built binary against real pods: lines back

@@ -5,6 +5,7 @@ import Kernel
 import KernelTestSupport
 import Spawn
 import Testing
+import PodModel
 
 extension Integration {
     /// The built `podrec` binary against real pods: apply, diff, get, delete, on the

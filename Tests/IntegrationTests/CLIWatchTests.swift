@@ -5,6 +5,7 @@ import Kernel
 import KernelTestSupport
 import Spawn
 import Testing
+import PodModel
 
 extension Integration {
     /// `podrec watch DIR`, the built binary against real pods: files created, edited in place

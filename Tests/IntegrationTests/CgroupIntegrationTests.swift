@@ -4,6 +4,7 @@ import Kernel
 import KernelTestSupport
 import SystemPackage
 import Testing
+import PodModel
 
 extension Integration {
     /// The drivers on the real kernel: cgroup v1/hybrid on this host, v2 in

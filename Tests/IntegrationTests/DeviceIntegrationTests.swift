@@ -4,6 +4,7 @@ import Kernel
 import KernelTestSupport
 import Spawn
 import Testing
+import PodModel
 
 extension Integration {
     /// The device allowlist on the real kernel, by its effect: a process in the restricted

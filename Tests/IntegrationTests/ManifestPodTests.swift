@@ -1,10 +1,12 @@
 import Glibc
 import Kernel
+import Reconciler
 import KernelTestSupport
 import Manifest
-import PlanBuilder
-import PodContract
-import Runtime
+import PodBuilder
+import PodModel
+import ContainerRuntime
+import HostSetup
 import Testing
 
 extension Integration {

@@ -3,10 +3,11 @@ import Glibc
 import Kernel
 import KernelTestSupport
 import Planner
-import PodContract
+import PodModel
 import Procfs
 import Reconciler
-import Runtime
+import ContainerRuntime
+import HostSetup
 import Testing
 
 extension Integration {

@@ -2,9 +2,10 @@ import Cgroups
 import Glibc
 import Kernel
 import KernelTestSupport
-import PodContract
+import PodModel
 import Procfs
-@testable import Runtime
+import ContainerRuntime
+@testable import HostSetup
 import Spawn
 import Testing
 

@@ -2,8 +2,9 @@ import Cgroups
 import Glibc
 import Kernel
 import KernelTestSupport
-import PodContract
-import Runtime
+import PodModel
+import ContainerRuntime
+import HostSetup
 import Testing
 
 /// One pod test's world: its own state, data and log roots under a temp dir, its own

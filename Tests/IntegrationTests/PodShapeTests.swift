@@ -1,11 +1,13 @@
 import Glibc
 import Images
 import Kernel
+import Reconciler
 import KernelTestSupport
 import Manifest
-import PlanBuilder
-import PodContract
-import Runtime
+import PodBuilder
+import PodModel
+import ContainerRuntime
+import HostSetup
 import Testing
 
 extension Integration {

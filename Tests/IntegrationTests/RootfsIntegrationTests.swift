@@ -2,9 +2,11 @@ import Glibc
 import Images
 import Kernel
 import KernelTestSupport
-import Runtime
+import ContainerRuntime
+import HostSetup
 import Spawn
 import Testing
+import PodModel
 
 extension Integration {
     /// `RootfsPlanner`'s plans on the real kernel: a container pivoted into its planned root

@@ -1,8 +1,10 @@
 import Glibc
 import Kernel
 import KernelTestSupport
-import Runtime
+import ContainerRuntime
+import HostSetup
 import Testing
+import PodModel
 
 extension Integration {
     /// `PodVolumes` on the real kernel, as root: memory emptyDirs, secret volumes and the

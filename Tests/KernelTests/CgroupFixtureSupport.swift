@@ -3,6 +3,7 @@ import Glibc
 import Kernel
 import Testing
 import KernelTestSupport
+import PodModel
 
 /// Fake cgroup trees in temp dirs, shaped like the kernel's: what a test writes here is
 /// what the kernel would show, so the drivers cannot tell the difference (except that no

@@ -2,6 +2,7 @@ import Cgroups
 import Glibc
 import Kernel
 import Testing
+import PodModel
 
 private typealias F = CgroupFixture
 

@@ -1,5 +1,6 @@
 import Cgroups
 import Testing
+import PodModel
 
 /// Table tests for the kubelet arithmetic. Expected values are computed by hand from the
 /// sources (helpers_linux.go, opencontainers/cgroups#20), not by the code under test.

@@ -1,7 +1,5 @@
-import Cgroups
 import Planner
-import PodContract
-import Runtime
+import PodModel
 import Testing
 
 /// The planner, table-driven as kubelet's `TestComputePodActions`: one healthy base case,

@@ -1,5 +1,5 @@
 import Planner
-import PodContract
+import PodModel
 import Testing
 
 @Suite struct RecordTests {

@@ -2,10 +2,11 @@ import Cgroups
 import Glibc
 import Kernel
 import Planner
-import PodContract
+import PodModel
 import Procfs
 import Reconciler
-import Runtime
+import ContainerRuntime
+import HostSetup
 import Testing
 import KernelTestSupport
 

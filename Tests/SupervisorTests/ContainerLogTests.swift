@@ -1,5 +1,5 @@
 import Kernel
-import PodContract
+import PodModel
 @testable import Supervisor
 import Testing
 

@@ -1,4 +1,4 @@
-import PodContract
+import PodModel
 import Testing
 
 @Suite struct ContractTests {

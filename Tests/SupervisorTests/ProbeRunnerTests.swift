@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import Kernel
-import PodContract
+import PodModel
 import Testing
 @testable import Supervisor
 

@@ -3,6 +3,7 @@ import Kernel
 import Manifest
 import Planner
 import Testing
+import PodModel
 @testable import Watch
 
 /// Which files of a watched directory count, and how their pods become one pass's input.

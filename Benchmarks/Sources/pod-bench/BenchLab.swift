@@ -1,8 +1,9 @@
 import Cgroups
 import Glibc
 import Kernel
-import PodContract
-import Runtime
+import PodModel
+import ContainerRuntime
+import HostSetup
 
 /// Set by SIGINT, SIGTERM or SIGHUP: the loops stop at the next run and clean up.
 nonisolated(unsafe) var interrupted: sig_atomic_t = 0

@@ -9,8 +9,9 @@
 import Cgroups
 import Glibc
 import Kernel
-import PodContract
-import Runtime
+import PodModel
+import ContainerRuntime
+import HostSetup
 
 struct Options {
     var supervisor = ""

@@ -3,6 +3,7 @@ import Kernel
 import Manifest
 import Planner
 import Reconciler
+import PodModel
 
 extension Podrec {
     struct Apply: ParsableCommand {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Cgroups
 import Kernel
 import Planner
-import PodContract
+import PodModel
 import Reconciler
 
 extension Podrec {

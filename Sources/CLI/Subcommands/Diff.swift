@@ -2,6 +2,7 @@ import ArgumentParser
 import Planner
 import Reconciler
 import YAML
+import PodModel
 
 extension Podrec {
     struct Diff: ParsableCommand {

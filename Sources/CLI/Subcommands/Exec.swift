@@ -3,9 +3,10 @@ import Glibc
 import Cgroups
 import Kernel
 import Planner
-import PodContract
+import PodModel
 import Reconciler
-import Runtime
+import ContainerRuntime
+import HostSetup
 import Spawn
 
 extension Podrec {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Kernel
 import Planner
-import PodContract
+import PodModel
 import Reconciler
 import YAML
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Glibc
 import Kernel
 import Planner
-import PodContract
+import PodModel
 import Reconciler
 import Supervisor
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cgroups
 import Kernel
 import Watch
+import PodModel
 
 extension WatchLog.Format: ExpressibleByArgument {}
 

@@ -1,6 +1,7 @@
 import Cgroups
 import Kernel
 import Planner
+import PodModel
 
 /// The Observer's reads of files and dirs, each with the rule for "not there": ENOENT is an
 /// answer (nil, or nothing listed); every other failure throws.

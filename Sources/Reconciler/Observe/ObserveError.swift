@@ -2,6 +2,7 @@ import Cgroups
 import Kernel
 import Planner
 import Procfs
+import PodModel
 
 /// A read the Observer could not make: the kernel failed, and not with "gone" (ENOENT,
 /// ESRCH). The whole pass stops: "could not read" must never be taken for "not running",

@@ -1,4 +1,4 @@
-import PodContract
+import PodModel
 
 /// Both clocks at one instant: `mono` (CLOCK_MONOTONIC ns) for deadlines and backoff,
 /// `wall` for what the status shows.

@@ -1,5 +1,5 @@
 import Kernel
-import PodContract
+import PodModel
 
 /// The container pipe a chunk was read from, spelled as the CRI log format spells it.
 public enum LogStream: String, Sendable {

@@ -1,7 +1,7 @@
 import Cgroups
 import Kernel
-import PodContract
-import Runtime
+import PodModel
+import ContainerRuntime
 import Spawn
 
 /// The probes in flight, inside the supervisor's single-threaded loop, each bounded by its

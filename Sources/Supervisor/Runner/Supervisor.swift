@@ -1,7 +1,7 @@
 import Cgroups
 import Kernel
-import PodContract
-import Runtime
+import PodModel
+import ContainerRuntime
 import Spawn
 
 /// The per-pod supervisor's process side: one single-threaded event loop that owns the

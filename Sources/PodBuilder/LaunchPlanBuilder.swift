@@ -1,0 +1,347 @@
+import Cgroups
+import Images
+import Kernel
+import Manifest
+import PodModel
+
+/// Why a pod cannot be built into a launch plan: the key path of the field at fault and the
+/// reason, e.g. `spec.containers[0].image: image "nginx:1" is not in the local store ...`.
+public struct BuildError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// `spec.containers[0].image`, `spec.volumes[2].configMap.name`; empty for the pod.
+    public var path: String
+    public var message: String
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+}
+
+/// What Kubernetes would read from the Node object: the downward API's `spec.nodeName`
+/// and `status.hostIP`, and the allocatable resources that stand in for a limit that is
+/// not set (resourceFieldRef, memory emptyDir size) and that the OOM score divides by.
+public struct NodeFacts: Sendable, Hashable {
+    /// The host's uts nodename.
+    public var name: String
+    public var hostIP: String
+    /// CPUs × 1000.
+    public var milliCPU: Int64
+    /// Total memory in bytes (kubelet's machine capacity; podrec reserves nothing).
+    public var memoryBytes: Int64
+    public var ephemeralStorageBytes: Int64
+
+    public init(name: String = "", hostIP: String = "127.0.0.1", milliCPU: Int64 = 0, memoryBytes: Int64 = 0, ephemeralStorageBytes: Int64 = 0) {
+        self.name = name
+        self.hostIP = hostIP
+        self.milliCPU = milliCPU
+        self.memoryBytes = memoryBytes
+        self.ephemeralStorageBytes = ephemeralStorageBytes
+    }
+}
+
+/// Where `image: NAME[:TAG]` comes from: the local store, or a fixed table in tests.
+public struct ImageLookup: Sendable {
+    public struct Found: Sendable, Hashable {
+        /// The overlay's lower dir.
+        public var rootfs: String
+        public var config: ImageConfig
+
+        public init(rootfs: String, config: ImageConfig) {
+            self.rootfs = rootfs
+            self.config = config
+        }
+    }
+
+    /// nil: no such image. A thrown error is a store that cannot be read.
+    public var find: @Sendable (ImageReference) throws(ImageError) -> Found?
+
+    public init(_ find: @escaping @Sendable (ImageReference) throws(ImageError) -> Found?) {
+        self.find = find
+    }
+
+    public static func store(_ store: ImageStore) -> ImageLookup {
+        ImageLookup { (ref: ImageReference) throws(ImageError) -> Found? in
+            do throws(ImageError) {
+                let image = try store.image(ref)
+                return Found(rootfs: image.rootfs, config: image.config)
+            } catch .notFound {
+                return nil
+            }
+        }
+    }
+
+    /// Images by `NAME:TAG` (the tag spelled out).
+    public static func fixed(_ images: [String: Found]) -> ImageLookup {
+        ImageLookup { ref in images[ref.description] }
+    }
+
+    /// No image at all: only `image: host` containers build.
+    public static let none = ImageLookup { _ in nil }
+}
+
+/// Everything one build reads. Only `images` and `files` touch the host, and both are
+/// injectable. `node` should be filled in: its name is `spec.nodeName` and a hostNetwork
+/// pod's hostname, its memory the OOM score's divisor.
+public struct PodBuildInput: Sendable {
+    /// Validated and defaulted (`ManifestLoader`).
+    public var pod: Manifest.Pod
+    /// By `namespace/name`, as `ManifestSet` keys them.
+    public var configMaps: [String: ConfigMap]
+    public var secrets: [String: Secret]
+    public var layout: PodLayout
+    public var generation: Int
+    public var images: ImageLookup
+    /// `HostSystemDirectories.probe()`: what an `image: host` root holds, for the PATH search.
+    public var hostEntries: [String: HostEntry]
+    /// Step 2 only: `PodVolumes.prepare` of the `volumeSpecs`, by volume name.
+    public var preparedVolumes: [String: PreparedVolume]
+    public var node: NodeFacts
+    /// lstat and readlink, for the PATH search and subPaths.
+    public var files: FileLookup
+
+    public init(pod: Manifest.Pod, configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:], layout: PodLayout,
+                generation: Int, images: ImageLookup = .none, hostEntries: [String: HostEntry] = [:],
+                preparedVolumes: [String: PreparedVolume] = [:], node: NodeFacts = NodeFacts(), files: FileLookup = .host) {
+        self.pod = pod
+        self.configMaps = configMaps
+        self.secrets = secrets
+        self.layout = layout
+        self.generation = generation
+        self.images = images
+        self.hostEntries = hostEntries
+        self.preparedVolumes = preparedVolumes
+        self.node = node
+        self.files = files
+    }
+
+    /// The ConfigMaps and Secrets of `manifests`, the input `pod` came from.
+    public init(pod: Manifest.Pod, manifests: ManifestSet, layout: PodLayout, generation: Int, images: ImageLookup = .none,
+                hostEntries: [String: HostEntry] = [:], preparedVolumes: [String: PreparedVolume] = [:],
+                node: NodeFacts = NodeFacts(), files: FileLookup = .host) {
+        self.init(pod: pod, configMaps: manifests.configMaps, secrets: manifests.secrets, layout: layout, generation: generation,
+                  images: images, hostEntries: hostEntries, preparedVolumes: preparedVolumes, node: node, files: files)
+    }
+}
+
+/// A built pod: the plan for the supervisor and what the host side does around it.
+public struct PodBuild: Sendable {
+    public var plan: LaunchPlan
+    /// What to prepare, in spec order (the same as `volumeSpecs` gave in step 1).
+    public var volumes: [(name: String, spec: VolumeSpec)]
+    public var qos: PodQoS
+    /// `<parent>/<ns>_<name>_<uid>` and its `_infra`, relative to the cgroup mount.
+    public var podCgroup: String
+    public var infraCgroup: String
+    /// The pod cgroup's limits (kubelet `ResourceConfigForPod`).
+    public var podLimits: CgroupLimits
+    /// Each container's cgroup limits, by container name.
+    public var containerLimits: [String: CgroupLimits]
+    /// The size of the pod's `/dev/shm` tmpfs (`PodVolumes.prepareShm`): containerd's 64 MiB.
+    public var shmSize: Int64
+    /// The pod's memory limit, when every container has one (or pod-level resources say).
+    public var memoryLimit: Int64?
+    /// SubPaths that do not exist yet: create each as a directory, without following
+    /// symlinks, with the mode of its volume's dir, before the pod starts
+    /// (`Sys.makeDirectories(_:beneath:)`).
+    public var subPathDirectories: [SubPathDirectory]
+}
+
+/// Turns one validated, defaulted pod into a `LaunchPlan`, in two steps:
+///
+/// 1. `volumeSpecs`: what the host must prepare (configMap and secret contents resolved);
+/// 2. `build`, once the volumes are ready: the plan, the cgroups and their limits.
+///
+/// Pure but for two injected lookups (the image store and lstat); no clock, no globals.
+/// The rules are Kubernetes' (kubelet + containerd), each documented where it is applied.
+public enum LaunchPlanBuilder {
+    /// kubelet's hostname limit.
+    public static let maxHostnameBytes = 63
+
+    public static func build(_ input: PodBuildInput) throws(BuildError) -> PodBuild {
+        let pod = input.pod
+        let spec = pod.spec
+        let layout = input.layout
+        let volumes = try volumeSpecs(input)
+        let qos = PodQoS.of(spec)
+        let hostname = spec.hostNetwork && !input.node.name.isEmpty ? input.node.name : podHostname(pod)
+        let env = EnvironmentBuilder(pod: pod, uid: layout.uid, configMaps: input.configMaps, secrets: input.secrets, node: input.node,
+                                     podIP: spec.hostNetwork ? input.node.hostIP : "127.0.0.1", hostname: hostname)
+        var plan = LaunchPlan(
+            generation: input.generation, namespace: pod.metadata.namespace, name: pod.metadata.name, uid: layout.uid,
+            hostname: hostname, shareProcessNamespace: spec.shareProcessNamespace, hostNetwork: spec.hostNetwork,
+            hostPID: spec.hostPID, hostIPC: spec.hostIPC, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
+            logDirectory: layout.logDirectory, scratchDirectory: layout.scratchDirectory,
+            sharedShm: spec.hostIPC ? "/dev/shm" : layout.shmDirectory, cgroupMount: layout.cgroupMount)
+
+        var containerLimits: [String: CgroupLimits] = [:]
+        var subPathDirectories: [SubPathDirectory] = []
+        for (path, c, kind) in ordered(spec) {
+            let launch = try container(c, kind: kind, at: path, input: input, env: env, qos: qos, subPathDirectories: &subPathDirectories)
+            plan.containers.append(launch)
+            containerLimits[c.name] = PodResources.containerCgroupLimits(resources(c, kind))
+        }
+        let all = ordered(spec).map { resources($0.container, $0.kind) }
+        let totals = PodResources.totals(all, podLevel: podLevel(spec))
+        return PodBuild(
+            plan: plan, volumes: volumes, qos: qos,
+            podCgroup: CgroupNames.podPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid),
+            infraCgroup: CgroupNames.infraPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid),
+            podLimits: PodResources.podCgroupLimits(all, podLevel: podLevel(spec)),
+            containerLimits: containerLimits, shmSize: PodLayout.defaultShmSize, memoryLimit: totals.memoryLimit,
+            subPathDirectories: subPathDirectories)
+    }
+
+    /// Start order: init containers in spec order (sidecars among them), then main ones.
+    static func ordered(_ spec: PodSpec) -> [(path: String, container: Manifest.Container, kind: ContainerKind)] {
+        spec.initContainers.enumerated().map { ("spec.initContainers[\($0)]", $1, $1.isSidecar ? .sidecar : .initContainer) }
+            + spec.containers.enumerated().map { ("spec.containers[\($0)]", $1, .main) }
+    }
+
+    /// kubelet `GeneratePodHostNameAndDomain`: `spec.hostname`, else the pod's name, cut to
+    /// 63 bytes, then trailing `-` and `.` trimmed.
+    public static func podHostname(_ pod: Manifest.Pod) -> String {
+        let name = pod.spec.hostname.flatMap { $0.isEmpty ? nil : $0 } ?? pod.metadata.name
+        var bytes = Array(name.utf8)
+        guard bytes.count > maxHostnameBytes else { return name }
+        bytes.removeLast(bytes.count - maxHostnameBytes)
+        while let last = bytes.last, last == UInt8(ascii: "-") || last == UInt8(ascii: ".") { bytes.removeLast() }
+        // Names are validated DNS-1123 (ASCII), so no UTF-8 sequence is cut.
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The per-container restart policy: the pod's for main containers, `Always` for
+    /// sidecars, and for regular init containers `Never` under `Never`, else `OnFailure`.
+    static func restartPolicy(_ kind: ContainerKind, pod: Manifest.RestartPolicy) -> PodModel.RestartPolicy {
+        switch kind {
+        case .sidecar: return .always
+        case .initContainer: return pod == .never ? .never : .onFailure
+        case .main:
+            switch pod {
+            case .always: return .always
+            case .onFailure: return .onFailure
+            case .never: return .never
+            }
+        }
+    }
+
+    static func container(_ c: Manifest.Container, kind: ContainerKind, at path: String, input: PodBuildInput, env: EnvironmentBuilder,
+                          qos: PodQoS, subPathDirectories: inout [SubPathDirectory]) throws(BuildError) -> ContainerLaunch {
+        let spec = input.pod.spec
+        let layout = input.layout
+
+        // The root: `host`, or a stored image; never a fallback from one to the other.
+        let root: RootSource
+        let config: ImageConfig?
+        if c.image == ImageReference.reservedName {
+            root = .host
+            config = nil
+        } else {
+            let ref: ImageReference
+            do { ref = try ImageReference(parsing: c.image) } catch {
+                throw BuildError(path: path + ".image", message: error.description)
+            }
+            let found: ImageLookup.Found?
+            do { found = try input.images.find(ref) } catch {
+                throw BuildError(path: path + ".image", message: "image \"\(c.image)\": \(error)")
+            }
+            guard let found else {
+                throw BuildError(path: path + ".image", message: "image \"\(c.image)\" is not in the local store (podrec image ls); use image: host or podrec image import \(ref) DIR|TAR")
+            }
+            let overlay = layout.overlayDirectory(c.name)
+            root = .image(rootfs: found.rootfs, upper: overlay + "/upper", work: overlay + "/work")
+            config = found.config
+        }
+
+        let security = try SecurityBuilder.build(c, pod: spec, at: path)
+        let environment = try env.environment(c, imageEnv: config?.env ?? [], at: path)
+        let argv = try arguments(c, config: config, kubeletEnv: environment.kubelet, at: path)
+        let mounts = try mounts(c, at: path, input: input, readOnlyRoot: security.readOnlyRootFilesystem, subPathDirectories: &subPathDirectories)
+
+        // The executable: as written when it has a '/', else looked up in PATH inside the
+        // container's root; not found, the bare name stays and exec reports ENOENT.
+        var executable = argv[0]
+        if !executable.contains("/") && !executable.isEmpty {
+            let base: ContainerRootView.Base
+            switch root {
+            case .host: base = .host(input.hostEntries)
+            case .image(let rootfs, _, _): base = .image(rootfs: rootfs)
+            }
+            let view = ContainerRootView(
+                base: base,
+                mounts: mounts.map { (target: $0.target.split(separator: "/").map(String.init), source: $0.source) },
+                lookup: input.files)
+            executable = view.findExecutable(executable, searchPath: environment.path) ?? executable
+        }
+
+        var stopSignal: Int32 = 15
+        if let name = c.lifecycle?.stopSignal {
+            guard let n = SecurityBuilder.signals[name] else {
+                throw BuildError(path: path + ".lifecycle.stopSignal", message: "\"\(name)\" is not a signal name such as SIGTERM or SIGUSR1")
+            }
+            stopSignal = n
+        }
+
+        let workingDirectory = c.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? config.flatMap { $0.workdir.isEmpty ? nil : $0.workdir }
+        var launch = ContainerLaunch(
+            name: c.name, kind: kind,
+            specHash: SpecHash.of(c, resolvedEnv: EnvResolver.resolve(c, namespace: input.pod.metadata.namespace,
+                                                                       configMaps: input.configMaps, secrets: input.secrets)),
+            restartPolicy: restartPolicy(kind, pod: spec.restartPolicy),
+            executable: executable, arguments: argv, environment: environment.entries, workingDirectory: workingDirectory,
+            uid: security.uid, gid: security.gid, supplementalGroups: security.groups, capabilities: security.capabilities,
+            noNewPrivileges: security.noNewPrivileges, readOnlyRootFilesystem: security.readOnlyRootFilesystem,
+            privileged: security.privileged, root: root, mounts: mounts,
+            cgroup: CgroupNames.containerPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name,
+                                              uid: layout.uid, container: c.name),
+            stopSignal: stopSignal,
+            oomScoreAdj: SecurityBuilder.oomScoreAdj(c, isSidecar: kind == .sidecar, pod: spec, qos: qos, memoryCapacity: input.node.memoryBytes))
+        launch.secretEnvironment = environment.secret
+        try ProbeBuilder.apply(c, to: &launch, at: path)
+        return launch
+    }
+
+    /// argv, the Kubernetes way with the image's defaults (containerd `WithProcessArgs`):
+    /// `command` given: command + args (the image's entrypoint and cmd are ignored); only
+    /// `args`: entrypoint + args; neither: entrypoint + cmd. An entrypoint of one empty
+    /// string counts as none. `$(VAR)` in command and args is expanded against kubelet's
+    /// variables (not the image's). `image: host` has no defaults, so it needs `command`.
+    static func arguments(_ c: Manifest.Container, config: ImageConfig?, kubeletEnv: OrderedEnvironment, at path: String) throws(BuildError) -> [String] {
+        let command = (c.command ?? []).map { EnvExpansion.expand($0) { kubeletEnv[$0] } }
+        let args = (c.args ?? []).map { EnvExpansion.expand($0) { kubeletEnv[$0] } }
+        if !command.isEmpty { return command + args }
+        guard let config else {
+            throw BuildError(path: path + ".command", message: "image: host has no default command; set command")
+        }
+        let entrypoint = config.entrypoint == [""] ? [] : config.entrypoint
+        let argv = entrypoint + (args.isEmpty ? config.cmd : args)
+        guard !argv.isEmpty else {
+            throw BuildError(path: path + ".command", message: "image \"\(c.image)\" has no entrypoint or cmd; set command")
+        }
+        return argv
+    }
+
+    static func resources(_ c: Manifest.Container, _ kind: ContainerKind) -> ContainerResources {
+        let role: ContainerRole
+        switch kind {
+        case .initContainer: role = .initContainer
+        case .sidecar: role = .sidecar
+        case .main: role = .main
+        }
+        let r = c.resources
+        return ContainerResources(role: role, cpuRequest: r.cpuRequestMillis, cpuLimit: r.cpuLimitMillis,
+                                  memoryRequest: r.memoryRequestBytes, memoryLimit: r.memoryLimitBytes)
+    }
+
+    static func podLevel(_ spec: PodSpec) -> PodLevelResources? {
+        spec.resources.map {
+            PodLevelResources(cpuRequest: $0.cpuRequestMillis, cpuLimit: $0.cpuLimitMillis,
+                              memoryRequest: $0.memoryRequestBytes, memoryLimit: $0.memoryLimitBytes)
+        }
+    }
+
+    static func podTotals(_ spec: PodSpec) -> PodResourceTotals {
+        PodResources.totals(ordered(spec).map { resources($0.container, $0.kind) }, podLevel: podLevel(spec))
+    }
+}

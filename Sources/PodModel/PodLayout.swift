@@ -1,0 +1,60 @@
+/// Where one pod's files live on the host (ARCHITECTURE, "Flags, defaults, layout"). Pure:
+/// every root is given, nothing is read. Names come from validated manifests (DNS-1123
+/// namespace and name) and from podrec (the uid), so they are safe path components.
+public struct PodLayout: Sendable, Hashable {
+    /// `--root` (`/run/podrec`).
+    public var root: String
+    /// `--data-root` (`/var/lib/podrec`).
+    public var dataRoot: String
+    /// `--log-dir` (`/var/log/podrec`).
+    public var logRoot: String
+    /// `--cgroup-root`: the parent cgroup, relative to the cgroup mount (`podrec`).
+    public var cgroupParent: String
+    /// Where cgroupfs is mounted.
+    public var cgroupMount: String
+
+    public var namespace: String
+    public var name: String
+    public var uid: String
+
+    public init(root: String, dataRoot: String, logRoot: String, cgroupParent: String, cgroupMount: String = "/sys/fs/cgroup",
+                namespace: String, name: String, uid: String) {
+        self.root = root
+        self.dataRoot = dataRoot
+        self.logRoot = logRoot
+        self.cgroupParent = cgroupParent
+        self.cgroupMount = cgroupMount
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+    }
+
+    /// `<root>/pods/<ns>_<name>`: plan, status, supervisor pid, source.
+    public var stateDirectory: String { "\(root)/pods/\(namespace)_\(name)" }
+    public var planFile: String { stateDirectory + "/plan" }
+    public var statusFile: String { stateDirectory + "/status" }
+    /// `pid starttime` of the supervisor, written by the launcher.
+    public var supervisorFile: String { stateDirectory + "/supervisor" }
+    /// The supervisor's own stderr: what it could not put in the status.
+    public var supervisorLog: String { stateDirectory + "/supervisor.log" }
+    /// One empty dir per container: the mount point of its new root.
+    public var scratchDirectory: String { stateDirectory + "/roots" }
+
+    /// `<data-root>/pods/<uid>`.
+    public var dataDirectory: String { "\(dataRoot)/pods/\(uid)" }
+    /// `<data-root>/pods/<uid>/volumes/<name>`.
+    public func volumeDirectory(_ volume: String) -> String { "\(dataDirectory)/volumes/\(volume)" }
+    /// The pod's `/dev/shm`: a tmpfs of `defaultShmSize`.
+    public var shmDirectory: String { dataDirectory + "/shm" }
+    /// The pod's `/etc/hosts` and `/etc/resolv.conf`.
+    public var hostsFile: String { dataDirectory + "/etc-hosts" }
+    public var resolvConfFile: String { dataDirectory + "/resolv.conf" }
+    /// Overlay upper and work dirs of `image:` containers: `<data>/pods/<uid>/overlay/<c>/{upper,work}`.
+    public func overlayDirectory(_ container: String) -> String { "\(dataDirectory)/overlay/\(container)" }
+
+    /// `<log-dir>/pods/<ns>_<name>_<uid>`.
+    public var logDirectory: String { "\(logRoot)/pods/\(namespace)_\(name)_\(uid)" }
+
+    /// Docker's and containerd's default `/dev/shm`: 64 MiB.
+    public static let defaultShmSize: Int64 = 64 << 20
+}

@@ -1,0 +1,81 @@
+/// A pod volume as the host side prepares it: resolved from the manifest (configMap and
+/// secret contents included), with nothing left to look up. `PodVolumes` turns these into
+/// directories and files under the pod's data dir.
+public enum VolumeSpec: Sendable, Hashable {
+    /// A dir under the data root, or with `memory` a tmpfs. `sizeLimit` in bytes.
+    case emptyDir(memory: Bool, sizeLimit: Int64?)
+    /// A host path, checked (or created) by its Kubernetes type when the pod starts.
+    case hostPath(path: String, type: HostPathType)
+    /// configMap and secret volumes: files written through a `..data` symlink swap, as
+    /// kubelet's AtomicWriter does. `secret` puts them on a tmpfs.
+    case files(ProjectedFiles)
+}
+
+/// `hostPath.type`, with kubelet's checks.
+public enum HostPathType: String, Sendable, Hashable, CaseIterable {
+    /// No check.
+    case unset = ""
+    case directoryOrCreate = "DirectoryOrCreate"
+    case directory = "Directory"
+    case fileOrCreate = "FileOrCreate"
+    case file = "File"
+    case socket = "Socket"
+    case charDevice = "CharDevice"
+    case blockDevice = "BlockDevice"
+}
+
+/// The files of a configMap or secret volume.
+public struct ProjectedFiles: Sendable, Hashable {
+    public struct File: Sendable, Hashable {
+        /// Relative, validated by the manifest layer: no `..`, not absolute.
+        public var path: String
+        public var bytes: [UInt8]
+        public var mode: UInt32
+
+        public init(path: String, bytes: [UInt8], mode: UInt32) {
+            self.path = path
+            self.bytes = bytes
+            self.mode = mode
+        }
+    }
+
+    public var files: [File]
+    /// On a tmpfs, never on disk.
+    public var secret: Bool
+
+    public init(files: [File], secret: Bool) {
+        self.files = files
+        self.secret = secret
+    }
+}
+
+/// A volume ready to be bound into the pod's containers.
+public struct PreparedVolume: Sendable, Hashable {
+    /// The host path to bind: the volume dir, or the hostPath itself.
+    public var path: String
+    /// The path is not a directory (a hostPath file, socket or device), so the container
+    /// needs a file, not a dir, to mount it on.
+    public var isFile: Bool
+    /// configMap and secret volumes: kubelet mounts them read-only whatever the
+    /// volumeMount says, and so should the caller.
+    public var readOnly: Bool
+
+    public init(path: String, isFile: Bool, readOnly: Bool = false) {
+        self.path = path
+        self.isFile = isFile
+        self.readOnly = readOnly
+    }
+}
+
+/// A subPath to create inside its volume.
+public struct SubPathDirectory: Sendable, Hashable {
+    /// The volume's host path.
+    public var volume: String
+    /// Relative to `volume`, symlinks resolved, no `..`.
+    public var path: String
+
+    public init(volume: String, path: String) {
+        self.volume = volume
+        self.path = path
+    }
+}
