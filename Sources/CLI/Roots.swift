@@ -41,18 +41,9 @@ struct RootOptions: ParsableArguments {
     }
 
     func reconciler() throws -> Reconciler {
-        let roots = self.roots
-        let driver: any CgroupDriver
-        do { driver = try Cgroups.driver(root: roots.roots.cgroup) } catch { throw CLIError("cgroups: \(error)") }
-        let memTotal = PodVolumes().memTotal() ?? 0
-        let node = NodeFacts(name: Self.hostname(), milliCPU: Int64(sysconf(Int32(_SC_NPROCESSORS_ONLN))) * 1000, memoryBytes: memTotal)
-        let creator = PodCreator(supervisorExecutable: Self.supervisorExecutable, driver: driver,
-                                 images: .store(ImageStore(dataRoot: roots.roots.data)), node: node)
-        return Reconciler(roots: roots, creator: creator)
-    }
-
-    static func hostname() -> String {
-        ((try? Sys.readString("/proc/sys/kernel/hostname")) ?? "localhost").filter { $0 != "\n" }
+        do { return try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable) } catch {
+            throw CLIError(error.description)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 import Cgroups
 import Kernel
 import PodModel
+import PodState
 import Procfs
 import Spawn
 
@@ -26,12 +27,13 @@ public struct PodLauncher: Sendable {
         self.roots = roots
     }
 
+    /// The pod's state dir: record, plan, status, the supervisor's identity and log.
+    public var state: PodStateDirectory { layout.state }
+
     /// The pod's cgroup, relative to the cgroup mount.
-    public var podCgroup: String {
-        CgroupNames.podPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid)
-    }
-    public var infraCgroup: String { podCgroup + "/" + CgroupNames.infra }
-    public func containerCgroup(_ container: String) -> String { podCgroup + "/" + CgroupNames.component(container) }
+    public var podCgroup: String { layout.podCgroup }
+    public var infraCgroup: String { layout.infraCgroup }
+    public func containerCgroup(_ container: String) -> String { layout.containerCgroup(container) }
 
     // MARK: Create
 
@@ -42,8 +44,7 @@ public struct PodLauncher: Sendable {
     @discardableResult
     public func create(_ plan: LaunchPlan, limits: PodCgroupLimits, timeoutMilliseconds: Int64 = 10_000) throws(LaunchError) -> PodStatus {
         do {
-            try Sys.mkdirs(layout.stateDirectory, mode: 0o700)
-            try Sys.mkdirs(layout.scratchDirectory, mode: 0o700)
+            try state.create()
             try Sys.mkdirs(layout.logDirectory, mode: 0o700)
         } catch { throw .kernel(error) }
         try createPodCgroups(limits: limits)
@@ -58,7 +59,7 @@ public struct PodLauncher: Sendable {
         var gateOpen = true
         defer { if gateOpen { Sys.close(gate.write) } }
 
-        var request = SpawnRequest([supervisorExecutable, layout.stateDirectory, "--gate"])
+        var request = SpawnRequest([supervisorExecutable, state.path, "--gate"])
         var unshare: Namespaces = []
         if !plan.hostNetwork { unshare.formUnion([.network, .uts]) }
         if !plan.hostIPC { unshare.insert(.ipc) }
@@ -69,7 +70,7 @@ public struct PodLauncher: Sendable {
         defer { for fd in fds { Sys.close(fd) } }
         let process: SpawnedProcess
         do {
-            let log = try Sys.openForAppending(layout.supervisorLog, mode: 0o600)
+            let log = try Sys.openForAppending(state.path(.supervisorLog), mode: 0o600)
             fds.append(log)
             request.stdin = gate.read
             request.stdout = log
@@ -101,9 +102,7 @@ public struct PodLauncher: Sendable {
         // pid and start time: the identity a later pass checks the supervisor by.
         let identity = try? ProcfsReader(roots: roots).stat(of: process.pid).map { ProcessIdentity(pid: $0.pid, startTime: $0.startTime) }
         if let identity = identity ?? nil {
-            do {
-                try Sys.writeFileAtomically(layout.supervisorFile, Array(Self.supervisorLine(identity).utf8), mode: 0o600, durable: false)
-            } catch { throw .kernel(error) }
+            do { try state.write(SupervisorIdentity(pid: identity.pid, startTime: identity.startTime.rawValue)) } catch { throw .kernel(error) }
         }
         return try waitForGeneration(plan.generation, timeoutMilliseconds: timeoutMilliseconds)
     }
@@ -139,7 +138,7 @@ public struct PodLauncher: Sendable {
     }
 
     func writePlan(_ plan: LaunchPlan) throws(LaunchError) {
-        do { try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8), mode: 0o600, durable: false) } catch { throw .kernel(error) }
+        do { try state.write(plan) } catch { throw .kernel(error) }
     }
 
     // MARK: Update
@@ -159,30 +158,18 @@ public struct PodLauncher: Sendable {
 
     /// The supervisor recorded at creation, if it still lives (same pid, same start time).
     public func supervisor() throws(LaunchError) -> ProcessIdentity? {
-        guard let text = try? Sys.readString(layout.supervisorFile), let identity = Self.supervisorIdentity(text) else { return nil }
+        guard let recorded = state.supervisor() else { return nil }
+        let identity = ProcessIdentity(pid: recorded.pid, startTime: ClockTicks(rawValue: recorded.startTime))
         do { return try ProcfsReader(roots: roots).isAlive(identity) ? identity : nil } catch { throw .other("\(error)") }
-    }
-
-    /// The supervisor file's one line, `pid starttime`: what identifies the supervisor to a
-    /// later pass (a pid alone could be another process by then).
-    public static func supervisorLine(_ identity: ProcessIdentity) -> String {
-        "\(identity.pid) \(identity.startTime.rawValue)\n"
-    }
-
-    /// `supervisorLine` read back; nil when the text is not one.
-    public static func supervisorIdentity(_ text: String) -> ProcessIdentity? {
-        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard parts.count == 2, let pid = Int32(parts[0]), pid > 0, let ticks = UInt64(parts[1]) else { return nil }
-        return ProcessIdentity(pid: pid, startTime: ClockTicks(rawValue: ticks))
     }
 
     public func status() throws(LaunchError) -> PodStatus? {
         let text: String
-        do { text = try Sys.readString(layout.statusFile) } catch {
-            if error.isNotFound { return nil }
-            throw .kernel(error)
-        }
-        do { return try PodStatus.decode(text) } catch { throw .other("status \(layout.statusFile): \(error)") }
+        do {
+            guard let t = try state.text(.status) else { return nil }
+            text = t
+        } catch { throw .kernel(error) }
+        do { return try PodStatus.decode(text) } catch { throw .other("status \(state.path(.status)): \(error)") }
     }
 
     /// Polls the status until `observedGeneration ≥ generation`. The supervisor writes the
@@ -197,7 +184,7 @@ public struct PodLauncher: Sendable {
     public func waitForStatus(timeoutMilliseconds: Int64, what: String, _ done: (PodStatus) -> Bool) throws(LaunchError) -> PodStatus {
         let deadline = MonotonicClock.now() + timeoutMilliseconds * 1_000_000
         let watch: DirectoryWatch
-        do { watch = try DirectoryWatch(layout.stateDirectory) } catch { throw .kernel(error) }
+        do { watch = try DirectoryWatch(state.path) } catch { throw .kernel(error) }
         while true {
             if let s = try status(), done(s) { return s }
             let left = deadline - MonotonicClock.now()
@@ -209,7 +196,7 @@ public struct PodLauncher: Sendable {
     }
 
     func supervisorLogTail() -> String {
-        guard let text = try? Sys.readString(layout.supervisorLog) else { return "" }
+        guard let text = (try? state.text(.supervisorLog)) ?? nil else { return "" }
         return String(text.suffix(2000))
     }
 
@@ -272,9 +259,7 @@ public struct PodLauncher: Sendable {
                 try driver.remove(podCgroup)
             }
         } catch { throw .cgroup(error) }
-        if let text = try? Sys.readString(layout.supervisorFile), let pid = Int32(text.split(separator: " ").first ?? "") {
-            reapIfChild(pid)
-        }
+        if let recorded = state.supervisor() { reapIfChild(recorded.pid) }
     }
 
     /// A supervisor started by this process is its child until this process exits: reap it
@@ -285,7 +270,7 @@ public struct PodLauncher: Sendable {
 
     /// Removes the pod's state dir: plan, status, supervisor file and the empty scratch dirs.
     public func removeState() throws(LaunchError) {
-        do { try Sys.removeTree(layout.stateDirectory) } catch { throw .kernel(error) }
+        do { try state.remove() } catch { throw .kernel(error) }
     }
 }
 

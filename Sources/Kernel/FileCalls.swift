@@ -30,3 +30,10 @@ extension Sys {
         }
     }
 }
+
+extension Sys {
+    /// The CPUs online now (`sysconf(_SC_NPROCESSORS_ONLN)`): the node's allocatable CPU.
+    public static func onlineCPUs() -> Int {
+        Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+}

@@ -155,11 +155,15 @@ public struct PlanOptions: Sendable {
     /// Sources whose input could not be used this pass (a watched file that fails to parse,
     /// or is refused): their pods are left as they run, never pruned.
     public var held: Set<String>
+    /// Pods of the input that could not be built this pass (an image not in the store, a
+    /// hostPath of the wrong type): not "missing from the input", so never pruned.
+    public var unresolved: Set<PodKey>
 
-    public init(owner: String = "apply", prune: Bool = false, held: Set<String> = []) {
+    public init(owner: String = "apply", prune: Bool = false, held: Set<String> = [], unresolved: Set<PodKey> = []) {
         self.owner = owner
         self.prune = prune
         self.held = held
+        self.unresolved = unresolved
     }
 
     /// Whether a pod recorded with `source` belongs to this pass.

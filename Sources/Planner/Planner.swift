@@ -44,11 +44,16 @@ public enum Planner {
                 }
                 continue
             }
-            if options.prune && options.owns(record.source) {
+            if options.prune && options.owns(record.source) && !options.unresolved.contains(key) {
                 actions.append(Action(.delete(key), reason: "not in the input (prune, source \(record.source))"))
             }
         }
         return Plan(actions: actions)
+    }
+
+    /// `delete` by name: one deletion for each of `keys` that the host has, in key order.
+    public static func deletions(_ keys: Set<PodKey>, observed: Observed, reason: String) -> Plan {
+        Plan(actions: keys.sorted().filter { observed.pods[$0] != nil }.map { Action(.delete($0), reason: reason) })
     }
 
     static func planPod(_ d: DesiredPod, _ o: ObservedPod?, options: PlanOptions, unified: Bool) -> [Action] {

@@ -30,6 +30,23 @@ public struct FileLookup: Sendable {
         return .other
     }
 
+    /// What `path` is with every symlink followed, as stat(2) sees it (at most 40, as the
+    /// kernel's MAXSYMLINKS); nil when nothing is there or a link loops.
+    public func following(_ path: String) -> Entry? {
+        var current = path
+        for _ in 0...40 {
+            guard let e = entry(current) else { return nil }
+            guard case .symlink(let target) = e else { return e }
+            if target.hasPrefix("/") {
+                current = target
+            } else {
+                let parent = current.split(separator: "/").dropLast().joined(separator: "/")
+                current = "/" + (parent.isEmpty ? "" : parent + "/") + target
+            }
+        }
+        return nil
+    }
+
     /// A fake tree: absolute paths to entries; every proper prefix of a listed path is a
     /// directory, so only leaves need listing.
     public static func fake(_ entries: [String: Entry]) -> FileLookup {

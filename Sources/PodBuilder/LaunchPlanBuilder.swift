@@ -95,15 +95,17 @@ public struct PodBuildInput: Sendable {
     public var images: ImageLookup
     /// `HostSystemDirectories.probe()`: what an `image: host` root holds, for the PATH search.
     public var hostEntries: [String: HostEntry]
-    /// Step 2 only: `PodVolumes.prepare` of the `volumeSpecs`, by volume name.
-    public var preparedVolumes: [String: PreparedVolume]
+    /// Where each volume is on the host, by name. nil: where preparing the `volumeSpecs`
+    /// will put it (`expectedVolumes`), which is what a plan is built against; tests may
+    /// give volumes prepared already.
+    public var preparedVolumes: [String: PreparedVolume]?
     public var node: NodeFacts
     /// lstat and readlink, for the PATH search and subPaths.
     public var files: FileLookup
 
     public init(pod: Manifest.Pod, configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:], layout: PodLayout,
                 generation: Int, images: ImageLookup = .none, hostEntries: [String: HostEntry] = [:],
-                preparedVolumes: [String: PreparedVolume] = [:], node: NodeFacts = NodeFacts(), files: FileLookup = .host) {
+                preparedVolumes: [String: PreparedVolume]? = nil, node: NodeFacts = NodeFacts(), files: FileLookup = .host) {
         self.pod = pod
         self.configMaps = configMaps
         self.secrets = secrets
@@ -118,7 +120,7 @@ public struct PodBuildInput: Sendable {
 
     /// The ConfigMaps and Secrets of `manifests`, the input `pod` came from.
     public init(pod: Manifest.Pod, manifests: ManifestSet, layout: PodLayout, generation: Int, images: ImageLookup = .none,
-                hostEntries: [String: HostEntry] = [:], preparedVolumes: [String: PreparedVolume] = [:],
+                hostEntries: [String: HostEntry] = [:], preparedVolumes: [String: PreparedVolume]? = nil,
                 node: NodeFacts = NodeFacts(), files: FileLookup = .host) {
         self.init(pod: pod, configMaps: manifests.configMaps, secrets: manifests.secrets, layout: layout, generation: generation,
                   images: images, hostEntries: hostEntries, preparedVolumes: preparedVolumes, node: node, files: files)
@@ -146,12 +148,17 @@ public struct PodBuild: Sendable {
     /// symlinks, with the mode of its volume's dir, before the pod starts
     /// (`Sys.makeDirectories(_:beneath:)`).
     public var subPathDirectories: [SubPathDirectory]
+    /// What the host prepares before the supervisor starts: the volumes, sizes and files
+    /// above, as the executor takes them.
+    public var setup: PodSetup
+
+    /// The pod cgroup's limits and each container's.
+    public var limits: PodCgroupLimits { PodCgroupLimits(pod: podLimits, containers: containerLimits) }
 }
 
-/// Turns one validated, defaulted pod into a `LaunchPlan`, in two steps:
-///
-/// 1. `volumeSpecs`: what the host must prepare (configMap and secret contents resolved);
-/// 2. `build`, once the volumes are ready: the plan, the cgroups and their limits.
+/// Turns one validated, defaulted pod into its whole build: the volumes the host must
+/// prepare (configMap and secret contents resolved, `volumeSpecs`), where they will be
+/// (`expectedVolumes`), and the `LaunchPlan`, cgroups and limits built against them.
 ///
 /// Pure but for two injected lookups (the image store and lstat); no clock, no globals.
 /// The rules are Kubernetes' (kubelet + containerd), each documented where it is applied.
@@ -160,10 +167,12 @@ public enum LaunchPlanBuilder {
     public static let maxHostnameBytes = 63
 
     public static func build(_ input: PodBuildInput) throws(BuildError) -> PodBuild {
+        let volumes = try volumeSpecs(input)
+        var input = input
+        if input.preparedVolumes == nil { input.preparedVolumes = expectedVolumes(volumes, layout: input.layout, files: input.files) }
         let pod = input.pod
         let spec = pod.spec
         let layout = input.layout
-        let volumes = try volumeSpecs(input)
         let qos = PodQoS.of(spec)
         let hostname = spec.hostNetwork && !input.node.name.isEmpty ? input.node.name : podHostname(pod)
         let env = EnvironmentBuilder(pod: pod, uid: layout.uid, configMaps: input.configMaps, secrets: input.secrets, node: input.node,
@@ -172,7 +181,7 @@ public enum LaunchPlanBuilder {
             generation: input.generation, namespace: pod.metadata.namespace, name: pod.metadata.name, uid: layout.uid,
             hostname: hostname, shareProcessNamespace: spec.shareProcessNamespace, hostNetwork: spec.hostNetwork,
             hostPID: spec.hostPID, hostIPC: spec.hostIPC, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
-            logDirectory: layout.logDirectory, scratchDirectory: layout.scratchDirectory,
+            logDirectory: layout.logDirectory, scratchDirectory: layout.state.scratchDirectory,
             sharedShm: spec.hostIPC ? "/dev/shm" : layout.shmDirectory, cgroupMount: layout.cgroupMount)
 
         var containerLimits: [String: CgroupLimits] = [:]
@@ -184,13 +193,19 @@ public enum LaunchPlanBuilder {
         }
         let all = ordered(spec).map { resources($0.container, $0.kind) }
         let totals = PodResources.totals(all, podLevel: podLevel(spec))
+        let setup = PodSetup(
+            volumes: volumes, expectedVolumes: input.preparedVolumes ?? [:], memoryLimit: totals.memoryLimit,
+            shmSize: spec.hostIPC ? nil : PodLayout.defaultShmSize,
+            overlayScratch: plan.containers.contains { if case .image = $0.root { true } else { false } },
+            hostname: hostname, hostAliases: spec.hostAliases.map { ($0.ip, $0.hostnames) }, hostNetwork: spec.hostNetwork,
+            subPathDirectories: subPathDirectories)
         return PodBuild(
             plan: plan, volumes: volumes, qos: qos,
             podCgroup: CgroupNames.podPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid),
             infraCgroup: CgroupNames.infraPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid),
             podLimits: PodResources.podCgroupLimits(all, podLevel: podLevel(spec)),
             containerLimits: containerLimits, shmSize: PodLayout.defaultShmSize, memoryLimit: totals.memoryLimit,
-            subPathDirectories: subPathDirectories)
+            subPathDirectories: subPathDirectories, setup: setup)
     }
 
     /// Start order: init containers in spec order (sidecars among them), then main ones.

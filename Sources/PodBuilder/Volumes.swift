@@ -9,6 +9,33 @@ extension LaunchPlanBuilder {
         try volumeSpecs(input.pod, configMaps: input.configMaps, secrets: input.secrets)
     }
 
+    /// Where `PodVolumes.prepare` will put each volume, without making anything: what the
+    /// launch plan's mounts are built against. emptyDir, configMap and secret volumes are
+    /// dirs under the pod's data dir; a hostPath is what the host has there, symlinks
+    /// followed (a missing one takes its type's kind: FileOrCreate, File, Socket and the
+    /// devices a file, the rest a dir).
+    public static func expectedVolumes(_ volumes: [(name: String, spec: VolumeSpec)], layout: PodLayout,
+                                       files: FileLookup) -> [String: PreparedVolume] {
+        var out: [String: PreparedVolume] = [:]
+        for (name, spec) in volumes {
+            switch spec {
+            case .emptyDir:
+                out[name] = PreparedVolume(path: layout.volumeDirectory(name), isFile: false)
+            case .files:
+                out[name] = PreparedVolume(path: layout.volumeDirectory(name), isFile: false, readOnly: true)
+            case .hostPath(let path, let type):
+                let isFile: Bool
+                if let entry = files.following(path) {
+                    isFile = entry != .directory
+                } else {
+                    isFile = type == .fileOrCreate || type == .file || type == .socket || type == .charDevice || type == .blockDevice
+                }
+                out[name] = PreparedVolume(path: path, isFile: isFile)
+            }
+        }
+        return out
+    }
+
     /// The pod's memory limit in bytes, when every container declares one (or pod-level
     /// resources set one): what `PodVolumes.prepare(_:layout:podMemoryLimit:)` bounds the
     /// memory-backed volumes with. The same as `PodBuild.memoryLimit`.
@@ -104,7 +131,7 @@ extension LaunchPlanBuilder {
             guard let volume = input.pod.spec.volumes.first(where: { $0.name == m.name }) else {
                 throw BuildError(path: mp + ".name", message: "no volume named \"\(m.name)\" in spec.volumes")
             }
-            guard let prepared = input.preparedVolumes[m.name] else {
+            guard let prepared = input.preparedVolumes?[m.name] else {
                 throw BuildError(path: mp + ".name", message: "volume \"\(m.name)\" was not prepared")
             }
             var source = prepared.path

@@ -29,16 +29,16 @@ public struct PodLayout: Sendable, Hashable {
         self.uid = uid
     }
 
-    /// `<root>/pods/<ns>_<name>`: plan, status, supervisor pid, source.
-    public var stateDirectory: String { "\(root)/pods/\(namespace)_\(name)" }
-    public var planFile: String { stateDirectory + "/plan" }
-    public var statusFile: String { stateDirectory + "/status" }
-    /// `pid starttime` of the supervisor, written by the launcher.
-    public var supervisorFile: String { stateDirectory + "/supervisor" }
-    /// The supervisor's own stderr: what it could not put in the status.
-    public var supervisorLog: String { stateDirectory + "/supervisor.log" }
-    /// One empty dir per container: the mount point of its new root.
-    public var scratchDirectory: String { stateDirectory + "/roots" }
+    /// `<root>/pods/<ns>_<name>`: record, plan, status, the supervisor's identity and log.
+    public var state: PodStateDirectory { PodStateDirectory(root: root, key: PodKey(namespace: namespace, name: name)) }
+
+    /// The pod's cgroup, `<parent>/<ns>_<name>_<uid>`, relative to the cgroup mount.
+    public var podCgroup: String { CgroupNames.podPath(parent: cgroupParent, namespace: namespace, name: name, uid: uid) }
+    /// The supervisor's cgroup, `<pod cgroup>/_infra`.
+    public var infraCgroup: String { CgroupNames.infraPath(parent: cgroupParent, namespace: namespace, name: name, uid: uid) }
+    public func containerCgroup(_ container: String) -> String {
+        CgroupNames.containerPath(parent: cgroupParent, namespace: namespace, name: name, uid: uid, container: container)
+    }
 
     /// `<data-root>/pods/<uid>`.
     public var dataDirectory: String { "\(dataRoot)/pods/\(uid)" }

@@ -47,8 +47,10 @@ public enum ImmutableFields {
     public static let names = ["hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace", "hostname", "volumes"]
 }
 
-/// One pod as the input asks for it, resolved for this host. The reconciler fixes the uid
-/// (the recorded one, or a new one) before planning, so the plan and limits are final.
+/// One pod as the input asks for it, resolved for this host: its whole build (launch plan,
+/// limits, host set-up), computed once per pass without touching the host and carried by the
+/// planner's actions to the executor. The reconciler fixes the uid (the recorded one, or a
+/// new one) before planning, so all of it is final.
 public struct DesiredPod: Sendable {
     public var key: PodKey
     public var source: String
@@ -58,18 +60,26 @@ public struct DesiredPod: Sendable {
     /// Its `generation` is not looked at: the planner gives the one to write.
     public var plan: LaunchPlan
     public var limits: PodCgroupLimits
+    /// What the host prepares before the supervisor starts (volumes, `/dev/shm`, hosts).
+    public var setup: PodSetup
     /// As `PodRecord.contents`.
     public var contents: String
 
     public init(key: PodKey, source: String, uid: String, immutable: [String: String], plan: LaunchPlan, limits: PodCgroupLimits,
-                contents: String = "") {
+                setup: PodSetup = PodSetup(), contents: String = "") {
         self.key = key
         self.source = source
         self.uid = uid
         self.immutable = immutable
         self.plan = plan
         self.limits = limits
+        self.setup = setup
         self.contents = contents
+    }
+
+    /// The record the executor writes for this pod at `generation`.
+    public func record(generation: Int) -> PodRecord {
+        PodRecord(uid: uid, source: source, immutable: immutable, generation: generation, contents: contents)
     }
 }
 

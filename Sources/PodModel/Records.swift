@@ -181,3 +181,25 @@ public enum RecordReader {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// The supervisor's identity as the launcher records it, `pid starttime` (clock ticks since
+/// boot, /proc/PID/stat field 22): a pid alone could be another process by a later pass.
+public struct SupervisorIdentity: Sendable, Hashable {
+    public var pid: Int32
+    public var startTime: UInt64
+
+    public init(pid: Int32, startTime: UInt64) {
+        self.pid = pid
+        self.startTime = startTime
+    }
+
+    /// The file's one line.
+    public var line: String { "\(pid) \(startTime)\n" }
+
+    /// `line` read back; nil when the text is not one.
+    public init?(line text: String) {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard parts.count == 2, let pid = Int32(parts[0]), pid > 0, let ticks = UInt64(parts[1]) else { return nil }
+        self.init(pid: pid, startTime: ticks)
+    }
+}

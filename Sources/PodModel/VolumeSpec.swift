@@ -79,3 +79,48 @@ public struct SubPathDirectory: Sendable, Hashable {
         self.path = path
     }
 }
+
+/// What the reconciler prepares on the host before it starts a pod's supervisor. It is
+/// computed once, with the launch plan, and carried by the plan's actions, so that `apply`
+/// prepares exactly what `diff` planned and never goes back to the manifest.
+public struct PodSetup: Sendable {
+    /// The pod's volumes in spec order, their contents resolved (secret bytes included:
+    /// `diff` prints none of this).
+    public var volumes: [(name: String, spec: VolumeSpec)]
+    /// Where the launch plan's mounts expect each volume on the host. Preparing the volumes
+    /// must give exactly these, or the plan no longer fits the host.
+    public var expectedVolumes: [String: PreparedVolume]
+    /// The pod's memory limit in bytes, when it has one: bounds its memory-backed volumes,
+    /// its secrets' tmpfs and its overlay scratch.
+    public var memoryLimit: Int64?
+    /// The size of the pod's own `/dev/shm` tmpfs; nil with hostIPC (the host's is used).
+    public var shmSize: Int64?
+    /// Some container has an image root: the tmpfs for its overlay upper and work dirs.
+    public var overlayScratch: Bool
+    /// `/etc/hosts`: the pod's hostname, its hostAliases, and whether the pod has the host's
+    /// network (then the host's own names).
+    public var hostname: String
+    public var hostAliases: [(ip: String, hostnames: [String])]
+    public var hostNetwork: Bool
+    /// SubPaths that do not exist yet, made before the start.
+    public var subPathDirectories: [SubPathDirectory]
+
+    public init(volumes: [(name: String, spec: VolumeSpec)] = [], expectedVolumes: [String: PreparedVolume] = [:], memoryLimit: Int64? = nil,
+                shmSize: Int64? = PodLayout.defaultShmSize, overlayScratch: Bool = false, hostname: String = "",
+                hostAliases: [(ip: String, hostnames: [String])] = [], hostNetwork: Bool = false, subPathDirectories: [SubPathDirectory] = []) {
+        self.volumes = volumes
+        self.expectedVolumes = expectedVolumes
+        self.memoryLimit = memoryLimit
+        self.shmSize = shmSize
+        self.overlayScratch = overlayScratch
+        self.hostname = hostname
+        self.hostAliases = hostAliases
+        self.hostNetwork = hostNetwork
+        self.subPathDirectories = subPathDirectories
+    }
+
+    /// The configMap and secret volumes: what a `refreshFiles` rewrites.
+    public var fileVolumes: [(name: String, spec: VolumeSpec)] {
+        volumes.filter { if case .files = $0.spec { true } else { false } }
+    }
+}

@@ -2,8 +2,8 @@ import Cgroups
 import Kernel
 import Planner
 import PodModel
+import PodState
 import Procfs
-import HostSetup
 
 /// Builds `Observed`: every podrec pod on this host, from its state dir, its cgroups and
 /// `/proc` (ARCHITECTURE, "Observed state"). Reads only; takes no lock (`diff` runs it
@@ -84,12 +84,12 @@ public struct Observer: Sendable {
         var claimedUIDs: Set<String> = []
         var claimedLogs: Set<String> = []
 
-        let stateRoot = roots.state + "/pods"
+        let stateRoot = StateRoot(path: roots.state).podsDirectory
         for entry in try HostReads.names(stateRoot) {
-            let directory = stateRoot + "/" + entry
+            let directory = PodStateDirectory(path: stateRoot + "/" + entry)
             guard let key = HostReads.podKey(stateDirectoryName: entry) else {
                 if scope == nil {
-                    problems.append(ObserveProblem(pod: nil, path: directory, reason: "not a pod state dir: the name is not <namespace>_<name>"))
+                    problems.append(ObserveProblem(pod: nil, path: directory.path, reason: "not a pod state dir: the name is not <namespace>_<name>"))
                 }
                 continue
             }
@@ -123,27 +123,30 @@ public struct Observer: Sendable {
     }
 
     /// The pod of one state dir; nil when `directory` is no dir, or was removed meanwhile.
-    func observePod(_ key: PodKey, directory: String, cgroups: CgroupListing, problems: inout [ObserveProblem]) throws(ObserveError) -> FoundPod? {
+    func observePod(_ key: PodKey, directory: PodStateDirectory, cgroups: CgroupListing, problems: inout [ObserveProblem]) throws(ObserveError) -> FoundPod? {
+        func read(_ file: PodStateDirectory.File) throws(ObserveError) -> String? {
+            do { return try directory.text(file) } catch { throw ObserveError(pod: key, .kernel(error)) }
+        }
         let recordText: String?
-        do { recordText = try HostReads.optionalText(directory + "/record", pod: key) } catch {
+        do { recordText = try read(.record) } catch {
             if case .kernel(let e) = error.cause, e.errno == .notDirectory {
-                problems.append(ObserveProblem(pod: nil, path: directory, reason: "not a directory"))
+                problems.append(ObserveProblem(pod: nil, path: directory.path, reason: "not a directory"))
                 return nil
             }
             throw error
         }
-        let planText = try HostReads.optionalText(directory + "/plan", pod: key)
-        let statusText = try HostReads.optionalText(directory + "/status", pod: key)
-        let supervisorText = try HostReads.optionalText(directory + "/supervisor", pod: key)
-        if recordText == nil && planText == nil && statusText == nil && supervisorText == nil && !Sys.exists(directory) {
+        let planText = try read(.plan)
+        let statusText = try read(.status)
+        let supervisorText = try read(.supervisor)
+        if recordText == nil && planText == nil && statusText == nil && supervisorText == nil && !Sys.exists(directory.path) {
             return nil  // removed since the listing: a concurrent delete
         }
 
         var pod = ObservedPod(key: key)
-        pod.record = Self.decoded(recordText, directory + "/record", key, &problems) { t throws(RecordError) in try PodRecord.decode(t) }
-        pod.plan = Self.decoded(planText, directory + "/plan", key, &problems) { t throws(RecordError) in try LaunchPlan.decode(t) }
-        pod.status = Self.decoded(statusText, directory + "/status", key, &problems) { t throws(RecordError) in try PodStatus.decode(t) }
-        pod.supervisor = try supervisorState(supervisorText, path: directory + "/supervisor", key, &problems)
+        pod.record = Self.decoded(recordText, directory.path(.record), key, &problems) { t throws(RecordError) in try PodRecord.decode(t) }
+        pod.plan = Self.decoded(planText, directory.path(.plan), key, &problems) { t throws(RecordError) in try LaunchPlan.decode(t) }
+        pod.status = Self.decoded(statusText, directory.path(.status), key, &problems) { t throws(RecordError) in try PodStatus.decode(t) }
+        pod.supervisor = try supervisorState(supervisorText, path: directory.path(.supervisor), key, &problems)
 
         var uids: [String] = []
         for uid in [pod.record?.uid, pod.plan?.uid] { if let uid, !uid.isEmpty, !uids.contains(uid) { uids.append(uid) } }
@@ -186,10 +189,11 @@ public struct Observer: Sendable {
     /// a supervisor lives); `.none` without a file.
     func supervisorState(_ text: String?, path: String, _ key: PodKey, _ problems: inout [ObserveProblem]) throws(ObserveError) -> SupervisorState {
         guard let text else { return .none }
-        guard let identity = PodLauncher.supervisorIdentity(text) else {
+        guard let recorded = SupervisorIdentity(line: text) else {
             problems.append(ObserveProblem(pod: key, path: path, reason: "not \"pid starttime\": \(text.prefix(80))"))
             return .dead
         }
+        let identity = ProcessIdentity(pid: recorded.pid, startTime: ClockTicks(rawValue: recorded.startTime))
         do { return try procfs.isAlive(identity) ? .alive(pid: identity.pid) : .dead } catch { throw ObserveError(pod: key, .procfs(error)) }
     }
 

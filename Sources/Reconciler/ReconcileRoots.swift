@@ -1,5 +1,6 @@
 import Kernel
 import Planner
+import PodState
 import HostSetup
 import PodModel
 
@@ -22,11 +23,9 @@ public struct ReconcileRoots: Sendable, Hashable {
     /// The source recorded for a pod (`apply`, `watch:<dir>/<file>`), or nil: no state, or
     /// no readable record. For the watcher, deciding which file keeps a duplicated pod.
     public func recordedSource(_ key: PodKey) -> String? {
-        let path = layout(key, uid: "").stateDirectory + "/record"
-        guard let text = try? Sys.readString(path) else { return nil }
-        return (try? PodRecord.decode(text))?.source
+        stateRoot.pod(key).record()?.source
     }
 
-    /// `<root>/lock`: one pass at a time (ARCHITECTURE, "The lock").
-    public var lockFile: String { roots.state + "/lock" }
+    /// `--root`: the pods' state dirs and the pass lock.
+    public var stateRoot: StateRoot { StateRoot(path: roots.state) }
 }

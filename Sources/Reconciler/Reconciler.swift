@@ -1,20 +1,46 @@
 import Cgroups
+import ContainerRuntime
+import Images
 import Kernel
 import Manifest
 import PodBuilder
 import Planner
 import PodModel
+import PodState
+import Procfs
 import HostSetup
 
 /// One pass: observe the host, resolve the input, plan, and (for `apply`) execute under
 /// the lock. `diff` plans without the lock and executes nothing.
 public struct Reconciler: Sendable {
     public var roots: ReconcileRoots
-    public var creator: PodCreator
+    /// The cgroup driver the host's pods are observed through.
+    public var driver: any CgroupDriver
+    /// What a build reads of this host (images, node, host dirs, lstat).
+    public var facts: HostFacts
+    /// Where the executor's actions land.
+    public var host: any ExecutorHost
 
-    public init(roots: ReconcileRoots, creator: PodCreator) {
+    public init(roots: ReconcileRoots, driver: any CgroupDriver, facts: HostFacts, host: any ExecutorHost) {
         self.roots = roots
-        self.creator = creator
+        self.driver = driver
+        self.facts = facts
+        self.host = host
+    }
+
+    /// The reconciler of this host: its cgroup driver, podrec's image store under the data
+    /// root, the node's name, CPUs and memory, the host dirs an `image: host` root holds, and
+    /// `supervisorExecutable` for the pods' supervisors.
+    public static func onThisHost(roots: ReconcileRoots, supervisorExecutable: String) throws(ReconcileError) -> Reconciler {
+        let driver: any CgroupDriver
+        do { driver = try Cgroups.driver(root: roots.roots.cgroup) } catch { throw ReconcileError(description: "cgroups: \(error)") }
+        let volumes = PodVolumes()
+        let hostname = ((try? Sys.readString("/proc/sys/kernel/hostname")) ?? "localhost").filter { $0 != "\n" }
+        let node = NodeFacts(name: hostname, milliCPU: Int64(Sys.onlineCPUs()) * 1000, memoryBytes: volumes.memTotal() ?? 0)
+        let facts = HostFacts(images: .store(ImageStore(dataRoot: roots.roots.data)), node: node,
+                              hostEntries: HostSystemDirectories.probe(), files: .host)
+        return Reconciler(roots: roots, driver: driver, facts: facts,
+                          host: LiveHost(supervisorExecutable: supervisorExecutable, driver: driver, volumes: volumes))
     }
 
     public struct Planned: Sendable {
@@ -68,7 +94,7 @@ public struct Reconciler: Sendable {
     }
 
     public func plan(_ input: Input, owner: String, prune: Bool) throws(ReconcileError) -> Planned {
-        let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: creator.driver)
+        let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: driver)
         let observation: Observation
         do { observation = try observer.observation(scope: input.scope) } catch { throw ReconcileError(description: error.description) }
         let observed = observation.observed
@@ -76,19 +102,14 @@ public struct Reconciler: Sendable {
         for (key, pod) in observed.pods { if let r = pod.record { records[key] = r } }
         var desired: [DesiredPod] = []
         var failures: [DesiredBuilder.Failure] = []
-        let builder = DesiredBuilder(creator: creator, roots: roots)
+        let builder = DesiredBuilder(facts: facts, roots: roots)
         for set in input.scopedSets {
             let built = builder.build(set, source: input.source, records: records, newUID: Self.newUID)
             desired += built.pods
             failures += built.failures
         }
-        var plan = Planner.plan(desired: desired, observed: observed, options: PlanOptions(owner: owner, prune: prune, held: input.held))
-        // A pod that failed to resolve is not "missing from the input": never prune it.
-        let failed = Set(failures.map(\.key))
-        plan.actions.removeAll { a in
-            if case .delete(let k) = a.kind { return failed.contains(k) }
-            return false
-        }
+        let options = PlanOptions(owner: owner, prune: prune, held: input.held, unresolved: Set(failures.map(\.key)))
+        let plan = Planner.plan(desired: desired, observed: observed, options: options)
         return Planned(plan: plan, observed: observed, desired: desired, failures: failures,
                        problems: observation.problems.map(\.description))
     }
@@ -102,29 +123,47 @@ public struct Reconciler: Sendable {
     /// `stopWithoutWaiting`: see `Executor.stopWithoutWaiting` (`watch`).
     public func apply(_ input: Input, owner: String, prune: Bool, graceMilliseconds: Int64? = nil,
                       stopWithoutWaiting: Bool = false) throws(ReconcileError) -> (Planned, [Executor.Outcome]) {
-        let lock: Int32
-        do {
-            try Sys.mkdirs(roots.roots.state, mode: 0o700)
-            lock = try Sys.lockFile(roots.lockFile)
-        } catch { throw ReconcileError(description: "the lock \(roots.lockFile): \(error)") }
+        let lock = try takeLock()
         defer { Sys.close(lock) }
         let planned = try plan(input, owner: owner, prune: prune)
-        var pods: [PodKey: Executor.InputPod] = [:]
-        for set in input.scopedSets {
-            for sourced in set.pods {
-                let key = PodKey(namespace: sourced.pod.metadata.namespace, name: sourced.pod.metadata.name)
-                if pods[key] == nil { pods[key] = Executor.InputPod(pod: sourced.pod, manifests: set) }
-            }
-        }
-        let executor = Executor(creator: creator, roots: roots, graceMilliseconds: graceMilliseconds, stopWithoutWaiting: stopWithoutWaiting)
-        return (planned, executor.run(planned.plan, input: pods, observed: planned.observed))
+        return (planned, executor(graceMilliseconds: graceMilliseconds, stopWithoutWaiting: stopWithoutWaiting).run(planned.plan, observed: planned.observed))
+    }
+
+    /// `delete`: stops and removes the named pods (and with `all`, every pod on the host),
+    /// under the lock, through the planner and the executor as any pass. Returns the names
+    /// that are no pod here, and one outcome per pod deleted.
+    public func delete(_ keys: Set<PodKey>, all: Bool = false, graceMilliseconds: Int64? = nil) throws(ReconcileError) -> (missing: [PodKey], outcomes: [Executor.Outcome]) {
+        let lock = try takeLock()
+        defer { Sys.close(lock) }
+        let observed = try observe()
+        let wanted = all ? keys.union(observed.pods.keys) : keys
+        let missing = wanted.filter { observed.pods[$0] == nil }.sorted()
+        let plan = Planner.deletions(wanted, observed: observed, reason: "deleted by request")
+        return (missing, executor(graceMilliseconds: graceMilliseconds).run(plan, observed: observed))
+    }
+
+    func executor(graceMilliseconds: Int64?, stopWithoutWaiting: Bool = false) -> Executor {
+        Executor(host: host, roots: roots, graceMilliseconds: graceMilliseconds, stopWithoutWaiting: stopWithoutWaiting)
+    }
+
+    /// The pass lock (`<root>/lock`), held until the fd is closed.
+    func takeLock() throws(ReconcileError) -> Int32 {
+        do { return try roots.stateRoot.lock() } catch { throw ReconcileError(description: "the lock \(roots.stateRoot.lockFile): \(error)") }
     }
 
     /// The host as it is now, without the lock (`get`, `describe`, `logs`, `exec`, `apply
     /// --wait`); with `scope`, only those pods and no leftovers.
     public func observe(scope: Set<PodKey>? = nil) throws(ReconcileError) -> Observed {
-        let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: creator.driver)
+        let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: driver)
         do { return try observer.observation(scope: scope).observed } catch { throw ReconcileError(description: error.description) }
+    }
+
+    /// The pid of the pod's supervisor, when the one its state records still lives (same
+    /// pid, same start time).
+    public func liveSupervisor(_ key: PodKey, uid: String) -> Int32? {
+        guard let recorded = roots.layout(key, uid: uid).state.supervisor() else { return nil }
+        let identity = ProcessIdentity(pid: recorded.pid, startTime: ClockTicks(rawValue: recorded.startTime))
+        return (try? ProcfsReader(roots: roots.roots).isAlive(identity)) == true ? recorded.pid : nil
     }
 
     /// A random pod uid, as the API server gives one: a version-4 UUID from the kernel.

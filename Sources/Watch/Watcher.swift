@@ -306,9 +306,8 @@ public final class Watcher {
         for o in outcomes where o.ok && !o.stopping {
             switch o.action.kind {
             case .create(let d), .recreate(let d):
-                let launcher = reconciler.creator.launcher(reconciler.roots.layout(d.key, uid: d.uid))
-                if let id = try? launcher.supervisor(), supervisors[id.pid] == nil, let fd = try? Sys.pidfdOpen(id.pid) {
-                    supervisors[id.pid] = (fd, d.key)
+                if let pid = reconciler.liveSupervisor(d.key, uid: d.uid), supervisors[pid] == nil, let fd = try? Sys.pidfdOpen(pid) {
+                    supervisors[pid] = (fd, d.key)
                 }
             default: break
             }

@@ -90,7 +90,7 @@ extension Integration {
             let set = try Self.load(Self.manifests)
             let pod = try #require(set.pods.first?.pod)
             let layout = lab.layout("files")
-            let creator = PodCreator(supervisorExecutable: PodLab.supervisorExecutable, driver: lab.driver)
+            let creator = LabCreator(lab: lab)
             lab.launchers.append(creator.launcher(layout))
             let status = try creator.create(pod, manifests: set, layout: layout)
             #expect(status.phase == .running, "\(status)")
@@ -119,7 +119,7 @@ extension Integration {
         @Test func aContainerCannotReachOtherPodsOrPodrecsOwnFiles() throws {
             let lab = try PodLab("snoop")
             defer { lab.finish() }
-            let creator = PodCreator(supervisorExecutable: PodLab.supervisorExecutable, driver: lab.driver)
+            let creator = LabCreator(lab: lab)
             let otherSet = try Self.load("""
                 apiVersion: v1
                 kind: Secret
@@ -142,7 +142,7 @@ extension Integration {
             #expect(try Sys.readString(secretPath) == "other-pods-secret")
 
             let layout = lab.layout("snoop")
-            let paths = [secretPath, layout.stateDirectory + "/plan", otherLayout.stateDirectory + "/plan",
+            let paths = [secretPath, layout.state.path + "/plan", otherLayout.state.path + "/plan",
                          otherLayout.dataDirectory, layout.logDirectory, lab.tmp]
             let script = paths.map { "cat \($0) >/dev/null 2>&1 && echo READ \($0) || ls \($0) >/dev/null 2>&1 && echo SEEN \($0)" }
                 .joined(separator: "\n") + """

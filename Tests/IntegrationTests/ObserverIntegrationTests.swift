@@ -25,8 +25,8 @@ extension Integration {
 
         /// The record, as the executor writes it beside the plan.
         static func writeRecord(_ record: PodRecord, _ layout: PodLayout) throws {
-            try Sys.mkdirs(layout.stateDirectory, mode: 0o700)
-            try Sys.writeFileAtomically(layout.stateDirectory + "/record", Array(record.encoded().utf8), mode: 0o600, durable: false)
+            try Sys.mkdirs(layout.state.path, mode: 0o700)
+            try Sys.writeFileAtomically(layout.state.path + "/record", Array(record.encoded().utf8), mode: 0o600, durable: false)
         }
 
         /// What the kernel reads back for `limits`, in this version's cpu unit.
@@ -159,10 +159,10 @@ extension Integration {
                 let layout = lab.layout("pod-\(i)")
                 let plan = lab.plan(layout, [PodLab.shell("app", "true"), PodLab.shell("side", "true")])
                 try Self.writeRecord(PodRecord(uid: layout.uid, source: "apply", immutable: [:], generation: 1), layout)
-                try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8), mode: 0o600, durable: false)
-                try Sys.writeFileAtomically(layout.statusFile, Array(PodStatus(observedGeneration: 1, phase: .running).encoded().utf8),
+                try Sys.writeFileAtomically(layout.state.path(.plan), Array(plan.encoded().utf8), mode: 0o600, durable: false)
+                try Sys.writeFileAtomically(layout.state.path(.status), Array(PodStatus(observedGeneration: 1, phase: .running).encoded().utf8),
                                             mode: 0o600, durable: false)
-                try Sys.writeFileAtomically(layout.supervisorFile, Array("\(me.pid) \(me.startTime.rawValue)\n".utf8), mode: 0o600, durable: false)
+                try Sys.writeFileAtomically(layout.state.path(.supervisor), Array("\(me.pid) \(me.startTime.rawValue)\n".utf8), mode: 0o600, durable: false)
                 try Sys.mkdirs(layout.dataDirectory, mode: 0o700)
                 try Sys.mkdirs(layout.logDirectory, mode: 0o700)
                 let pod = CgroupNames.podPath(parent: lab.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid)

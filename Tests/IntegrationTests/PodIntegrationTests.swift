@@ -243,17 +243,17 @@ extension Integration {
             defer { lab.finish() }
             let layout = lab.layout("gate")
             let plan = lab.plan(layout, [PodLab.shell("c", "echo started > /dev/null; exec sleep 3600")])
-            try Sys.mkdirs(layout.stateDirectory, mode: 0o700)
-            try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8))
+            try Sys.mkdirs(layout.state.path, mode: 0o700)
+            try Sys.writeFileAtomically(layout.state.path(.plan), Array(plan.encoded().utf8))
             let spawnLab = try SpawnLab()
             defer { spawnLab.finish() }
-            var request = SpawnRequest([PodLab.supervisorExecutable, layout.stateDirectory, "--gate"])
+            var request = SpawnRequest([PodLab.supervisorExecutable, layout.state.path, "--gate"])
             request.unshare = [.network, .uts, .ipc]
             request.stdin = try spawnLab.open("/dev/null", O_RDONLY)
             let run = try spawnLab.run(request)
             #expect(run.status == .exited(1))
             #expect(run.output.contains("closed the gate"), "\(run.output)")
-            #expect(!Sys.exists(layout.statusFile))
+            #expect(!Sys.exists(layout.state.path(.status)))
             #expect(!Sys.exists(layout.logDirectory + "/c"))
         }
     
@@ -271,14 +271,14 @@ extension Integration {
             // (a process of ours by now).
             defer { try? launcher.stop(graceMilliseconds: 0) }
             let plan = lab.plan(layout, grace: 0, [PodLab.shell("c", "echo run; exec sleep 3600")])
-            try Sys.mkdirs(layout.stateDirectory, mode: 0o700)
+            try Sys.mkdirs(layout.state.path, mode: 0o700)
             try Sys.mkdirs(layout.logDirectory, mode: 0o700)
             try launcher.createPodCgroups(limits: PodCgroupLimits())
             try launcher.createContainerCgroups(plan, limits: PodCgroupLimits())
-            try Sys.writeFileAtomically(layout.planFile, Array(plan.encoded().utf8))
+            try Sys.writeFileAtomically(layout.state.path(.plan), Array(plan.encoded().utf8))
             // The "command": a shell that starts the supervisor and exits without waiting.
             var request = SpawnRequest(["/bin/sh", "-c", "\"$0\" \"$1\" </dev/null >/dev/null 2>&1 & echo $!",
-                                        PodLab.supervisorExecutable, layout.stateDirectory])
+                                        PodLab.supervisorExecutable, layout.state.path])
             request.unshare = [.network, .uts, .ipc]
             request.hostname = "outlive"
             let run = try spawnLab.run(request)
@@ -286,7 +286,7 @@ extension Integration {
             let supervisorPID = try #require(Int32(run.output.split(separator: "\n").first ?? ""))
             // As the launcher records it, so that the lab's stop finds it.
             let started = try #require(try ProcfsReader().stat(of: supervisorPID)).startTime
-            try Sys.writeFileAtomically(layout.supervisorFile, Array("\(supervisorPID) \(started.rawValue)\n".utf8))
+            try Sys.writeFileAtomically(layout.state.path(.supervisor), Array("\(supervisorPID) \(started.rawValue)\n".utf8))
             let first = try launcher.waitForStatus(timeoutMilliseconds: 10_000, what: "c running") { $0.container("c")?.state == .running }
             #expect(first.supervisorPID == supervisorPID)
             // Its parent is gone; it is ours now only because the test runner is a subreaper.

@@ -55,7 +55,7 @@ final class PodLab {
         let l = PodLauncher(layout: layout, supervisorExecutable: "", driver: driver)
         var plan = LaunchPlan(generation: generation, namespace: layout.namespace, name: layout.name, uid: layout.uid,
                               hostname: layout.name, shareProcessNamespace: sharePID, terminationGracePeriodSeconds: grace,
-                              logDirectory: layout.logDirectory, scratchDirectory: layout.scratchDirectory,
+                              logDirectory: layout.logDirectory, scratchDirectory: layout.state.scratchDirectory,
                               cgroupMount: driver.setup.root, containers: containers)
         for i in plan.containers.indices { plan.containers[i].cgroup = l.containerCgroup(plan.containers[i].name) }
         return plan

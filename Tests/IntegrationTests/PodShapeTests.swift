@@ -19,7 +19,7 @@ extension Integration {
             let set = ManifestLoader.load([ManifestFile(name: "pod.yaml", bytes: Array(yaml.utf8))])
             try #require(set.diagnostics.filter { $0.severity == .error }.isEmpty, "\(set.diagnostics)")
             let layout = lab.layout(name)
-            let creator = PodCreator(supervisorExecutable: PodLab.supervisorExecutable, driver: lab.driver, images: images)
+            let creator = LabCreator(lab: lab, images: images)
             lab.launchers.append(creator.launcher(layout))
             let status = try creator.create(try #require(set.pods.first?.pod), manifests: set, layout: layout)
             return (layout, status)

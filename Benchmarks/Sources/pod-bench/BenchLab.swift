@@ -71,7 +71,7 @@ final class BenchLab {
                               // PID 1 of its own PID namespace here and ignores SIGTERM, so any grace
                               // period would be waited out in full between two runs.
                               hostname: layout.name, terminationGracePeriodSeconds: 0,
-                              logDirectory: layout.logDirectory, scratchDirectory: layout.scratchDirectory,
+                              logDirectory: layout.logDirectory, scratchDirectory: layout.state.scratchDirectory,
                               cgroupMount: driver.setup.root, containers: containers.map(Self.sleeper))
         for i in plan.containers.indices { plan.containers[i].cgroup = launcher.containerCgroup(plan.containers[i].name) }
         return (launcher, plan)
@@ -106,7 +106,7 @@ final class BenchLab {
 
     /// The supervisor's pid from `<state>/pods/<ns>_<name>/supervisor` ("pid starttime").
     func supervisorPID(_ launcher: PodLauncher) -> Int32? {
-        guard let text = try? Sys.readString(launcher.layout.supervisorFile) else { return nil }
+        guard let text = try? Sys.readString(launcher.layout.state.path(.supervisor)) else { return nil }
         return text.split(separator: " ").first.flatMap { Int32($0) }
     }
 

@@ -35,23 +35,14 @@ extension Podrec {
                 }
             }
             let reconciler = try roots.reconciler()
-            let lock = try Sys.lockFileOrFail(reconciler.roots)
-            defer { Sys.close(lock) }
-            let observed = try reconciler.observed()
-            if all { keys.formUnion(observed.pods.keys) }
-            var stderr = StandardError()
-            var failed = false
-            var actions: [Action] = []
-            for key in keys.sorted() {
-                guard observed.pods[key] != nil else {
-                    print("error: pod \(key) not found", to: &stderr)
-                    failed = true
-                    continue
-                }
-                actions.append(Action(.delete(key), reason: "deleted by request"))
+            let (missing, outcomes): ([PodKey], [Executor.Outcome])
+            do { (missing, outcomes) = try reconciler.delete(keys, all: all, graceMilliseconds: gracePeriod.map { $0 * 1000 }) } catch {
+                throw CLIError(error.description)
             }
-            let executor = Executor(creator: reconciler.creator, roots: reconciler.roots, graceMilliseconds: gracePeriod.map { $0 * 1000 })
-            for o in executor.run(Plan(actions: actions), input: [:], observed: observed) {
+            var stderr = StandardError()
+            var failed = !missing.isEmpty
+            for key in missing { print("error: pod \(key) not found", to: &stderr) }
+            for o in outcomes {
                 if let error = o.error {
                     print("pod \(o.action.key!): error: \(error)", to: &stderr)
                     failed = true
@@ -66,15 +57,5 @@ extension Podrec {
             let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
             return parts.count == 2 ? PodKey(namespace: parts[0], name: parts[1]) : PodKey(namespace: "default", name: text)
         }
-    }
-}
-
-extension Sys {
-    /// The pass lock, as `apply` takes it.
-    static func lockFileOrFail(_ roots: ReconcileRoots) throws -> Int32 {
-        do {
-            try Sys.mkdirs(roots.roots.state, mode: 0o700)
-            return try Sys.lockFile(roots.lockFile)
-        } catch { throw CLIError("the lock \(roots.lockFile): \(error)") }
     }
 }

@@ -78,7 +78,7 @@ extension Podrec {
             defer { if let master { Sys.close(master) } }
             var request: SpawnRequest
             do {
-                (request, fds) = try ContainerJoin.request(command, in: spec, hostPID: pid, driver: reconciler.creator.driver)
+                (request, fds) = try ContainerJoin.request(command, in: spec, hostPID: pid, driver: reconciler.driver)
                 if useTerminal {
                     let pty = try Sys.openPseudoTerminal(root: "/proc/\(pid)/root")
                     master = pty.master

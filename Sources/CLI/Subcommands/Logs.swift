@@ -3,6 +3,7 @@ import Glibc
 import Kernel
 import Planner
 import PodModel
+import PodState
 import Reconciler
 import Supervisor
 
@@ -84,7 +85,7 @@ extension Podrec {
                 if follow && !previous, case .alive(let supervisorPID) = found.supervisor {
                     printer.endTail()
                     try printer.flush()
-                    let watch = RunWatch(stateDirectory: reconciler.roots.layout(key, uid: uid ?? "").stateDirectory, uid: uid,
+                    let watch = RunWatch(state: reconciler.roots.stateRoot.pod(key), uid: uid,
                                          container: name, restart: restart, supervisorPID: supervisorPID)
                     try log.follow(into: printer, until: { watch.runIsOver() })
                 }
@@ -112,19 +113,19 @@ extension Podrec.Logs {
     /// container that no longer runs), the container started again, or the pod is gone. Reads
     /// the pod's status and record files only, so it is cheap enough for every poll.
     struct RunWatch {
-        let stateDirectory: String
+        let state: PodStateDirectory
         let uid: String?
         let container: String
         let restart: Int
         let supervisorPID: Int32?
 
         func runIsOver() -> Bool {
-            if !Sys.exists(stateDirectory) { return true }
+            if !Sys.exists(state.path) { return true }
             if let pid = supervisorPID, !Sys.processExists(pid) { return true }
-            if let uid, let text = try? Sys.readString(stateDirectory + "/record"), let record = try? PodRecord.decode(text), record.uid != uid {
+            if let uid, let record = state.record(), record.uid != uid {
                 return true  // recreated: another pod under the same name
             }
-            guard let text = try? Sys.readString(stateDirectory + "/status"), let status = try? PodStatus.decode(text) else { return false }
+            guard let status = state.status() else { return false }
             guard let c = status.container(container) else { return true }  // removed from the plan
             if c.restartCount != restart { return true }
             // restartCount becomes `restart` when that run starts: for a later run, not running

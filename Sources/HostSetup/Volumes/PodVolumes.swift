@@ -91,30 +91,6 @@ public struct PodVolumes: Sendable {
         return out
     }
 
-    /// What `prepare` would return, without making anything: for planning and `diff`,
-    /// which must not touch the host. A hostPath's kind is read from the host (a missing
-    /// one takes its type's: FileOrCreate a file, the rest a directory).
-    public func planned(_ volumes: [(name: String, spec: VolumeSpec)], layout: PodLayout) -> [String: PreparedVolume] {
-        var out: [String: PreparedVolume] = [:]
-        for (name, spec) in volumes {
-            switch spec {
-            case .emptyDir:
-                out[name] = PreparedVolume(path: layout.volumeDirectory(name), isFile: false)
-            case .files:
-                out[name] = PreparedVolume(path: layout.volumeDirectory(name), isFile: false, readOnly: true)
-            case .hostPath(let path, let type):
-                let isFile: Bool
-                if let st = try? Sys.stat(path) {
-                    isFile = !st.isDirectory
-                } else {
-                    isFile = type == .fileOrCreate || type == .file || type == .socket || type == .charDevice || type == .blockDevice
-                }
-                out[name] = PreparedVolume(path: path, isFile: isFile)
-            }
-        }
-        return out
-    }
-
     /// Shows new contents in a prepared configMap or secret volume, as kubelet's
     /// AtomicWriter does: a new timestamped dir, then `..data_tmp` renamed over `..data`,
     /// so a reader sees the whole old set or the whole new one; links of removed entries

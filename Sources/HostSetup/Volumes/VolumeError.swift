@@ -33,6 +33,9 @@ public struct VolumeError: Error, Sendable, Hashable, CustomStringConvertible {
         case notADirectory
         /// A mount under the pod's data dir that could not be unmounted, even detached.
         case mountLeft(String)
+        /// Prepared, the volume is not what the launch plan was built against (a hostPath
+        /// that became a file, or a dir, since the pass planned).
+        case changedSincePlanned(found: String, planned: String)
         /// A system call failed.
         case kernel(KernelError)
 
@@ -56,6 +59,8 @@ public struct VolumeError: Error, Sendable, Hashable, CustomStringConvertible {
                 return "is not a \(expected), unable to determine its type: only recognise file, directory, socket, block device and character device"
             case .invalidHostsEntry(let entry):
                 return "hosts entry \"\(entry)\" has whitespace, a control character or '#'"
+            case .changedSincePlanned(let found, let planned):
+                return "is \(found) now, not \(planned) as when the pass planned; the next pass plans again"
             case .invalidPodUID(let uid):
                 return "pod uid \"\(uid)\" cannot name a directory"
             case .secretNotOnTmpfs:

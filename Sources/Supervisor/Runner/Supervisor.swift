@@ -1,6 +1,7 @@
 import Cgroups
 import Kernel
 import PodModel
+import PodState
 import ContainerRuntime
 import Spawn
 
@@ -14,9 +15,9 @@ import Spawn
 /// as PID 1 of the pod's PID namespace), in the host's mount namespace, so paths in the
 /// plan are host paths and `/proc` is the host's.
 public final class Supervisor {
-    let stateDirectory: String
-    var planPath: String { stateDirectory + "/plan" }
-    var statusPath: String { stateDirectory + "/status" }
+    let state: PodStateDirectory
+    var planPath: String { state.path(.plan) }
+    var statusPath: String { state.path(.status) }
 
     var lifecycle: PodLifecycle
     var observedGeneration: Int
@@ -132,15 +133,16 @@ public final class Supervisor {
     let gate: Bool
 
     public init(stateDirectory: String, gate: Bool = false) throws(SupervisorError) {
-        self.stateDirectory = stateDirectory
+        self.state = PodStateDirectory(path: stateDirectory)
         self.gate = gate
+        let planPath = state.path(.plan)
         let plan: LaunchPlan
         do {
-            plan = try LaunchPlan.decode(try Sys.readString(stateDirectory + "/plan"))
+            plan = try LaunchPlan.decode(try Sys.readString(planPath))
         } catch let e as RecordError {
-            throw SupervisorError("plan \(stateDirectory)/plan: \(e)")
+            throw SupervisorError("plan \(planPath): \(e)")
         } catch {
-            throw SupervisorError("plan \(stateDirectory)/plan: \(error)")
+            throw SupervisorError("plan \(planPath): \(error)")
         }
         do { driver = try Cgroups.driver(root: plan.cgroupMount) } catch { throw SupervisorError("cgroups: \(error)") }
         hostEntries = HostSystemDirectories.probe()
@@ -497,14 +499,14 @@ public final class Supervisor {
         let key = status.encoded()
         if key == lastStatus && !force && !statusWriteFailed { return }
         status.updatedAt = WallTime(WallClock.now())
-        let bytes = Array(status.encoded().utf8)
+        let text = status.encoded()
         // A reserve that could not be opened again after its last use is tried anew.
         if reserveFD < 0 { reserveFD = (try? Sys.openNull()) ?? -1 }
         do {
-            do { try Sys.writeFileAtomically(statusPath, bytes, mode: 0o600, durable: false) } catch where error.errno.symbol == "EMFILE" && reserveFD >= 0 {
+            do { try state.replace(.status, text) } catch where error.errno.symbol == "EMFILE" && reserveFD >= 0 {
                 Sys.close(reserveFD)
                 defer { reserveFD = (try? Sys.openNull()) ?? -1 }
-                try Sys.writeFileAtomically(statusPath, bytes, mode: 0o600, durable: false)
+                try state.replace(.status, text)
             }
             // Only a status that reached the file counts as written: one that failed is
             // written again at the next wake, not only once something changes.

@@ -1,0 +1,62 @@
+import Manifest
+import PodModel
+import YAML
+
+/// What a build reads of this host, every part injected, so that planning touches nothing:
+/// the image store, the node's facts, what an `image: host` root holds
+/// (`HostSystemDirectories.probe()`), and lstat for the PATH search, subPaths and hostPaths.
+public struct HostFacts: Sendable {
+    public var images: ImageLookup
+    public var node: NodeFacts
+    public var hostEntries: [String: HostEntry]
+    public var files: FileLookup
+
+    public init(images: ImageLookup = .none, node: NodeFacts = NodeFacts(), hostEntries: [String: HostEntry] = [:], files: FileLookup = .host) {
+        self.images = images
+        self.node = node
+        self.hostEntries = hostEntries
+        self.files = files
+    }
+}
+
+extension LaunchPlanBuilder {
+    /// One pod of `manifests` (its ConfigMaps and Secrets), built for `layout`: what the
+    /// planner compares with the host and what its actions carry to the executor.
+    public static func desired(_ pod: Manifest.Pod, manifests: ManifestSet, source: String, layout: PodLayout,
+                               facts: HostFacts) throws(BuildError) -> DesiredPod {
+        let input = PodBuildInput(pod: pod, manifests: manifests, layout: layout, generation: 0, images: facts.images,
+                                  hostEntries: facts.hostEntries, node: facts.node, files: facts.files)
+        let build = try build(input)
+        return DesiredPod(key: PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name), source: source, uid: layout.uid,
+                          immutable: immutable(pod, hostname: build.plan.hostname), plan: build.plan, limits: build.limits,
+                          setup: build.setup, contents: contents(build.volumes))
+    }
+
+    /// `PodRecord.contents`: FNV-1a 64 over every configMap and secret volume's files, names,
+    /// bytes and modes, in order. Secrets enter only through the hash.
+    public static func contents(_ specs: [(name: String, spec: VolumeSpec)]) -> String {
+        var bytes: [UInt8] = []
+        for (name, spec) in specs {
+            guard case .files(let files) = spec else { continue }
+            bytes += Array(name.utf8) + [0]
+            for f in files.files {
+                bytes += Array(f.path.utf8) + [0] + Array(String(f.mode, radix: 8).utf8) + [0]
+                bytes += Array(String(f.bytes.count).utf8) + [0] + f.bytes
+            }
+        }
+        if bytes.isEmpty { return "" }
+        return String(CgroupNames.fnv1a64(bytes), radix: 16)
+    }
+
+    /// `PodRecord.immutable`: the fields a running pod cannot change.
+    public static func immutable(_ pod: Manifest.Pod, hostname: String) -> [String: String] {
+        [
+            "hostNetwork": String(pod.spec.hostNetwork),
+            "hostPID": String(pod.spec.hostPID),
+            "hostIPC": String(pod.spec.hostIPC),
+            "shareProcessNamespace": String(pod.spec.shareProcessNamespace),
+            "hostname": hostname,
+            "volumes": JSONValue.array(pod.spec.volumes.map(\.canonicalJSON)).serialized(),
+        ]
+    }
+}
