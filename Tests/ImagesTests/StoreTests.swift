@@ -3,6 +3,7 @@ import Glibc
 import Testing
 @testable import Images
 import Kernel
+import KernelTestSupport
 
 @Suite struct StoreTests {
     func tree(_ t: TempDir, _ name: String, files: [String: String]) -> String {
@@ -118,8 +119,8 @@ import Kernel
     }
 
     /// Debian's busybox-static as a rootfs: the binary and one symlink per applet.
-    @Test(.enabled(if: Sys.exists("/bin/busybox"), "needs /bin/busybox (Debian busybox-static)"))
-    func importsABusyboxRootfs() throws {
+    @Test func importsABusyboxRootfs() throws {
+        try HostTool.require("/bin/busybox", package: "busybox-static")
         let t = TempDir("busybox")
         let src = t.sub("rootfs")
         for d in ["bin", "etc", "tmp", "proc", "dev"] { FS.mkdir("\(src)/\(d)") }

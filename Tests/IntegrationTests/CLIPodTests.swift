@@ -147,6 +147,8 @@ extension Integration {
         }
 
         @Test func theExamplesApplyAndThenDiffIsClean() throws {
+            // manifests/web-sidecar.yaml runs /usr/bin/python3 -m http.server.
+            try HostTool.require("/usr/bin/python3", package: "python3")
             let (_, podrec) = try CLI.lab("cli-examples")
             defer { podrec.finish() }
             let apply = try podrec("apply", "-f", Self.repository + "/manifests")

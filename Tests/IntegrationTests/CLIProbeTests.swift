@@ -22,6 +22,7 @@ extension Integration {
         }
 
         @Test func livenessRestartsAnUnhealthyServerAndReadinessShowsInGet() throws {
+            try HostTool.require("/bin/busybox", package: "busybox-static")  // busybox httpd
             let (_, podrec) = try CLI.lab("probe-http")
             defer { podrec.finish() }
             let file = try podrec.write("pod.yaml", """

@@ -20,6 +20,7 @@ extension Integration {
         // MARK: (a) memory
 
         @Test func aProcessOverItsMemoryLimitIsOOMKilledAndTheKillIsCounted() throws {
+            try HostTool.require("/usr/bin/python3", package: "python3")
             try CgroupTestBed.run("oom") { bed in
                 let path = bed.parent + "/pod/app"
                 try bed.driver.create(path)
@@ -217,6 +218,7 @@ extension Integration {
         // MARK: (f) memory decrease
 
         @Test func loweringMemoryBelowRealUsageIsDeferredAndTheProcessLives() throws {
+            try HostTool.require("/usr/bin/python3", package: "python3")
             try CgroupTestBed.run("defer") { bed in
                 let mib = CgroupTestBed.mib
                 let path = bed.parent + "/pod/app"

@@ -19,6 +19,7 @@ extension Integration {
     @Suite(.serialized, .enabled(if: Privilege.enabled))
     struct DeviceIntegrationTests {
         @Test func theDefaultAllowlistOpensDevNullAndRefusesKmsg() throws {
+            try HostTool.require("/usr/bin/python3", package: "python3")  // bed.probe
             try DeviceBed.run("devices") { bed in
                 let restricted = try bed.cgroup("app", allow: DeviceRule.containerDefault)
                 let open = try bed.cgroup("open", allow: nil)
@@ -42,6 +43,7 @@ extension Integration {
         }
 
         @Test func aRuleAllowsOnlyTheAccessItNames() throws {
+            try HostTool.require("/usr/bin/python3", package: "python3")  // bed.probe
             try DeviceBed.run("devaccess") { bed in
                 let app = try bed.cgroup("app", allow: [DeviceRule(.char, 1, 3, "r"), DeviceRule(.char, 1, 5, "rw")])
                 let node = bed.dir + "/null"

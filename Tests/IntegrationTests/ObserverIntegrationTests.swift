@@ -16,6 +16,9 @@ extension Integration {
     /// through the state dirs, cgroupfs and /proc.
     @Suite(.serialized, .enabled(if: Privilege.enabled))
     struct ObserverIntegrationTests {
+        /// Before each test: their containers are `PodLab.shell`, busybox.
+        init() throws { try HostTool.require("/bin/busybox", package: "busybox-static") }
+
         static let mib: Int64 = 1 << 20
 
         static func observer(_ lab: PodLab, processes: Observer.ProcessListing = .unlessSupervisorAlive) -> Observer {

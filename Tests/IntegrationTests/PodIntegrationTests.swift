@@ -14,6 +14,9 @@ extension Integration {
     /// which runs real containers (busybox from the host's /bin, `image: host`).
     @Suite(.serialized, .enabled(if: Privilege.enabled))
     struct PodIntegrationTests {
+        /// Before each test: their containers are `PodLab.shell`, busybox.
+        init() throws { try HostTool.require("/bin/busybox", package: "busybox-static") }
+
         /// A port nothing on the host listens on (checked), for the pod's web server.
         static let port = 18473
 

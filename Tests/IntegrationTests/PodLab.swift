@@ -61,7 +61,8 @@ final class PodLab {
         return plan
     }
 
-    /// A container running `script` under busybox sh, from the host's read-only /bin.
+    /// A container running `script` under busybox sh, from the host's read-only /bin. A suite
+    /// that uses it checks for busybox first: `HostTool.require("/bin/busybox", ...)`.
     static func shell(_ name: String, _ script: String, kind: ContainerKind = .main, restart: RestartPolicy = .always) -> ContainerLaunch {
         ContainerLaunch(name: name, kind: kind, specHash: "h-\(name)", restartPolicy: restart, executable: "/bin/busybox",
                         arguments: ["sh", "-c", script], environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], cgroup: "")

@@ -42,7 +42,7 @@ extension Integration {
         /// An image container runs on a copy-on-write view: its writes land in its own upper
         /// dir, never in the stored image; the image's env and entrypoint apply.
         @Test func anImageContainerWritesToItsOwnUpperDirOnly() throws {
-            try #require(Sys.exists("/bin/busybox"), "needs /bin/busybox (Debian busybox-static)")
+            try HostTool.require("/bin/busybox", package: "busybox-static")  // busyboxImage
             let lab = try PodLab("image")
             defer { lab.finish() }
             let store = try Self.busyboxImage(lab)

@@ -151,6 +151,7 @@ extension Integration {
         }
 
         @Test func anImageRootWritesToItsUpperDirAndNeverToTheImage() throws {
+            try HostTool.require("/bin/busybox", package: "busybox-static")
             let lab = try SpawnLab()
             defer { lab.finish() }
             let tmp = try lab.tempDir()

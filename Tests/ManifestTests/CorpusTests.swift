@@ -13,7 +13,7 @@ import YAML
 //       PODREC_UPDATE_EXPECTATIONS=1 swift test --filter CorpusTests
 //   and review the diff before checking it in.
 // - podrec is at least as strict as the upstream v1.32.2 strict schema, as computed by
-//   Tests/Support/upstream_check.py (python3 + jsonschema + PyYAML; CI installs them).
+//   Tests/Support/upstream_check.py (python3 + jsonschema + PyYAML; `Tools/deps test` installs them).
 
 // MARK: - Loading the corpus
 
@@ -194,8 +194,18 @@ enum UpstreamCheck {
     /// upstream error is about (last component of its path) → the field names.
     static let newerFields: [String: Set<String>] = ["lifecycle": ["stopSignal"]]
 
+    /// python3 with jsonschema and PyYAML, looked for once per test process. Without them each
+    /// upstream check fails at once with this one line, not with a traceback.
+    static let missingPython: Failure? = {
+        let probe = try? Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", "import jsonschema, yaml"],
+                                        in: TestPaths.repo)
+        guard probe?.status != 0 else { return nil }
+        return Failure(description: "needs python3 with jsonschema and yaml: apt-get install python3-jsonschema python3-yaml (or pip install jsonschema pyyaml)")
+    }()
+
     /// Runs the checker over `files`; the results are keyed by the path as given.
     static func run(_ files: [URL]) throws -> [String: UpstreamResult] {
+        if let missingPython { throw missingPython }
         let arguments = ["python3", TestPaths.upstreamCheck.path, TestPaths.upstreamSchemas.path] + files.map(\.path)
         let result = try Subprocess.run(URL(fileURLWithPath: "/usr/bin/env"), arguments, in: TestPaths.repo)
         guard result.status == 0 else {
