@@ -377,3 +377,27 @@ extension LaunchPlan {
         return plan
     }
 }
+
+/// Which container of a pod a command means (`logs`, `exec`), by the API server's rule: the
+/// one named, else the pod's only main container. `containers` in plan order.
+public enum ContainerChoice {
+    public static func pick(_ wanted: String?, pod: String, containers: [(name: String, kind: ContainerKind)]) -> Result<String, ChoiceError> {
+        if let wanted {
+            return containers.contains { $0.name == wanted } ? .success(wanted) : .failure(ChoiceError("container \(wanted) is not valid for pod \(pod)"))
+        }
+        let mains = containers.filter { $0.kind == .main }.map(\.name)
+        if mains.count == 1 { return .success(mains[0]) }
+        if containers.isEmpty { return .failure(ChoiceError("pod \(pod) does not have a container")) }
+        // As the API server words it: sidecars and init containers are the spec's
+        // initContainers.
+        let inits = containers.filter { $0.kind != .main }.map(\.name)
+        var message = "a container name must be specified for pod \(pod), choose one of: [\(mains.joined(separator: " "))]"
+        if !inits.isEmpty { message += " or one of the init containers: [\(inits.joined(separator: " "))]" }
+        return .failure(ChoiceError(message))
+    }
+
+    public struct ChoiceError: Error, Sendable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+}

@@ -4,7 +4,7 @@ import PodModel
 
 // podrec-supervisor STATE_DIR [--gate]
 //
-// Started by the reconciler (Runtime's PodLauncher) in the pod's new namespaces and its
+// Started by the reconciler (HostSetup's PodLauncher) in the pod's new namespaces and its
 // `_infra` cgroup, with stderr on STATE_DIR/supervisor.log. Reads STATE_DIR/plan, writes
 // STATE_DIR/status; SIGHUP re-reads the plan, SIGTERM stops the pod gracefully. With
 // --gate, stdin is a pipe on which the launcher says "go" once the containers' cgroups

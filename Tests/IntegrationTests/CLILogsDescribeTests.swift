@@ -130,7 +130,7 @@ extension Integration {
             #expect(try podrec("apply", "-f", file).status == 0)
             let refused = try podrec("logs", "two")
             #expect(refused.status == 1)
-            #expect(refused.output == "error: a container name must be specified for pod two, choose one of: [setup app side]\n")
+            #expect(refused.output == "error: a container name must be specified for pod two, choose one of: [app side] or one of the init containers: [setup]\n")
             #expect(try Self.waitFor({ try podrec("logs", "two", "-c", "side") }) { $0.output == "side-line\n" }.output == "side-line\n")
             #expect(try Self.waitFor({ try podrec("logs", "two", "app") }) { $0.output == "app-line\n" }.output == "app-line\n",
                     "kubectl's older form: the container after the pod")

@@ -7,7 +7,6 @@ import PodModel
 import Reconciler
 import ContainerRuntime
 import HostSetup
-import Spawn
 
 extension Podrec {
     struct Exec: ParsableCommand {
@@ -48,14 +47,10 @@ extension Podrec {
             let reconciler = try roots.reconciler()
             let observed = try reconciler.observed(scope: [key])
             guard let o = observed.pods[key], let plan = o.plan, let status = o.status else { throw CLIError("pod \"\(key)\" not found") }
-            let mains = plan.containers.filter { $0.kind != .initContainer }
             let name: String
-            if let container {
-                name = container
-            } else if mains.count == 1 {
-                name = mains[0].name
-            } else {
-                throw CLIError("a container name must be specified for pod \(key.name), choose one of: [\(mains.map(\.name).joined(separator: " "))]")
+            switch ContainerChoice.pick(container, pod: key.name, containers: plan.containers.map { ($0.name, $0.kind) }) {
+            case .success(let chosen): name = chosen
+            case .failure(let error): throw CLIError(error.description)
             }
             guard let spec = plan.container(name) else { throw CLIError("container \(name) is not valid for pod \(key.name)") }
             guard let state = status.container(name), state.state == .running, let pid = state.pid else {
@@ -69,41 +64,18 @@ extension Podrec {
                 useTerminal = false
             }
 
-            guard ContainerJoin.resolve(command[0], hostPID: pid, environment: spec.environment) != nil else {
-                throw CLIError("exec: \"\(command[0])\": executable file not found in $PATH")
-            }
-            var fds: [Int32] = []
-            defer { for fd in fds { Sys.close(fd) } }
-            var master: Int32?
-            defer { if let master { Sys.close(master) } }
-            var request: SpawnRequest
+            let exec: ContainerExec
             do {
-                (request, fds) = try ContainerJoin.request(command, in: spec, hostPID: pid, driver: reconciler.driver)
-                if useTerminal {
-                    let pty = try Sys.openPseudoTerminal(root: "/proc/\(pid)/root")
-                    master = pty.master
-                    TerminalRelay.copyWindowSize(to: pty.master)
-                    fds.append(pty.terminal)
-                    (request.stdin, request.stdout, request.stderr) = (pty.terminal, pty.terminal, pty.terminal)
-                    request.controllingTerminal = true
-                } else if !stdin {
-                    let null = try Sys.openNull()
-                    fds.append(null)
-                    request.stdin = null
-                }
+                exec = try ContainerExec.start(command, in: spec, hostPID: pid, driver: reconciler.driver,
+                                               stdio: useTerminal ? .terminal : stdin ? .inherit : .nullInput,
+                                               prepareTerminal: TerminalRelay.copyWindowSize(to:))
             } catch { throw CLIError("\(error)") }
-            let process: SpawnedProcess
-            do { process = try spawn(request) } catch { throw CLIError("\(error)") }
-            defer { if let fd = process.pidfd { Sys.close(fd) } }
-            if let master {
-                // Only the command holds the terminal end now: its last close is EIO here.
-                for fd in fds { Sys.close(fd) }
-                fds = []
-                do { try TerminalRelay(master: master, pidfd: process.pidfd).run() } catch { throw CLIError("exec: \(error)") }
+            if let terminal = exec.terminal {
+                do { try TerminalRelay(master: terminal, pidfd: exec.pidfd).run() } catch { throw CLIError("exec: \(error)") }
             }
-            let raw: Int32
-            do { raw = try Sys.wait(process.pid) } catch { throw CLIError("\(error)") }
-            switch WaitStatus(raw) {
+            let exit: WaitStatus
+            do { exit = try exec.wait() } catch { throw CLIError("\(error)") }
+            switch exit {
             case .exited(let code): if code != 0 { throw ExitCode(code) }
             case .signaled(let signal): throw ExitCode(128 + signal)
             }

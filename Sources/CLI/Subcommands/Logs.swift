@@ -5,7 +5,7 @@ import Planner
 import PodModel
 import PodState
 import Reconciler
-import Supervisor
+import ContainerLogs
 
 extension Podrec {
     struct Logs: ParsableCommand {
@@ -55,19 +55,9 @@ extension Podrec {
             let containers: [(name: String, kind: ContainerKind)] = found.plan.map { $0.containers.map { ($0.name, $0.kind) } }
                 ?? found.status?.containers.map { ($0.name, $0.kind) } ?? []
             let name: String
-            if let wanted = container ?? containerArgument {
-                guard containers.contains(where: { $0.name == wanted }) else {
-                    throw Self.fail("container \(wanted) is not valid for pod \(key.name)")
-                }
-                name = wanted
-            } else {
-                let mains = containers.filter { $0.kind == .main }
-                guard mains.count == 1 else {
-                    if containers.isEmpty { throw Self.fail("pod \(key.name) does not have a container") }
-                    // As the API server words it, listing init containers too.
-                    throw Self.fail("a container name must be specified for pod \(key.name), choose one of: [\(containers.map(\.name).joined(separator: " "))]")
-                }
-                name = mains[0].name
+            switch ContainerChoice.pick(container ?? containerArgument, pod: key.name, containers: containers) {
+            case .success(let chosen): name = chosen
+            case .failure(let error): throw Self.fail(error.description)
             }
 
             let status = found.status?.container(name)

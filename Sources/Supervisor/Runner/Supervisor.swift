@@ -1,4 +1,5 @@
 import Cgroups
+import ContainerLogs
 import Kernel
 import PodModel
 import PodState

@@ -1,6 +1,6 @@
 import Kernel
 import PodModel
-@testable import Supervisor
+@testable import ContainerLogs
 import Testing
 
 /// A directory under /tmp for one test, removed with everything in it.
