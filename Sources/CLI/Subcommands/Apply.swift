@@ -4,6 +4,7 @@ import Manifest
 import Planner
 import Reconciler
 import PodModel
+import YAML
 
 extension Podrec {
     struct Apply: ParsableCommand {
@@ -15,9 +16,12 @@ extension Podrec {
                 the containers that changed), resizes limits in place, recreates pods whose supervisor
                 died or whose immutable fields changed, and repairs drift. A bad manifest changes
                 nothing. Exit status: 0 when every action succeeded (a deferred resize included),
-                1 otherwise.
+                1 otherwise. With -o json, one object per action done: diff -o json's object for
+                it, with its result (ok, deferred, stopping or error) and the error's text.
                 """
         )
+
+        enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case json }
 
         @Option(name: .shortAndLong, help: "Manifest files, directories, or - for stdin.")
         var filename: [String]
@@ -29,6 +33,8 @@ extension Podrec {
         var wait = false
         @Option(help: "With --wait: how long to wait, in seconds.")
         var timeout: Int = 60
+        @Option(name: .shortAndLong, help: "json: one object per action done, as diff -o json prints it, with its result.")
+        var output: OutputFormat?
         @OptionGroup var roots: RootOptions
 
         func run() throws {
@@ -41,7 +47,11 @@ extension Podrec {
                     throw CLIError(error.description)
                 }
                 for f in planned.failures { print("\(f.file): error: pod \(f.key): \(f.message)", to: &stderr) }
-                print(DiffText.render(planned.plan), terminator: "")
+                if output == .json {
+                    print(JSONValue.array(planned.plan.actions.map(DiffText.json)).serialized(indent: 2))
+                } else {
+                    print(DiffText.render(planned.plan), terminator: "")
+                }
                 if !planned.failures.isEmpty { throw ExitCode.failure }
                 return
             }
@@ -50,15 +60,19 @@ extension Podrec {
                 (planned, outcomes) = try reconciler.apply(set, owner: "apply", prune: prune, source: { _ in "apply" })
             } catch { throw CLIError(error.description) }
             for f in planned.failures { print("\(f.file): error: pod \(f.key): \(f.message)", to: &stderr) }
-            for o in outcomes {
-                let line = DiffText.line(o.action)
-                if let error = o.error {
-                    print("\(line): error: \(error)", to: &stderr)
-                } else {
-                    print(o.deferred ? "\(line) (deferred)" : line)
+            if output == .json {
+                print(JSONValue.array(outcomes.map(Self.json)).serialized(indent: 2))
+            } else {
+                for o in outcomes {
+                    let line = DiffText.line(o.action)
+                    if let error = o.error {
+                        print("\(line): error: \(error)", to: &stderr)
+                    } else {
+                        print(o.deferred ? "\(line) (deferred)" : line)
+                    }
                 }
+                if planned.plan.actions.isEmpty && planned.failures.isEmpty { print("no changes") }
             }
-            if planned.plan.actions.isEmpty && planned.failures.isEmpty { print("no changes") }
             if !planned.failures.isEmpty || outcomes.contains(where: { !$0.ok }) { throw ExitCode.failure }
             if wait { try waitForPods(planned.desired.map(\.key), reconciler) }
         }
@@ -66,6 +80,16 @@ extension Podrec {
 }
 
 extension Podrec.Apply {
+    /// One action done: `diff -o json`'s object for it, with `result` (`ok`, `deferred`,
+    /// `stopping`, `error`) and, when it failed, `error`.
+    static func json(_ o: Executor.Outcome) -> JSONValue {
+        guard case .object(var members) = DiffText.json(o.action) else { return DiffText.json(o.action) }
+        let result = o.error != nil ? "error" : o.deferred ? "deferred" : o.stopping ? "stopping" : "ok"
+        members.append(JSONMember("result", .string(result)))
+        if let error = o.error { members.append(JSONMember("error", .string(error))) }
+        return .object(members)
+    }
+
     /// Polls the pods' status until each is Running (every container but init ones running,
     /// and ready where a readiness or startup probe says) or Succeeded, and stays so for a second with no restart: a crash loop whose first
     /// restart is immediate must not pass for running. A Failed pod or the timeout ends
