@@ -188,7 +188,11 @@ public struct Executor: Sendable {
     /// `apply` fails with the start errors (ARCHITECTURE: exec ENOENT and the like). The
     /// supervisor runs then, and keeps the pod under its restart policy.
     static func checkStartErrors(_ status: PodStatus) throws(Failure) {
-        let errors = status.containers.filter { $0.reason == "StartError" }
+        // A start that failed shows as StartError, or, once the supervisor has tried again
+        // and backs off, as CrashLoopBackOff after a StartError.
+        let errors = status.containers.filter { c in
+            c.reason == "StartError" || (c.state != .running && (c.termination ?? c.lastTermination)?.reason == "StartError")
+        }
         guard !errors.isEmpty else { return }
         throw Failure(errors.map { "container \($0.name): \($0.message ?? "start error")" }.joined(separator: "; "))
     }

@@ -316,6 +316,19 @@ extension Integration {
     
         /// `apply --wait` returns once the pods run; a crash loop ends it at the timeout
         /// with the reason.
+        /// ARCHITECTURE: apply fails with the start errors, exec ENOENT among them, though the
+        /// supervisor has already tried again and backs off by its first status.
+        @Test func aMissingExecutableFailsTheApply() throws {
+            let (_, podrec) = try CLI.lab("cli-enoent")
+            defer { podrec.finish() }
+            let file = try podrec.write("nope.yaml", Self.singlePod("nope").replacingOccurrences(of: "command: [sh, -c, 'exec sleep 3600']",
+                                                                                                with: "command: [/nonexistent/podrec-test]"))
+            let applied = try podrec("apply", "-f", file)
+            #expect(applied.status == 1, "\(applied.output)")
+            #expect(applied.output.contains("container app: exec /nonexistent/podrec-test: ENOENT"), "\(applied.output)")
+            #expect(try podrec("diff", "-f", file).status == 0, "the pod is there, under its restart policy")
+        }
+
         @Test func applyWaitsForRunningPodsOrSaysWhyNot() throws {
             let (_, podrec) = try CLI.lab("cli-wait")
             defer { podrec.finish() }

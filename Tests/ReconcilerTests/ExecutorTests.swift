@@ -202,6 +202,20 @@ final class RecordingHost: ExecutorHost, @unchecked Sendable {
         #expect(host.texts == ["writeRecord default/web uid u1 g1", "setUp default/web", "launch default/web g1"], "no undoCreate")
     }
 
+    /// The supervisor tries a failed start again at once, so its first status may already
+    /// show the container backing off: a StartError all the same.
+    @Test func aStartErrorInBackoffFailsTheCreateToo() {
+        let host = RecordingHost()
+        var app = ContainerStatus(name: "app", kind: .main, specHash: "h-app", state: .waiting, reason: "CrashLoopBackOff",
+                                  message: "exec /bin/nope: ENOENT")
+        app.lastTermination = Termination(exitCode: 128, reason: "StartError", startedAt: nil, finishedAt: WallTime(1))
+        var done = ContainerStatus(name: "side", kind: .main, specHash: "h-side", state: .terminated, reason: "Error")
+        done.termination = Termination(exitCode: 1, reason: "Error", startedAt: WallTime(1), finishedAt: WallTime(2))
+        host.launchStatus.containers = [app, done]
+        let outcomes = Self.run([Action(.create(Self.desired()), reason: "not on this host")], host: host)
+        #expect(outcomes.map(\.error) == ["container app: exec /bin/nope: ENOENT"], "a crash that is no StartError is not one")
+    }
+
     /// The set-up fails: the outcome says the host's words, the create is undone, the rest of
     /// that pod's actions are not attempted, and another pod's still run.
     @Test func aFailureMidPodStopsThatPodOnlyAndUndoesTheCreate() {
