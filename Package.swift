@@ -41,13 +41,15 @@ let package = Package(
         // Cgroup mode detection and the v1 and v2 drivers behind one protocol.
         .target(name: "Cgroups", dependencies: ["Kernel", "PodModel"]),
         // Pure parsers for /proc/PID files, and a reader of a cgroup tree's processes.
-        .target(name: "Procfs", dependencies: ["Kernel"]),
+        .target(name: "Procfs", dependencies: ["Kernel", "PodModel"]),
         // The C spawn shim: only what must run between fork and exec. One entry point.
         .target(name: "CSpawn", cSettings: [.define("_GNU_SOURCE")]),
         // Swift over CSpawn: owns the pointer lifetimes, turns {stage, errno} into errors.
-        .target(name: "Spawn", dependencies: ["CSpawn", "Kernel"]),
+        .target(name: "Spawn", dependencies: ["CSpawn", "Kernel", "PodModel"]),
+        // An image's reference and config, as data: pure, for the build and the store alike.
+        .target(name: "ImageModel", dependencies: ["YAML"]),
         // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.
-        .target(name: "Images", dependencies: ["Kernel", "YAML"]),
+        .target(name: "Images", dependencies: ["ImageModel", "Kernel", "YAML"]),
         // Pure, and shared by both processes: pod keys, records, the launch plan and status
         // (the contract between reconciler and supervisor, with their line formats), cgroup
         // limits and names, layouts, desired and observed pods. Imports nothing impure.
@@ -61,9 +63,10 @@ let package = Package(
         // Run by the reconciler: the host set-up of a pod (volumes, /dev/shm, /etc/hosts, the
         // pod's cgroups) and the supervisor's start, its plans and its stop.
         .target(name: "HostSetup", dependencies: ["Kernel", "Spawn", "Cgroups", "Procfs", "PodModel", "PodState"]),
-        // Manifest → the pod's whole build: launch plan, limits, the volumes to prepare. The
-        // reconciler's side; the supervisor never links it (nor Manifest and libyaml).
-        .target(name: "PodBuilder", dependencies: ["Manifest", "Images", "Kernel", "PodModel"]),
+        // Manifest → the pod's whole build: launch plan, limits, the host set-up. Pure: the
+        // image store and lstat come in as lookups. The reconciler's side; the supervisor
+        // never links it (nor Manifest and libyaml).
+        .target(name: "PodBuilder", dependencies: ["Manifest", "ImageModel", "PodModel"]),
         // plan(desired, observed) -> Plan: pure, every action with its reason. `diff` prints a
         // plan, `apply` executes one.
         .target(name: "Planner", dependencies: ["PodModel"]),
@@ -94,6 +97,7 @@ let package = Package(
             dependencies: [
                 "Manifest",
                 "Images",
+                "ImageModel",
                 "Reconciler",
                 "Planner",
                 "ContainerLogs",
@@ -124,17 +128,17 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["PodModel", "CLI"]),
         // Unprivileged: pure code and fixture trees.
         .testTarget(name: "KernelTests", dependencies: ["PodModel", "Kernel", "Cgroups", "Procfs", "Spawn", "KernelTestSupport"]),
-        .testTarget(name: "ImagesTests", dependencies: ["PodModel", "Images", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["PodModel", "ImageModel", "Images", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "HostSetupTests", dependencies: ["HostSetup", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "PodModel", "Spawn", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "PodModel", "Images", "Manifest", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "PodModel", "ImageModel", "Images", "Reconciler", "Manifest", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["PodModel", "Watch", "Manifest", "Planner", "Kernel"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodModel"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerLogsTests", dependencies: ["ContainerLogs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["PodState", "Kernel", "Cgroups", "Procfs", "Spawn", "Images", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PodState", "ImageModel", "Kernel", "Cgroups", "Procfs", "Spawn", "Images", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import ImageModel
 import Kernel
 
 /// Why an image operation failed. Every message names what it is about: the reference, the
@@ -28,6 +29,16 @@ public enum ImageError: Error, Sendable, Hashable, CustomStringConvertible {
         case .badArchive(let source, let reason): return "\(source): \(reason)"
         case .badConfig(let reason): return reason
         case .kernel(let e): return e.description
+        }
+    }
+}
+
+extension ImageError {
+    /// The store's error for a reference or config that is not what it must be.
+    public init(_ error: ImageSpecError) {
+        switch error {
+        case .invalidReference(let ref, let reason): self = .invalidReference(ref, reason: reason)
+        case .badConfig(let reason): self = .badConfig(reason)
         }
     }
 }

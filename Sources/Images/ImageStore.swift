@@ -1,4 +1,5 @@
 import Glibc
+import ImageModel
 import Kernel
 
 /// podrec's local image store, below the data root (`--data-root`, `Roots.data`):
@@ -53,7 +54,9 @@ public struct ImageStore: Sendable {
             if error.errno.rawValue == ENOENT || error.errno.rawValue == ENOTDIR { throw .notFound(ref) }
             throw .kernel(error)
         }
-        return StoredImage(reference: ref, directory: dir, config: try ImageConfig(parsing: bytes, file: configPath))
+        let config: ImageConfig
+        do { config = try ImageConfig(parsing: bytes, file: configPath) } catch { throw ImageError(error) }
+        return StoredImage(reference: ref, directory: dir, config: config)
     }
 
     /// Every stored image, by name then tag.
@@ -88,13 +91,13 @@ public struct ImageStore: Sendable {
     /// the source and the size.
     @discardableResult
     public func importImage(_ ref: ImageReference, from source: Source, config: ImageConfig = ImageConfig()) throws(ImageError) -> StoredImage {
-        try config.validate()
+        do { try config.validate() } catch { throw ImageError(error) }
         try prepare()
         try collectLeftovers()
         let temp = try makeTempDirectory()
         do throws(ImageError) {
             var config = config
-            config.created = ImageConfig.now()
+            config.created = Self.now()
             let rootfs = temp + "/rootfs"
             try sys { () throws(KernelError) in try Sys.mkdir(rootfs, mode: 0o700) }
             switch source {
@@ -289,4 +292,34 @@ public struct StoredImage: Sendable, Hashable {
     /// The tree a container's overlay uses as its lower layer.
     public var rootfs: String { directory + "/rootfs" }
     public var configPath: String { directory + "/config.json" }
+}
+
+extension ImageStore {
+    /// Now, as RFC 3339 UTC with seconds.
+    static func now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var tm = Glibc.tm()
+        gmtime_r(&t, &tm)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
+    }
+}
+
+/// How the store names an image's directory (it owns that layout).
+extension ImageReference {
+    /// The directory name of NAME in the store: `/` becomes `%2F` (names have no `%`, so
+    /// the mapping is one-to-one), which keeps each image one directory below `images/`.
+    var directoryName: String {
+        name.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "%2F")
+    }
+
+    /// The inverse of `directoryName`, for a directory found in the store; nil for
+    /// anything that is not one (`.tmp-*` and strays).
+    static func name(fromDirectory dir: String) -> String? {
+        let name = dir.split(separator: "%2F", omittingEmptySubsequences: false).joined(separator: "/")
+        guard nameProblem(Substring(name)) == nil, name != reservedName else { return nil }
+        return name
+    }
 }

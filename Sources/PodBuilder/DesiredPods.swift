@@ -11,7 +11,7 @@ public struct HostFacts: Sendable {
     public var hostEntries: [String: HostEntry]
     public var files: FileLookup
 
-    public init(images: ImageLookup = .none, node: NodeFacts = NodeFacts(), hostEntries: [String: HostEntry] = [:], files: FileLookup = .host) {
+    public init(images: ImageLookup = .none, node: NodeFacts = NodeFacts(), hostEntries: [String: HostEntry] = [:], files: FileLookup) {
         self.images = images
         self.node = node
         self.hostEntries = hostEntries

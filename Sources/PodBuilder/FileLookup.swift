@@ -1,8 +1,8 @@
-import Kernel
 import PodModel
 
-/// The one piece of I/O the launch plan builder does: what a path is, without following a
-/// final symlink (lstat, plus readlink for symlinks). Injected, so that the builder's PATH
+/// The one piece of I/O the launch plan builder needs: what a path is, without following a
+/// final symlink (lstat, plus readlink for symlinks). Injected (the host's is
+/// `FileLookup.host`, in the reconciler), so that the builder stays pure and its PATH
 /// search and subPath checks run on a fake tree in unit tests.
 public struct FileLookup: Sendable {
     public enum Entry: Sendable, Hashable {
@@ -19,15 +19,6 @@ public struct FileLookup: Sendable {
 
     public init(_ entry: @escaping @Sendable (String) -> Entry?) {
         self.entry = entry
-    }
-
-    /// The host's filesystem.
-    public static let host = FileLookup { path in
-        guard let st = try? Sys.stat(path, followSymlinks: false) else { return nil }
-        if st.isDirectory { return .directory }
-        if st.isRegularFile { return .file(executable: st.permissions & 0o111 != 0) }
-        if st.isSymlink { return (try? Sys.readlink(path)).map { .symlink(target: $0) } ?? .other }
-        return .other
     }
 
     /// What `path` is with every symlink followed, as stat(2) sees it (at most 40, as the

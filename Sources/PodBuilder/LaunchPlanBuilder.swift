@@ -1,6 +1,4 @@
-import Cgroups
-import Images
-import Kernel
+import ImageModel
 import Manifest
 import PodModel
 
@@ -41,7 +39,8 @@ public struct NodeFacts: Sendable, Hashable {
     }
 }
 
-/// Where `image: NAME[:TAG]` comes from: the local store, or a fixed table in tests.
+/// Where `image: NAME[:TAG]` comes from: the local store (`Reconciler` wires
+/// `ImageStore.lookup`), or a fixed table in tests.
 public struct ImageLookup: Sendable {
     public struct Found: Sendable, Hashable {
         /// The overlay's lower dir.
@@ -54,22 +53,12 @@ public struct ImageLookup: Sendable {
         }
     }
 
-    /// nil: no such image. A thrown error is a store that cannot be read.
-    public var find: @Sendable (ImageReference) throws(ImageError) -> Found?
+    /// nil: no such image. A thrown error is a store that cannot be read; its description
+    /// is the store's own message.
+    public var find: @Sendable (ImageReference) throws -> Found?
 
-    public init(_ find: @escaping @Sendable (ImageReference) throws(ImageError) -> Found?) {
+    public init(_ find: @escaping @Sendable (ImageReference) throws -> Found?) {
         self.find = find
-    }
-
-    public static func store(_ store: ImageStore) -> ImageLookup {
-        ImageLookup { (ref: ImageReference) throws(ImageError) -> Found? in
-            do throws(ImageError) {
-                let image = try store.image(ref)
-                return Found(rootfs: image.rootfs, config: image.config)
-            } catch .notFound {
-                return nil
-            }
-        }
     }
 
     /// Images by `NAME:TAG` (the tag spelled out).
@@ -105,7 +94,7 @@ public struct PodBuildInput: Sendable {
 
     public init(pod: Manifest.Pod, configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:], layout: PodLayout,
                 generation: Int, images: ImageLookup = .none, hostEntries: [String: HostEntry] = [:],
-                preparedVolumes: [String: PreparedVolume]? = nil, node: NodeFacts = NodeFacts(), files: FileLookup = .host) {
+                preparedVolumes: [String: PreparedVolume]? = nil, node: NodeFacts = NodeFacts(), files: FileLookup) {
         self.pod = pod
         self.configMaps = configMaps
         self.secrets = secrets
@@ -121,7 +110,7 @@ public struct PodBuildInput: Sendable {
     /// The ConfigMaps and Secrets of `manifests`, the input `pod` came from.
     public init(pod: Manifest.Pod, manifests: ManifestSet, layout: PodLayout, generation: Int, images: ImageLookup = .none,
                 hostEntries: [String: HostEntry] = [:], preparedVolumes: [String: PreparedVolume]? = nil,
-                node: NodeFacts = NodeFacts(), files: FileLookup = .host) {
+                node: NodeFacts = NodeFacts(), files: FileLookup) {
         self.init(pod: pod, configMaps: manifests.configMaps, secrets: manifests.secrets, layout: layout, generation: generation,
                   images: images, hostEntries: hostEntries, preparedVolumes: preparedVolumes, node: node, files: files)
     }

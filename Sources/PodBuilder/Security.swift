@@ -1,4 +1,3 @@
-import Kernel
 import Manifest
 import PodModel
 

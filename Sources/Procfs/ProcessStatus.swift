@@ -1,4 +1,5 @@
 import Kernel
+import PodModel
 
 /// The four ids of a `Uid:` or `Gid:` line.
 public struct IDs: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Kernel
+import PodModel
 
 // `Capability` and `CapabilitySet` are Kernel's; this is what a spawn asks for. It lives in
 // SpawnRequest because Procfs has a top-level `Capabilities` (what /proc/PID/status shows).

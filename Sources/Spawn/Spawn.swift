@@ -1,6 +1,7 @@
 import CSpawn
 import Glibc
 import Kernel
+import PodModel
 import SystemPackage
 
 /// A process that `spawn(_:)` started and that has exec'd.

@@ -1,3 +1,4 @@
+import ImageModel
 import Testing
 @testable import Images
 
@@ -55,7 +56,7 @@ import Testing
         #expect {
             try ImageReference(parsing: text)
         } throws: { error in
-            guard let e = error as? ImageError, case .invalidReference(let t, let why) = e else { return false }
+            guard let e = error as? ImageSpecError, case .invalidReference(let t, let why) = e else { return false }
             return t == text && why.contains(reason) && e.description.hasPrefix("invalid image reference \"\(text)\": ")
         }
     }
@@ -74,8 +75,8 @@ import Testing
         #expect(try ImageConfig.parseCommand(#"["/bin/sh", "-c", "echo a b"]"#, option: "--cmd") == ["/bin/sh", "-c", "echo a b"])
         #expect(try ImageConfig.parseCommand("", option: "--cmd") == [])
         #expect(try ImageConfig.parseCommand("[]", option: "--cmd") == [])
-        #expect(throws: ImageError.self) { try ImageConfig.parseCommand(#"["a", 1]"#, option: "--cmd") }
-        #expect(throws: ImageError.self) { try ImageConfig.parseCommand(#"["a""#, option: "--cmd") }
+        #expect(throws: ImageSpecError.self) { try ImageConfig.parseCommand(#"["a", 1]"#, option: "--cmd") }
+        #expect(throws: ImageSpecError.self) { try ImageConfig.parseCommand(#"["a""#, option: "--cmd") }
     }
 
     @Test func configRoundTripsThroughYAMLParser() throws {
@@ -83,9 +84,9 @@ import Testing
                             workdir: "/srv", created: "2025-01-02T03:04:05Z", sourceKind: "tar", sourcePath: "/t.tar", size: 42)
         let back = try ImageConfig(parsing: Array(c.json.serialized(indent: 2).utf8), file: "config.json")
         #expect(back == c)
-        #expect(throws: ImageError.self) { try ImageConfig(parsing: Array("[1]".utf8), file: "c") }
-        #expect(throws: ImageError.self) { try ImageConfig(entrypoint: [], env: ["=x"]).validate() }
-        #expect(throws: ImageError.self) { try ImageConfig(env: ["NOEQUALS"]).validate() }
-        #expect(throws: ImageError.self) { try ImageConfig(workdir: "relative").validate() }
+        #expect(throws: ImageSpecError.self) { try ImageConfig(parsing: Array("[1]".utf8), file: "c") }
+        #expect(throws: ImageSpecError.self) { try ImageConfig(entrypoint: [], env: ["=x"]).validate() }
+        #expect(throws: ImageSpecError.self) { try ImageConfig(env: ["NOEQUALS"]).validate() }
+        #expect(throws: ImageSpecError.self) { try ImageConfig(workdir: "relative").validate() }
     }
 }

@@ -1,3 +1,4 @@
+import ImageModel
 import Foundation
 import Glibc
 @testable import Images
@@ -129,8 +130,8 @@ struct TarBuilder {
 
 /// The result of an import that must fail.
 func importError(_ store: ImageStore, _ ref: String, _ source: String) -> ImageError? {
-    do {
-        try store.importImage(try ImageReference(parsing: ref), from: .path(source))
+    do throws(ImageError) {
+        try store.importImage(ImageReference(validName: ref, tag: ImageReference.defaultTag), from: .path(source))
         return nil
     } catch {
         return error

@@ -22,7 +22,7 @@ struct LabCreator {
 
     @discardableResult
     func create(_ pod: Pod, manifests: ManifestSet, layout: PodLayout) throws -> PodStatus {
-        let facts = HostFacts(images: images, hostEntries: HostSystemDirectories.probe())
+        let facts = HostFacts(images: images, hostEntries: HostSystemDirectories.probe(), files: .host)
         let desired = try LaunchPlanBuilder.desired(pod, manifests: manifests, source: "apply", layout: layout, facts: facts)
         var plan = desired.plan
         plan.generation = 1

@@ -1,6 +1,7 @@
 import Kernel
 import Procfs
 import Testing
+import PodModel
 
 // Fixtures are copied from real files on the development host (Linux 6.18, cgroup v1
 // hybrid) unless a comment says otherwise.

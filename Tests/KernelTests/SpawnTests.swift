@@ -3,6 +3,7 @@ import Kernel
 import Spawn
 import SystemPackage
 import Testing
+import PodModel
 
 /// The spawn paths that need no privilege: exec, chdir, stdio, argv and env, closed fds,
 /// the pid and pidfd, and the checks Swift makes before any process starts. The stages

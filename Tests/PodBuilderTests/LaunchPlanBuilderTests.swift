@@ -1,5 +1,7 @@
 import Glibc
+import ImageModel
 import Images
+import Reconciler
 import Kernel
 import Manifest
 import PodModel

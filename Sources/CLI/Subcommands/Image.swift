@@ -1,3 +1,4 @@
+import ImageModel
 import ArgumentParser
 import Images
 import YAML
@@ -34,7 +35,7 @@ extension Podrec {
         }
 
         static func reference(_ text: String) throws -> ImageReference {
-            do throws(ImageError) { return try ImageReference(parsing: text) } catch { throw fail(error) }
+            do throws(ImageSpecError) { return try ImageReference(parsing: text) } catch { throw fail(ImageError(error)) }
         }
     }
 }
@@ -83,8 +84,10 @@ extension Podrec.Image {
             let ref = try Podrec.Image.reference(reference)
             do throws(ImageError) {
                 var config = ImageConfig(env: env, workdir: workdir ?? "")
-                if let entrypoint { config.entrypoint = try ImageConfig.parseCommand(entrypoint, option: "--entrypoint") }
-                if let cmd { config.cmd = try ImageConfig.parseCommand(cmd, option: "--cmd") }
+                do throws(ImageSpecError) {
+                    if let entrypoint { config.entrypoint = try ImageConfig.parseCommand(entrypoint, option: "--entrypoint") }
+                    if let cmd { config.cmd = try ImageConfig.parseCommand(cmd, option: "--cmd") }
+                } catch { throw ImageError(error) }
                 let from: ImageStore.Source = source == "-" ? .tarStream(fd: 0, name: "<stdin>") : .path(source)
                 let image = try dataRoot.store.importImage(ref, from: from, config: config)
                 print("imported \(image.reference) (\(Podrec.Image.List.formatSize(image.config.size)))")

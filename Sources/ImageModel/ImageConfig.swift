@@ -1,4 +1,3 @@
-import Glibc
 import YAML
 
 /// An image's defaults and provenance: `<image>/config.json`.
@@ -40,7 +39,7 @@ public struct ImageConfig: Sendable, Hashable {
 
     /// Checks the user-given fields: env entries are `KEY=VALUE` with a non-empty KEY,
     /// workdir is absolute (or empty), and no string holds a NUL (it could not reach exec).
-    public func validate() throws(ImageError) {
+    public func validate() throws(ImageSpecError) {
         for e in env {
             guard let eq = e.firstIndex(of: "="), eq != e.startIndex else {
                 throw .badConfig("--env \"\(e)\": expected KEY=VALUE with a non-empty KEY")
@@ -57,7 +56,7 @@ public struct ImageConfig: Sendable, Hashable {
     /// `--entrypoint` and `--cmd` values: a JSON array (`'["sh", "-c", "echo hi"]'`, for
     /// arguments with spaces) or a string split on spaces (`"httpd -f -p 8080"`). An empty
     /// string is an empty list.
-    public static func parseCommand(_ text: String, option: String) throws(ImageError) -> [String] {
+    public static func parseCommand(_ text: String, option: String) throws(ImageSpecError) -> [String] {
         let trimmed = text.drop { $0 == " " }
         guard trimmed.hasPrefix("[") else {
             return text.split(separator: " ").map(String.init)
@@ -93,15 +92,15 @@ public struct ImageConfig: Sendable, Hashable {
 
     /// Reads a config.json written by `json` (JSON is YAML, so the YAML parser reads it).
     /// `file` names it in errors.
-    public init(parsing bytes: [UInt8], file: String) throws(ImageError) {
-        func bad(_ why: String) -> ImageError { .badConfig("\(file): \(why)") }
+    public init(parsing bytes: [UInt8], file: String) throws(ImageSpecError) {
+        func bad(_ why: String) -> ImageSpecError { .badConfig("\(file): \(why)") }
         let docs: [Document]
         do { docs = try YAMLParser.parse(bytes, file: file) } catch { throw bad("\(error)") }
         guard docs.count == 1, let root = docs[0].root.json(.core12), case .object(let members) = root else {
             throw bad("not a JSON object")
         }
         func member(_ key: String) -> JSONValue? { members.first { $0.key == key }?.value }
-        func strings(_ key: String) throws(ImageError) -> [String] {
+        func strings(_ key: String) throws(ImageSpecError) -> [String] {
             guard let v = member(key) else { return [] }
             guard case .array(let items) = v else { throw bad("\"\(key)\" is not a list") }
             var out: [String] = []
@@ -111,7 +110,7 @@ public struct ImageConfig: Sendable, Hashable {
             }
             return out
         }
-        func string(_ key: String, in object: [JSONMember]? = nil) throws(ImageError) -> String {
+        func string(_ key: String, in object: [JSONMember]? = nil) throws(ImageSpecError) -> String {
             guard let v = (object ?? members).first(where: { $0.key == key })?.value else { return "" }
             guard case .string(let s) = v else { throw bad("\"\(key)\" is not a string") }
             return s
@@ -127,16 +126,5 @@ public struct ImageConfig: Sendable, Hashable {
         case nil: size = 0
         default: throw bad("\"size\" is not an integer")
         }
-    }
-
-    /// Now, as RFC 3339 UTC with seconds.
-    static func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
-        var tm = Glibc.tm()
-        gmtime_r(&t, &tm)
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
     }
 }

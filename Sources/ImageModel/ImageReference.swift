@@ -17,8 +17,8 @@ public struct ImageReference: Sendable, Hashable, Comparable, CustomStringConver
     public static let maxTagLength = 128
 
     /// Parses `NAME[:TAG]`; throws `.invalidReference` with the rule that failed.
-    public init(parsing text: String) throws(ImageError) {
-        func fail(_ reason: String) -> ImageError { .invalidReference(text, reason: reason) }
+    public init(parsing text: String) throws(ImageSpecError) {
+        func fail(_ reason: String) -> ImageSpecError { .invalidReference(text, reason: reason) }
         if text.contains("@") {
             throw fail("digests (@sha256:...) are not supported: the local store is keyed by NAME[:TAG] only")
         }
@@ -45,7 +45,7 @@ public struct ImageReference: Sendable, Hashable, Comparable, CustomStringConver
     }
 
     /// A reference known to be valid (from the store's own listing).
-    init(validName name: String, tag: String) {
+    public init(validName name: String, tag: String) {
         self.name = name
         self.tag = tag
     }
@@ -57,7 +57,7 @@ public struct ImageReference: Sendable, Hashable, Comparable, CustomStringConver
     }
 
     /// Why `name` is not a valid NAME, or nil.
-    static func nameProblem(_ name: Substring) -> String? {
+    public static func nameProblem(_ name: Substring) -> String? {
         if name.isEmpty { return "the name is empty" }
         if name.utf8.count > maxNameLength { return "the name is longer than \(maxNameLength) characters" }
         for component in name.split(separator: "/", omittingEmptySubsequences: false) {
@@ -88,7 +88,7 @@ public struct ImageReference: Sendable, Hashable, Comparable, CustomStringConver
     }
 
     /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`
-    static func tagProblem(_ tag: Substring) -> String? {
+    public static func tagProblem(_ tag: Substring) -> String? {
         if tag.isEmpty { return "the tag after ':' is empty" }
         if tag.utf8.count > maxTagLength { return "the tag is longer than \(maxTagLength) characters" }
         for (i, u) in tag.utf8.enumerated() {
@@ -103,19 +103,5 @@ public struct ImageReference: Sendable, Hashable, Comparable, CustomStringConver
             }
         }
         return nil
-    }
-
-    /// The directory name of NAME in the store: `/` becomes `%2F` (names have no `%`, so
-    /// the mapping is one-to-one), which keeps each image one directory below `images/`.
-    var directoryName: String {
-        name.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "%2F")
-    }
-
-    /// The inverse of `directoryName`, for a directory found in the store; nil for
-    /// anything that is not one (`.tmp-*` and strays).
-    static func name(fromDirectory dir: String) -> String? {
-        let name = dir.split(separator: "%2F", omittingEmptySubsequences: false).joined(separator: "/")
-        guard nameProblem(Substring(name)) == nil, name != reservedName else { return nil }
-        return name
     }
 }
