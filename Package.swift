@@ -49,7 +49,7 @@ let package = Package(
         // An image's reference and config, as data: pure, for the build and the store alike.
         .target(name: "ImageModel", dependencies: ["YAML"]),
         // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.
-        .target(name: "Images", dependencies: ["ImageModel", "Kernel", "YAML"]),
+        .target(name: "Images", dependencies: ["ImageModel", "Kernel", "PodModel", "YAML"]),
         // Pure, and shared by both processes: pod keys, records, the launch plan and status
         // (the contract between reconciler and supervisor, with their line formats), cgroup
         // limits and names, layouts, desired and observed pods. Imports nothing impure.

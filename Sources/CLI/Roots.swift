@@ -26,11 +26,11 @@ struct RootOptions: ParsableArguments {
         getenv(name).flatMap { $0.pointee == 0 ? nil : String(cString: $0) }
     }
 
-    var roots: ReconcileRoots {
-        ReconcileRoots(roots: Roots(state: root ?? Self.env("PODREC_ROOT") ?? "/run/podrec",
-                                    data: dataRoot ?? Self.env("PODREC_DATA_ROOT") ?? "/var/lib/podrec",
-                                    log: logDir ?? Self.env("PODREC_LOG_DIR") ?? "/var/log/podrec"),
-                       cgroupParent: cgroupRoot ?? Self.env("PODREC_CGROUP_ROOT") ?? "podrec")
+    var roots: Roots {
+        Roots(state: root ?? Self.env("PODREC_ROOT") ?? "/run/podrec",
+              data: dataRoot ?? Self.env("PODREC_DATA_ROOT") ?? "/var/lib/podrec",
+              log: logDir ?? Self.env("PODREC_LOG_DIR") ?? "/var/log/podrec",
+              cgroupParent: cgroupRoot ?? Self.env("PODREC_CGROUP_ROOT") ?? "podrec")
     }
 
     /// The supervisor beside this executable, or $PODREC_SUPERVISOR.

@@ -1,6 +1,7 @@
 import Glibc
 import ImageModel
 import Kernel
+import PodModel
 
 /// podrec's local image store, below the data root (`--data-root`, `Roots.data`):
 ///

@@ -1,5 +1,6 @@
 import Glibc
 import Kernel
+import PodModel
 
 /// Reads processes from a procfs root: by pid, or every process of a cgroup tree.
 ///

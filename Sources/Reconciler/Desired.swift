@@ -7,9 +7,9 @@ import PodModel
 /// uid; a new pod gets a new one.
 public struct DesiredBuilder: Sendable {
     public var facts: HostFacts
-    public var roots: ReconcileRoots
+    public var roots: Roots
 
-    public init(facts: HostFacts, roots: ReconcileRoots) {
+    public init(facts: HostFacts, roots: Roots) {
         self.facts = facts
         self.roots = roots
     }

@@ -11,7 +11,7 @@ import PodModel
 /// `ExecutorHost` alone.
 public struct Executor: Sendable {
     public var host: any ExecutorHost
-    public var roots: ReconcileRoots
+    public var roots: Roots
     /// How long a stop waits before SIGKILL when the pod's own grace period is not known
     /// here (a delete): `--grace-period`, else 30 s.
     public var graceMilliseconds: Int64?
@@ -20,7 +20,7 @@ public struct Executor: Sendable {
     /// which runs one when the supervisor exits). `apply` and `delete` wait.
     public var stopWithoutWaiting: Bool
 
-    public init(host: any ExecutorHost, roots: ReconcileRoots, graceMilliseconds: Int64? = nil, stopWithoutWaiting: Bool = false) {
+    public init(host: any ExecutorHost, roots: Roots, graceMilliseconds: Int64? = nil, stopWithoutWaiting: Bool = false) {
         self.host = host
         self.roots = roots
         self.graceMilliseconds = graceMilliseconds
@@ -129,7 +129,7 @@ public struct Executor: Sendable {
         case .removeStrayData(let uid):
             try onHost { try host.removeData(layout: roots.layout(PodKey(namespace: "", name: ""), uid: uid)) }
         case .removeStrayLogs(let directory):
-            let path = directory.hasPrefix("/") ? directory : roots.roots.log + "/pods/" + directory
+            let path = directory.hasPrefix("/") ? directory : roots.log + "/pods/" + directory
             try onHost { try host.removeLogs(path) }
         }
         return .done

@@ -50,19 +50,18 @@ public struct Observer: Sendable {
         case unlessSupervisorAlive
     }
 
-    /// `state`, `data` and `log` are the roots read; `proc` is the reader's unless one is
-    /// given. cgroupfs is the driver's (`driver.setup.root`).
+    /// `state`, `data` and `log` are the roots read, and `cgroupParent` the pods' parent
+    /// cgroup; `proc` is the reader's unless one is given. cgroupfs is the driver's
+    /// (`driver.setup.root`).
     public var roots: Roots
-    /// `--cgroup-root`: the parent cgroup, relative to the cgroup mount (`podrec`).
-    public var cgroupParent: String
+    public var cgroupParent: String { roots.cgroupParent }
     public var driver: any CgroupDriver
     public var procfs: ProcfsReader
     public var processListing: ProcessListing
 
-    public init(roots: Roots, cgroupParent: String, driver: any CgroupDriver, procfs: ProcfsReader? = nil,
+    public init(roots: Roots, driver: any CgroupDriver, procfs: ProcfsReader? = nil,
                 processListing: ProcessListing = .unlessSupervisorAlive) {
         self.roots = roots
-        self.cgroupParent = cgroupParent
         self.driver = driver
         self.procfs = procfs ?? ProcfsReader(roots: roots)
         self.processListing = processListing

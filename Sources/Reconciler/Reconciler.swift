@@ -13,7 +13,7 @@ import HostSetup
 /// One pass: observe the host, resolve the input, plan, and (for `apply`) execute under
 /// the lock. `diff` plans without the lock and executes nothing.
 public struct Reconciler: Sendable {
-    public var roots: ReconcileRoots
+    public var roots: Roots
     /// The cgroup driver the host's pods are observed through.
     public var driver: any CgroupDriver
     /// What a build reads of this host (images, node, host dirs, lstat).
@@ -21,7 +21,7 @@ public struct Reconciler: Sendable {
     /// Where the executor's actions land.
     public var host: any ExecutorHost
 
-    public init(roots: ReconcileRoots, driver: any CgroupDriver, facts: HostFacts, host: any ExecutorHost) {
+    public init(roots: Roots, driver: any CgroupDriver, facts: HostFacts, host: any ExecutorHost) {
         self.roots = roots
         self.driver = driver
         self.facts = facts
@@ -31,19 +31,21 @@ public struct Reconciler: Sendable {
     /// The reconciler of this host: its cgroup driver, podrec's image store under the data
     /// root, the node's name, CPUs and memory, the host dirs an `image: host` root holds, and
     /// `supervisorExecutable` for the pods' supervisors.
-    public static func onThisHost(roots: ReconcileRoots, supervisorExecutable: String) throws(ReconcileError) -> Reconciler {
+    public static func onThisHost(roots: Roots, supervisorExecutable: String) throws(ReconcileError) -> Reconciler {
         let driver: any CgroupDriver
-        do { driver = try Cgroups.driver(root: roots.roots.cgroup) } catch { throw ReconcileError(description: "cgroups: \(error)") }
+        do { driver = try Cgroups.driver(root: roots.cgroup) } catch { throw ReconcileError(description: "cgroups: \(error)") }
         let volumes = PodVolumes()
         let hostname = ((try? Sys.readString("/proc/sys/kernel/hostname")) ?? "localhost").filter { $0 != "\n" }
         let node = NodeFacts(name: hostname, milliCPU: Int64(Sys.onlineCPUs()) * 1000, memoryBytes: volumes.memTotal() ?? 0)
-        let facts = HostFacts(images: .store(ImageStore(dataRoot: roots.roots.data)), node: node,
+        let facts = HostFacts(images: .store(ImageStore(dataRoot: roots.data)), node: node,
                               hostEntries: HostSystemDirectories.probe(), files: .host)
         return Reconciler(roots: roots, driver: driver, facts: facts,
                           host: LiveHost(supervisorExecutable: supervisorExecutable, driver: driver, volumes: volumes))
     }
 
-    public struct Planned: Sendable {
+    /// One pass, planned: what it observed and built, and the plan that `diff` prints and
+    /// `apply` executes.
+    public struct Pass: Sendable {
         public var plan: Plan
         public var observed: Observed
         public var desired: [DesiredPod]
@@ -89,12 +91,12 @@ public struct Reconciler: Sendable {
 
     /// What a pass would do. `owner` is `apply` or `watch:<dir>`; `source` names the owner
     /// of each input pod (`apply`, or `watch:<dir>/<file>`).
-    public func plan(_ set: ManifestSet, owner: String, prune: Bool, source: @escaping (SourcedPod) -> String) throws(ReconcileError) -> Planned {
+    public func plan(_ set: ManifestSet, owner: String, prune: Bool, source: @escaping (SourcedPod) -> String) throws(ReconcileError) -> Pass {
         try plan(Input(sets: [set], source: source), owner: owner, prune: prune)
     }
 
-    public func plan(_ input: Input, owner: String, prune: Bool) throws(ReconcileError) -> Planned {
-        let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: driver)
+    public func plan(_ input: Input, owner: String, prune: Bool) throws(ReconcileError) -> Pass {
+        let observer = Observer(roots: roots, driver: driver)
         let observation: Observation
         do { observation = try observer.observation(scope: input.scope) } catch { throw ReconcileError(description: error.description) }
         let observed = observation.observed
@@ -110,19 +112,19 @@ public struct Reconciler: Sendable {
         }
         let options = PlanOptions(owner: owner, prune: prune, held: input.held, unresolved: Set(failures.map(\.key)))
         let plan = Planner.plan(desired: desired, observed: observed, options: options)
-        return Planned(plan: plan, observed: observed, desired: desired, failures: failures,
+        return Pass(plan: plan, observed: observed, desired: desired, failures: failures,
                        problems: observation.problems.map(\.description))
     }
 
     /// Plans and executes under the lock (`<root>/lock`): one pass at a time.
     public func apply(_ set: ManifestSet, owner: String, prune: Bool, graceMilliseconds: Int64? = nil,
-                      source: @escaping (SourcedPod) -> String) throws(ReconcileError) -> (Planned, [Executor.Outcome]) {
+                      source: @escaping (SourcedPod) -> String) throws(ReconcileError) -> (Pass, [Executor.Outcome]) {
         try apply(Input(sets: [set], source: source), owner: owner, prune: prune, graceMilliseconds: graceMilliseconds)
     }
 
     /// `stopWithoutWaiting`: see `Executor.stopWithoutWaiting` (`watch`).
     public func apply(_ input: Input, owner: String, prune: Bool, graceMilliseconds: Int64? = nil,
-                      stopWithoutWaiting: Bool = false) throws(ReconcileError) -> (Planned, [Executor.Outcome]) {
+                      stopWithoutWaiting: Bool = false) throws(ReconcileError) -> (Pass, [Executor.Outcome]) {
         let lock = try takeLock()
         defer { Sys.close(lock) }
         let planned = try plan(input, owner: owner, prune: prune)
@@ -154,7 +156,7 @@ public struct Reconciler: Sendable {
     /// The host as it is now, without the lock (`get`, `describe`, `logs`, `exec`, `apply
     /// --wait`); with `scope`, only those pods and no leftovers.
     public func observe(scope: Set<PodKey>? = nil) throws(ReconcileError) -> Observed {
-        let observer = Observer(roots: roots.roots, cgroupParent: roots.cgroupParent, driver: driver)
+        let observer = Observer(roots: roots, driver: driver)
         do { return try observer.observation(scope: scope).observed } catch { throw ReconcileError(description: error.description) }
     }
 
@@ -163,7 +165,7 @@ public struct Reconciler: Sendable {
     public func liveSupervisor(_ key: PodKey, uid: String) -> Int32? {
         guard let recorded = roots.layout(key, uid: uid).state.supervisor() else { return nil }
         let identity = ProcessIdentity(pid: recorded.pid, startTime: ClockTicks(rawValue: recorded.startTime))
-        return (try? ProcfsReader(roots: roots.roots).isAlive(identity)) == true ? recorded.pid : nil
+        return (try? ProcfsReader(roots: roots).isAlive(identity)) == true ? recorded.pid : nil
     }
 
     /// A random pod uid, as the API server gives one: a version-4 UUID from the kernel.

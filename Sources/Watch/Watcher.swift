@@ -80,7 +80,7 @@ public final class Watcher {
         self.reconciler = reconciler
         self.options = options
         self.log = log
-        store = LastGoodStore(stateRoot: reconciler.roots.roots.state, directory: directory)
+        store = LastGoodStore(stateRoot: reconciler.roots.state, directory: directory)
         inotify = try Inotify()
     }
 
@@ -259,7 +259,7 @@ public final class Watcher {
         }
 
         let roots = reconciler.roots
-        let input = WatchInput.resolve(files, lastGood: lastGood) { roots.recordedSource($0) }
+        let input = WatchInput.resolve(files, lastGood: lastGood) { roots.stateRoot.pod($0).record()?.source }
         var scope: Set<PodKey>?
         if case .files(let changed) = change {
             var keys = pods
@@ -278,7 +278,7 @@ public final class Watcher {
         // pod's own stop, or a kill by hand), so none stays a zombie.
         _ = Sys.reapAll()
         let passInput = Reconciler.Input(sets: input.sets, held: input.held, scope: scope) { WatchInput.source($0.file) }
-        let planned: Reconciler.Planned
+        let planned: Reconciler.Pass
         let outcomes: [Executor.Outcome]
         do { (planned, outcomes) = try reconciler.apply(passInput, owner: owner, prune: true, stopWithoutWaiting: true) } catch {
             report("pass", ["\(why) pass: \(error)"])

@@ -22,8 +22,8 @@ extension Integration {
         static let mib: Int64 = 1 << 20
 
         static func observer(_ lab: PodLab, processes: Observer.ProcessListing = .unlessSupervisorAlive) -> Observer {
-            Observer(roots: Roots(state: lab.tmp + "/run", data: lab.tmp + "/data", log: lab.tmp + "/log"),
-                     cgroupParent: lab.cgroupParent, driver: lab.driver, processListing: processes)
+            Observer(roots: Roots(state: lab.tmp + "/run", data: lab.tmp + "/data", log: lab.tmp + "/log", cgroupParent: lab.cgroupParent),
+                     driver: lab.driver, processListing: processes)
         }
 
         /// The record, as the executor writes it beside the plan.

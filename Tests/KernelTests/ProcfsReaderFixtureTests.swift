@@ -3,6 +3,7 @@ import Kernel
 import Procfs
 import Testing
 import KernelTestSupport
+import PodModel
 
 /// The reader against a fake `/proc` and a fake cgroup tree in a temp dir: the roots are
 /// injected, nothing of the host is read.

@@ -100,8 +100,8 @@ final class RecordingHost: ExecutorHost, @unchecked Sendable {
 /// nothing else; a failure stops the rest of that pod's actions and no other pod's. No root,
 /// no host: every path below is made up and nothing touches it.
 @Suite struct ExecutorTests {
-    static let roots = ReconcileRoots(roots: Roots(proc: "/fake/proc", cgroup: "/fake/cgroup", state: "/fake/run", data: "/fake/data", log: "/fake/log"),
-                                      cgroupParent: "podrec-test")
+    static let roots = Roots(proc: "/fake/proc", cgroup: "/fake/cgroup", state: "/fake/run", data: "/fake/data", log: "/fake/log",
+                             cgroupParent: "podrec-test")
     static let web = PodKey(namespace: "default", name: "web")
     static let db = PodKey(namespace: "default", name: "db")
 

@@ -408,7 +408,7 @@ final class FakeHost {
     func path(_ relative: String) -> String { root + "/" + relative }
 
     var roots: Roots {
-        Roots(proc: path("proc"), cgroup: path("cgroup"), state: path("run"), data: path("data"), log: path("log"))
+        Roots(proc: path("proc"), cgroup: path("cgroup"), state: path("run"), data: path("data"), log: path("log"), cgroupParent: parent)
     }
 
     func driver() throws -> any CgroupDriver {
@@ -416,7 +416,7 @@ final class FakeHost {
     }
 
     func observer(processes: Observer.ProcessListing = .unlessSupervisorAlive) throws -> Observer {
-        Observer(roots: roots, cgroupParent: parent, driver: try driver(), processListing: processes)
+        Observer(roots: roots, driver: try driver(), processListing: processes)
     }
 
     func dir(_ relative: String) throws { try Sys.mkdirs(path(relative), mode: 0o755) }

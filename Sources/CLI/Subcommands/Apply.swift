@@ -42,7 +42,7 @@ extension Podrec {
             let reconciler = try roots.reconciler()
             var stderr = StandardError()
             if dryRun {
-                let planned: Reconciler.Planned
+                let planned: Reconciler.Pass
                 do { planned = try reconciler.plan(set, owner: "apply", prune: prune, source: { _ in "apply" }) } catch {
                     throw CLIError(error.description)
                 }
@@ -55,7 +55,7 @@ extension Podrec {
                 if !planned.failures.isEmpty { throw ExitCode.failure }
                 return
             }
-            let (planned, outcomes): (Reconciler.Planned, [Executor.Outcome])
+            let (planned, outcomes): (Reconciler.Pass, [Executor.Outcome])
             do {
                 (planned, outcomes) = try reconciler.apply(set, owner: "apply", prune: prune, source: { _ in "apply" })
             } catch { throw CLIError(error.description) }
