@@ -1,4 +1,3 @@
-import Cgroups
 import Images
 import Kernel
 import Manifest

@@ -1,4 +1,3 @@
-import Cgroups
 import Manifest
 import PodModel
 
