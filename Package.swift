@@ -44,8 +44,9 @@ let package = Package(
         .target(name: "Procfs", dependencies: ["Kernel"]),
         // The C spawn shim: only what must run between fork and exec. One entry point.
         .target(name: "CSpawn", cSettings: [.define("_GNU_SOURCE")]),
-        // Swift over CSpawn: owns the pointer lifetimes, turns {stage, errno} into errors.
-        .target(name: "Spawn", dependencies: ["CSpawn", "Kernel"]),
+        // Swift over CSpawn: owns the pointer lifetimes, turns {stage, errno} into errors;
+        // joins a request to a cgroup the driver's way.
+        .target(name: "Spawn", dependencies: ["CSpawn", "Kernel", "Cgroups"]),
         // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.
         .target(name: "Images", dependencies: ["Kernel", "YAML"]),
         // Pure, and shared by both processes: pod keys, records, the launch plan and status

@@ -74,13 +74,7 @@ public struct PodLauncher: Sendable {
             request.stdin = gate.read
             request.stdout = log
             request.stderr = log
-            switch try driver.joinTarget(infraCgroup) {
-            case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
-            case .directory(let dir):
-                let fd = try CgroupJoin.openDirectory(dir)
-                fds.append(fd)
-                request.cgroup = .v2(dirFD: fd, path: dir)
-            }
+            fds += try request.joinCgroup(infraCgroup, of: driver)
             process = try spawn(request)
         } catch let e as KernelError {
             throw .kernel(e)

@@ -165,10 +165,8 @@ final class DeviceBed {
                     print(probe, errno.errorcode.get(e.errno, str(e.errno)))
             """
         var request = SpawnRequest(["/usr/bin/python3", "-S", "-c", script] + probes)
-        switch try driver.joinTarget(path) {
-        case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
-        case .directory(let dir): request.cgroup = .v2(dirFD: try lab.open(dir, O_RDONLY | O_DIRECTORY), path: dir)
-        }
+        let cgroupFDs = try request.joinCgroup(path, of: driver)
+        defer { for fd in cgroupFDs { Sys.close(fd) } }
         let run = try lab.run(request)
         #expect(run.status == .exited(0), "probe output: \(run.output)")
         var seen: [String: String] = [:]

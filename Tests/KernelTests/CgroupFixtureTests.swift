@@ -3,6 +3,7 @@ import Glibc
 import Kernel
 import Testing
 import PodModel
+import Spawn
 
 private typealias F = CgroupFixture
 
@@ -233,6 +234,10 @@ private typealias F = CgroupFixture
             return
         }
         #expect(Set(files) == Set(["cpu", "cpuacct", "memory", "pids", "freezer", "devices"].map { "\(root)/\($0)/podrec/pod/web/tasks" }))
+        // A spawn request takes the files as they are, and no fd is opened.
+        var request = SpawnRequest(["/bin/true"])
+        #expect(try request.joinCgroup("podrec/pod/web", of: d) == [])
+        #expect(request.cgroup == .v1(tasksFiles: files))
     }
 
     @Test func moveWritesThePidToCgroupProcsInEveryHierarchy() throws {
@@ -460,6 +465,13 @@ private typealias F = CgroupFixture
         // O_PATH: the fd names the directory but cannot read it.
         #expect(Glibc.fcntl(fd, F_GETFD) & FD_CLOEXEC != 0)
         #expect(throws: CgroupError.self) { try CgroupJoin.openDirectory(root + "/absent") }
+        // A spawn request gets such an fd, which the caller closes once spawned.
+        var request = SpawnRequest(["/bin/true"])
+        let fds = try request.joinCgroup("p", of: d)
+        defer { for fd in fds { Sys.close(fd) } }
+        #expect(fds.count == 1)
+        #expect(request.cgroup == .v2(dirFD: fds[0], path: root + "/p"))
+        #expect(throws: CgroupError.self) { try request.joinCgroup("absent", of: d) }
     }
 
     @Test func moveAndProcesses() throws {
