@@ -205,6 +205,21 @@ private typealias F = CgroupFixture
         let u = try d.usage("p")
         #expect(u == CgroupUsage(memoryBytes: 32 * F.mib, oomKills: 3, cpu: CPUStat(periods: 12, throttledPeriods: 9, throttledMicroseconds: 812_345),
                                  pidsCurrent: 4, pidsMaxEvents: 2))
+        // The observer's one-file read: the same bytes; nil for a cgroup that is not there.
+        #expect(try d.memoryUsage("p") == 32 * F.mib)
+        #expect(try d.memoryUsage("absent") == nil)
+    }
+
+    @Test func aDaemonStaysInItsOwnCgroup() throws {
+        let root = try F.makeRoot()
+        defer { F.remove(root) }
+        try F.v1(root, unified: true)
+        // Hybrid: the 0:: line names the cgroup2 mount, which holds no pod.
+        try F.write(root + "/proc/self/cgroup", "4:memory:/podrec.service\n0::/podrec.service\n")
+        let d = try driver(root)
+        #expect(try d.moveSelfIntoLeaf(under: "podrec.service/pods", leaf: "watcher", proc: root + "/proc") == nil)
+        #expect(!Sys.exists(root + "/unified/podrec.service/watcher"))
+        #expect(!d.exists("podrec.service/watcher"))
     }
 
     @Test func cpusetCopiesCpusAndMemsDownEachNewLevel() throws {
@@ -426,6 +441,9 @@ private typealias F = CgroupFixture
         let u = try driver(root).usage("p")
         #expect(u == CgroupUsage(memoryBytes: F.mib, oomKills: 2, cpu: CPUStat(periods: 10, throttledPeriods: 8, throttledMicroseconds: 75_000),
                                  pidsCurrent: 0, pidsMaxEvents: 1))
+        // The observer's one-file read: the same bytes; nil for a cgroup that is not there.
+        #expect(try driver(root).memoryUsage("p") == F.mib)
+        #expect(try driver(root).memoryUsage("absent") == nil)
     }
 
     @Test func killUsesCgroupKillWhenTheKernelHasIt() throws {
