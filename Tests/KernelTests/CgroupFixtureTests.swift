@@ -2,6 +2,7 @@ import Cgroups
 import Glibc
 import Kernel
 import Testing
+import KernelTestSupport
 import PodModel
 import Spawn
 
