@@ -44,8 +44,9 @@ let package = Package(
         .target(name: "Procfs", dependencies: ["Kernel", "PodModel"]),
         // The C spawn shim: only what must run between fork and exec. One entry point.
         .target(name: "CSpawn", cSettings: [.define("_GNU_SOURCE")]),
-        // Swift over CSpawn: owns the pointer lifetimes, turns {stage, errno} into errors.
-        .target(name: "Spawn", dependencies: ["CSpawn", "Kernel", "PodModel"]),
+        // Swift over CSpawn: owns the pointer lifetimes, turns {stage, errno} into errors;
+        // joins a request to a cgroup the driver's way.
+        .target(name: "Spawn", dependencies: ["CSpawn", "Kernel", "Cgroups", "PodModel"]),
         // An image's reference and config, as data: pure, for the build and the store alike.
         .target(name: "ImageModel", dependencies: ["YAML"]),
         // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.

@@ -217,12 +217,26 @@ public protocol CgroupDriver: Sendable {
     /// The forks refused in `path` for a pids limit (`CgroupUsage.pidsMaxEvents`) alone:
     /// one file, for the same check.
     func pidsMaxEvents(_ path: String) throws(CgroupError) -> Int64?
+    /// The memory in use in `path` (`CgroupUsage.memoryBytes`) alone: one file (v1
+    /// `memory.usage_in_bytes`, v2 `memory.current`), for the observer, which reads it for
+    /// every cgroup of every pod in each pass; nil when the file is absent.
+    func memoryUsage(_ path: String) throws(CgroupError) -> Int64?
     /// Usage counters; each is nil when its file is absent (a controller not there, or the
     /// cgroup itself gone: check `exists` to tell them apart).
     func usage(_ path: String) throws(CgroupError) -> CgroupUsage
 
     /// How a new process joins `path` at spawn.
     func joinTarget(_ path: String) throws(CgroupError) -> CgroupJoin
+
+    /// Denies the processes of `path` and below every device but `rules` (v1: the devices
+    /// files; v2: a BPF device program). Set on a container's own cgroup, never on the
+    /// pod's, once, when the cgroup is made.
+    func restrictDevices(_ path: String, allow rules: [DeviceRule]) throws(CgroupError)
+
+    /// For a daemon whose pods go under its own cgroup (systemd's `Delegate=yes`): moves
+    /// this process into the leaf `<own cgroup>/<leaf>` where the mode requires it, so that
+    /// its own cgroup may hold the pods. Returns the leaf, or nil when nothing was moved.
+    func moveSelfIntoLeaf(under parent: String, leaf: String, proc: String) throws(CgroupError) -> String?
 }
 
 extension CgroupDriver {
@@ -245,6 +259,11 @@ extension CgroupDriver {
 
     public func processes(_ path: String) throws(CgroupError) -> [Int32] {
         try processes(path, recursive: true)
+    }
+
+    /// The watcher's leaf, `watcher`, as `/proc` shows this process.
+    public func moveSelfIntoLeaf(under parent: String) throws(CgroupError) -> String? {
+        try moveSelfIntoLeaf(under: parent, leaf: "watcher", proc: "/proc")
     }
 }
 

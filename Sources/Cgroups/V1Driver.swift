@@ -190,6 +190,14 @@ public struct V1Driver: CgroupDriver {
         return .tasksFiles(hierarchyRoots.map { $0 + "/" + path + "/tasks" })
     }
 
+    /// Nothing to do on v1: a v1 cgroup may hold processes and children with controllers
+    /// both, so a daemon stays in its own cgroup with its pods below. (On a hybrid host,
+    /// `/proc/self/cgroup`'s `0::` line names the cgroup2 mount, which holds no pods.)
+    /// Always nil.
+    public func moveSelfIntoLeaf(under parent: String, leaf: String, proc: String) throws(CgroupError) -> String? {
+        nil
+    }
+
     // MARK: Limits
 
     public func setCPUShares(_ shares: Int64, at path: String) throws(CgroupError) -> LimitWriteResult {
@@ -266,10 +274,15 @@ public struct V1Driver: CgroupDriver {
         return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("pids", path, "pids.events"))["max"] } ?? nil
     }
 
+    public func memoryUsage(_ path: String) throws(CgroupError) -> Int64? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(try knob("memory", path, "memory.usage_in_bytes")) }
+    }
+
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
         _ = try CgroupPaths.validate(path)
         var u = CgroupUsage()
-        u.memoryBytes = try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(try knob("memory", path, "memory.usage_in_bytes")) }
+        u.memoryBytes = try memoryUsage(path)
         u.oomKills = try oomKills(path)
         if let stat = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(try knob("cpu", path, "cpu.stat")) }) {
             u.cpu = CPUStat(periods: stat["nr_periods"] ?? 0, throttledPeriods: stat["nr_throttled"] ?? 0,

@@ -206,11 +206,16 @@ public struct V2Driver: CgroupDriver {
         return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/pids.events")["max"] } ?? nil
     }
 
+    public func memoryUsage(_ path: String) throws(CgroupError) -> Int64? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(directory(path) + "/memory.current") }
+    }
+
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
         let dir = directory(path)
         _ = try CgroupPaths.validate(path)
         var u = CgroupUsage()
-        u.memoryBytes = try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(dir + "/memory.current") }
+        u.memoryBytes = try memoryUsage(path)
         u.oomKills = try oomKills(path)
         if let stat = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(dir + "/cpu.stat") }) {
             // Without the cpu controller enabled, cpu.stat has only the usage lines.
@@ -241,7 +246,7 @@ extension V2Driver {
     /// `<own>/<leaf>`, so that its own cgroup holds no process and may enable controllers
     /// for the pods beside it (the no-internal-process rule). Returns the leaf, or nil when
     /// `parent` is not under this process's cgroup (nothing to do).
-    public func moveSelfIntoLeaf(under parent: String, leaf: String = "watcher", proc: String = "/proc") throws(CgroupError) -> String? {
+    public func moveSelfIntoLeaf(under parent: String, leaf: String, proc: String) throws(CgroupError) -> String? {
         let text: String
         do { text = try Sys.readString(proc + "/self/cgroup") } catch { throw .kernel(error) }
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("0::") }) else { return nil }

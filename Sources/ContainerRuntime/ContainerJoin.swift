@@ -25,13 +25,7 @@ public enum ContainerJoin {
                 fds.append(fd)
                 request.joinNamespaces.append(NamespaceJoin(kind, fd: fd, path: path))
             }
-            switch try driver.joinTarget(spec.cgroup) {
-            case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
-            case .directory(let dir):
-                let fd = try CgroupJoin.openDirectory(dir)
-                fds.append(fd)
-                request.cgroup = .v2(dirFD: fd, path: dir)
-            }
+            fds += try request.joinCgroup(spec.cgroup, of: driver)
         } catch {
             for fd in fds { Sys.close(fd) }
             throw error

@@ -1,3 +1,4 @@
+import Kernel
 import Spawn
 
 /// The root filesystem of one container as mount steps, exactly as ARCHITECTURE's
@@ -20,10 +21,6 @@ import Spawn
 /// 6. `readOnlyRootFilesystem`: the root and the private dirs remounted read-only.
 /// Then `pivot_root` into R (`RootfsPlan.rootfs`).
 public enum RootfsPlanner {
-    // <sys/mount.h> MS_* values (Runtime imports no Glibc).
-    public static let rdonly: UInt = 1, nosuid: UInt = 2, nodev: UInt = 4, noexec: UInt = 8
-    public static let remount: UInt = 32, bind: UInt = 4096
-
     /// The tmpfs root of `image: host` (it holds only mount points and symlinks).
     public static let hostRootSize: UInt64 = 64 << 20
     /// `/dev`: mount points and symlinks only.
@@ -88,19 +85,19 @@ public enum RootfsPlanner {
         // The container's own devpts instance, as runc mounts it: its terminals (`exec -t`)
         // are numbered from 0 and none of the host's is visible.
         steps += [.directory(at("/dev/pts")),
-                  .mount(source: "devpts", target: at("/dev/pts"), fstype: "devpts", flags: nosuid | noexec,
+                  .mount(source: "devpts", target: at("/dev/pts"), fstype: "devpts", flags: MountFlags([.noSuid, .noExec]).rawValue,
                          data: devptsOptions)]
         steps.append(.directory(at("/dev/shm"), mode: 0o1777))
         if let shm = request.sharedShm {
             steps.append(.bind(from: try hostPath(shm, what: "shared /dev/shm"), to: at("/dev/shm"), recursive: false))
         } else {
-            steps.append(.mount(source: "shm", target: at("/dev/shm"), fstype: "tmpfs", flags: nosuid | nodev | noexec,
+            steps.append(.mount(source: "shm", target: at("/dev/shm"), fstype: "tmpfs", flags: MountFlags([.noSuid, .noDev, .noExec]).rawValue,
                                 data: "mode=1777,size=\(shmSize)"))
         }
         // /sys
         steps.append(.directory(at("/sys"), mode: 0o555))
         if request.ownNetworkNamespace {
-            steps.append(.mount(source: "sysfs", target: at("/sys"), fstype: "sysfs", flags: rdonly | nosuid | nodev | noexec, data: nil))
+            steps.append(.mount(source: "sysfs", target: at("/sys"), fstype: "sysfs", flags: MountFlags([.readOnly, .noSuid, .noDev, .noExec]).rawValue, data: nil))
         } else {
             steps.append(.bind(from: "/sys", to: at("/sys"), recursive: true, readOnly: true))
         }
@@ -112,7 +109,7 @@ public enum RootfsPlanner {
             }
             for path in maskedDirectories {
                 steps.append(.ifPresent(.mount(source: "tmpfs", target: at(path), fstype: "tmpfs",
-                                               flags: rdonly | nosuid | nodev | noexec, data: "size=0")))
+                                               flags: MountFlags([.readOnly, .noSuid, .noDev, .noExec]).rawValue, data: "size=0")))
             }
             for path in readOnlyKernelPaths {
                 steps.append(.ifPresent(.bind(from: at(path), to: at(path), recursive: true, readOnly: true)))
@@ -162,7 +159,7 @@ public enum RootfsPlanner {
             // (MS_REMOUNT|MS_BIND) on the root and the private dirs only, not recursive, so
             // the volumes keep their own; a remount replaces the flags, so nosuid and nodev
             // are given again.
-            let flags = remount | bind | rdonly | nosuid | nodev
+            let flags = MountFlags([.remount, .bind, .readOnly, .noSuid, .noDev]).rawValue
             var points = [root, at("/tmp")]
             if request.root == .host { points += ["/var", "/run", "/home"].map(at) }
             for point in points { steps.append(.mount(source: nil, target: point, fstype: nil, flags: flags, data: nil)) }

@@ -75,13 +75,7 @@ public struct PodLauncher: Sendable {
             request.stdin = gate.read
             request.stdout = log
             request.stderr = log
-            switch try driver.joinTarget(infraCgroup) {
-            case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
-            case .directory(let dir):
-                let fd = try CgroupJoin.openDirectory(dir)
-                fds.append(fd)
-                request.cgroup = .v2(dirFD: fd, path: dir)
-            }
+            fds += try request.joinCgroup(infraCgroup, of: driver)
             process = try spawn(request)
         } catch let e as KernelError {
             throw .kernel(e)
@@ -127,11 +121,7 @@ public struct PodLauncher: Sendable {
                 // v1 writes devices.deny and devices.allow; v2, which has no devices files,
                 // attaches a BPF_PROG_TYPE_CGROUP_DEVICE program to the container's cgroup.
                 if !existed, !c.privileged {
-                    if let v1 = driver as? V1Driver {
-                        try v1.restrictDevices(c.cgroup, allow: DeviceRule.containerDefault)
-                    } else if let v2 = driver as? V2Driver {
-                        try v2.restrictDevices(c.cgroup, allow: DeviceRule.containerDefault)
-                    }
+                    try driver.restrictDevices(c.cgroup, allow: DeviceRule.containerDefault)
                 }
             }
         } catch { throw .cgroup(error) }

@@ -1,3 +1,4 @@
+import PodModel
 import YAML
 
 /// The one spec hash, used by the reconciler to decide that a container changed and by
@@ -28,21 +29,7 @@ public enum SpecHash {
         members.append(JSONMember("resolvedEnv", .array(resolvedEnv.map {
             .object([JSONMember("name", .string($0.name)), JSONMember("value", .string($0.value))])
         })))
-        return hex(fnv1a64(JSONValue.object(members).serialized()))
-    }
-
-    static func fnv1a64(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in s.utf8 {
-            h ^= UInt64(byte)
-            h = h &* 0x0000_0100_0000_01B3
-        }
-        return h
-    }
-
-    static func hex(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+        return FNV1a.hex16(FNV1a.hash64(JSONValue.object(members).serialized().utf8))
     }
 }
 

@@ -45,7 +45,7 @@ extension LaunchPlanBuilder {
             }
         }
         if bytes.isEmpty { return "" }
-        return String(CgroupNames.fnv1a64(bytes), radix: 16)
+        return String(FNV1a.hash64(bytes), radix: 16)
     }
 
     /// `PodRecord.immutable`: the fields a running pod cannot change.

@@ -28,7 +28,7 @@ public enum CgroupNames {
         var cut = shortenedPrefixBytes
         // Never split a UTF-8 sequence: back up over continuation bytes (10xxxxxx).
         while cut > 0 && bytes[cut] & 0xC0 == 0x80 { cut -= 1 }
-        return String(decoding: bytes[0..<cut], as: UTF8.self) + "-" + hex16(fnv1a64(bytes))
+        return String(decoding: bytes[0..<cut], as: UTF8.self) + "-" + FNV1a.hex16(FNV1a.hash64(bytes))
     }
 
     /// The pod's cgroup directory name: `<ns>_<name>_<uid>`, shortened if needed.
@@ -49,21 +49,6 @@ public enum CgroupNames {
     /// `<parent>/<pod>/<container>`.
     public static func containerPath(parent: String, namespace: String, name: String, uid: String, container: String) -> String {
         join(podPath(parent: parent, namespace: namespace, name: name, uid: uid), component(container))
-    }
-
-    /// FNV-1a, 64-bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
-    public static func fnv1a64<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
-        }
-        return h
-    }
-
-    static func hex16(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
     }
 
     static func join(_ a: String, _ b: String) -> String {

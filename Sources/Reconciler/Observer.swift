@@ -231,24 +231,13 @@ public struct Observer: Sendable {
         }
     }
 
-    /// `CgroupUsage.memoryBytes`, from its one file: `driver.usage` reads five (memory,
-    /// OOM kills, cpu.stat, pids), which would double the cost of a pass.
+    /// `CgroupUsage.memoryBytes`, from its one file (`driver.memoryUsage`): `driver.usage`
+    /// reads five (memory, OOM kills, cpu.stat, pids), which would double the cost of a pass.
     func memoryUsage(_ path: String, _ key: PodKey) throws(ObserveError) -> Int64? {
-        let file: String
-        if let v1 = driver as? V1Driver, let dir = v1.directory("memory", path) {
-            file = dir + "/memory.usage_in_bytes"
-        } else if let v2 = driver as? V2Driver {
-            file = v2.directory(path) + "/memory.current"
-        } else {
-            do { return try driver.usage(path).memoryBytes } catch {
-                if Self.isGone(error) { return nil }
-                throw ObserveError(pod: key, .cgroup(error))
-            }
+        do { return try driver.memoryUsage(path) } catch {
+            if Self.isGone(error) { return nil }
+            throw ObserveError(pod: key, .cgroup(error))
         }
-        guard let text = try HostReads.optionalText(file, pod: key) else { return nil }
-        let trimmed = text.split(separator: "\n").first.map(String.init) ?? ""
-        guard let bytes = Int64(trimmed) else { throw ObserveError(pod: key, .cgroup(.malformed(path: file, content: text))) }
-        return bytes
     }
 
     static func isGone(_ error: CgroupError) -> Bool {

@@ -181,11 +181,6 @@ struct MountPlan {
 
     var steps: [Step] = []
 
-    // <sys/mount.h> MS_* values, spelled out: Glibc exports them as an enum whose shape
-    // differs between Swift versions.
-    static let rdonly: UInt = 1, nosuid: UInt = 2, nodev: UInt = 4, noexec: UInt = 8
-    static let bind: UInt = 4096, rec: UInt = 16384, privateFlag: UInt = 1 << 18
-
     init(_ request: SpawnRequest) {
         // Errors name a target as the container will see it, under the new root.
         func shown(_ path: String) -> String {
@@ -204,11 +199,11 @@ struct MountPlan {
             defer { if ifPresent { for k in first..<steps.count { steps[k].ifPresent = true } } }
             switch step {
             case .makePrivate(let path):
-                steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: Self.rec | Self.privateFlag, target: path,
+                steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: MountFlags([.recursive, .private]).rawValue, target: path,
                                   origin: i, context: "mount \(shown(path)) (make private, recursive)"))
             case .bind(let from, let to, let recursive, let readOnly):
                 let what = recursive ? "rbind" : "bind"
-                steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: Self.bind | (recursive ? Self.rec : 0), source: from,
+                steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: MountFlags(recursive ? [.bind, .recursive] : [.bind]).rawValue, source: from,
                                   target: to, origin: i, context: "mount \(shown(to)) (\(what) from \(from))"))
                 if readOnly {
                     steps.append(Step(kind: PODSPAWN_MOUNT_READONLY_RECURSIVE, target: to, origin: i,
@@ -216,7 +211,7 @@ struct MountPlan {
                 }
             case .bindBeneath(let volume, let path, let to, let readOnly):
                 let what = "subPath \(path) of \(volume)"
-                steps.append(Step(kind: PODSPAWN_MOUNT_BIND_BENEATH, flags: Self.bind | Self.rec, source: volume, target: to,
+                steps.append(Step(kind: PODSPAWN_MOUNT_BIND_BENEATH, flags: MountFlags([.bind, .recursive]).rawValue, source: volume, target: to,
                                   data: path, origin: i, context: "mount \(shown(to)) (rbind of the \(what), no symlinks followed)"))
                 if readOnly {
                     steps.append(Step(kind: PODSPAWN_MOUNT_READONLY_RECURSIVE, target: to, origin: i,
@@ -225,11 +220,11 @@ struct MountPlan {
             case .tmpfs(let at, let size, let mode):
                 let options = [size.map { "size=\($0)" }, mode.map { "mode=" + String($0, radix: 8) }].compactMap { $0 }
                 let data = options.isEmpty ? nil : options.joined(separator: ",")
-                steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: Self.nodev | Self.nosuid, source: "tmpfs", target: at,
+                steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: MountFlags([.noDev, .noSuid]).rawValue, source: "tmpfs", target: at,
                                   fstype: "tmpfs", data: data, origin: i,
                                   context: "mount \(shown(at)) (tmpfs\(data.map { " " + $0 } ?? ""))"))
             case .proc(let at):
-                steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: Self.nosuid | Self.nodev | Self.noexec, source: "proc",
+                steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: MountFlags([.noSuid, .noDev, .noExec]).rawValue, source: "proc",
                                   target: at, fstype: "proc", origin: i, context: "mount \(shown(at)) (proc)"))
             case .readOnly(let at):
                 steps.append(Step(kind: PODSPAWN_MOUNT_READONLY_RECURSIVE, target: at, origin: i,

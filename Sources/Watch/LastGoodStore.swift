@@ -12,7 +12,7 @@ struct LastGoodStore {
     let path: String
 
     init(stateRoot: String, directory: String) {
-        let hash = CgroupNames.fnv1a64(Array(directory.utf8))
+        let hash = FNV1a.hash64(directory.utf8)
         path = stateRoot + "/watch/" + String(hash, radix: 16)
     }
 

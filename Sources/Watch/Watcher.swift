@@ -365,7 +365,7 @@ public final class Watcher {
             cache[path] = nil
             return .unusable([why + "; its pods keep running as they are"])
         case .file(let file):
-            let hash = CgroupNames.fnv1a64(file.bytes)
+            let hash = FNV1a.hash64(file.bytes)
             if let cached = cache[path], cached.hash == hash { return cached.loaded }
             let set = ManifestLoader.load([file])
             let loaded: WatchInput.Loaded = set.isValid

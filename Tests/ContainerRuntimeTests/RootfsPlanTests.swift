@@ -6,7 +6,7 @@ import PodModel
 /// The root filesystem plan, step by step: pure, no kernel.
 struct RootfsPlanTests {
     static let r = "/run/podrec/pods/p/roots/c"
-    static let nosuidNodevNoexec: UInt = RootfsPlanner.nosuid | RootfsPlanner.nodev | RootfsPlanner.noexec
+    static let nosuidNodevNoexec: UInt = 2 | 4 | 8  // MS_NOSUID | MS_NODEV | MS_NOEXEC
 
     /// The steps of `/proc`, `/dev`, `/sys` and `/tmp` that every root shares.
     static func layout(shm: MountStep = .mount(source: "shm", target: r + "/dev/shm", fstype: "tmpfs",

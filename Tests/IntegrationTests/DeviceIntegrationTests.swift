@@ -87,15 +87,13 @@ extension Integration {
                 // The driver checks DeviceRule's access letters itself.
                 let path = try bed.cgroup("app", allow: nil)
                 let bad = [DeviceRule(.char, 1, 3, "rx")]
-                let refused: CgroupError?
-                if let v1 = bed.driver as? V1Driver {
+                let refused = { () -> CgroupError? in do throws(CgroupError) { try bed.driver.restrictDevices(path, allow: bad); return nil } catch { return error } }()
+                if bed.driver.setup.mode == .unified {
+                    #expect(refused == .invalidValue("device access \"rx\" in \"c 1:3 rx\": only r, w and m"))
+                } else {
                     // v1 hands the text to the kernel, which says EINVAL.
-                    refused = { () -> CgroupError? in do throws(CgroupError) { try v1.restrictDevices(path, allow: bad); return nil } catch { return error } }()
                     guard case .kernel(let e)? = refused else { Issue.record("v1: \(String(describing: refused))"); return }
                     #expect(e.errno.rawValue == EINVAL)
-                } else if let v2 = bed.driver as? V2Driver {
-                    refused = { () -> CgroupError? in do throws(CgroupError) { try v2.restrictDevices(path, allow: bad); return nil } catch { return error } }()
-                    #expect(refused == .invalidValue("device access \"rx\" in \"c 1:3 rx\": only r, w and m"))
                 }
             }
         }
@@ -134,15 +132,7 @@ final class DeviceBed {
     func cgroup(_ name: String, allow rules: [DeviceRule]?) throws -> String {
         let path = parent + "/" + name
         try driver.create(path)
-        if let rules {
-            if let v1 = driver as? V1Driver {
-                try v1.restrictDevices(path, allow: rules)
-            } else if let v2 = driver as? V2Driver {
-                try v2.restrictDevices(path, allow: rules)
-            } else {
-                Issue.record("no device restriction for \(type(of: driver))")
-            }
-        }
+        if let rules { try driver.restrictDevices(path, allow: rules) }
         return path
     }
 
@@ -167,10 +157,8 @@ final class DeviceBed {
                     print(probe, errno.errorcode.get(e.errno, str(e.errno)))
             """
         var request = SpawnRequest(["/usr/bin/python3", "-S", "-c", script] + probes)
-        switch try driver.joinTarget(path) {
-        case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
-        case .directory(let dir): request.cgroup = .v2(dirFD: try lab.open(dir, O_RDONLY | O_DIRECTORY), path: dir)
-        }
+        let cgroupFDs = try request.joinCgroup(path, of: driver)
+        defer { for fd in cgroupFDs { Sys.close(fd) } }
         let run = try lab.run(request)
         #expect(run.status == .exited(0), "probe output: \(run.output)")
         var seen: [String: String] = [:]

@@ -2,7 +2,9 @@ import Cgroups
 import Glibc
 import Kernel
 import Testing
+import KernelTestSupport
 import PodModel
+import Spawn
 
 private typealias F = CgroupFixture
 
@@ -204,6 +206,21 @@ private typealias F = CgroupFixture
         let u = try d.usage("p")
         #expect(u == CgroupUsage(memoryBytes: 32 * F.mib, oomKills: 3, cpu: CPUStat(periods: 12, throttledPeriods: 9, throttledMicroseconds: 812_345),
                                  pidsCurrent: 4, pidsMaxEvents: 2))
+        // The observer's one-file read: the same bytes; nil for a cgroup that is not there.
+        #expect(try d.memoryUsage("p") == 32 * F.mib)
+        #expect(try d.memoryUsage("absent") == nil)
+    }
+
+    @Test func aDaemonStaysInItsOwnCgroup() throws {
+        let root = try F.makeRoot()
+        defer { F.remove(root) }
+        try F.v1(root, unified: true)
+        // Hybrid: the 0:: line names the cgroup2 mount, which holds no pod.
+        try F.write(root + "/proc/self/cgroup", "4:memory:/podrec.service\n0::/podrec.service\n")
+        let d = try driver(root)
+        #expect(try d.moveSelfIntoLeaf(under: "podrec.service/pods", leaf: "watcher", proc: root + "/proc") == nil)
+        #expect(!Sys.exists(root + "/unified/podrec.service/watcher"))
+        #expect(!d.exists("podrec.service/watcher"))
     }
 
     @Test func cpusetCopiesCpusAndMemsDownEachNewLevel() throws {
@@ -233,6 +250,10 @@ private typealias F = CgroupFixture
             return
         }
         #expect(Set(files) == Set(["cpu", "cpuacct", "memory", "pids", "freezer", "devices"].map { "\(root)/\($0)/podrec/pod/web/tasks" }))
+        // A spawn request takes the files as they are, and no fd is opened.
+        var request = SpawnRequest(["/bin/true"])
+        #expect(try request.joinCgroup("podrec/pod/web", of: d) == [])
+        #expect(request.cgroup == .v1(tasksFiles: files))
     }
 
     @Test func moveWritesThePidToCgroupProcsInEveryHierarchy() throws {
@@ -421,6 +442,9 @@ private typealias F = CgroupFixture
         let u = try driver(root).usage("p")
         #expect(u == CgroupUsage(memoryBytes: F.mib, oomKills: 2, cpu: CPUStat(periods: 10, throttledPeriods: 8, throttledMicroseconds: 75_000),
                                  pidsCurrent: 0, pidsMaxEvents: 1))
+        // The observer's one-file read: the same bytes; nil for a cgroup that is not there.
+        #expect(try driver(root).memoryUsage("p") == F.mib)
+        #expect(try driver(root).memoryUsage("absent") == nil)
     }
 
     @Test func killUsesCgroupKillWhenTheKernelHasIt() throws {
@@ -460,6 +484,13 @@ private typealias F = CgroupFixture
         // O_PATH: the fd names the directory but cannot read it.
         #expect(Glibc.fcntl(fd, F_GETFD) & FD_CLOEXEC != 0)
         #expect(throws: CgroupError.self) { try CgroupJoin.openDirectory(root + "/absent") }
+        // A spawn request gets such an fd, which the caller closes once spawned.
+        var request = SpawnRequest(["/bin/true"])
+        let fds = try request.joinCgroup("p", of: d)
+        defer { for fd in fds { Sys.close(fd) } }
+        #expect(fds.count == 1)
+        #expect(request.cgroup == .v2(dirFD: fds[0], path: root + "/p"))
+        #expect(throws: CgroupError.self) { try request.joinCgroup("absent", of: d) }
     }
 
     @Test func moveAndProcesses() throws {

@@ -180,9 +180,9 @@ import PodModel
 @Suite struct CgroupNamesTests {
     @Test func fnv1a64KnownVectors() {
         // Reference values of FNV-1a 64 (Fowler/Noll/Vo test suite).
-        #expect(CgroupNames.fnv1a64(Array("".utf8)) == 0xcbf2_9ce4_8422_2325)
-        #expect(CgroupNames.fnv1a64(Array("a".utf8)) == 0xaf63_dc4c_8601_ec8c)
-        #expect(CgroupNames.fnv1a64(Array("foobar".utf8)) == 0x8594_4171_f739_67e8)
+        #expect(FNV1a.hash64(Array("".utf8)) == 0xcbf2_9ce4_8422_2325)
+        #expect(FNV1a.hash64(Array("a".utf8)) == 0xaf63_dc4c_8601_ec8c)
+        #expect(FNV1a.hash64(Array("foobar".utf8)) == 0x8594_4171_f739_67e8)
     }
 
     @Test func shortNamesAreKept() {
@@ -199,7 +199,7 @@ import PodModel
         let short = CgroupNames.pod(namespace: ns, name: name, uid: uid)
         #expect(short.utf8.count == 255)
         #expect(short.hasPrefix(String(full.prefix(238))))
-        let hash = String(CgroupNames.fnv1a64(Array(full.utf8)), radix: 16)
+        let hash = String(FNV1a.hash64(Array(full.utf8)), radix: 16)
         #expect(short == String(full.prefix(238)) + "-" + String(repeating: "0", count: 16 - hash.count) + hash)
         // Same prefix, different tail: different names.
         #expect(CgroupNames.component(full + "x") != CgroupNames.component(full + "y"))

@@ -326,6 +326,12 @@ let oneContainer = """
         #expect(try hashes(base, configValue: "v2") != h, "a changed ConfigMap value read through env must change the hash")
     }
 
+    /// Spec hashes are recorded on running hosts: a changed hash restarts every container.
+    /// This one was computed apart from podrec (FNV-1a 64 of the canonical JSON in Python).
+    @Test func aKnownSpecHasTheSameHashAsBefore() throws {
+        #expect(try hashes(base) == "6120c712eff56c33")
+    }
+
     @Test func leavesOutResourcesThatResizeInPlace() throws {
         let small = try hashes(base + "\n  resources: {limits: {cpu: 100m, memory: 64Mi}}")
         let big = try hashes(base + "\n  resources: {limits: {cpu: 200m, memory: 64Mi}}")

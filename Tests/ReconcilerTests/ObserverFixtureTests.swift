@@ -369,38 +369,24 @@ import KernelTestSupport
 // MARK: - The fake host
 
 /// Limits as a fake cgroup's knobs show them; nil is the kernel's default.
-struct FakeLimits {
-    var cpuShares: Int64? = nil
-    var quota: Int64? = nil
-    var memory: Int64? = nil
-    var pids: Int64? = nil
-    var memoryUsage: Int64 = 0
-}
+typealias FakeLimits = CgroupFixture.Limits
 
 /// A temp dir holding `run/`, `data/`, `log/`, `proc/` and `cgroup/`, shaped as the host's.
 final class FakeHost {
     let root: String
     let unified: Bool
     let parent = "podrec"
-    /// This machine's v1 hierarchies: separate cpu and cpuacct, a cpuset podrec does not
-    /// use, and the named systemd one.
-    static let v1Hierarchies = ["blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd"]
 
+    /// v1: this machine's hierarchies (`CgroupFixture.hostV1`: separate cpu and cpuacct, a
+    /// cpuset podrec does not use, the named systemd one) and the hybrid cgroup2 mount.
     init(unified: Bool) throws {
         root = try makeTemporaryDirectory("podrec-observe")
         self.unified = unified
         try dir("proc")
         if unified {
-            try write("cgroup/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc")
-            try write("cgroup/cgroup.subtree_control", "cpu memory pids")
-            try write("cgroup/cgroup.procs", "1\n")
+            try CgroupFixture.v2(path("cgroup"), subtree: "cpu memory pids", procs: [1])
         } else {
-            for h in Self.v1Hierarchies {
-                try write("cgroup/\(h)/tasks", "1\n")
-                try write("cgroup/\(h)/cgroup.procs", "1\n")
-                try write("cgroup/\(h)/notify_on_release", "0")
-            }
-            try write("cgroup/unified/cgroup.controllers", "hugetlb")
+            try CgroupFixture.v1(path("cgroup"), unified: true, procs: [1])
         }
         try cgroup(parent)
     }
@@ -438,48 +424,10 @@ final class FakeHost {
     /// A cgroup with the knobs the kernel gives a new one, then `limits` and `procs`. On v1
     /// the directory is made in every hierarchy.
     func cgroup(_ relative: String, _ limits: FakeLimits = FakeLimits(), procs: [Int32] = []) throws {
-        let procsText = procs.map { "\($0)\n" }.joined()
         if unified {
-            let d = "cgroup/\(relative)"
-            try write("\(d)/cgroup.controllers", "cpu memory pids")
-            try write("\(d)/cgroup.subtree_control", "")
-            try write("\(d)/cgroup.procs", procsText)
-            try write("\(d)/cgroup.events", "populated \(procs.isEmpty ? 0 : 1)\nfrozen 0\n")
-            try write("\(d)/cpu.weight", String(limits.cpuShares.map { ResourceMath.sharesToWeight($0) } ?? 100))
-            try write("\(d)/cpu.max", "\(limits.quota.map(String.init) ?? "max") 100000")
-            try write("\(d)/cpu.stat", "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n")
-            try write("\(d)/memory.max", limits.memory.map(String.init) ?? "max")
-            try write("\(d)/memory.current", String(limits.memoryUsage))
-            try write("\(d)/memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n")
-            try write("\(d)/pids.max", limits.pids.map(String.init) ?? "max")
-            try write("\(d)/pids.current", String(procs.count))
-            try write("\(d)/pids.events", "max 0\n")
-            return
-        }
-        for h in Self.v1Hierarchies {
-            let d = "cgroup/\(h)/\(relative)"
-            try write("\(d)/tasks", procsText)
-            try write("\(d)/cgroup.procs", procsText)
-            try write("\(d)/notify_on_release", "0")
-            switch h {
-            case "cpu":
-                try write("\(d)/cpu.shares", String(limits.cpuShares ?? 1024))
-                try write("\(d)/cpu.cfs_quota_us", String(limits.quota ?? -1))
-                try write("\(d)/cpu.cfs_period_us", "100000")
-                try write("\(d)/cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n")
-            case "memory":
-                try write("\(d)/memory.limit_in_bytes", String(limits.memory ?? 9_223_372_036_854_771_712))
-                try write("\(d)/memory.usage_in_bytes", String(limits.memoryUsage))
-                try write("\(d)/memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
-            case "pids":
-                try write("\(d)/pids.max", limits.pids.map(String.init) ?? "max")
-                try write("\(d)/pids.current", String(procs.count))
-                try write("\(d)/pids.events", "max 0\n")
-            case "freezer":
-                try write("\(d)/freezer.state", "THAWED")
-            default:
-                break
-            }
+            try CgroupFixture.v2Cgroup(path("cgroup/\(relative)"), limits: limits, procs: procs)
+        } else {
+            try CgroupFixture.populateV1(path("cgroup"), relative, limits: limits, procs: procs)
         }
     }
 

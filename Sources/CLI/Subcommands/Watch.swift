@@ -48,8 +48,7 @@ extension Podrec {
                 let reconciler = try roots.reconciler()
                 // systemd's Delegate=yes on cgroup v2: pods under the unit's own cgroup, the
                 // watcher in a leaf beside them (README, "Running under systemd").
-                if let v2 = reconciler.driver as? V2Driver,
-                   let leaf = try v2.moveSelfIntoLeaf(under: reconciler.roots.cgroupParent) {
+                if let leaf = try reconciler.driver.moveSelfIntoLeaf(under: reconciler.roots.cgroupParent) {
                     log.write(.info, "watch", "moved into the leaf cgroup \(leaf); pods go under \(reconciler.roots.cgroupParent)")
                 }
                 try Watcher(directory: path, reconciler: reconciler, options: options, log: log).run()

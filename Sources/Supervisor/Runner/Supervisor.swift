@@ -399,7 +399,7 @@ public final class Supervisor {
         var request: SpawnRequest
         var stdout: (read: Int32, write: Int32)
         var stderr: (read: Int32, write: Int32)
-        var cgroupFD: Int32?
+        var cgroupFDs: [Int32]
         var oomKillsAtStart: Int64
         var forksRefusedAtStart: Int64
     }
@@ -432,14 +432,7 @@ public final class Supervisor {
         request.mounts = rootfs.mounts
         request.rootfs = rootfs.rootfs
 
-        var cgroupFD: Int32?
-        switch try driver.joinTarget(spec.cgroup) {
-        case .tasksFiles(let files): request.cgroup = .v1(tasksFiles: files)
-        case .directory(let dir):
-            let fd = try CgroupJoin.openDirectory(dir)
-            cgroupFD = fd
-            request.cgroup = .v2(dirFD: fd, path: dir)
-        }
+        let cgroupFDs = try request.joinCgroup(spec.cgroup, of: driver)
         let oomBefore = (try? driver.oomKills(spec.cgroup)) ?? 0
         let refusedBefore = (try? driver.pidsMaxEvents(spec.cgroup)) ?? 0
         let out: (read: Int32, write: Int32)
@@ -451,13 +444,13 @@ public final class Supervisor {
                 throw error
             }
         } catch {
-            if let cgroupFD { Sys.close(cgroupFD) }
+            for fd in cgroupFDs { Sys.close(fd) }
             throw error
         }
         request.stdin = nullFD
         request.stdout = out.write
         request.stderr = err.write
-        return Prepared(spec: spec, request: request, stdout: out, stderr: err, cgroupFD: cgroupFD, oomKillsAtStart: oomBefore,
+        return Prepared(spec: spec, request: request, stdout: out, stderr: err, cgroupFDs: cgroupFDs, oomKillsAtStart: oomBefore,
                         forksRefusedAtStart: refusedBefore)
     }
 
@@ -466,7 +459,7 @@ public final class Supervisor {
         // that the read ends see EOF when the container's last writer exits.
         Sys.close(p.stdout.write)
         Sys.close(p.stderr.write)
-        if let fd = p.cgroupFD { Sys.close(fd) }
+        for fd in p.cgroupFDs { Sys.close(fd) }
         let process: SpawnedProcess
         switch result {
         case .success(let started): process = started
