@@ -1,13 +1,9 @@
 import ArgumentParser
-import Cgroups
 import Glibc
 import Images
 import Kernel
-import PodBuilder
 import Planner
 import Reconciler
-import ContainerRuntime
-import HostSetup
 import PodModel
 
 /// `--root`, `--data-root`, `--log-dir` and `--cgroup-root`, each with its environment

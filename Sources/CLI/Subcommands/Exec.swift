@@ -1,12 +1,10 @@
 import ArgumentParser
 import Glibc
-import Cgroups
 import Kernel
 import Planner
 import PodModel
 import Reconciler
 import ContainerRuntime
-import HostSetup
 
 extension Podrec {
     struct Exec: ParsableCommand {

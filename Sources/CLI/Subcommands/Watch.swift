@@ -1,5 +1,4 @@
 import ArgumentParser
-import Cgroups
 import Kernel
 import Watch
 import PodModel
