@@ -75,8 +75,10 @@ trap 'exit 130' INT TERM HUP
 # Per run: sleep G ms, then the clock: fork, exec, wait until that pid exits; then the --then
 # commands, untimed. Jobs run in blocks (all runs of one, then the next) or, with
 # --interleave, one run of each in turn. The first W runs of each job are not counted.
-# Prints per job: LABEL<TAB>n<TAB>median<TAB>p90<TAB>min<TAB>max (ms). Median: the mean of
-# the middle two for an even count; p90: the ceil(0.9 n)-th smallest.
+# Prints per job: LABEL<TAB>n<TAB>median<TAB>p90<TAB>min<TAB>max<TAB>CPU median (ms). Median:
+# the mean of the middle two for an even count; p90: the ceil(0.9 n)-th smallest. CPU is the
+# timed process's own user + system time (wait4's rusage; a supervisor it leaves running is
+# not in it).
 mkdir -p "$work/bin"
 cat >"$work/bin/clitime.c" <<'EOF'
 #define _GNU_SOURCE
@@ -88,20 +90,21 @@ cat >"$work/bin/clitime.c" <<'EOF'
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAXJ 8
 #define MAXT 4
-struct job { const char *label; char **timed; char **then[MAXT]; int nthen; double *ms; int n; };
+struct job { const char *label; char **timed; char **then[MAXT]; int nthen; double *ms; double *cpu; int n; };
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
 static double now_ms(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
 static int logfd = 2;
 
 /* fork + exec argv; wait for that pid, reaping any adopted orphan meanwhile. */
-static int run(char **argv, double *elapsed) {
+static int run(char **argv, double *elapsed, double *cpu) {
   double t0 = now_ms();
   pid_t p = fork();
   if (p < 0) { perror("fork"); exit(1); }
@@ -115,8 +118,12 @@ static int run(char **argv, double *elapsed) {
   }
   int st = 0;
   for (;;) {
-    int s; pid_t w = waitpid(-1, &s, 0);
-    if (w == p) { st = s; break; }
+    int s; struct rusage ru; pid_t w = wait4(-1, &s, 0, &ru);
+    if (w == p) {
+      st = s;
+      if (cpu) *cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+      break;
+    }
     if (w < 0 && errno != EINTR) { perror("waitpid"); exit(1); }
   }
   double t1 = now_ms();
@@ -159,6 +166,7 @@ int main(int argc, char **argv) {
     }
     if (i < argc) argv[i++] = NULL;  /* "::" ends the job */
     j->ms = calloc(runs > 0 ? runs : 1, sizeof(double));
+    j->cpu = calloc(runs > 0 ? runs : 1, sizeof(double));
   }
   if (runs < 1 || nj == 0) { fprintf(stderr, "clitime: nothing to run\n"); return 2; }
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) { perror("PR_SET_CHILD_SUBREAPER"); return 1; }
@@ -169,10 +177,10 @@ int main(int argc, char **argv) {
     for (int b = 0; b < (inter ? nj : total) && !failed && !stop; b++) {
       int k = inter ? a : b; struct job *j = &jobs[inter ? b : a];
       if (gap > 0) usleep((useconds_t)gap * 1000);
-      double ms;
-      if (run(j->timed, &ms) < 0) { failed = 1; break; }
-      if (k >= warmup) j->ms[j->n++] = ms;
-      for (int t = 0; t < j->nthen && !failed; t++) if (run(j->then[t], NULL) < 0) failed = 1;
+      double ms, cpu;
+      if (run(j->timed, &ms, &cpu) < 0) { failed = 1; break; }
+      if (k >= warmup) { j->cpu[j->n] = cpu; j->ms[j->n++] = ms; }
+      for (int t = 0; t < j->nthen && !failed; t++) if (run(j->then[t], NULL, NULL) < 0) failed = 1;
     }
   while (waitpid(-1, NULL, WNOHANG) > 0) {}
   if (failed) return 1;
@@ -180,12 +188,14 @@ int main(int argc, char **argv) {
   FILE *rf = raw ? fopen(raw, "a") : NULL;
   for (int a = 0; a < nj; a++) {
     struct job *j = &jobs[a];
-    if (rf) for (int k = 0; k < j->n; k++) fprintf(rf, "%s\t%d\t%.3f\n", j->label, k + 1, j->ms[k]);
+    if (rf) for (int k = 0; k < j->n; k++) fprintf(rf, "%s\t%d\t%.3f\tcpu %.3f\n", j->label, k + 1, j->ms[k], j->cpu[k]);
     qsort(j->ms, j->n, sizeof(double), cmp);
+    qsort(j->cpu, j->n, sizeof(double), cmp);
     int n = j->n;
     double med = n % 2 ? j->ms[n / 2] : (j->ms[n / 2 - 1] + j->ms[n / 2]) / 2;
+    double cpumed = n % 2 ? j->cpu[n / 2] : (j->cpu[n / 2 - 1] + j->cpu[n / 2]) / 2;
     int r = (int)ceil(0.9 * n); if (r < 1) r = 1;
-    printf("%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\n", j->label, n, med, j->ms[r - 1], j->ms[0], j->ms[n - 1]);
+    printf("%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", j->label, n, med, j->ms[r - 1], j->ms[0], j->ms[n - 1], cpumed);
   }
   if (rf) fclose(rf);
   return 0;
@@ -349,12 +359,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 row() {  # text, key, and the key of the podrec row to divide by this row ("" for none)
     local r=""
     [ -n "$3" ] && r="$(ratio "$(field "$3" 3)" "$(field "$2" 3)")×"
-    echo "| $1 | $(field "$2" 2) | $(field "$2" 3) | $(field "$2" 4) | $(field "$2" 5) | $(field "$2" 6) | $r |"
+    echo "| $1 | $(field "$2" 2) | $(field "$2" 3) | $(field "$2" 4) | $(field "$2" 5) | $(field "$2" 6) | $(field "$2" 7) | $r |"
 }
 echo "### podrec CLI, whole processes (fork + exec until exit), ms"
 echo
-echo "| measurement | runs | median | p90 | min | max | podrec ÷ this (medians) |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| measurement | runs | median | p90 | min | max | CPU, median | podrec ÷ this (medians) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 row "warm: **podrec apply -f pod.yaml** (the 2-container pod)" "warm podrec" ""
 row "warm: podlb up" "warm podlb" "warm podrec"
 [ -n "$(field "warm podman" 3)" ] && row "warm: podman kube play pod.yaml" "warm podman" "warm podrec"
@@ -366,15 +376,15 @@ row "for reference: podrec get, no pods" "get0" ""
 echo
 echo "$podman_note."
 echo
-echo "| measurement | runs | median | p90 | min | max | per pod |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| measurement | runs | median | p90 | min | max | CPU, median | per pod |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 perpod() { awk -v a="$(field "$1" 3)" -v n="$2" 'BEGIN { printf "%.2f", a / n }'; }
-echo "| podrec apply -f DIR, $pods pods (one run) | 1 | $(field "apply$pods" 3) | | | | $(perpod "apply$pods" "$pods") |"
+echo "| podrec apply -f DIR, $pods pods (one run) | 1 | $(field "apply$pods" 3) | | | | $(field "apply$pods" 7) | $(perpod "apply$pods" "$pods") |"
 row "podrec get, $pods pods running" "get$pods" ""
-echo "| for reference: podrec delete --all --grace-period 0, $pods pods (one run) | 1 | $(field "delete$pods" 3) | | | | $(perpod "delete$pods" "$pods") |"
-echo "| for reference: podrec apply -f DIR, $diff_pods pods (one run) | 1 | $(field "apply$diff_pods" 3) | | | | $(perpod "apply$diff_pods" "$diff_pods") |"
+echo "| for reference: podrec delete --all --grace-period 0, $pods pods (one run) | 1 | $(field "delete$pods" 3) | | | | $(field "delete$pods" 7) | $(perpod "delete$pods" "$pods") |"
+echo "| for reference: podrec apply -f DIR, $diff_pods pods (one run) | 1 | $(field "apply$diff_pods" 3) | | | | $(field "apply$diff_pods" 7) | $(perpod "apply$diff_pods" "$diff_pods") |"
 row "**podrec diff -f DIR, no-op, $diff_pods pods running** (every run exit 0)" "diff$diff_pods" ""
-echo "| for reference: podrec delete --all --grace-period 0, $diff_pods pods (one run) | 1 | $(field "delete$diff_pods" 3) | | | | $(perpod "delete$diff_pods" "$diff_pods") |"
+echo "| for reference: podrec delete --all --grace-period 0, $diff_pods pods (one run) | 1 | $(field "delete$diff_pods" 3) | | | | $(field "delete$diff_pods" 7) | $(perpod "delete$diff_pods" "$diff_pods") |"
 echo
 echo "Budgets:"
 echo

@@ -29,7 +29,7 @@ extension LaunchPlanBuilder {
         let build = try build(input)
         return DesiredPod(key: PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name), source: source, uid: layout.uid,
                           immutable: immutable(pod, hostname: build.plan.hostname), plan: build.plan, limits: build.limits,
-                          setup: build.setup, contents: contents(build.volumes))
+                          setup: build.setup, contents: contents(build.setup.volumes))
     }
 
     /// `PodRecord.contents`: FNV-1a 64 over every configMap and secret volume's files, names,

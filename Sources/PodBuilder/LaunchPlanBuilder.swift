@@ -119,26 +119,14 @@ public struct PodBuildInput: Sendable {
 /// A built pod: the plan for the supervisor and what the host side does around it.
 public struct PodBuild: Sendable {
     public var plan: LaunchPlan
-    /// What to prepare, in spec order (the same as `volumeSpecs` gave in step 1).
-    public var volumes: [(name: String, spec: VolumeSpec)]
     public var qos: PodQoS
-    /// `<parent>/<ns>_<name>_<uid>` and its `_infra`, relative to the cgroup mount.
-    public var podCgroup: String
-    public var infraCgroup: String
     /// The pod cgroup's limits (kubelet `ResourceConfigForPod`).
     public var podLimits: CgroupLimits
     /// Each container's cgroup limits, by container name.
     public var containerLimits: [String: CgroupLimits]
-    /// The size of the pod's `/dev/shm` tmpfs (`PodVolumes.prepareShm`): containerd's 64 MiB.
-    public var shmSize: Int64
-    /// The pod's memory limit, when every container has one (or pod-level resources say).
-    public var memoryLimit: Int64?
-    /// SubPaths that do not exist yet: create each as a directory, without following
-    /// symlinks, with the mode of its volume's dir, before the pod starts
-    /// (`Sys.makeDirectories(_:beneath:)`).
-    public var subPathDirectories: [SubPathDirectory]
-    /// What the host prepares before the supervisor starts: the volumes, sizes and files
-    /// above, as the executor takes them.
+    /// What the host prepares before the supervisor starts: the volumes in spec order, where
+    /// the plan expects them, the pod's `/dev/shm` (containerd's 64 MiB), its memory limit,
+    /// the hosts files and the subPath dirs to make.
     public var setup: PodSetup
 
     /// The pod cgroup's limits and each container's.
@@ -188,13 +176,8 @@ public enum LaunchPlanBuilder {
             overlayScratch: plan.containers.contains { if case .image = $0.root { true } else { false } },
             hostname: hostname, hostAliases: spec.hostAliases.map { ($0.ip, $0.hostnames) }, hostNetwork: spec.hostNetwork,
             subPathDirectories: subPathDirectories)
-        return PodBuild(
-            plan: plan, volumes: volumes, qos: qos,
-            podCgroup: CgroupNames.podPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid),
-            infraCgroup: CgroupNames.infraPath(parent: layout.cgroupParent, namespace: layout.namespace, name: layout.name, uid: layout.uid),
-            podLimits: PodResources.podCgroupLimits(all, podLevel: podLevel(spec)),
-            containerLimits: containerLimits, shmSize: PodLayout.defaultShmSize, memoryLimit: totals.memoryLimit,
-            subPathDirectories: subPathDirectories, setup: setup)
+        return PodBuild(plan: plan, qos: qos, podLimits: PodResources.podCgroupLimits(all, podLevel: podLevel(spec)),
+                        containerLimits: containerLimits, setup: setup)
     }
 
     /// Start order: init containers in spec order (sidecars among them), then main ones.

@@ -37,7 +37,7 @@ extension LaunchPlanBuilder {
 
     /// The pod's memory limit in bytes, when every container declares one (or pod-level
     /// resources set one): what `PodVolumes.prepare(_:layout:podMemoryLimit:)` bounds the
-    /// memory-backed volumes with. The same as `PodBuild.memoryLimit`.
+    /// memory-backed volumes with. The same as `PodSetup.memoryLimit`.
     public static func podMemoryLimit(_ pod: Manifest.Pod) -> Int64? {
         podTotals(pod.spec).memoryLimit
     }

@@ -163,7 +163,7 @@ public struct ContainerLaunch: Sendable, Hashable {
 
     public var root: RootSource
     /// Volumes and the pod's `/etc/hosts` and `/etc/resolv.conf`, as bound; the supervisor
-    /// mounts them in `RootfsPlanner.volumeOrder`.
+    /// mounts them in `ContainerRootfs.volumeOrder`.
     public var mounts: [MountSpec]
 
     /// Relative to `LaunchPlan.cgroupMount` (and, on v1, to each controller's hierarchy).

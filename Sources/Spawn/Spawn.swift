@@ -45,7 +45,7 @@ public struct SpawnedProcess: Sendable, Hashable {
 /// or failed; it is safe from any thread, and concurrent spawns do not wait for each other.
 public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess {
     try request.validate()
-    let plan = MountPlan(request)
+    let plan = CMountSteps(request)
 
     var arena = CArena()
     defer { arena.free() }
@@ -163,7 +163,7 @@ extension MountStep {
 
 /// The C steps a request's `MountStep`s expand to, each with the step it came from and the
 /// words its error is reported with.
-struct MountPlan {
+struct CMountSteps {
     struct Step {
         var kind: podspawn_mount_kind
         var mode: UInt32 = 0
@@ -264,7 +264,7 @@ extension String {
 // MARK: - Errors from the shim's {stage, index, errno}
 
 extension SpawnError {
-    init(request: SpawnRequest, plan: MountPlan, stage: Stage, index: Int, errno: Errno) {
+    init(request: SpawnRequest, plan: CMountSteps, stage: Stage, index: Int, errno: Errno) {
         let index = index >= 0 ? index : nil
         var context = stage.description
         var origin = index

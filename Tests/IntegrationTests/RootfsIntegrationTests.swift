@@ -10,7 +10,7 @@ import Testing
 import PodModel
 
 extension Integration {
-    /// `RootfsPlanner`'s plans on the real kernel: a container pivoted into its planned root
+    /// `ContainerRootfs`'s plans on the real kernel: a container pivoted into its planned root
     /// sees the allowlist read-only, its own /tmp, /proc, /dev and /sys, its volumes, and
     /// nothing else of the host; an image container writes to its upper dir only.
     ///
@@ -42,7 +42,7 @@ extension Integration {
             let layout = try Layout(lab)
             let hostEntries = HostSystemDirectories.probe()
             #expect(hostEntries["usr"] == .directory)
-            let plan = try RootfsPlanner.plan(RootfsRequest(
+            let plan = try ContainerRootfs.mounts(RootfsRequest(
                 root: .host, scratch: layout.scratch,
                 volumes: [VolumeMount(source: layout.volumeRW, target: "/data"),
                           VolumeMount(source: layout.volumeRO, target: "/config/app", readOnly: true)],
@@ -104,7 +104,7 @@ extension Integration {
             let layout = try Layout(lab)
             let missing = "/etc/podrec-test-\(getpid())-missing"
             try #require(!Sys.exists(missing))
-            let plan = try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: layout.scratch,
+            let plan = try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: layout.scratch,
                                                             volumes: [VolumeMount(source: layout.volumeRW, target: missing + "/app")],
                                                             hostEntries: HostSystemDirectories.probe()))
             var request = SpawnRequest(["/bin/true"])
@@ -130,7 +130,7 @@ extension Integration {
             let lab = try SpawnLab()
             defer { lab.finish() }
             let layout = try Layout(lab)
-            let plan = try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: layout.scratch, ownNetworkNamespace: false,
+            let plan = try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: layout.scratch, ownNetworkNamespace: false,
                                                             hostEntries: HostSystemDirectories.probe()))
             var request = SpawnRequest(["/bin/sh", "-c", """
                 test "$$" != 1 && test -d /proc/$$ && test -r /proc/1/cmdline && echo host-pids
@@ -169,7 +169,7 @@ extension Integration {
             defer { try? Sys.removeTree(rw) }
             let upper = rw + "/upper", work = rw + "/work", scratch = tmp + "/root"
             for dir in [upper, work, scratch] { try Sys.mkdirs(dir, mode: 0o755) }
-            let plan = try RootfsPlanner.plan(RootfsRequest(root: .image(rootfs: image.rootfs, upper: upper, work: work), scratch: scratch))
+            let plan = try ContainerRootfs.mounts(RootfsRequest(root: .image(rootfs: image.rootfs, upper: upper, work: work), scratch: scratch))
 
             var request = SpawnRequest(["/bin/sh", "-c", """
                 echo hi > /x; /bin/busybox cat /x; /bin/busybox ls /

@@ -190,6 +190,23 @@ import Testing
         #expect(Self.kinds(held.actions) == [], "a file that failed to load keeps its pods")
     }
 
+    /// A pod of the input that could not be built this pass (an image not in the store) is
+    /// not missing from the input: prune leaves it as it runs.
+    @Test func aPodThatFailedToBuildIsNeverPruned() {
+        let o = Self.observed()
+        let unresolved = Planner.plan(desired: [], observed: o, options: PlanOptions(owner: "apply", prune: true, unresolved: [Self.key]))
+        #expect(Self.kinds(unresolved.actions) == [])
+        let other = Planner.plan(desired: [], observed: o,
+                                 options: PlanOptions(owner: "apply", prune: true, unresolved: [PodKey(namespace: "default", name: "db")]))
+        #expect(Self.kinds(other.actions) == ["delete default/web"], "only the pod that failed is kept")
+    }
+
+    @Test func deletionsByNameAreThePodsTheHostHas() {
+        let plan = Planner.deletions([Self.key, PodKey(namespace: "default", name: "gone")], observed: Self.observed(), reason: "deleted by request")
+        #expect(Self.kinds(plan.actions) == ["delete default/web"])
+        #expect(plan.actions.map(\.reason) == ["deleted by request"])
+    }
+
     @Test func aHalfCreatedPodNotInTheInputIsRemoved() {
         var o = Self.observed()
         o.pods[Self.key]!.record = nil

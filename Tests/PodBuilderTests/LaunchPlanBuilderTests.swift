@@ -652,7 +652,7 @@ struct LaunchPlanBuilderTests {
             MountSpec(source: "/var/lib/podrec/pods/u1/etc-hosts", target: "/etc/hosts", isFile: true),
             MountSpec(source: "/var/lib/podrec/pods/u1/resolv.conf", target: "/etc/resolv.conf", isFile: true),
         ])
-        #expect(build.subPathDirectories == [SubPathDirectory(volume: "/srv/data", path: "new/dir")])
+        #expect(build.setup.subPathDirectories == [SubPathDirectory(volume: "/srv/data", path: "new/dir")])
     }
 
     @Test func ownEtcHostsIsKept() throws {
@@ -714,17 +714,15 @@ struct LaunchPlanBuilderTests {
         """
         let build = try Self.build(yaml)
         #expect(build.plan.container("app")?.cgroup == "podrec/default_web_u1/app")
-        #expect(build.podCgroup == "podrec/default_web_u1")
-        #expect(build.infraCgroup == "podrec/default_web_u1/_infra")
         #expect(build.containerLimits["app"] == CgroupLimits(cpuShares: 256, cpuMax: CPUMax(quota: .value(50_000), period: 100_000), memory: .value(128 << 20)))
         #expect(build.containerLimits["side"] == CgroupLimits(cpuShares: 512, cpuMax: CPUMax(quota: .value(50_000)), memory: .value(64 << 20)))
         #expect(build.podLimits == CgroupLimits(cpuShares: 768, cpuMax: CPUMax(quota: .value(100_000)), memory: .value(192 << 20)))
-        #expect(build.memoryLimit == 192 << 20)
-        #expect(build.shmSize == 64 << 20)
+        #expect(build.setup.memoryLimit == 192 << 20)
+        #expect(build.setup.shmSize == 64 << 20)
 
         let bestEffort = try Self.build(Self.one("image: host, command: [sh]"))
         #expect(bestEffort.containerLimits["c"] == CgroupLimits(cpuShares: 2, cpuMax: .unlimited, memory: .max))
-        #expect(bestEffort.memoryLimit == nil)
+        #expect(bestEffort.setup.memoryLimit == nil)
     }
 
     // MARK: - Volumes to prepare
@@ -787,7 +785,7 @@ struct LaunchPlanBuilderTests {
         for s in specs { prepared[s.name] = PreparedVolume(path: input.layout.volumeDirectory(s.name), isFile: false) }
         var step2 = input
         step2.preparedVolumes = prepared
-        #expect(try LaunchPlanBuilder.build(step2).volumes.map(\.spec) == specs.map(\.spec))
+        #expect(try LaunchPlanBuilder.build(step2).setup.volumes.map(\.spec) == specs.map(\.spec))
     }
 
     // MARK: - Spec hash and the plan file

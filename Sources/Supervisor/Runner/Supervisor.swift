@@ -421,7 +421,7 @@ public final class Supervisor {
                                         sharedShm: plan.sharedShm, ownNetworkNamespace: !plan.hostNetwork, hostEntries: hostEntries)
         rootRequest.readOnlyRoot = spec.readOnlyRootFilesystem
         rootRequest.maskKernelPaths = !spec.privileged
-        let rootfs = try RootfsPlanner.plan(rootRequest)
+        let rootfs = try ContainerRootfs.mounts(rootRequest)
 
         var request = SpawnRequest(spec.arguments.isEmpty ? [spec.executable] : spec.arguments,
                                    executable: spec.executable, environment: spec.environment)

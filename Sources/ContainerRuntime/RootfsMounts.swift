@@ -36,16 +36,16 @@ public struct VolumeMount: Sendable, Hashable {
     }
 }
 
-/// Everything the root filesystem plan of one container depends on. Nothing here is read
-/// from the host by the planner: what exists there comes in as `hostEntries`
+/// Everything the root filesystem of one container depends on. Nothing here is read
+/// from the host by `ContainerRootfs`: what exists there comes in as `hostEntries`
 /// (`HostSystemDirectories.probe()`).
 public struct RootfsRequest: Sendable, Hashable {
     public var root: ContainerRoot
     /// A host dir the new root is mounted on and pivoted into, such as
     /// `<state>/pods/<pod>/roots/<container>`; the caller creates it. It is the only path
-    /// the plan needs on the host: every other mount point is made inside the new root.
+    /// the mounts need on the host: every other mount point is made inside the new root.
     public var scratch: String
-    /// Bound last, in the order of `RootfsPlanner.volumeOrder`.
+    /// Bound last, in the order of `ContainerRootfs.volumeOrder`.
     public var volumes: [VolumeMount]
     /// The pod's `/dev/shm` (a tmpfs the pod holds), bound into every container of the pod.
     /// nil: the container gets a `/dev/shm` of its own.
@@ -76,7 +76,7 @@ public struct RootfsRequest: Sendable, Hashable {
 /// The mount steps for a spawn (`SpawnRequest.mounts`) and the dir to pivot into
 /// (`SpawnRequest.rootfs`). The spawn must unshare (or join) a mount namespace; a sysfs of
 /// its own (`ownNetworkNamespace`) also needs a network namespace of its own.
-public struct RootfsPlan: Sendable, Hashable {
+public struct RootfsMounts: Sendable, Hashable {
     public var mounts: [MountStep]
     public var rootfs: String
 
@@ -86,8 +86,8 @@ public struct RootfsPlan: Sendable, Hashable {
     }
 }
 
-/// A path the planner will not join under the new root (or use on the host).
-public struct RootfsPlanError: Error, Sendable, Hashable, CustomStringConvertible {
+/// A path `ContainerRootfs` will not join under the new root (or use on the host).
+public struct RootfsError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Reason: Sendable, Hashable {
         case notAbsolute
         case parentComponent

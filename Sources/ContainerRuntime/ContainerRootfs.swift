@@ -12,15 +12,15 @@ import Spawn
 ///    read-only recursively; a symlink on the host (`/lib -> usr/lib`) is made again as the
 ///    same symlink.
 /// 4. `/proc` (a fresh procfs: it shows the PID namespace the process ends up in, its own or
-///    a joined or the host's, so the plan needs no flag for it); `/dev` (a tmpfs with the
+///    a joined or the host's, so the mounts need no flag for it); `/dev` (a tmpfs with the
 ///    host's null, zero, full, random, urandom and tty bound in as files, the fd and stdio
 ///    symlinks, `ptmx -> pts/ptmx`, its own devpts at `/dev/pts`, and `/dev/shm`); `/sys` read-only; containerd's masked
 ///    and read-only kernel paths (not for privileged containers); a private `/tmp`; and for
 ///    `image: host` private `/var`, `/run` and `/home` as well.
 /// 5. The volumes, mount points made inside the new root.
 /// 6. `readOnlyRootFilesystem`: the root and the private dirs remounted read-only.
-/// Then `pivot_root` into R (`RootfsPlan.rootfs`).
-public enum RootfsPlanner {
+/// Then `pivot_root` into R (`RootfsMounts.rootfs`).
+public enum ContainerRootfs {
     /// The tmpfs root of `image: host` (it holds only mount points and symlinks).
     public static let hostRootSize: UInt64 = 64 << 20
     /// `/dev`: mount points and symlinks only.
@@ -47,9 +47,9 @@ public enum RootfsPlanner {
         ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx"),
     ]
 
-    public static func plan(_ request: RootfsRequest) throws(RootfsPlanError) -> RootfsPlan {
+    public static func mounts(_ request: RootfsRequest) throws(RootfsError) -> RootfsMounts {
         let root = try hostPath(request.scratch, what: "scratch dir")
-        if root == "/" { throw RootfsPlanError(what: "scratch dir", path: request.scratch, reason: .isRoot) }
+        if root == "/" { throw RootfsError(what: "scratch dir", path: request.scratch, reason: .isRoot) }
         var steps: [MountStep] = [.makePrivate("/")]
         func at(_ path: String) -> String { root + path }
 
@@ -146,7 +146,7 @@ public enum RootfsPlanner {
                 let what = "volume \(entry.index) source"
                 let prefix = base == "/" ? "/" : base + "/"
                 guard source.hasPrefix(prefix), source.count > prefix.count else {
-                    throw RootfsPlanError(what: what, path: source, reason: .outsideVolume(base))
+                    throw RootfsError(what: what, path: source, reason: .outsideVolume(base))
                 }
                 steps.append(.bindBeneath(volume: base, path: String(source.dropFirst(prefix.count)), to: at(point),
                                           readOnly: entry.volume.readOnly))
@@ -165,7 +165,7 @@ public enum RootfsPlanner {
             for point in points { steps.append(.mount(source: nil, target: point, fstype: nil, flags: flags, data: nil)) }
         }
 
-        return RootfsPlan(mounts: steps, rootfs: root)
+        return RootfsMounts(mounts: steps, rootfs: root)
     }
 
     /// `lowerdir=L,upperdir=U,workdir=W`.
@@ -176,11 +176,11 @@ public enum RootfsPlanner {
     /// The volumes with their targets made safe (`/a/./b/` → `/a/b`), in mount order: fewer
     /// components first, so `/data` is bound before `/data/cache` and does not hide it; the
     /// manifest order otherwise. `index` is the position in `volumes`.
-    public static func volumeOrder(_ volumes: [VolumeMount]) throws(RootfsPlanError) -> [(index: Int, target: String, volume: VolumeMount)] {
+    public static func volumeOrder(_ volumes: [VolumeMount]) throws(RootfsError) -> [(index: Int, target: String, volume: VolumeMount)] {
         var out: [(index: Int, target: String, volume: VolumeMount)] = []
         for (i, volume) in volumes.enumerated() {
             let target = try containerPath(volume.target, what: "volume \(i) target")
-            if target == "/" { throw RootfsPlanError(what: "volume \(i) target", path: volume.target, reason: .isRoot) }
+            if target == "/" { throw RootfsError(what: "volume \(i) target", path: volume.target, reason: .isRoot) }
             out.append((i, target, volume))
         }
         func depth(_ path: String) -> Int { path.utf8.filter { $0 == UInt8(ascii: "/") }.count }
@@ -190,31 +190,31 @@ public enum RootfsPlanner {
 
     /// `path` as a normalized absolute path inside the container: no empty or `.`
     /// components, and refused if it is relative or has a `..` component.
-    public static func containerPath(_ path: String, what: String) throws(RootfsPlanError) -> String {
+    public static func containerPath(_ path: String, what: String) throws(RootfsError) -> String {
         try normalized(path, what: what)
     }
 
-    /// The same rules for a host path the plan uses (scratch, image, volume sources).
-    static func hostPath(_ path: String, what: String) throws(RootfsPlanError) -> String {
+    /// The same rules for a host path the mounts use (scratch, image, volume sources).
+    static func hostPath(_ path: String, what: String) throws(RootfsError) -> String {
         try normalized(path, what: what)
     }
 
     /// A host path for the overlay's option string, where `,` separates options and `:`
     /// lower dirs (and `\\` escapes them): refused rather than escaped.
-    static func overlayPath(_ path: String, what: String) throws(RootfsPlanError) -> String {
+    static func overlayPath(_ path: String, what: String) throws(RootfsError) -> String {
         let p = try normalized(path, what: what)
         if p.contains(where: { $0 == "," || $0 == ":" || $0 == "\\" }) {
-            throw RootfsPlanError(what: what, path: path, reason: .overlayOptionCharacter)
+            throw RootfsError(what: what, path: path, reason: .overlayOptionCharacter)
         }
         return p
     }
 
-    static func normalized(_ path: String, what: String) throws(RootfsPlanError) -> String {
-        guard path.hasPrefix("/") else { throw RootfsPlanError(what: what, path: path, reason: .notAbsolute) }
+    static func normalized(_ path: String, what: String) throws(RootfsError) -> String {
+        guard path.hasPrefix("/") else { throw RootfsError(what: what, path: path, reason: .notAbsolute) }
         var parts: [Substring] = []
         for component in path.split(separator: "/", omittingEmptySubsequences: true) {
             if component == "." { continue }
-            if component == ".." { throw RootfsPlanError(what: what, path: path, reason: .parentComponent) }
+            if component == ".." { throw RootfsError(what: what, path: path, reason: .parentComponent) }
             parts.append(component)
         }
         return "/" + parts.joined(separator: "/")

@@ -4,7 +4,7 @@ import Testing
 import PodModel
 
 /// The root filesystem plan, step by step: pure, no kernel.
-struct RootfsPlanTests {
+struct ContainerRootfsTests {
     static let r = "/run/podrec/pods/p/roots/c"
     static let nosuidNodevNoexec: UInt = 2 | 4 | 8  // MS_NOSUID | MS_NODEV | MS_NOEXEC
 
@@ -43,7 +43,7 @@ struct RootfsPlanTests {
     @Test func aPrivilegedContainerKeepsTheKernelPathsUnmasked() throws {
         var request = RootfsRequest(root: .host, scratch: Self.r, hostEntries: [:])
         request.maskKernelPaths = false
-        let plan = try RootfsPlanner.plan(request)
+        let plan = try ContainerRootfs.mounts(request)
         #expect(!plan.mounts.contains { if case .ifPresent = $0 { true } else { false } })
     }
 
@@ -51,7 +51,7 @@ struct RootfsPlanTests {
         let hostEntries: [String: HostEntry] = ["usr": .directory, "etc": .directory, "opt": .directory,
                                                 "bin": .symlink(target: "usr/bin"), "lib": .symlink(target: "usr/lib"),
                                                 "lib64": .symlink(target: "usr/lib64"), "sbin": .symlink(target: "usr/sbin")]
-        let plan = try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r + "/", hostEntries: hostEntries))
+        let plan = try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: Self.r + "/", hostEntries: hostEntries))
         #expect(plan.rootfs == Self.r)
         let r = Self.r
         var expected: [MountStep] = [
@@ -76,7 +76,7 @@ struct RootfsPlanTests {
     }
 
     @Test func theRulesEveryHostPlanFollows() throws {
-        let plan = try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r, volumes: [VolumeMount(source: "/srv/d", target: "/data")],
+        let plan = try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: Self.r, volumes: [VolumeMount(source: "/srv/d", target: "/data")],
                                                         hostEntries: ["usr": .directory, "lib": .directory]))
         #expect(plan.mounts.first == .makePrivate("/"))
         // Nothing is bound from the host but the allowlist, /dev's nodes, /sys and the volume,
@@ -99,7 +99,7 @@ struct RootfsPlanTests {
             }
         }
         // The masks bind /dev/null, and the read-only kernel paths onto themselves.
-        let masks = RootfsPlanner.maskedFiles.map { _ in "/dev/null" } + RootfsPlanner.readOnlyKernelPaths.map { Self.r + $0 }
+        let masks = ContainerRootfs.maskedFiles.map { _ in "/dev/null" } + ContainerRootfs.readOnlyKernelPaths.map { Self.r + $0 }
         #expect(sources == ["/usr", "/lib", "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"] + masks + ["/srv/d"])
         #expect(!sources.contains("/root") && !sources.contains("/run/podrec"))
         #expect(plan.mounts.last == .bind(from: "/srv/d", to: Self.r + "/data", recursive: true, readOnly: false))
@@ -109,7 +109,7 @@ struct RootfsPlanTests {
         let request = RootfsRequest(root: .image(rootfs: "/var/lib/podrec/images/busybox/rootfs", upper: "/run/podrec/c/upper/",
                                                  work: "/run/podrec/c/work"),
                                     scratch: Self.r, hostEntries: ["usr": .directory])
-        let plan = try RootfsPlanner.plan(request)
+        let plan = try ContainerRootfs.mounts(request)
         let overlay = MountStep.mount(source: "overlay", target: Self.r, fstype: "overlay", flags: 0,
                                       data: "lowerdir=/var/lib/podrec/images/busybox/rootfs,upperdir=/run/podrec/c/upper,workdir=/run/podrec/c/work")
         #expect(plan.mounts == [.makePrivate("/"), overlay] + Self.layout())
@@ -117,16 +117,16 @@ struct RootfsPlanTests {
     }
 
     @Test func aCommaOrColonInAnOverlayPathIsRefused() {
-        #expect(throws: RootfsPlanError(what: "upper dir", path: "/a,b", reason: .overlayOptionCharacter)) {
-            try RootfsPlanner.plan(RootfsRequest(root: .image(rootfs: "/i", upper: "/a,b", work: "/w"), scratch: Self.r))
+        #expect(throws: RootfsError(what: "upper dir", path: "/a,b", reason: .overlayOptionCharacter)) {
+            try ContainerRootfs.mounts(RootfsRequest(root: .image(rootfs: "/i", upper: "/a,b", work: "/w"), scratch: Self.r))
         }
-        #expect(throws: RootfsPlanError(what: "image rootfs", path: "/i:j", reason: .overlayOptionCharacter)) {
-            try RootfsPlanner.plan(RootfsRequest(root: .image(rootfs: "/i:j", upper: "/u", work: "/w"), scratch: Self.r))
+        #expect(throws: RootfsError(what: "image rootfs", path: "/i:j", reason: .overlayOptionCharacter)) {
+            try ContainerRootfs.mounts(RootfsRequest(root: .image(rootfs: "/i:j", upper: "/u", work: "/w"), scratch: Self.r))
         }
     }
 
     @Test func thePodsShmIsBoundAndHostNetworkBindsTheHostsSys() throws {
-        let plan = try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r, sharedShm: "/run/podrec/pods/p/shm",
+        let plan = try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: Self.r, sharedShm: "/run/podrec/pods/p/shm",
                                                         ownNetworkNamespace: false))
         #expect(plan.mounts.contains(.bind(from: "/run/podrec/pods/p/shm", to: Self.r + "/dev/shm", recursive: false, readOnly: false)))
         #expect(!plan.mounts.contains { if case .mount(_, _, "tmpfs", _, _) = $0 { return true } else { return false } })
@@ -141,7 +141,7 @@ struct RootfsPlanTests {
             VolumeMount(source: "/v/conf/app.yaml", target: "/etc/app/./app.yaml", readOnly: true, kind: .file),
             VolumeMount(source: "/v/logs", target: "/logs"),
         ]
-        let plan = try RootfsPlanner.plan(RootfsRequest(root: .image(rootfs: "/i", upper: "/u", work: "/w"), scratch: Self.r, volumes: volumes))
+        let plan = try ContainerRootfs.mounts(RootfsRequest(root: .image(rootfs: "/i", upper: "/u", work: "/w"), scratch: Self.r, volumes: volumes))
         let r = Self.r
         let tail: [MountStep] = [
             .directory(r + "/data"), .bind(from: "/v/data", to: r + "/data", recursive: true, readOnly: true),
@@ -161,46 +161,46 @@ struct RootfsPlanTests {
             VolumeMount(source: "/v/data/a/b", target: "/sub", readOnly: true, beneath: "/v/data/"),
             VolumeMount(source: "/v/data/f.txt", target: "/f.txt", kind: .file, beneath: "/v/data"),
         ]
-        let plan = try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r, volumes: volumes))
+        let plan = try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: Self.r, volumes: volumes))
         let r = Self.r
         #expect(Array(plan.mounts.suffix(4)) == [
             .directory(r + "/sub"), .bindBeneath(volume: "/v/data", path: "a/b", to: r + "/sub", readOnly: true),
             .file(r + "/f.txt"), .bindBeneath(volume: "/v/data", path: "f.txt", to: r + "/f.txt", readOnly: false),
         ])
         for source in ["/v/database", "/v/data", "/w/data/x"] {
-            #expect(throws: RootfsPlanError(what: "volume 0 source", path: source, reason: .outsideVolume("/v/data"))) {
-                try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r,
+            #expect(throws: RootfsError(what: "volume 0 source", path: source, reason: .outsideVolume("/v/data"))) {
+                try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: Self.r,
                                                      volumes: [VolumeMount(source: source, target: "/x", beneath: "/v/data")]))
             }
         }
     }
 
     @Test(arguments: [
-        ("/data/../../root", RootfsPlanError.Reason.parentComponent),
+        ("/data/../../root", RootfsError.Reason.parentComponent),
         ("/..", .parentComponent),
         ("data", .notAbsolute),
         ("", .notAbsolute),
         ("/", .isRoot),
         ("//./", .isRoot),
     ])
-    func anUnsafeVolumeTargetIsRefused(target: String, reason: RootfsPlanError.Reason) {
+    func anUnsafeVolumeTargetIsRefused(target: String, reason: RootfsError.Reason) {
         let volumes = [VolumeMount(source: "/v/ok", target: "/ok"), VolumeMount(source: "/v/x", target: target)]
-        #expect(throws: RootfsPlanError(what: "volume 1 target", path: target, reason: reason)) {
-            try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r, volumes: volumes))
+        #expect(throws: RootfsError(what: "volume 1 target", path: target, reason: reason)) {
+            try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: Self.r, volumes: volumes))
         }
     }
 
     @Test func unsafeHostPathsAreRefused() {
-        #expect(throws: RootfsPlanError(what: "volume 0 source", path: "/v/../etc", reason: .parentComponent)) {
-            try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: Self.r, volumes: [VolumeMount(source: "/v/../etc", target: "/x")]))
+        #expect(throws: RootfsError(what: "volume 0 source", path: "/v/../etc", reason: .parentComponent)) {
+            try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: Self.r, volumes: [VolumeMount(source: "/v/../etc", target: "/x")]))
         }
-        #expect(throws: RootfsPlanError(what: "scratch dir", path: "roots/c", reason: .notAbsolute)) {
-            try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: "roots/c"))
+        #expect(throws: RootfsError(what: "scratch dir", path: "roots/c", reason: .notAbsolute)) {
+            try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: "roots/c"))
         }
-        #expect(throws: RootfsPlanError(what: "scratch dir", path: "/", reason: .isRoot)) {
-            try RootfsPlanner.plan(RootfsRequest(root: .host, scratch: "/"))
+        #expect(throws: RootfsError(what: "scratch dir", path: "/", reason: .isRoot)) {
+            try ContainerRootfs.mounts(RootfsRequest(root: .host, scratch: "/"))
         }
-        let error = RootfsPlanError(what: "volume 1 target", path: "/a/../b", reason: .parentComponent)
+        let error = RootfsError(what: "volume 1 target", path: "/a/../b", reason: .parentComponent)
         #expect(error.description == #"volume 1 target "/a/../b": a '..' component is not allowed"#)
     }
 }
