@@ -41,7 +41,7 @@ public struct PodLayout: Sendable, Hashable {
     }
 
     /// `<data-root>/pods/<uid>`.
-    public var dataDirectory: String { "\(dataRoot)/pods/\(uid)" }
+    public var dataDirectory: String { "\(Self.pods(dataRoot))/\(uid)" }
     /// `<data-root>/pods/<uid>/volumes/<name>`.
     public func volumeDirectory(_ volume: String) -> String { "\(dataDirectory)/volumes/\(volume)" }
     /// The pod's `/dev/shm`: a tmpfs of `defaultShmSize`.
@@ -53,7 +53,11 @@ public struct PodLayout: Sendable, Hashable {
     public func overlayDirectory(_ container: String) -> String { "\(dataDirectory)/overlay/\(container)" }
 
     /// `<log-dir>/pods/<ns>_<name>_<uid>`.
-    public var logDirectory: String { "\(logRoot)/pods/\(namespace)_\(name)_\(uid)" }
+    public var logDirectory: String { "\(Self.pods(logRoot))/\(namespace)_\(name)_\(uid)" }
+
+    /// `<root>/pods`: where every root keeps its pods' dirs (state by key, data by uid, logs
+    /// by key and uid).
+    public static func pods(_ root: String) -> String { root + "/pods" }
 
     /// Docker's and containerd's default `/dev/shm`: 64 MiB.
     public static let defaultShmSize: Int64 = 64 << 20

@@ -26,7 +26,7 @@ public struct PodStateDirectory: Sendable, Hashable {
 
     /// The state dir of `key` under the state root (`--root`).
     public init(root: String, key: PodKey) {
-        self.init(path: "\(root)/pods/\(key.namespace)_\(key.name)")
+        self.init(path: "\(PodLayout.pods(root))/\(key.namespace)_\(key.name)")
     }
 
     public func path(_ file: File) -> String { path + "/" + file.rawValue }
@@ -44,7 +44,7 @@ public struct StateRoot: Sendable, Hashable {
     }
 
     /// `<root>/pods`, where every pod has its dir.
-    public var podsDirectory: String { path + "/pods" }
+    public var podsDirectory: String { PodLayout.pods(path) }
     public func pod(_ key: PodKey) -> PodStateDirectory { PodStateDirectory(root: path, key: key) }
     /// `<root>/lock`: one pass at a time (ARCHITECTURE, "The lock").
     public var lockFile: String { path + "/lock" }

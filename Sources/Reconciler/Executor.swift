@@ -129,7 +129,7 @@ public struct Executor: Sendable {
         case .removeStrayData(let uid):
             try onHost { try host.removeData(layout: roots.layout(PodKey(namespace: "", name: ""), uid: uid)) }
         case .removeStrayLogs(let directory):
-            let path = directory.hasPrefix("/") ? directory : roots.log + "/pods/" + directory
+            let path = directory.hasPrefix("/") ? directory : PodLayout.pods(roots.log) + "/" + directory
             try onHost { try host.removeLogs(path) }
         }
         return .done

@@ -105,8 +105,8 @@ public struct Observer: Sendable {
         var observed = Observed(pods: pods, unified: driver.setup.mode == .unified)
         if scope != nil { return Observation(observed: observed, problems: problems) }
         observed.strayCgroups = cgroups.names.subtracting(claimedCgroups).sorted()
-        observed.strayDataUIDs = try HostReads.names(roots.data + "/pods").filter { !claimedUIDs.contains($0) }
-        let logRoot = roots.log + "/pods"
+        observed.strayDataUIDs = try HostReads.names(PodLayout.pods(roots.data)).filter { !claimedUIDs.contains($0) }
+        let logRoot = PodLayout.pods(roots.log)
         observed.strayLogDirectories = try HostReads.names(logRoot).filter { !claimedLogs.contains($0) }.map { logRoot + "/" + $0 }
         return Observation(observed: observed, problems: problems)
     }
