@@ -32,7 +32,6 @@ public struct PodStateDirectory: Sendable, Hashable {
     public func path(_ file: File) -> String { path + "/" + file.rawValue }
     /// One empty dir per container: the mount point of its new root.
     public var scratchDirectory: String { path + "/roots" }
-
 }
 
 /// `--root`: the pods' state dirs and the pass lock.

@@ -1,9 +1,9 @@
 import Kernel
 import PodModel
 
-/// The state dir's reads and writes: the only code that opens its files (`PodStateDirectory`
-/// names them). Every file is replaced atomically (rename), mode 0600, so a reader sees a
-/// whole old file or a whole new one.
+/// The state dir's reads and writes, by the names `PodStateDirectory` gives its files. Every
+/// file is replaced atomically (rename), mode 0600, so a reader sees a whole old file or a
+/// whole new one.
 extension PodStateDirectory {
     // MARK: Reading
 
@@ -31,7 +31,6 @@ extension PodStateDirectory {
     }
 
     public func write(_ plan: LaunchPlan) throws(KernelError) { try replace(.plan, plan.encoded()) }
-    public func write(_ status: PodStatus) throws(KernelError) { try replace(.status, status.encoded()) }
     public func write(_ supervisor: SupervisorIdentity) throws(KernelError) { try replace(.supervisor, supervisor.line) }
 
     /// `text` as the file's new content, atomically.
