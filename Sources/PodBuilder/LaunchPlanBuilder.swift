@@ -39,8 +39,8 @@ public struct NodeFacts: Sendable, Hashable {
     }
 }
 
-/// Where `image: NAME[:TAG]` comes from: the local store (`Reconciler` wires
-/// `ImageStore.lookup`), or a fixed table in tests.
+/// Where `image: NAME[:TAG]` comes from: the local store (`ImageLookup.store`, which the
+/// reconciler wires in), or a fixed table in tests.
 public struct ImageLookup: Sendable {
     public struct Found: Sendable, Hashable {
         /// The overlay's lower dir.
@@ -326,9 +326,5 @@ public enum LaunchPlanBuilder {
             PodLevelResources(cpuRequest: $0.cpuRequestMillis, cpuLimit: $0.cpuLimitMillis,
                               memoryRequest: $0.memoryRequestBytes, memoryLimit: $0.memoryLimitBytes)
         }
-    }
-
-    static func podTotals(_ spec: PodSpec) -> PodResourceTotals {
-        PodResources.totals(ordered(spec).map { resources($0.container, $0.kind) }, podLevel: podLevel(spec))
     }
 }

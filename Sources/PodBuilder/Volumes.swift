@@ -35,13 +35,6 @@ extension LaunchPlanBuilder {
         return out
     }
 
-    /// The pod's memory limit in bytes, when every container declares one (or pod-level
-    /// resources set one): what `PodVolumes.prepare(_:layout:podMemoryLimit:)` bounds the
-    /// memory-backed volumes with. The same as `PodSetup.memoryLimit`.
-    public static func podMemoryLimit(_ pod: Manifest.Pod) -> Int64? {
-        podTotals(pod.spec).memoryLimit
-    }
-
     /// The pod's volumes as the host prepares them, in spec order:
     ///
     /// - emptyDir: `medium: Memory` or not, and the manifest's `sizeLimit` in bytes (nil

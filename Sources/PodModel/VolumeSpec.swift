@@ -118,9 +118,4 @@ public struct PodSetup: Sendable {
         self.hostNetwork = hostNetwork
         self.subPathDirectories = subPathDirectories
     }
-
-    /// The configMap and secret volumes: what a `refreshFiles` rewrites.
-    public var fileVolumes: [(name: String, spec: VolumeSpec)] {
-        volumes.filter { if case .files = $0.spec { true } else { false } }
-    }
 }

@@ -765,7 +765,6 @@ struct LaunchPlanBuilderTests {
         #expect(specs.map(\.name) == ["scratch", "mem", "mem2", "logs", "all", "some", "creds", "gone"])
         #expect(specs[0].spec == .emptyDir(memory: false, sizeLimit: 1 << 30))
         #expect(specs[1].spec == .emptyDir(memory: true, sizeLimit: 2 << 30))
-        #expect(LaunchPlanBuilder.podMemoryLimit(input.pod) == 1 << 30)
         #expect(specs[2].spec == .emptyDir(memory: true, sizeLimit: 100 << 20))
         #expect(specs[3].spec == .hostPath(path: "/var/log", type: .directoryOrCreate))
         #expect(specs[4].spec == .files(ProjectedFiles(files: [
@@ -785,7 +784,10 @@ struct LaunchPlanBuilderTests {
         for s in specs { prepared[s.name] = PreparedVolume(path: input.layout.volumeDirectory(s.name), isFile: false) }
         var step2 = input
         step2.preparedVolumes = prepared
-        #expect(try LaunchPlanBuilder.build(step2).setup.volumes.map(\.spec) == specs.map(\.spec))
+        let build = try LaunchPlanBuilder.build(step2)
+        #expect(build.setup.volumes.map(\.spec) == specs.map(\.spec))
+        // The pod's memory limit, which bounds its memory-backed volumes.
+        #expect(build.setup.memoryLimit == 1 << 30)
     }
 
     // MARK: - Spec hash and the plan file

@@ -6,14 +6,6 @@ import PodModel
 /// The Observer's reads of files and dirs, each with the rule for "not there": ENOENT is an
 /// answer (nil, or nothing listed); every other failure throws.
 enum HostReads {
-    /// The file's text; nil when it does not exist.
-    static func optionalText(_ path: String, pod: PodKey?) throws(ObserveError) -> String? {
-        do { return try Sys.readString(path) } catch {
-            if error.isNotFound { return nil }
-            throw ObserveError(pod: pod, .kernel(error))
-        }
-    }
-
     /// The names in `dir`; none when it does not exist.
     static func names(_ dir: String) throws(ObserveError) -> [String] {
         do { return try Sys.listDirectory(dir) } catch {

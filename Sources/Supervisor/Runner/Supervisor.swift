@@ -18,7 +18,6 @@ import Spawn
 public final class Supervisor {
     let state: PodStateDirectory
     var planPath: String { state.path(.plan) }
-    var statusPath: String { state.path(.status) }
 
     var lifecycle: PodLifecycle
     var observedGeneration: Int
