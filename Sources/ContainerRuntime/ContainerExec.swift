@@ -32,10 +32,10 @@ public struct ContainerExec: Sendable {
     /// it), so a command that looks at once sees its size.
     public static func start(_ argv: [String], in spec: ContainerLaunch, hostPID: Int32, driver: any CgroupDriver, stdio: Stdio,
                              prepareTerminal: (Int32) -> Void = { _ in }) throws -> ContainerExec {
-        guard let name = argv.first, ContainerJoin.resolve(name, hostPID: hostPID, environment: spec.environment) != nil else {
+        guard let name = argv.first, let executable = ContainerJoin.resolve(name, hostPID: hostPID, environment: spec.environment) else {
             throw NotFound(description: "exec: \"\(argv.first ?? "")\": executable file not found in $PATH")
         }
-        var (request, fds) = try ContainerJoin.request(argv, in: spec, hostPID: hostPID, driver: driver)
+        var (request, fds) = try ContainerJoin.request(argv, in: spec, hostPID: hostPID, driver: driver, executable: executable)
         defer { for fd in fds { Sys.close(fd) } }
         var master: Int32?
         do {

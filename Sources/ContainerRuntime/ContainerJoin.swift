@@ -9,10 +9,12 @@ import Spawn
 /// `podrec exec` and the supervisor's exec probes and hooks start processes this way.
 public enum ContainerJoin {
     /// The spawn request for `argv` in the container whose main process is `hostPID` (as
-    /// the host numbers it), and the fds it holds, to close once spawned.
+    /// the host numbers it), and the fds it holds, to close once spawned. `executable`:
+    /// `argv[0]` as `resolve` found it already; nil, looked up here.
     public static func request(_ argv: [String], in spec: ContainerLaunch, hostPID: Int32, driver: any CgroupDriver,
-                               proc: String = "/proc") throws -> (request: SpawnRequest, fds: [Int32]) {
-        let executable = resolve(argv.first ?? "", hostPID: hostPID, environment: spec.environment, proc: proc) ?? (argv.first ?? "")
+                               executable: String? = nil, proc: String = "/proc") throws -> (request: SpawnRequest, fds: [Int32]) {
+        let executable = executable
+            ?? resolve(argv.first ?? "", hostPID: hostPID, environment: spec.environment, proc: proc) ?? (argv.first ?? "")
         var request = SpawnRequest(argv, executable: executable, environment: spec.environment)
         var fds: [Int32] = []
         do {

@@ -148,9 +148,7 @@ public struct PodLauncher: Sendable {
 
     /// The supervisor recorded at creation, if it still lives (same pid, same start time).
     public func supervisor() throws(LaunchError) -> ProcessIdentity? {
-        guard let recorded = state.supervisor() else { return nil }
-        let identity = ProcessIdentity(pid: recorded.pid, startTime: ClockTicks(rawValue: recorded.startTime))
-        do { return try ProcfsReader(roots: roots).isAlive(identity) ? identity : nil } catch { throw .other("\(error)") }
+        do { return try state.liveSupervisor(ProcfsReader(roots: roots)) } catch { throw .other("\(error)") }
     }
 
     public func status() throws(LaunchError) -> PodStatus? {
@@ -281,5 +279,15 @@ public enum LaunchError: Error, Sendable, CustomStringConvertible {
         case .supervisorDied(let log): return "the pod's supervisor is not running" + (log.isEmpty ? "" : "; its log:\n\(log)")
         case .other(let s): return s
         }
+    }
+}
+
+extension PodStateDirectory {
+    /// The supervisor recorded here, if that process still lives (same pid, same start time,
+    /// not a zombie); nil without a record of one.
+    public func liveSupervisor(_ procfs: ProcfsReader) throws(ProcfsError) -> ProcessIdentity? {
+        guard let recorded = supervisor() else { return nil }
+        let identity = ProcessIdentity(recorded)
+        return try procfs.isAlive(identity) ? identity : nil
     }
 }

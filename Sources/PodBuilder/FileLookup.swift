@@ -21,21 +21,13 @@ public struct FileLookup: Sendable {
         self.entry = entry
     }
 
-    /// What `path` is with every symlink followed, as stat(2) sees it (at most 40, as the
-    /// kernel's MAXSYMLINKS); nil when nothing is there or a link loops.
+    /// What the absolute `path` is with every symlink followed, as stat(2) sees it
+    /// (`PathResolver` over the whole tree); nil when nothing is there or a link loops.
     public func following(_ path: String) -> Entry? {
-        var current = path
-        for _ in 0...40 {
-            guard let e = entry(current) else { return nil }
-            guard case .symlink(let target) = e else { return e }
-            if target.hasPrefix("/") {
-                current = target
-            } else {
-                let parent = current.split(separator: "/").dropLast().joined(separator: "/")
-                current = "/" + (parent.isEmpty ? "" : parent + "/") + target
-            }
+        guard case .found(_, let entry) = PathResolver(entry: { self.entry("/" + $0.joined(separator: "/")) }).resolve(path) else {
+            return nil
         }
-        return nil
+        return entry
     }
 
     /// A fake tree: absolute paths to entries; every proper prefix of a listed path is a

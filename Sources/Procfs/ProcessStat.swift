@@ -1,4 +1,5 @@
 import Glibc
+import PodModel
 
 /// A count of clock ticks (`USER_HZ`, `sysconf(_SC_CLK_TCK)`, 100 on Linux), the unit of
 /// `utime`, `stime` and `starttime` in `/proc/PID/stat`.
@@ -106,6 +107,13 @@ public struct ProcessIdentity: Sendable, Hashable, Codable, CustomStringConverti
     }
 
     public var description: String { "pid \(pid) (started at tick \(startTime.rawValue))" }
+}
+
+extension ProcessIdentity {
+    /// The identity the launcher recorded in a pod's state dir for its supervisor.
+    public init(_ recorded: SupervisorIdentity) {
+        self.init(pid: recorded.pid, startTime: ClockTicks(rawValue: recorded.startTime))
+    }
 }
 
 /// `/proc/PID/stat`, the fields podrec uses (proc(5) numbers them from 1).

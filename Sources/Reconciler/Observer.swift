@@ -83,7 +83,7 @@ public struct Observer: Sendable {
         var claimedUIDs: Set<String> = []
         var claimedLogs: Set<String> = []
 
-        let stateRoot = StateRoot(path: roots.state).podsDirectory
+        let stateRoot = roots.stateRoot.podsDirectory
         for entry in try HostReads.names(stateRoot) {
             let directory = PodStateDirectory(path: stateRoot + "/" + entry)
             guard let key = HostReads.podKey(stateDirectoryName: entry) else {
@@ -192,7 +192,7 @@ public struct Observer: Sendable {
             problems.append(ObserveProblem(pod: key, path: path, reason: "not \"pid starttime\": \(text.prefix(80))"))
             return .dead
         }
-        let identity = ProcessIdentity(pid: recorded.pid, startTime: ClockTicks(rawValue: recorded.startTime))
+        let identity = ProcessIdentity(recorded)
         do { return try procfs.isAlive(identity) ? .alive(pid: identity.pid) : .dead } catch { throw ObserveError(pod: key, .procfs(error)) }
     }
 

@@ -163,9 +163,7 @@ public struct Reconciler: Sendable {
     /// The pid of the pod's supervisor, when the one its state records still lives (same
     /// pid, same start time).
     public func liveSupervisor(_ key: PodKey, uid: String) -> Int32? {
-        guard let recorded = roots.layout(key, uid: uid).state.supervisor() else { return nil }
-        let identity = ProcessIdentity(pid: recorded.pid, startTime: ClockTicks(rawValue: recorded.startTime))
-        return (try? ProcfsReader(roots: roots).isAlive(identity)) == true ? recorded.pid : nil
+        ((try? roots.layout(key, uid: uid).state.liveSupervisor(ProcfsReader(roots: roots))) ?? nil)?.pid
     }
 
     /// A random pod uid, as the API server gives one: a version-4 UUID from the kernel.
