@@ -64,9 +64,11 @@ public struct DesiredPod: Sendable {
     public var setup: PodSetup
     /// As `PodRecord.contents`.
     public var contents: String
+    /// The pod's CNI attachment; nil with `hostNetwork`.
+    public var network: NetworkAttachment?
 
     public init(key: PodKey, source: String, uid: String, immutable: [String: String], plan: LaunchPlan, limits: PodCgroupLimits,
-                setup: PodSetup = PodSetup(), contents: String = "") {
+                setup: PodSetup = PodSetup(), contents: String = "", network: NetworkAttachment? = nil) {
         self.key = key
         self.source = source
         self.uid = uid
@@ -75,6 +77,7 @@ public struct DesiredPod: Sendable {
         self.limits = limits
         self.setup = setup
         self.contents = contents
+        self.network = network
     }
 
     /// The record the executor writes for this pod at `generation`.
