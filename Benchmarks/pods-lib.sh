@@ -25,6 +25,9 @@ use_lab() {
     parent="podrec-$1-$$"
     export PODREC_ROOT="${state:-$work/run}" PODREC_DATA_ROOT="$work/data" PODREC_LOG_DIR="$work/log"
     export PODREC_CGROUP_ROOT="$parent" NO_COLOR=1
+    # Pods with only lo unless a benchmark runs podrec in a namespace of its own with a
+    # network (network-run.sh sets PODREC_POD_NETWORK=cni there).
+    export PODREC_POD_NETWORK="${PODREC_POD_NETWORK:-none}"
     unset PODREC_SUPERVISOR
 }
 

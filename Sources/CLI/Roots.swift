@@ -17,6 +17,16 @@ struct RootOptions: ParsableArguments {
     var logDir: String?
     @Option(name: .customLong("cgroup-root"), help: ArgumentHelp("The parent cgroup. Default: $PODREC_CGROUP_ROOT, else podrec.", valueName: "name"))
     var cgroupRoot: String?
+    @Option(name: .customLong("pod-network"), help: ArgumentHelp(
+        "cni: pods join the CNI network (below); none: pods get only lo. Default: $PODREC_POD_NETWORK, else cni.", valueName: "cni|none"))
+    var podNetwork: String?
+    @Option(name: .customLong("cni-bin-dir"), help: ArgumentHelp(
+        "Where the CNI plugins are, dirs separated by ':'. Default: $PODREC_CNI_BIN_DIR, else /usr/lib/cni:/opt/cni/bin.", valueName: "dirs"))
+    var cniBinDir: String?
+    @Option(name: .customLong("cni-conf-dir"), help: ArgumentHelp(
+        "The pod network: the first *.conflist here by name; podrec writes its default (bridge podrec0, 10.89.0.0/16) when there is none. Default: $PODREC_CNI_CONF_DIR, else /etc/podrec/net.d.",
+        valueName: "dir"))
+    var cniConfDir: String?
 
     static func env(_ name: String) -> String? {
         getenv(name).flatMap { $0.pointee == 0 ? nil : String(cString: $0) }
@@ -29,6 +39,19 @@ struct RootOptions: ParsableArguments {
               cgroupParent: cgroupRoot ?? Self.env("PODREC_CGROUP_ROOT") ?? "podrec")
     }
 
+    /// The pod network's settings; nil with `--pod-network none`.
+    func network() throws -> NetworkSettings? {
+        switch podNetwork ?? Self.env("PODREC_POD_NETWORK") ?? "cni" {
+        case "none": return nil
+        case "cni": break
+        case let other: throw CLIError("--pod-network: \"\(other)\" is neither cni nor none")
+        }
+        let defaults = NetworkSettings.host
+        return NetworkSettings(
+            binDirectories: (cniBinDir ?? Self.env("PODREC_CNI_BIN_DIR")).map { $0.split(separator: ":").map(String.init) } ?? defaults.binDirectories,
+            confDirectory: cniConfDir ?? Self.env("PODREC_CNI_CONF_DIR") ?? defaults.confDirectory)
+    }
+
     /// The supervisor beside this executable, or $PODREC_SUPERVISOR.
     static var supervisorExecutable: String {
         if let env = env("PODREC_SUPERVISOR") { return env }
@@ -37,7 +60,8 @@ struct RootOptions: ParsableArguments {
     }
 
     func reconciler() throws -> Reconciler {
-        do { return try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable) } catch {
+        let network = try network()
+        do { return try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable, network: network) } catch {
             throw CLIError(error.description)
         }
     }

@@ -353,12 +353,25 @@ static int podspawn_mount_step(const struct podspawn_mount *m, uint32_t force) {
     }
 }
 
-// Closes every fd above 2 except keep (the error pipe, which is close-on-exec already).
-static int podspawn_close_fds(int keep, uint32_t force) {
+static int podspawn_kept(const struct podspawn_request *req, long fd) {
+    for (size_t i = 0; i < req->keep_fds_count; i++) {
+        if (req->keep_fds[i] == fd) return 1;
+    }
+    return 0;
+}
+
+// Closes every fd above 2 except keep (the error pipe, which is close-on-exec already) and
+// the request's keep_fds, which stay open across exec.
+static int podspawn_close_fds(const struct podspawn_request *req, int keep, uint32_t force) {
     if (!(force & PODSPAWN_FORCE_CLOSE_LOOP)) {
         // One call marks them all close-on-exec, the error pipe included: it must stay
         // open until execve, which then closes everything at once (Linux 5.11).
-        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) {
+            for (size_t i = 0; i < req->keep_fds_count; i++) {
+                if (fcntl(req->keep_fds[i], F_SETFD, 0) < 0) return -1;
+            }
+            return 0;
+        }
         if (errno != ENOSYS && errno != EINVAL) return -1;
     }
     // Without close_range (or its CLOEXEC flag): every possible fd up to the soft limit.
@@ -366,7 +379,12 @@ static int podspawn_close_fds(int keep, uint32_t force) {
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return -1;
     long last = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1 << 20) ? (1 << 20) : (long)rl.rlim_cur;
     for (long fd = 3; fd < last; fd++) {
-        if (fd != keep) close((int)fd);
+        if (fd == keep) continue;
+        if (podspawn_kept(req, fd)) {
+            if (fcntl((int)fd, F_SETFD, 0) < 0) return -1;
+            continue;
+        }
+        close((int)fd);
     }
     return 0;
 }
@@ -513,7 +531,7 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
     }
 
     // 11. No fd of the parent's reaches the program (the copies above included).
-    if (podspawn_close_fds(err_fd, req->force) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_CLOSE_FDS, -1);
+    if (podspawn_close_fds(req, err_fd, req->force) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_CLOSE_FDS, -1);
 
     // 12. The working directory, inside the new root and with the final credentials, so a
     //     directory the user cannot enter fails here as it would for the program.

@@ -41,8 +41,15 @@ public struct PodLauncher: Sendable {
     /// and starts the supervisor in the pod's new namespaces; returns once the supervisor has
     /// acted on the plan (or `timeout` passed). Volumes, `/dev/shm` and the pod's
     /// `/etc/hosts` are the caller's (`PodVolumes`), before this.
+    ///
+    /// `holding` are fds the supervisor keeps open for the pod's life (its host ports).
+    /// `beforeStart`, given the supervisor's pid once its namespaces exist and before any
+    /// container starts, is where the pod's network is attached; the plan it returns (the
+    /// pod's IPs filled in) replaces `plan`, and the supervisor reads it at the gate.
     @discardableResult
-    public func create(_ plan: LaunchPlan, limits: PodCgroupLimits, timeoutMilliseconds: Int64 = 10_000) throws(LaunchError) -> PodStatus {
+    public func create(_ plan: LaunchPlan, limits: PodCgroupLimits, holding: [Int32] = [],
+                       beforeStart: ((Int32) throws(LaunchError) -> LaunchPlan?)? = nil,
+                       timeoutMilliseconds: Int64 = 10_000) throws(LaunchError) -> PodStatus {
         do {
             try state.create()
             try Sys.mkdirs(layout.logDirectory, mode: 0o700)
@@ -75,6 +82,7 @@ public struct PodLauncher: Sendable {
             request.stdin = gate.read
             request.stdout = log
             request.stderr = log
+            request.keepFDs = holding
             fds += try request.joinCgroup(infraCgroup, of: driver)
             process = try spawn(request)
         } catch let e as KernelError {
@@ -87,17 +95,41 @@ public struct PodLauncher: Sendable {
             throw .other("\(error)")
         }
         if let pidfd = process.pidfd { Sys.close(pidfd) }
-        try createContainerCgroups(plan, limits: limits)
-        do {
-            try Sys.writeAll(gate.write, Array("go\n".utf8), path: "supervisor gate")
-        } catch { throw .kernel(error) }
-        Sys.close(gate.write)
-        gateOpen = false
-        // pid and start time: the identity a later pass checks the supervisor by.
+        // pid and start time: the identity a later pass checks the supervisor by. Written
+        // before the network is attached, so a pass that dies during ADD leaves a pod whose
+        // supervisor (and attachment) the next pass finds and removes.
         let identity = try? ProcfsReader(roots: roots).stat(of: process.pid).map { ProcessIdentity(pid: $0.pid, startTime: $0.startTime) }
         if let identity = identity ?? nil {
             do { try state.write(SupervisorIdentity(pid: identity.pid, startTime: identity.startTime.rawValue)) } catch { throw .kernel(error) }
         }
+        var plan = plan
+        var go = "go\n"
+        if let beforeStart {
+            do throws(LaunchError) {
+                if let attached = try beforeStart(process.pid) {
+                    plan = attached
+                    try writePlan(plan)
+                    // The supervisor read the plan while it booted: "go plan" has it read it again.
+                    go = "go plan\n"
+                }
+            } catch {
+                // The gate closes without "go": the supervisor exits having started nothing.
+                // Waiting for that lets the caller undo the pod with nothing running in it.
+                Sys.close(gate.write)
+                gateOpen = false
+                let deadline = MonotonicClock.now() + 2_000_000_000
+                while Sys.reapChild(process.pid) == nil, MonotonicClock.now() < deadline {
+                    MonotonicClock.sleep(nanoseconds: 1_000_000)
+                }
+                throw error
+            }
+        }
+        try createContainerCgroups(plan, limits: limits)
+        do {
+            try Sys.writeAll(gate.write, Array(go.utf8), path: "supervisor gate")
+        } catch { throw .kernel(error) }
+        Sys.close(gate.write)
+        gateOpen = false
         return try waitForGeneration(plan.generation, timeoutMilliseconds: timeoutMilliseconds)
     }
 

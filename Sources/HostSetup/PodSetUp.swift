@@ -18,8 +18,15 @@ extension PodVolumes {
         }
         if let size = setup.shmSize { _ = try prepareShm(layout: layout, size: size) }
         if setup.overlayScratch { _ = try prepareOverlayScratch(layout: layout, podMemoryLimit: setup.memoryLimit) }
-        _ = try writeHosts(layout: layout, hostname: setup.hostname, aliases: setup.hostAliases, hostNetwork: setup.hostNetwork)
-        _ = try writeResolvConf(layout: layout)
+        // A pod that waits for its IP gets its hosts file from the launch, after the ADD.
+        if !setup.attached || !setup.podIPs.isEmpty { try writeHosts(setup, layout: layout) }
+        _ = try writeResolvConf(layout: layout, dns: setup.dns)
         for dir in setup.subPathDirectories { try Sys.makeDirectories(dir.path, beneath: dir.volume) }
+    }
+
+    /// The pod's `/etc/hosts` as `setup` says, the hostname on its first IP.
+    public func writeHosts(_ setup: PodSetup, layout: PodLayout) throws {
+        _ = try writeHosts(layout: layout, hostname: setup.hostname, aliases: setup.hostAliases, hostNetwork: setup.hostNetwork,
+                           podIP: setup.podIPs.first ?? "127.0.0.1")
     }
 }

@@ -45,11 +45,20 @@ public struct Action: Sendable {
         /// Not acted on: the pod belongs to another source (ARCHITECTURE: the pod keeps its
         /// recorded owner).
         case skip(PodKey)
+        /// Not acted on, and an error: the pod asks for what another pod holds (a host
+        /// port). The pod is left as it is; the pass reports the reason and fails.
+        case refuse(PodKey)
+        /// The pod's network attachment is broken (its interface or its port rules gone):
+        /// DEL with what was recorded, then ADD again into the same namespace, asking for the
+        /// same address; the containers run on.
+        case repairNetwork(DesiredPod)
         /// Leftovers of a crashed pass: a pod cgroup no state names, data or log dirs of
         /// uids without state.
         case removeStrayCgroup(String)
         case removeStrayData(uid: String)
         case removeStrayLogs(directory: String)
+        /// A CNI attachment no pod owns: DEL with its record, then the record goes.
+        case removeStrayAttachment(containerID: String)
     }
 
     public var kind: Kind
@@ -66,10 +75,10 @@ public struct Action: Sendable {
     /// The pod the action is about, if any.
     public var key: PodKey? {
         switch kind {
-        case .create(let d), .recreate(let d), .updatePlan(let d, _, _, _, _), .refreshFiles(let d): return d.key
-        case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k),
+        case .create(let d), .recreate(let d), .updatePlan(let d, _, _, _, _), .refreshFiles(let d), .repairNetwork(let d): return d.key
+        case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k), .refuse(let k),
              .awaitTermination(let k), .recordSource(let k, _): return k
-        case .removeStrayCgroup, .removeStrayData, .removeStrayLogs: return nil
+        case .removeStrayCgroup, .removeStrayData, .removeStrayLogs, .removeStrayAttachment: return nil
         }
     }
 
@@ -101,9 +110,12 @@ public struct Action: Sendable {
         case .awaitTermination(let k): return ("~", "pod \(k) terminating")
         case .recordSource(let k, let source): return ("~", "pod \(k) source \(source)")
         case .skip(let k): return ("=", "pod \(k)")
+        case .refuse(let k): return ("!", "pod \(k) refused")
+        case .repairNetwork(let d): return ("~", "pod \(d.key) network \(d.network?.network.name ?? "")")
         case .removeStrayCgroup(let c): return ("-", "cgroup \(c)")
         case .removeStrayData(let u): return ("-", "data of uid \(u)")
         case .removeStrayLogs(let d): return ("-", "logs \(d)")
+        case .removeStrayAttachment(let id): return ("-", "network attachment \(id)")
         }
     }
 

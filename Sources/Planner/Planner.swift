@@ -21,10 +21,18 @@ public enum Planner {
         for dir in observed.strayLogDirectories.sorted() {
             actions.append(Action(.removeStrayLogs(directory: dir), reason: "the logs of a pod uid that has no state"))
         }
+        for id in observed.strayAttachments.sorted() {
+            actions.append(Action(.removeStrayAttachment(containerID: id), reason: "a network attachment of a pod uid that has no state"))
+        }
 
         var wanted: [PodKey: DesiredPod] = [:]
         for d in desired where wanted[d.key] == nil { wanted[d.key] = d }
+        let refused = hostPortConflicts(wanted, observed: observed)
         for key in wanted.keys.sorted() {
+            if let why = refused[key] {
+                actions.append(Action(.refuse(key), reason: why))
+                continue
+            }
             actions += planPod(wanted[key]!, observed.pods[key], options: options, unified: observed.unified)
         }
         for key in observed.pods.keys.sorted() where wanted[key] == nil {
@@ -59,9 +67,9 @@ public enum Planner {
     static func planPod(_ d: DesiredPod, _ o: ObservedPod?, options: PlanOptions, unified: Bool) -> [Action] {
         guard let o, let record = o.record else {
             if let o, o.cgroupExists || o.plan != nil || !o.processes.isEmpty {
-                return [Action(.recreate(d), reason: "half-created: \(halfCreated(o))")]
+                return [Action(.recreate(d), reason: "half-created: \(halfCreated(o))", details: networkDetails(d))]
             }
-            return [Action(.create(d), reason: "not on this host")]
+            return [Action(.create(d), reason: "not on this host", details: networkDetails(d))]
         }
         if !options.owns(record.source) {
             return [Action(.skip(d.key), reason: "owned by \(record.source); the pod keeps its recorded owner")]
@@ -70,11 +78,11 @@ public enum Planner {
             if case .alive = o.supervisor {
                 return [Action(.awaitTermination(d.key), reason: "terminating; created again once its supervisor has stopped")]
             }
-            return [Action(.recreate(d), reason: "it was deleted and is in the input again")]
+            return [Action(.recreate(d), reason: "it was deleted and is in the input again", details: networkDetails(d))]
         }
         switch o.supervisor {
-        case .dead: return [Action(.recreate(d), reason: "its supervisor is dead")]
-        case .none: return [Action(.recreate(d), reason: "no supervisor was recorded (a create that did not finish)")]
+        case .dead: return [Action(.recreate(d), reason: "its supervisor is dead", details: networkDetails(d))]
+        case .none: return [Action(.recreate(d), reason: "no supervisor was recorded (a create that did not finish)", details: networkDetails(d))]
         case .alive: break
         }
         let immutable = ImmutableFields.names.compactMap { name -> String? in
@@ -84,13 +92,22 @@ public enum Planner {
             return name == "volumes" ? "volumes changed" : "\(name) \(shown(was)) → \(shown(now))"
         }
         if !immutable.isEmpty {
-            return [Action(.recreate(d), reason: "cannot change in place: " + immutable.joined(separator: ", "))]
+            return [Action(.recreate(d), reason: "cannot change in place: " + immutable.joined(separator: ", "), details: networkDetails(d))]
         }
         guard o.cgroupExists else { return [Action(.recreate(d), reason: "its cgroup is gone")] }
         guard let current = o.plan else { return [Action(.recreate(d), reason: "its launch plan is gone")] }
         if record.uid != d.uid { return [Action(.recreate(d), reason: "a new uid \(d.uid) (was \(record.uid))")] }
 
+        // The pod's IPs are what its attachment gave when it started: every action keeps them.
+        var d = d
+        if d.network != nil {
+            d.plan = d.plan.assigningPodIPs(current.podIPs)
+            d.setup.podIPs = current.podIPs
+        }
         var actions: [Action] = []
+        if d.network != nil, let problem = o.networkProblem {
+            actions.append(Action(.repairNetwork(d), reason: "its network attachment is broken: \(problem)"))
+        }
         if record.source != d.source {
             actions.append(Action(.recordSource(d.key, source: d.source), reason: "now defined by \(d.source) (was \(record.source))"))
         }
@@ -144,6 +161,43 @@ public enum Planner {
             out.append(ActionDetail("~", "terminationGracePeriodSeconds: \(current.terminationGracePeriodSeconds) → \(want.terminationGracePeriodSeconds)", depth: 1))
         }
         return out
+    }
+
+    /// `diff`'s line for a pod that will be attached: the network and its host ports.
+    static func networkDetails(_ d: DesiredPod) -> [ActionDetail] {
+        guard let n = d.network else { return [] }
+        let ports = n.portMappings.isEmpty ? "" : ", host ports " + n.portMappings.map(\.description).joined(separator: ", ")
+        return [ActionDetail("+", "network \(n.network.name) (\(n.network.isDefault ? "podrec's default, written to " : "")\(n.network.file))\(ports)", depth: 1)]
+    }
+
+    /// Host ports two pods ask for (ARCHITECTURE: podrec holds each for its pod's life, so
+    /// two pods cannot take the same one): a pod that holds a port keeps it; among pods that
+    /// do not hold it yet, the first in key order gets it. Each pod refused, with the reason
+    /// naming the holder. A holder is any pod with a record on the host (a terminating one
+    /// too, until its supervisor is gone), or a pod of this input that got the port.
+    static func hostPortConflicts(_ wanted: [PodKey: DesiredPod], observed: Observed) -> [PodKey: String] {
+        var held: [(key: PodKey, mapping: PortMapping)] = []
+        for (key, o) in observed.pods {
+            guard let record = o.record else { continue }
+            held += record.hostPorts.map { (key, $0) }
+        }
+        var refused: [PodKey: String] = [:]
+        for key in wanted.keys.sorted() {
+            let mappings = wanted[key]!.network?.portMappings ?? []
+            var taken: [String] = []
+            for m in mappings {
+                if let holder = held.first(where: { $0.key != key && $0.mapping.conflicts(with: m) }) {
+                    taken.append("host port \(m.hostPort)/\(m.proto)" + (m.hostIP.isEmpty ? "" : " on \(m.hostIP)")
+                                 + " is held by pod \(holder.key) (\(holder.mapping))")
+                }
+            }
+            if taken.isEmpty {
+                held += mappings.map { (key, $0) }
+            } else {
+                refused[key] = taken.joined(separator: "; ")
+            }
+        }
+        return refused
     }
 
     static func halfCreated(_ o: ObservedPod) -> String {

@@ -10,12 +10,16 @@ public struct HostFacts: Sendable {
     public var node: NodeFacts
     public var hostEntries: [String: HostEntry]
     public var files: FileLookup
+    /// The pod network (the conflist as read); nil: pods get only `lo` (`--pod-network none`).
+    public var network: NetworkConfig?
 
-    public init(images: ImageLookup = .none, node: NodeFacts = NodeFacts(), hostEntries: [String: HostEntry] = [:], files: FileLookup) {
+    public init(images: ImageLookup = .none, node: NodeFacts = NodeFacts(), hostEntries: [String: HostEntry] = [:], files: FileLookup,
+                network: NetworkConfig? = nil) {
         self.images = images
         self.node = node
         self.hostEntries = hostEntries
         self.files = files
+        self.network = network
     }
 }
 
@@ -25,11 +29,13 @@ extension LaunchPlanBuilder {
     public static func desired(_ pod: Manifest.Pod, manifests: ManifestSet, source: String, layout: PodLayout,
                                facts: HostFacts) throws(BuildError) -> DesiredPod {
         let input = PodBuildInput(pod: pod, manifests: manifests, layout: layout, generation: 0, images: facts.images,
-                                  hostEntries: facts.hostEntries, node: facts.node, files: facts.files)
+                                  hostEntries: facts.hostEntries, node: facts.node, files: facts.files, network: facts.network)
         let build = try build(input)
-        return DesiredPod(key: PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name), source: source, uid: layout.uid,
-                          immutable: immutable(pod, hostname: build.plan.hostname), plan: build.plan, limits: build.limits,
-                          setup: build.setup, contents: contents(build.setup.volumes))
+        let key = PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)
+        let network = build.network.map { NetworkAttachment(network: $0, key: key, uid: layout.uid, portMappings: build.portMappings) }
+        return DesiredPod(key: key, source: source, uid: layout.uid,
+                          immutable: immutable(pod, hostname: build.plan.hostname, network: network), plan: build.plan, limits: build.limits,
+                          setup: build.setup, contents: contents(build.setup.volumes), network: network)
     }
 
     /// `PodRecord.contents`: FNV-1a 64 over every configMap and secret volume's files, names,
@@ -49,8 +55,13 @@ extension LaunchPlanBuilder {
     }
 
     /// `PodRecord.immutable`: the fields a running pod cannot change.
-    public static func immutable(_ pod: Manifest.Pod, hostname: String) -> [String: String] {
-        [
+    ///
+    /// The network too: the attachment is made once, before any container starts, and the
+    /// plugins have no verb to change one. A pod on another network (another conflist, or
+    /// the same one edited) or with other host ports is made again: DEL with what was
+    /// recorded, then ADD.
+    public static func immutable(_ pod: Manifest.Pod, hostname: String, network: NetworkAttachment? = nil) -> [String: String] {
+        var fields = [
             "hostNetwork": String(pod.spec.hostNetwork),
             "hostPID": String(pod.spec.hostPID),
             "hostIPC": String(pod.spec.hostIPC),
@@ -58,5 +69,10 @@ extension LaunchPlanBuilder {
             "hostname": hostname,
             "volumes": JSONValue.array(pod.spec.volumes.map(\.canonicalJSON)).serialized(),
         ]
+        if let network {
+            fields["network"] = "\(network.network.name) (\(network.network.file), \(String(FNV1a.hash64(network.network.bytes), radix: 16)))"
+            if !network.portMappings.isEmpty { fields["hostPorts"] = network.portMappings.map(\.description).joined(separator: ", ") }
+        }
+        return fields
     }
 }

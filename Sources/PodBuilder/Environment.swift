@@ -87,7 +87,12 @@ struct EnvironmentBuilder {
     var secrets: [String: Secret]
     var node: NodeFacts
     var podIP: String
+    /// `status.podIPs`: the addresses joined by commas.
+    var podIPs: String
     var hostname: String
+
+    /// Where a probe or hook without `host` connects: the pod's IP, as kubelet's prober.
+    var probeAddress: String { podIP }
 
     /// The variables kubelet hands the runtime, in podrec's deterministic order:
     ///
@@ -178,9 +183,9 @@ struct EnvironmentBuilder {
     /// - `spec.nodeName` is the host's name (`NodeFacts.name`).
     /// - `spec.serviceAccountName` is the manifest's (kept, ignored, in `spec.ignored`), or
     ///   `default`, which the API server's admission would have set.
-    /// - `status.hostIP(s)` is `NodeFacts.hostIP`; `status.podIP(s)` is the host IP with
-    ///   hostNetwork and `127.0.0.1` otherwise: a pod has only `lo` for now, and a program that
-    ///   binds to its pod IP still works for the pod's own containers.
+    /// - `status.hostIP(s)` is `NodeFacts.hostIP`; `status.podIP(s)` is the pod network's
+    ///   address (a token until the attachment gives it: `LaunchPlan.podIPToken`), the host IP
+    ///   with hostNetwork, and `127.0.0.1` for a pod with only `lo` (`--pod-network none`).
     func fieldValue(_ path: String) -> String? {
         let meta = pod.metadata
         switch path {
@@ -196,7 +201,8 @@ struct EnvironmentBuilder {
             }
             return "default"
         case "status.hostIP", "status.hostIPs": return node.hostIP
-        case "status.podIP", "status.podIPs": return podIP
+        case "status.podIP": return podIP
+        case "status.podIPs": return podIPs
         default:
             for (prefix, map) in [("metadata.labels['", meta.labels), ("metadata.annotations['", meta.annotations)]
             where path.hasPrefix(prefix) && path.hasSuffix("']") && path.count > prefix.count + 2 {

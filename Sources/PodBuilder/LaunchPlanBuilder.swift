@@ -91,10 +91,13 @@ public struct PodBuildInput: Sendable {
     public var node: NodeFacts
     /// lstat and readlink, for the PATH search and subPaths.
     public var files: FileLookup
+    /// The pod network; nil: a pod without hostNetwork has only `lo`.
+    public var network: NetworkConfig?
 
     public init(pod: Manifest.Pod, configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:], layout: PodLayout,
                 generation: Int, images: ImageLookup = .none, hostEntries: [String: HostEntry] = [:],
-                preparedVolumes: [String: PreparedVolume]? = nil, node: NodeFacts = NodeFacts(), files: FileLookup) {
+                preparedVolumes: [String: PreparedVolume]? = nil, node: NodeFacts = NodeFacts(), files: FileLookup,
+                network: NetworkConfig? = nil) {
         self.pod = pod
         self.configMaps = configMaps
         self.secrets = secrets
@@ -105,14 +108,15 @@ public struct PodBuildInput: Sendable {
         self.preparedVolumes = preparedVolumes
         self.node = node
         self.files = files
+        self.network = network
     }
 
     /// The ConfigMaps and Secrets of `manifests`, the input `pod` came from.
     public init(pod: Manifest.Pod, manifests: ManifestSet, layout: PodLayout, generation: Int, images: ImageLookup = .none,
                 hostEntries: [String: HostEntry] = [:], preparedVolumes: [String: PreparedVolume]? = nil,
-                node: NodeFacts = NodeFacts(), files: FileLookup) {
+                node: NodeFacts = NodeFacts(), files: FileLookup, network: NetworkConfig? = nil) {
         self.init(pod: pod, configMaps: manifests.configMaps, secrets: manifests.secrets, layout: layout, generation: generation,
-                  images: images, hostEntries: hostEntries, preparedVolumes: preparedVolumes, node: node, files: files)
+                  images: images, hostEntries: hostEntries, preparedVolumes: preparedVolumes, node: node, files: files, network: network)
     }
 }
 
@@ -128,6 +132,10 @@ public struct PodBuild: Sendable {
     /// the plan expects them, the pod's `/dev/shm` (containerd's 64 MiB), its memory limit,
     /// the hosts files and the subPath dirs to make.
     public var setup: PodSetup
+    /// The network the pod joins (nil: hostNetwork, or no pod network), and the host ports
+    /// it publishes there.
+    public var network: NetworkConfig?
+    public var portMappings: [PortMapping] = []
 
     /// The pod cgroup's limits and each container's.
     public var limits: PodCgroupLimits { PodCgroupLimits(pod: podLimits, containers: containerLimits) }
@@ -152,8 +160,15 @@ public enum LaunchPlanBuilder {
         let layout = input.layout
         let qos = PodQoS.of(spec)
         let hostname = spec.hostNetwork && !input.node.name.isEmpty ? input.node.name : podHostname(pod)
+        let network = spec.hostNetwork ? nil : input.network
+        let portMappings = try portMappings(spec, network: network)
+        // The pod's IP is the network's to give, at start: until then the plan holds a
+        // token (`LaunchPlan.podIPToken`). On the host's network it is the host's; with no
+        // pod network, loopback, which the pod's own containers reach.
+        let podIP = network != nil ? LaunchPlan.podIPToken : spec.hostNetwork ? input.node.hostIP : "127.0.0.1"
+        let podIPs = network != nil ? LaunchPlan.podIPsToken : podIP
         let env = EnvironmentBuilder(pod: pod, uid: layout.uid, configMaps: input.configMaps, secrets: input.secrets, node: input.node,
-                                     podIP: spec.hostNetwork ? input.node.hostIP : "127.0.0.1", hostname: hostname)
+                                     podIP: podIP, podIPs: podIPs, hostname: hostname)
         var plan = LaunchPlan(
             generation: input.generation, namespace: pod.metadata.namespace, name: pod.metadata.name, uid: layout.uid,
             hostname: hostname, shareProcessNamespace: spec.shareProcessNamespace, hostNetwork: spec.hostNetwork,
@@ -170,14 +185,41 @@ public enum LaunchPlanBuilder {
         }
         let all = ordered(spec).map { resources($0.container, $0.kind) }
         let totals = PodResources.totals(all, podLevel: podLevel(spec))
-        let setup = PodSetup(
+        var setup = PodSetup(
             volumes: volumes, expectedVolumes: input.preparedVolumes ?? [:], memoryLimit: totals.memoryLimit,
             shmSize: spec.hostIPC ? nil : PodLayout.defaultShmSize,
             overlayScratch: plan.containers.contains { if case .image = $0.root { true } else { false } },
             hostname: hostname, hostAliases: spec.hostAliases.map { ($0.ip, $0.hostnames) }, hostNetwork: spec.hostNetwork,
             subPathDirectories: subPathDirectories)
+        setup.attached = network != nil
+        setup.dns = PodDNS(policy: spec.dnsPolicy, nameservers: spec.dnsConfig?.nameservers ?? [], searches: spec.dnsConfig?.searches ?? [],
+                           options: (spec.dnsConfig?.options ?? []).map { ResolvConf.Option(name: $0.name, value: $0.value) })
         return PodBuild(plan: plan, qos: qos, podLimits: PodResources.podCgroupLimits(all, podLevel: podLevel(spec)),
-                        containerLimits: containerLimits, setup: setup)
+                        containerLimits: containerLimits, setup: setup, network: network, portMappings: portMappings)
+    }
+
+    /// The CNI `portMappings` of a pod on a network, as kubelet and containerd make them:
+    /// every port of a (main) container with a `hostPort`, protocol in lower case, `hostIP`
+    /// kept. On the host's network a port needs no mapping.
+    static func portMappings(_ spec: PodSpec, network: NetworkConfig?) throws(BuildError) -> [PortMapping] {
+        var out: [PortMapping] = []
+        for (i, c) in spec.containers.enumerated() {
+            for (j, port) in c.ports.enumerated() {
+                guard let hostPort = port.hostPort, hostPort != 0, !spec.hostNetwork else { continue }
+                guard network != nil else {
+                    throw BuildError(path: "spec.containers[\(i)].ports[\(j)].hostPort",
+                                     message: "needs a pod network, and podrec runs with --pod-network none (or use hostNetwork: true)")
+                }
+                let mapping = PortMapping(hostPort: Int(hostPort), containerPort: Int(port.containerPort),
+                                          proto: port.protocol.lowercased(), hostIP: port.hostIP ?? "")
+                if let other = out.first(where: { $0.conflicts(with: mapping) }) {
+                    throw BuildError(path: "spec.containers[\(i)].ports[\(j)].hostPort",
+                                     message: "host port \(mapping) is already taken by \(other) in this pod")
+                }
+                out.append(mapping)
+            }
+        }
+        return out
     }
 
     /// Start order: init containers in spec order (sidecars among them), then main ones.
@@ -285,7 +327,7 @@ public enum LaunchPlanBuilder {
             stopSignal: stopSignal,
             oomScoreAdj: SecurityBuilder.oomScoreAdj(c, isSidecar: kind == .sidecar, pod: spec, qos: qos, memoryCapacity: input.node.memoryBytes))
         launch.secretEnvironment = environment.secret
-        try ProbeBuilder.apply(c, to: &launch, at: path)
+        try ProbeBuilder.apply(c, to: &launch, at: path, podAddress: env.probeAddress)
         return launch
     }
 

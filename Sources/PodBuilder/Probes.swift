@@ -3,25 +3,24 @@ import PodModel
 
 /// A container's probes and hooks, resolved for the supervisor. A named port is looked up
 /// among the container's `ports` here, once (validation has refused a name the container
-/// does not have, where kubelet would fail every probe later). The host defaults to the pod's address,
-/// which for the supervisor in the pod's network namespace is `127.0.0.1`. Probe commands
-/// are not `$(VAR)`-expanded, as in Kubernetes.
+/// does not have, where kubelet would fail every probe later). The host defaults to the pod's
+/// IP, as kubelet's prober's does (a token until the network gives it; loopback for a pod with
+/// only `lo`); the supervisor probes from the pod's network namespace. Probe commands are not
+/// `$(VAR)`-expanded, as in Kubernetes.
 enum ProbeBuilder {
-    static let podAddress = "127.0.0.1"
-
-    static func apply(_ c: Manifest.Container, to launch: inout ContainerLaunch, at path: String) throws(BuildError) {
-        launch.startupProbe = try c.startupProbe.map { p throws(BuildError) in try probe(p, c, at: path + ".startupProbe") }
-        launch.livenessProbe = try c.livenessProbe.map { p throws(BuildError) in try probe(p, c, at: path + ".livenessProbe") }
-        launch.readinessProbe = try c.readinessProbe.map { p throws(BuildError) in try probe(p, c, at: path + ".readinessProbe") }
-        launch.postStart = try c.lifecycle?.postStart.map { h throws(BuildError) in try hook(h, c, at: path + ".lifecycle.postStart") }
-        launch.preStop = try c.lifecycle?.preStop.map { h throws(BuildError) in try hook(h, c, at: path + ".lifecycle.preStop") }
+    static func apply(_ c: Manifest.Container, to launch: inout ContainerLaunch, at path: String, podAddress: String) throws(BuildError) {
+        launch.startupProbe = try c.startupProbe.map { p throws(BuildError) in try probe(p, c, podAddress: podAddress, at: path + ".startupProbe") }
+        launch.livenessProbe = try c.livenessProbe.map { p throws(BuildError) in try probe(p, c, podAddress: podAddress, at: path + ".livenessProbe") }
+        launch.readinessProbe = try c.readinessProbe.map { p throws(BuildError) in try probe(p, c, podAddress: podAddress, at: path + ".readinessProbe") }
+        launch.postStart = try c.lifecycle?.postStart.map { h throws(BuildError) in try hook(h, c, podAddress: podAddress, at: path + ".lifecycle.postStart") }
+        launch.preStop = try c.lifecycle?.preStop.map { h throws(BuildError) in try hook(h, c, podAddress: podAddress, at: path + ".lifecycle.preStop") }
     }
 
-    static func probe(_ p: Probe, _ c: Manifest.Container, at path: String) throws(BuildError) -> ProbeSpec {
+    static func probe(_ p: Probe, _ c: Manifest.Container, podAddress: String, at path: String) throws(BuildError) -> ProbeSpec {
         let action: HandlerAction
         switch p.handler {
         case .exec(let command): action = .exec(command)
-        case .httpGet(let h): action = .httpGet(try http(h, c, at: path + ".httpGet"))
+        case .httpGet(let h): action = .httpGet(try http(h, c, podAddress: podAddress, at: path + ".httpGet"))
         case .tcpSocket(let port, let host):
             action = .tcpSocket(host: nonEmpty(host) ?? podAddress, port: try number(port, c, at: path + ".tcpSocket.port"))
         }
@@ -30,15 +29,15 @@ enum ProbeBuilder {
                          failureThreshold: p.failureThreshold, terminationGracePeriodSeconds: p.terminationGracePeriodSeconds)
     }
 
-    static func hook(_ h: LifecycleHandler, _ c: Manifest.Container, at path: String) throws(BuildError) -> HandlerAction {
+    static func hook(_ h: LifecycleHandler, _ c: Manifest.Container, podAddress: String, at path: String) throws(BuildError) -> HandlerAction {
         switch h {
         case .exec(let command): return .exec(command)
-        case .httpGet(let g): return .httpGet(try http(g, c, at: path + ".httpGet"))
+        case .httpGet(let g): return .httpGet(try http(g, c, podAddress: podAddress, at: path + ".httpGet"))
         case .sleep(let seconds): return .sleep(seconds: seconds)
         }
     }
 
-    static func http(_ h: HTTPGetAction, _ c: Manifest.Container, at path: String) throws(BuildError) -> HTTPGet {
+    static func http(_ h: HTTPGetAction, _ c: Manifest.Container, podAddress: String, at path: String) throws(BuildError) -> HTTPGet {
         if h.scheme.uppercased() == "HTTPS" {
             throw BuildError(path: path + ".scheme", message: "HTTPS is not supported: podrec's prober speaks plain HTTP (use scheme: HTTP, or an exec probe)")
         }

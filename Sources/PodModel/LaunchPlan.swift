@@ -32,6 +32,10 @@ public struct LaunchPlan: Sendable, Hashable {
     public var backoffMaxMilliseconds: Int64 = 300_000
     /// In start order: init containers and sidecars in spec order, then main containers.
     public var containers: [ContainerLaunch]
+    /// The pod's addresses from its network attachment, first IPv4 first; empty until the
+    /// network has given them (a plan as built, or a pod on the host's network). The plan as
+    /// built holds `podIPToken` where a value needs them; `assigningPodIPs` fills them in.
+    public var podIPs: [String] = []
 
     public init(generation: Int, namespace: String, name: String, uid: String, hostname: String,
                 shareProcessNamespace: Bool = false, hostNetwork: Bool = false, hostPID: Bool = false, hostIPC: Bool = false,
@@ -240,6 +244,7 @@ extension LaunchPlan {
         w.line("cgroupMount", cgroupMount)
         w.line("backoffInitialMilliseconds", backoffInitialMilliseconds)
         w.line("backoffMaxMilliseconds", backoffMaxMilliseconds)
+        for ip in podIPs { w.line("podIP", ip) }
         for c in containers {
             w.line("container", c.name)
             w.line("kind", c.kind.rawValue)
@@ -303,6 +308,7 @@ extension LaunchPlan {
             case "cgroupMount": plan.cgroupMount = r.value
             case "backoffInitialMilliseconds": plan.backoffInitialMilliseconds = try r.int64()
             case "backoffMaxMilliseconds": plan.backoffMaxMilliseconds = try r.int64()
+            case "podIP": plan.podIPs.append(r.value)
             default: break
             }
         }
@@ -399,5 +405,81 @@ public enum ContainerChoice {
     public struct ChoiceError: Error, Sendable, CustomStringConvertible {
         public var description: String
         init(_ description: String) { self.description = description }
+    }
+}
+
+// MARK: - The pod's IPs
+
+extension LaunchPlan {
+    /// Where a plan needs the pod's IP before the network has given it one: the downward
+    /// API's `status.podIP` and `$(VAR)` expansions of it, and the default host of httpGet
+    /// and tcpSocket probes and hooks (kubelet probes the pod IP). Control characters, so no
+    /// manifest value is ever taken for it; `diff` shows it as `<pod IP>`.
+    public static let podIPToken = "\u{1}podIP\u{1}"
+    /// `status.podIPs`: the addresses joined by commas, as kubelet gives them.
+    public static let podIPsToken = "\u{1}podIPs\u{1}"
+
+    /// The plan with the pod's IPs in place of the tokens, and `podIPs` set. With no IP
+    /// (the attachment gave none), loopback stands in: the pod's own containers still reach
+    /// a server bound to it.
+    public func assigningPodIPs(_ ips: [String]) -> LaunchPlan {
+        var plan = self
+        plan.podIPs = ips
+        let one = ips.first ?? "127.0.0.1"
+        let all = ips.isEmpty ? one : ips.joined(separator: ",")
+        func fill(_ s: String) -> String {
+            guard s.contains("\u{1}") else { return s }
+            return s.replacingAll(Self.podIPsToken, with: all).replacingAll(Self.podIPToken, with: one)
+        }
+        func fill(_ a: HandlerAction?) -> HandlerAction? {
+            switch a {
+            case .httpGet(var get)?:
+                get.host = fill(get.host)
+                return .httpGet(get)
+            case .tcpSocket(let host, let port)?: return .tcpSocket(host: fill(host), port: port)
+            default: return a
+            }
+        }
+        for i in plan.containers.indices {
+            var c = plan.containers[i]
+            c.environment = c.environment.map(fill)
+            c.arguments = c.arguments.map(fill)
+            for kind in ProbeSpec.Kind.allCases {
+                guard var p = c.probe(kind), let action = fill(p.action) else { continue }
+                p.action = action
+                switch kind {
+                case .startup: c.startupProbe = p
+                case .liveness: c.livenessProbe = p
+                case .readiness: c.readinessProbe = p
+                }
+            }
+            c.postStart = fill(c.postStart)
+            c.preStop = fill(c.preStop)
+            plan.containers[i] = c
+        }
+        return plan
+    }
+
+    /// A value for people: the tokens as `<pod IP>` and `<pod IPs>`.
+    public static func displaying(_ value: String) -> String {
+        guard value.contains("\u{1}") else { return value }
+        return value.replacingAll(podIPsToken, with: "<pod IPs>").replacingAll(podIPToken, with: "<pod IP>")
+    }
+}
+
+extension String {
+    /// Every occurrence of `target` replaced (Foundation's `replacingOccurrences`, which a
+    /// pure module cannot import).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty, contains(target) else { return self }
+        var out = ""
+        var rest = self[...]
+        while let r = rest.firstRange(of: target) {
+            out += rest[..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        out += rest
+        return out
     }
 }

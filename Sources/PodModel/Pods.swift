@@ -30,21 +30,26 @@ public struct PodRecord: Sendable, Hashable {
     /// deadline): the pod is terminating. A later pass finishes the removal once the
     /// supervisor is gone, or recreates the pod if the input has it again (`watch`).
     public var deleting: Bool = false
+    /// The host ports the pod holds (its attachment's `portMappings`): what a pass checks
+    /// another pod's ports against.
+    public var hostPorts: [PortMapping] = []
 
-    public init(uid: String, source: String, immutable: [String: String], generation: Int, contents: String = "", deleting: Bool = false) {
+    public init(uid: String, source: String, immutable: [String: String], generation: Int, contents: String = "", deleting: Bool = false,
+                hostPorts: [PortMapping] = []) {
         self.uid = uid
         self.source = source
         self.immutable = immutable
         self.generation = generation
         self.contents = contents
         self.deleting = deleting
+        self.hostPorts = hostPorts
     }
 }
 
 /// The pod fields that a running pod cannot change (ARCHITECTURE, "Who does what"):
 /// hostNetwork, hostPID, hostIPC, shareProcessNamespace, hostname and the volumes.
 public enum ImmutableFields {
-    public static let names = ["hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace", "hostname", "volumes"]
+    public static let names = ["hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace", "hostname", "volumes", "network", "hostPorts"]
 }
 
 /// One pod as the input asks for it, resolved for this host: its whole build (launch plan,
@@ -82,7 +87,8 @@ public struct DesiredPod: Sendable {
 
     /// The record the executor writes for this pod at `generation`.
     public func record(generation: Int) -> PodRecord {
-        PodRecord(uid: uid, source: source, immutable: immutable, generation: generation, contents: contents)
+        PodRecord(uid: uid, source: source, immutable: immutable, generation: generation, contents: contents,
+                  hostPorts: network?.portMappings ?? [])
     }
 }
 
@@ -114,6 +120,9 @@ public struct ObservedPod: Sendable {
     public var memoryUsage: [String: Int64]
     /// Every process in the pod's cgroup tree.
     public var processes: [Int32]
+    /// What is wrong with the pod's network attachment, when it has one and the check of it
+    /// failed (its interface, its namespace pin or its port rules gone); nil when sound.
+    public var networkProblem: String?
 
     public init(key: PodKey, record: PodRecord? = nil, plan: LaunchPlan? = nil, status: PodStatus? = nil,
                 supervisor: SupervisorState = .none, cgroup: String? = nil, cgroupExists: Bool = false,
@@ -139,6 +148,9 @@ public struct Observed: Sendable {
     /// Pod uids with a data dir, or a log dir, and no state: removed each pass.
     public var strayDataUIDs: [String]
     public var strayLogDirectories: [String]
+    /// CNI attachments recorded for a pod uid that no pod's state claims (a pass that died
+    /// between stopping a pod and its DEL): their container ids. DEL'd each full pass.
+    public var strayAttachments: [String] = []
     /// v2 reports `cpu.weight`, v1 `cpu.shares`: the planner compares in the kernel's unit.
     public var unified: Bool
 
@@ -166,6 +178,7 @@ extension PodRecord {
         w.line("contents", contents)
         for key in immutable.keys.sorted() { w.line("immutable", "\(key)\t\(immutable[key]!)") }
         if deleting { w.line("deleting", true) }
+        for p in hostPorts { w.line("hostPort", "\(p.hostPort)\t\(p.containerPort)\t\(p.proto)\t\(p.hostIP)") }
         return w.text
     }
 
@@ -178,6 +191,12 @@ extension PodRecord {
             case "generation": record.generation = try r.int()
             case "contents": record.contents = r.value
             case "deleting": record.deleting = r.value == "true"
+            case "hostPort":
+                let f = r.value.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                guard f.count == 4, let host = Int(f[0]), let container = Int(f[1]) else {
+                    throw RecordError(line: r.line, reason: "hostPort: host port, container port, protocol and address expected")
+                }
+                record.hostPorts.append(PortMapping(hostPort: host, containerPort: container, proto: f[2], hostIP: f[3]))
             case "immutable":
                 // name, a tab, then the value (which may hold tabs itself).
                 guard let tab = r.value.firstIndex(of: "\t") else {

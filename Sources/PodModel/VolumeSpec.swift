@@ -102,6 +102,13 @@ public struct PodSetup: Sendable {
     public var hostname: String
     public var hostAliases: [(ip: String, hostnames: [String])]
     public var hostNetwork: Bool
+    /// The pod gets its IP from its network attachment at start: `/etc/hosts`, which maps
+    /// the hostname to that IP, is written once the attachment has given it.
+    public var attached: Bool = false
+    /// The pod's IPs, once known (a running pod's); the hostname's line uses the first.
+    public var podIPs: [String] = []
+    /// `/etc/resolv.conf`: the pod's `dnsPolicy` and `dnsConfig` (`ResolvConf`).
+    public var dns = PodDNS()
     /// SubPaths that do not exist yet, made before the start.
     public var subPathDirectories: [SubPathDirectory]
 

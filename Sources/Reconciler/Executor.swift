@@ -124,10 +124,17 @@ public struct Executor: Sendable {
             try onHost { try host.writeRecord(record, layout: roots.layout(key, uid: record.uid)) }
         case .skip:
             break
+        case .refuse:
+            throw Failure(action.reason)
+        case .repairNetwork(let d):
+            guard let network = d.network else { break }
+            try onHost { try host.repairNetwork(network, setup: d.setup, layout: roots.layout(d.key, uid: d.uid)) }
         case .removeStrayCgroup(let name):
             try onHost { try host.removeCgroup(roots.cgroupParent + "/" + name) }
         case .removeStrayData(let uid):
             try onHost { try host.removeData(layout: roots.layout(PodKey(namespace: "", name: ""), uid: uid)) }
+        case .removeStrayAttachment(let id):
+            try onHost { try host.removeAttachment(containerID: id) }
         case .removeStrayLogs(let directory):
             let path = directory.hasPrefix("/") ? directory : PodLayout.pods(roots.log) + "/" + directory
             try onHost { try host.removeLogs(path) }
@@ -161,7 +168,7 @@ public struct Executor: Sendable {
         do {
             status = try onHost {
                 try host.setUp(d.setup, layout: layout)
-                return try host.launch(plan, limits: d.limits, layout: layout)
+                return try host.launch(plan, limits: d.limits, network: d.network, setup: d.setup, layout: layout)
             }
         } catch {
             host.undoCreate(layout: layout)

@@ -2,6 +2,7 @@ import Cgroups
 import HostSetup
 import Kernel
 import PodModel
+import PodNetwork
 import PodState
 
 /// Every change the executor makes to the host, one call per step of an action, so that
@@ -14,9 +15,14 @@ public protocol ExecutorHost: Sendable {
     /// Prepares volumes, `/dev/shm`, the overlay scratch, hosts files and subPath dirs as
     /// `setup` says (`PodVolumes.setUp`).
     func setUp(_ setup: PodSetup, layout: PodLayout) throws
-    /// Creates the pod's cgroups with `limits` and starts its supervisor on `plan`; returns
-    /// its first status.
-    func launch(_ plan: LaunchPlan, limits: PodCgroupLimits, layout: PodLayout) throws -> PodStatus
+    /// Creates the pod's cgroups with `limits` and starts its supervisor on `plan`; with a
+    /// `network`, binds its host ports for the supervisor to hold, and attaches the pod once
+    /// its namespaces exist and before any container starts (the plan and `/etc/hosts` then
+    /// get its IPs). Returns the first status.
+    func launch(_ plan: LaunchPlan, limits: PodCgroupLimits, network: NetworkAttachment?, setup: PodSetup, layout: PodLayout) throws -> PodStatus
+    /// DEL of the pod's recorded attachment, then ADD of `network` into the pod's pinned
+    /// namespace asking for its current address; the containers run on.
+    func repairNetwork(_ network: NetworkAttachment, setup: PodSetup, layout: PodLayout) throws
     /// After a create that failed before its supervisor ran: removes what it made.
     func undoCreate(layout: PodLayout)
     /// Hands the live supervisor `plan` (cgroups of added containers first); returns the
@@ -39,20 +45,25 @@ public protocol ExecutorHost: Sendable {
     func removeData(layout: PodLayout) throws
     /// Removes a pod's log dir.
     func removeLogs(_ path: String) throws
+    /// DEL of a recorded CNI attachment, its pin, result and record.
+    func removeAttachment(containerID: String) throws
 }
 
 /// The host, for real: `PodVolumes` for the set-up, `PodLauncher` for the supervisor, the
-/// cgroup driver for limits and leftovers.
+/// cgroup driver for limits and leftovers, `NetworkAttacher` for the pods' CNI attachments.
 public struct LiveHost: ExecutorHost {
     /// The `podrec-supervisor` executable.
     public var supervisorExecutable: String
     public var driver: any CgroupDriver
     public var volumes: PodVolumes
+    /// nil with `--pod-network none`; a pod recorded with an attachment is still detached.
+    public var network: NetworkAttacher
 
-    public init(supervisorExecutable: String, driver: any CgroupDriver, volumes: PodVolumes = PodVolumes()) {
+    public init(supervisorExecutable: String, driver: any CgroupDriver, volumes: PodVolumes = PodVolumes(), network: NetworkAttacher) {
         self.supervisorExecutable = supervisorExecutable
         self.driver = driver
         self.volumes = volumes
+        self.network = network
     }
 
     public func launcher(_ layout: PodLayout) -> PodLauncher {
@@ -63,8 +74,36 @@ public struct LiveHost: ExecutorHost {
 
     public func setUp(_ setup: PodSetup, layout: PodLayout) throws { try volumes.setUp(setup, layout: layout) }
 
-    public func launch(_ plan: LaunchPlan, limits: PodCgroupLimits, layout: PodLayout) throws -> PodStatus {
-        try launcher(layout).create(plan, limits: limits)
+    public func launch(_ plan: LaunchPlan, limits: PodCgroupLimits, network attachment: NetworkAttachment?, setup: PodSetup,
+                       layout: PodLayout) throws -> PodStatus {
+        guard let attachment else { return try launcher(layout).create(plan, limits: limits) }
+        // The host ports first: a port some other process holds fails the pod before anything
+        // starts. The supervisor keeps its copies for the pod's life; ours close on return.
+        let ports = try HostPorts.bind(attachment.portMappings)
+        defer { for fd in ports { Sys.close(fd) } }
+        return try launcher(layout).create(plan, limits: limits, holding: ports) { pid throws(LaunchError) in
+            do {
+                let netns = try network.pin(pid: pid, containerID: attachment.containerID)
+                let result = try network.attach(attachment, netns: netns)
+                var setup = setup
+                setup.podIPs = result.podIPs
+                try volumes.writeHosts(setup, layout: layout)
+                return plan.assigningPodIPs(result.podIPs)
+            } catch {
+                throw .other("\(error)")
+            }
+        }
+    }
+
+    public func repairNetwork(_ attachment: NetworkAttachment, setup: PodSetup, layout: PodLayout) throws {
+        // DEL with the record, but the namespace stays pinned: the supervisor holds it.
+        let netns = network.layout.netnsPin(attachment.containerID)
+        try network.delete(containerID: attachment.containerID, ifName: attachment.ifName)
+        // The same address again (host-local's `IP` argument), so the containers' env, the
+        // hosts file and the plan stay true.
+        var again = attachment
+        if let ip = setup.podIPs.first { again.args.append(("IP", ip)) }
+        _ = try network.attach(again, netns: netns)
     }
 
     public func undoCreate(layout: PodLayout) {
@@ -72,6 +111,7 @@ public struct LiveHost: ExecutorHost {
         // A supervisor that runs owns the pod now: a later pass sees it, and its status.
         if (try? launcher.supervisor()) ?? nil != nil { return }
         try? launcher.stop(graceMilliseconds: 0)
+        _ = try? network.detach(containerID: NetworkAttachment.containerID(uid: layout.uid))
         try? launcher.removeState()
         try? volumes.teardown(layout: layout)
     }
@@ -93,6 +133,9 @@ public struct LiveHost: ExecutorHost {
     public func delete(layout: PodLayout, graceMilliseconds: Int64) throws {
         let launcher = launcher(layout)
         try launcher.stop(graceMilliseconds: graceMilliseconds)
+        // DEL after the containers are gone and before the state: a pass that dies here
+        // finds the pod again, or its attachment alone (`NetworkCollection`).
+        _ = try network.detach(containerID: NetworkAttachment.containerID(uid: layout.uid))
         try launcher.removeState()
         try volumes.teardown(layout: layout)
     }
@@ -106,6 +149,10 @@ public struct LiveHost: ExecutorHost {
     public func removeState(_ state: PodStateDirectory) throws { try state.remove() }
 
     public func removeData(layout: PodLayout) throws { try volumes.teardown(layout: layout) }
+
+    public func removeAttachment(containerID: String) throws {
+        _ = try network.detach(containerID: containerID)
+    }
 
     public func removeLogs(_ path: String) throws {
         do { try Sys.removeTree(path) } catch where error.isNotFound {}

@@ -6,6 +6,7 @@ import Manifest
 import PodBuilder
 import Planner
 import PodModel
+import PodNetwork
 import PodState
 import Procfs
 import HostSetup
@@ -20,27 +21,39 @@ public struct Reconciler: Sendable {
     public var facts: HostFacts
     /// Where the executor's actions land.
     public var host: any ExecutorHost
+    /// The pod network, looked up at each pass (`--pod-network cni`); nil: pods get only `lo`.
+    public var networkSettings: NetworkSettings?
+    /// Reads and checks the recorded attachments; nil in tests without a network.
+    public var network: NetworkAttacher?
 
-    public init(roots: Roots, driver: any CgroupDriver, facts: HostFacts, host: any ExecutorHost) {
+    public init(roots: Roots, driver: any CgroupDriver, facts: HostFacts, host: any ExecutorHost,
+                networkSettings: NetworkSettings? = nil, network: NetworkAttacher? = nil) {
         self.roots = roots
         self.driver = driver
         self.facts = facts
         self.host = host
+        self.networkSettings = networkSettings
+        self.network = network
     }
 
     /// The reconciler of this host: its cgroup driver, podrec's image store under the data
     /// root, the node's name, CPUs and memory, the host dirs an `image: host` root holds, and
     /// `supervisorExecutable` for the pods' supervisors.
-    public static func onThisHost(roots: Roots, supervisorExecutable: String) throws(ReconcileError) -> Reconciler {
+    public static func onThisHost(roots: Roots, supervisorExecutable: String, network settings: NetworkSettings? = nil) throws(ReconcileError) -> Reconciler {
         let driver: any CgroupDriver
         do { driver = try Cgroups.driver(root: roots.cgroup) } catch { throw ReconcileError(description: "cgroups: \(error)") }
         let volumes = PodVolumes()
         let hostname = ((try? Sys.readString("/proc/sys/kernel/hostname")) ?? "localhost").filter { $0 != "\n" }
-        let node = NodeFacts(name: hostname, milliCPU: Int64(Sys.onlineCPUs()) * 1000, memoryBytes: volumes.memTotal() ?? 0)
+        let node = NodeFacts(name: hostname, hostIP: Sys.nodeAddress(proc: roots.proc), milliCPU: Int64(Sys.onlineCPUs()) * 1000,
+                             memoryBytes: volumes.memTotal() ?? 0)
         let facts = HostFacts(images: .store(ImageStore(dataRoot: roots.data)), node: node,
                               hostEntries: HostSystemDirectories.probe(), files: .host)
+        // Attachments recorded earlier are still DEL'd with `--pod-network none`: the
+        // plugins' default dirs then.
+        let network = NetworkAttacher(layout: roots.network, settings: settings ?? .host)
         return Reconciler(roots: roots, driver: driver, facts: facts,
-                          host: LiveHost(supervisorExecutable: supervisorExecutable, driver: driver, volumes: volumes))
+                          host: LiveHost(supervisorExecutable: supervisorExecutable, driver: driver, volumes: volumes, network: network),
+                          networkSettings: settings, network: network)
     }
 
     /// One pass, planned: what it observed and built, and the plan that `diff` prints and
@@ -99,11 +112,20 @@ public struct Reconciler: Sendable {
         let observer = Observer(roots: roots, driver: driver)
         let observation: Observation
         do { observation = try observer.observation(scope: input.scope) } catch { throw ReconcileError(description: error.description) }
-        let observed = observation.observed
+        var observed = observation.observed
+        var problems = observation.problems.map(\.description)
+        problems += observeNetwork(&observed, full: input.scope == nil)
         var records: [PodKey: PodRecord] = [:]
         for (key, pod) in observed.pods { if let r = pod.record { records[key] = r } }
         var desired: [DesiredPod] = []
         var failures: [DesiredBuilder.Failure] = []
+        var facts = facts
+        if let networkSettings {
+            // Read at each pass: an operator's new conflist applies to the pods made next.
+            do { facts.network = try NetworkLookup.network(networkSettings, layout: roots.network) } catch {
+                throw ReconcileError(description: "the pod network: \(error)")
+            }
+        }
         let builder = DesiredBuilder(facts: facts, roots: roots)
         for set in input.scopedSets {
             let built = builder.build(set, source: input.source, records: records, newUID: Self.newUID)
@@ -112,8 +134,39 @@ public struct Reconciler: Sendable {
         }
         let options = PlanOptions(owner: owner, prune: prune, held: input.held, unresolved: Set(failures.map(\.key)))
         let plan = Planner.plan(desired: desired, observed: observed, options: options)
-        return Pass(plan: plan, observed: observed, desired: desired, failures: failures,
-                       problems: observation.problems.map(\.description))
+        return Pass(plan: plan, observed: observed, desired: desired, failures: failures, problems: problems)
+    }
+
+    /// The pods' network attachments, as a pass needs them: each live pod's checked (a
+    /// broken one shows as `networkProblem`, which the planner repairs), and, in a full
+    /// pass, the attachments no pod's state claims (`strayAttachments`). Returns what could
+    /// not be read.
+    func observeNetwork(_ observed: inout Observed, full: Bool) -> [String] {
+        guard let network else { return [] }
+        let inventory: NetworkInventory
+        do { inventory = try network.attachments() } catch { return ["network attachments: \(error)"] }
+        var claimed = Set<String>()
+        for pod in observed.pods.values {
+            if let uid = pod.record?.uid { claimed.insert(uid) }
+            if let uid = pod.plan?.uid { claimed.insert(uid) }
+        }
+        var byUID: [String: RecordedAttachment] = [:]
+        for recorded in inventory.attachments {
+            guard let uid = NetworkAttachment.uid(containerID: recorded.attachment.containerID) else { continue }
+            byUID[uid] = recorded
+            if full, !claimed.contains(uid) { observed.strayAttachments.append(recorded.attachment.containerID) }
+        }
+        for (key, pod) in observed.pods {
+            guard case .alive = pod.supervisor, let record = pod.record else { continue }
+            guard let recorded = byUID[record.uid] else {
+                if record.immutable["network"] != nil { observed.pods[key]?.networkProblem = "no attachment is recorded" }
+                continue
+            }
+            if let problem = network.check(containerID: recorded.attachment.containerID, ifName: recorded.attachment.ifName) {
+                observed.pods[key]?.networkProblem = problem.description
+            }
+        }
+        return inventory.problems
     }
 
     /// Plans and executes under the lock (`<root>/lock`): one pass at a time.
@@ -128,7 +181,22 @@ public struct Reconciler: Sendable {
         let lock = try takeLock()
         defer { Sys.close(lock) }
         let planned = try plan(input, owner: owner, prune: prune)
-        return (planned, executor(graceMilliseconds: graceMilliseconds, stopWithoutWaiting: stopWithoutWaiting).run(planned.plan, observed: planned.observed))
+        let outcomes = executor(graceMilliseconds: graceMilliseconds, stopWithoutWaiting: stopWithoutWaiting).run(planned.plan, observed: planned.observed)
+        if input.scope == nil { collectNetwork() }
+        return (planned, outcomes)
+    }
+
+    /// After a full pass: what a crash left of the network that no recorded attachment
+    /// names (lease files, netns pins, cached results, port rules), removed. The plugins
+    /// have no GC verb (containernetworking-plugins 1.1.1), so podrec sweeps itself.
+    func collectNetwork() {
+        guard let network, let observed = try? observe() else { return }
+        var live = Set<String>()
+        for pod in observed.pods.values {
+            if let uid = pod.record?.uid { live.insert(uid) }
+            if let uid = pod.plan?.uid { live.insert(uid) }
+        }
+        _ = network.collect(livePodUIDs: live)
     }
 
     /// `delete`: stops and removes the named pods (and with `all`, every pod on the host),

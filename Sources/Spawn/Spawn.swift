@@ -100,6 +100,8 @@ public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess 
         no_new_privs: request.noNewPrivileges ? 1 : 0,
         stdio: (request.stdin ?? -1, request.stdout ?? -1, request.stderr ?? -1),
         controlling_terminal: request.controllingTerminal ? 1 : 0,
+        keep_fds: arena.array(request.keepFDs),
+        keep_fds_count: request.keepFDs.count,
         force: request.forceFallbacks.rawValue
     )
     var result = podspawn_result()

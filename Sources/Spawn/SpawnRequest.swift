@@ -31,6 +31,8 @@ public struct SpawnRequest: Sendable, Hashable {
     public var stderr: Int32?
     /// A new session whose controlling terminal is stdin, which must be a terminal.
     public var controllingTerminal: Bool = false
+    /// Fds above 2 the program keeps, at the same numbers; every other one is closed at exec.
+    public var keepFDs: [Int32] = []
 
     /// Namespaces to join, in this order; a PID namespace is always entered first.
     ///

@@ -410,23 +410,38 @@ import PodModel
         #expect(!Sys.exists(lab.layout.hostsFile))
     }
 
-    @Test func resolvConfIsTheHostsThroughItsLinksOrEmpty() throws {
+    @Test func resolvConfIsTheHostsThroughItsLinksWithTheResolvedStubReplaced() throws {
         let lab = try Lab()
         defer { lab.finish() }
         let root = lab.tmp + "/host"
         try Sys.mkdirs(root + "/etc", mode: 0o755)
         try Sys.mkdirs(root + "/run/systemd/resolve", mode: 0o755)
-        let conf = "nameserver 127.0.0.53\nsearch example.org\n"
-        try Sys.writeFileAtomically(root + "/run/systemd/resolve/stub-resolv.conf", Array(conf.utf8), mode: 0o600)
+        let stub = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch example.org\n"
+        try Sys.writeFileAtomically(root + "/run/systemd/resolve/stub-resolv.conf", Array(stub.utf8), mode: 0o600)
         try Sys.symlink("../run/systemd/resolve/stub-resolv.conf", root + "/etc/resolv.conf")
+        // The stub's upstreams, with a loopback one that a pod could not reach.
+        let upstream = "# generated\nnameserver 192.0.2.53\nnameserver 127.0.0.1\nnameserver 198.51.100.53\nsearch lan example.org\n"
+        try Sys.writeFileAtomically(root + "/run/systemd/resolve/resolv.conf", Array(upstream.utf8), mode: 0o600)
         let path = try lab.volumes.writeResolvConf(layout: lab.layout, hostRoot: root)
         #expect(path == lab.layout.resolvConfFile)
-        #expect(try Sys.readString(path) == conf)
+        #expect(try Sys.readString(path) == "nameserver 192.0.2.53\nnameserver 198.51.100.53\nsearch lan example.org\n")
         #expect(try lab.mode(path) == 0o644)
-        // A dangling link, then none at all: an empty file.
-        try Sys.unlink(root + "/run/systemd/resolve/stub-resolv.conf")
-        try lab.volumes.writeResolvConf(layout: lab.layout, hostRoot: root)
-        #expect(try Sys.readFile(path) == [])
+        // dnsConfig merged in: nameservers and searches appended once, options by name, the
+        // pod's value winning; at most three nameservers.
+        let dns = PodDNS(policy: "ClusterFirst", nameservers: ["203.0.113.1", "192.0.2.53", "203.0.113.2"], searches: ["svc.local", "lan"],
+                         options: [ResolvConf.Option(name: "ndots", value: "2"), ResolvConf.Option(name: "rotate")])
+        try lab.volumes.writeResolvConf(layout: lab.layout, dns: dns, hostRoot: root)
+        #expect(try Sys.readString(path)
+                == "nameserver 192.0.2.53\nnameserver 198.51.100.53\nnameserver 203.0.113.1\nsearch lan example.org svc.local\noptions ndots:2 rotate\n")
+        // None: only the pod's own.
+        try lab.volumes.writeResolvConf(layout: lab.layout, dns: PodDNS(policy: "None", nameservers: ["203.0.113.1"], options: [ResolvConf.Option(name: "ndots", value: "1")]),
+                                        hostRoot: root)
+        #expect(try Sys.readString(path) == "nameserver 203.0.113.1\noptions ndots:1\n")
+        // A host file without the stub is taken as it is (loopback dropped); then none at all.
+        try Sys.unlink(root + "/etc/resolv.conf")
+        try Sys.writeFileAtomically(root + "/etc/resolv.conf", Array("nameserver ::1\nnameserver 192.0.2.1\noptions ndots:3\n".utf8), mode: 0o644)
+        try lab.volumes.writeResolvConf(layout: lab.layout, dns: PodDNS(policy: "Default", options: [ResolvConf.Option(name: "ndots", value: "1")]), hostRoot: root)
+        #expect(try Sys.readString(path) == "nameserver 192.0.2.1\noptions ndots:1\n")
         try Sys.unlink(root + "/etc/resolv.conf")
         try lab.volumes.writeResolvConf(layout: lab.layout, hostRoot: root)
         #expect(try Sys.readFile(path) == [])

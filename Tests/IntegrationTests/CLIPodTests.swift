@@ -38,7 +38,11 @@ extension Integration {
             var binary: String { parentDirectory(PodLab.supervisorExecutable) + "/podrec" }
             var environment: [String] {
                 ["PODREC_ROOT=\(lab.tmp)/run", "PODREC_DATA_ROOT=\(lab.tmp)/data", "PODREC_LOG_DIR=\(lab.tmp)/log",
-                 "PODREC_CGROUP_ROOT=\(lab.cgroupParent)", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NO_COLOR=1"]
+                 "PODREC_CGROUP_ROOT=\(lab.cgroupParent)", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NO_COLOR=1",
+                 // These pods have only lo: a pod network would put a bridge and iptables rules
+                 // in the host's network namespace. The network's own tests run podrec in
+                 // namespaces they made (NetworkLab).
+                 "PODREC_POD_NETWORK=none"]
             }
 
             /// Runs podrec to the end, stdout and stderr together.

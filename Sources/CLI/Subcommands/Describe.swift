@@ -63,6 +63,10 @@ extension Podrec {
             out.field(0, "Observed generation", status.map { String($0.observedGeneration) } ?? "<none>")
             if let plan = pod.plan {
                 out.field(0, "Hostname", plan.hostname)
+                let ips = Get.podIPs(pod, node: Sys.nodeAddress())
+                out.field(0, "IP", ips.first ?? "<none>")
+                if ips.count > 1 { out.field(0, "IPs", ips.joined(separator: ", ")) }
+                if let ports = pod.record?.hostPorts, !ports.isEmpty { out.field(0, "Host ports", ports.map(\.description).joined(separator: ", ")) }
                 var host: [String] = []
                 if plan.hostNetwork { host.append("network") }
                 if plan.hostPID { host.append("pid") }

@@ -24,16 +24,21 @@ extension Podrec {
             let reconciler = try roots.reconciler()
             let observed = try reconciler.observed()
             let now = WallClock.now()
+            let node = Sys.nodeAddress()
             var rows: [[String]] = []
             var json: [JSONValue] = []
             for key in observed.pods.keys.sorted() {
                 let pod = observed.pods[key]!
                 let row = Self.row(pod, now: now)
-                rows.append([key.namespace == "default" ? key.name : key.description] + row + (output == "wide" ? [Self.supervisor(pod)] : []))
+                let ips = Self.podIPs(pod, node: node)
+                rows.append([key.namespace == "default" ? key.name : key.description] + row
+                            + (output == "wide" ? [ips.first ?? "<none>", Self.supervisor(pod)] : []))
                 json.append(.object([
                     JSONMember("namespace", .string(key.namespace)), JSONMember("name", .string(key.name)),
                     JSONMember("ready", .string(row[0])), JSONMember("status", .string(row[1])),
                     JSONMember("restarts", .string(row[2])), JSONMember("age", .string(row[3])),
+                    JSONMember("podIP", .string(ips.first ?? "")), JSONMember("podIPs", .array(ips.map { .string($0) })),
+                    JSONMember("hostIP", .string(node)),
                 ]))
             }
             if output == "json" {
@@ -54,8 +59,15 @@ extension Podrec {
                 print("No resources found")
                 return
             }
-            let header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (output == "wide" ? ["SUPERVISOR"] : [])
+            let header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] + (output == "wide" ? ["IP", "SUPERVISOR"] : [])
             print(Self.table([header] + rows), terminator: "")
+        }
+
+        /// The pod's IPs as kubectl shows them: its network's addresses (from the plan the
+        /// attachment filled in), the node's on the host's network; none with only `lo`.
+        static func podIPs(_ pod: ObservedPod, node: String) -> [String] {
+            guard let plan = pod.plan else { return [] }
+            return plan.hostNetwork ? [node] : plan.podIPs
         }
 
         /// READY, STATUS, RESTARTS, AGE for one pod, with kubectl's STATUS rules: a waiting or

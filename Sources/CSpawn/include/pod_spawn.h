@@ -156,6 +156,10 @@ struct podspawn_request {
     /// Nonzero: a session of its own (setsid) with fd 0, a terminal, as its controlling
     /// terminal, as a shell on a pty needs for job control and for ^C.
     int32_t controlling_terminal;
+    /// Fds above 2 that the new program keeps, at the same numbers (the host ports a pod's
+    /// supervisor holds); every other fd above 2 is closed at exec.
+    const int32_t *_Nullable keep_fds;
+    size_t keep_fds_count;
 
     uint32_t force;                     ///< enum podspawn_force
 };

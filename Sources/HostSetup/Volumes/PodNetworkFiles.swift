@@ -6,8 +6,8 @@ extension PodVolumes {
     /// (`pkg/kubelet/kubelet_pods.go`, `ensureHostsFile`):
     ///
     /// - A pod with its own network: the header, the localhost and IPv6 lines, the pod's
-    ///   hostname line, then `hostAliases`. kubelet maps the hostname to each pod IP;
-    ///   podrec's pods are offline with only `lo`, so it maps the hostname to 127.0.0.1.
+    ///   hostname on `podIP` (its first IP; 127.0.0.1 for a pod with only `lo`), then
+    ///   `hostAliases`.
     /// - `hostNetwork`: the host's `/etc/hosts` (read below `hostRoot`, symlinks followed
     ///   inside it; a missing one counts as empty, where kubelet fails) after the header
     ///   "(host network)", then `hostAliases`.
@@ -18,7 +18,7 @@ extension PodVolumes {
     /// one, running ones keep the one they bound.
     @discardableResult
     public func writeHosts(layout: PodLayout, hostname: String, aliases: [(ip: String, hostnames: [String])], hostNetwork: Bool,
-                           hostRoot: String = "/") throws(VolumeError) -> String {
+                           podIP: String = "127.0.0.1", hostRoot: String = "/") throws(VolumeError) -> String {
         try Self.checkUID(layout)
         let path = layout.hostsFile
         var hostHosts: [UInt8]? = nil
@@ -27,7 +27,7 @@ extension PodVolumes {
                 throw VolumeError(volume: nil, path: VolumePaths.join(root: hostRoot, "/etc/hosts"), .kernel(error))
             }
         }
-        let content = try Self.hostsFileContent(hostname: hostname, aliases: aliases, hostHosts: hostHosts, path: path)
+        let content = try Self.hostsFileContent(hostname: hostname, aliases: aliases, hostHosts: hostHosts, podIP: podIP, path: path)
         try write(content, to: path, layout: layout)
         return path
     }
@@ -35,8 +35,8 @@ extension PodVolumes {
     /// The hosts file: `hostHosts` is the host's `/etc/hosts` for a `hostNetwork` pod, nil
     /// for a pod with a network of its own. `path` names the file in errors.
     public static func hostsFileContent(hostname: String, aliases: [(ip: String, hostnames: [String])], hostHosts: [UInt8]?,
-                                        path: String = "etc-hosts") throws(VolumeError) -> [UInt8] {
-        for entry in [hostname] + aliases.flatMap({ [$0.ip] + $0.hostnames }) where !isHostsField(entry) {
+                                        podIP: String = "127.0.0.1", path: String = "etc-hosts") throws(VolumeError) -> [UInt8] {
+        for entry in [hostname, podIP] + aliases.flatMap({ [$0.ip] + $0.hostnames }) where !isHostsField(entry) {
             throw VolumeError(volume: nil, path: path, .invalidHostsEntry(entry))
         }
         var out: [UInt8]
@@ -52,7 +52,7 @@ extension PodVolumes {
                 fe00::0\tip6-mcastprefix
                 fe00::1\tip6-allnodes
                 fe00::2\tip6-allrouters
-                127.0.0.1\t\(hostname)
+                \(podIP)\t\(hostname)
 
                 """.utf8)
         }
@@ -65,19 +65,29 @@ extension PodVolumes {
         return out
     }
 
-    /// Writes the pod's `/etc/resolv.conf`, `layout.resolvConfFile`, 0644: the host's
-    /// (`<hostRoot>/etc/resolv.conf`, symlinks followed inside `hostRoot`, as systemd's
-    /// `/etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf`), byte for byte; an
-    /// empty file when the host has none. Pods are offline, so a nameserver on the host's
-    /// loopback (127.0.0.53) is not reachable from a pod with its own network.
+    /// Writes the pod's `/etc/resolv.conf`, `layout.resolvConfFile`, 0644, by its `dnsPolicy`
+    /// and `dnsConfig` (`ResolvConf`): from the host's `<hostRoot>/etc/resolv.conf`
+    /// (symlinks followed inside `hostRoot`, as systemd's `/etc/resolv.conf ->
+    /// ../run/systemd/resolve/stub-resolv.conf`), or, when that names systemd-resolved's
+    /// stub, from `/run/systemd/resolve/resolv.conf`, its real upstreams. The stub and every
+    /// other loopback nameserver do not answer from a pod's own network namespace.
     @discardableResult
-    public func writeResolvConf(layout: PodLayout, hostRoot: String = "/") throws(VolumeError) -> String {
+    public func writeResolvConf(layout: PodLayout, dns: PodDNS = PodDNS(), hostRoot: String = "/") throws(VolumeError) -> String {
         try Self.checkUID(layout)
-        let content: [UInt8]
-        do { content = try Self.readHostFile("/etc/resolv.conf", hostRoot: hostRoot) ?? [] } catch {
-            throw VolumeError(volume: nil, path: VolumePaths.join(root: hostRoot, "/etc/resolv.conf"), .kernel(error))
+        var host = ResolvConf.Parsed()
+        if dns.policy != "None" {
+            var file = "/etc/resolv.conf"
+            do {
+                host = ResolvConf.parse(try Self.readHostFile(file, hostRoot: hostRoot) ?? [])
+                if ResolvConf.usesResolvedStub(host) {
+                    file = "/run/systemd/resolve/resolv.conf"
+                    if let upstream = try Self.readHostFile(file, hostRoot: hostRoot) { host = ResolvConf.parse(upstream) }
+                }
+            } catch {
+                throw VolumeError(volume: nil, path: VolumePaths.join(root: hostRoot, file), .kernel(error))
+            }
         }
-        try write(content, to: layout.resolvConfFile, layout: layout)
+        try write(ResolvConf.render(ResolvConf.merge(host: host, pod: dns)), to: layout.resolvConfFile, layout: layout)
         return layout.resolvConfFile
     }
 

@@ -169,9 +169,7 @@ struct PodValidation {
             if let hp = port.hostPort, hp != 0 {
                 if hp < 1 || hp > 65535 {
                     error(pp + ".hostPort", "must be between 1 and 65535, found \(hp)")
-                } else if !spec.hostNetwork {
-                    error(pp + ".hostPort", "needs hostNetwork: true; pods have no network of their own to forward from yet", atKey: true)
-                } else if hp != port.containerPort {
+                } else if spec.hostNetwork, hp != port.containerPort {
                     error(pp + ".hostPort", "must equal containerPort (\(port.containerPort)) with hostNetwork")
                 }
             }

@@ -194,15 +194,26 @@ public final class Supervisor {
 
     /// Reads stdin until the launcher's "go" (the containers' cgroups exist), then puts
     /// /dev/null in its place. EOF before "go" means the launcher gave up: nothing starts.
+    /// "go plan" says the plan was written again while we waited (the network gave the pod
+    /// its IPs): it is read again before anything starts.
     func waitAtGate() throws(SupervisorError) {
         var said: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8)
-        while said.count < 3 {
+        var chunk = [UInt8](repeating: 0, count: 16)
+        while !said.contains(UInt8(ascii: "\n")) && said.count < 64 {
             let got = chunk.withUnsafeMutableBytes { (try? Sys.readSome(0, into: $0)) ?? 0 }
             if got <= 0 { break }
             said += chunk[0..<got]
         }
         do { try Sys.duplicate(nullFD, onto: 0) } catch { throw SupervisorError("stdin: \(error)") }
+        if said.starts(with: Array("go plan\n".utf8)) {
+            let plan: LaunchPlan
+            do { plan = try LaunchPlan.decode(try Sys.readString(planPath)) } catch {
+                throw SupervisorError("plan \(planPath): \(error)")
+            }
+            observedGeneration = plan.generation
+            lifecycle = PodLifecycle(plan: plan, now: Self.now(), probesEnabled: true)
+            return
+        }
         guard said.starts(with: Array("go\n".utf8)) else {
             throw SupervisorError("the launcher closed the gate without \"go\": not starting the pod")
         }
