@@ -64,6 +64,10 @@ let package = Package(
         // Run by the reconciler: the host set-up of a pod (volumes, /dev/shm, /etc/hosts, the
         // pod's cgroups) and the supervisor's start, its plans and its stop.
         .target(name: "HostSetup", dependencies: ["Kernel", "Spawn", "Cgroups", "Procfs", "PodModel", "PodState"]),
+        // Run by the reconciler: a pod's CNI attachment (the plugins, the record before ADD,
+        // the cached result, the pinned net namespace), the host ports a pod holds, and their
+        // garbage collection. Foundation only for JSON: the supervisor never links it.
+        .target(name: "PodNetwork", dependencies: ["Kernel", "Spawn", "PodModel"]),
         // Manifest → the pod's whole build: launch plan, limits, the host set-up. Pure: the
         // image store and lstat come in as lookups. The reconciler's side; the supervisor
         // never links it (nor Manifest and libyaml).
@@ -135,8 +139,10 @@ let package = Package(
         .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerLogsTests", dependencies: ["ContainerLogs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport"]),
+        // Unprivileged: the CNI side over fake plugins (shell scripts that record what they got).
+        .testTarget(name: "PodNetworkTests", dependencies: ["PodNetwork", "PodModel", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["PodState", "ImageModel", "Kernel", "Cgroups", "Procfs", "Spawn", "Images", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PodState", "ImageModel", "Kernel", "Cgroups", "Procfs", "Spawn", "Images", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner", "PodNetwork"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -226,3 +226,20 @@ extension Sys {
         _ = try check("dup2", nil, "\(fd) onto \(target)") { Glibc.dup2(fd, target) }
     }
 }
+
+extension Sys {
+    /// A memory file (memfd_create, close-on-exec) holding `bytes`, its offset back at 0: a
+    /// child's stdin that needs no writer. A pipe would need one as long as the input is
+    /// larger than its buffer, and a SIGPIPE if the child exits without reading.
+    public static func memoryFile(_ name: String, _ bytes: [UInt8]) throws(KernelError) -> Int32 {
+        let fd = try check("memfd_create", name) { ckernel_memfd(name) }
+        do {
+            try writeAll(fd, bytes, path: "memfd:" + name)
+            _ = try check("lseek", "memfd:" + name, "0") { Glibc.lseek(fd, 0, SEEK_SET) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+}

@@ -11,6 +11,9 @@ extension Sys {
     /// TMPFS_MAGIC: what holds the v1 hierarchies (and `unified`) on legacy and hybrid hosts.
     public static let tmpfsMagic: Int64 = 0x0102_1994
 
+    /// NSFS_MAGIC: a `/proc/PID/ns/*` file, or a bind mount of one (a pinned namespace).
+    public static let nsfsMagic: Int64 = 0x6e73_6673
+
     /// O_PATH, which Swift's Glibc module leaves out (it needs _GNU_SOURCE).
     public static let openPath: Int32 = ckernel_o_path()
 

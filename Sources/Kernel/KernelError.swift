@@ -72,6 +72,9 @@ extension Errno {
         case Glibc.EOPNOTSUPP: return "EOPNOTSUPP"
         case Glibc.EOVERFLOW: return "EOVERFLOW"
         case Glibc.EDQUOT: return "EDQUOT"
+        case Glibc.EADDRINUSE: return "EADDRINUSE"
+        case Glibc.EADDRNOTAVAIL: return "EADDRNOTAVAIL"
+        case Glibc.EAFNOSUPPORT: return "EAFNOSUPPORT"
         default: return "errno \(rawValue)"
         }
     }

@@ -211,4 +211,51 @@ static inline int ckernel_socket_error(int fd) {
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0) return errno;
     return e;
 }
+
+// A socket bound to `address:port` and held, for a pod's hostPort: SOCK_STREAM is also
+// listening, SOCK_DGRAM only bound. `family` AF_INET takes dotted decimal (NULL: every IPv4
+// address); AF_INET6 takes an IPv6 address (NULL: every address, IPv4 included, as
+// IPV6_V6ONLY is cleared). The fd (close-on-exec) in *fd; returns 0 or an errno (EINVAL for
+// an address that does not parse).
+static inline int ckernel_bind_port(int family, int type, const char *address, unsigned short port, int *fd) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    memset(&ss, 0, sizeof ss);
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        if (address && inet_pton(AF_INET, address, &a->sin_addr) != 1) return EINVAL;
+        len = sizeof *a;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        if (address && inet_pton(AF_INET6, address, &a->sin6_addr) != 1) return EINVAL;
+        len = sizeof *a;
+    }
+    int s = socket(family, type | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    int zero = 0, one = 1;
+    if (family == AF_INET6 && !address && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) < 0) goto fail;
+    // As a listener of Go's or nginx's: a port in TIME_WAIT from earlier connections is
+    // free to listen on. Linux never lets two listeners share a port through it.
+    if (type == SOCK_STREAM && setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) goto fail;
+    if (bind(s, (struct sockaddr *)&ss, len) < 0) goto fail;
+    if (type == SOCK_STREAM && listen(s, 16) < 0) goto fail;
+    *fd = s;
+    return 0;
+fail:;
+    int e = errno;
+    close(s);
+    return e;
+}
+
+// memfd_create(2), close-on-exec, by number: Swift's Glibc module leaves it out.
+#ifndef SYS_memfd_create
+#define SYS_memfd_create 319
+#endif
+static inline int ckernel_memfd(const char *name) {
+    return (int)syscall(SYS_memfd_create, name, 1u /* MFD_CLOEXEC */);
+}
 #endif
