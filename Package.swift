@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "Planner", dependencies: ["PodModel"]),
         // The reconciler: the Observer (state dirs, cgroupfs and /proc → `Observed`), the
         // passes over it, and the Executor of plans.
-        .target(name: "Reconciler", dependencies: ["Planner", "PodBuilder", "HostSetup", "ContainerRuntime", "Images", "Cgroups", "Procfs", "PodModel", "PodState", "Kernel", "Manifest", "YAML"]),
+        .target(name: "Reconciler", dependencies: ["Planner", "PodBuilder", "HostSetup", "ContainerRuntime", "Images", "Cgroups", "Procfs", "PodNetwork", "PodModel", "PodState", "Kernel", "Manifest", "YAML"]),
         // The containers' logs in the CRI format, one owner for their files and format: written
         // by the supervisor, read back by `podrec logs`.
         .target(name: "ContainerLogs", dependencies: ["Kernel", "PodModel"]),
@@ -104,6 +104,7 @@ let package = Package(
                 "Images",
                 "ImageModel",
                 "Reconciler",
+                "PodNetwork",
                 "Planner",
                 "ContainerLogs",
                 "ContainerRuntime",

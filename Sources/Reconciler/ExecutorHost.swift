@@ -96,9 +96,11 @@ public struct LiveHost: ExecutorHost {
     }
 
     public func repairNetwork(_ attachment: NetworkAttachment, setup: PodSetup, layout: PodLayout) throws {
-        // DEL with the record, but the namespace stays pinned: the supervisor holds it.
-        let netns = network.layout.netnsPin(attachment.containerID)
-        try network.delete(containerID: attachment.containerID, ifName: attachment.ifName)
+        // The namespace lives on in the supervisor: DEL with the record (which unpins it),
+        // then pin it again from the supervisor and ADD.
+        guard let supervisor = try launcher(layout).supervisor() else { throw LaunchError.supervisorDied(log: "") }
+        try network.detach(containerID: attachment.containerID, ifName: attachment.ifName)
+        let netns = try network.pin(pid: supervisor.pid, containerID: attachment.containerID)
         // The same address again (host-local's `IP` argument), so the containers' env, the
         // hosts file and the plan stay true.
         var again = attachment
