@@ -4,6 +4,7 @@ import HostSetup
 import Manifest
 import PodBuilder
 import PodModel
+import PodNetwork
 import Reconciler
 
 /// A manifest pod started as the executor's create starts it: its whole build
@@ -14,7 +15,9 @@ struct LabCreator {
     let images: ImageLookup
 
     init(lab: PodLab, images: ImageLookup = .none) {
-        host = LiveHost(supervisorExecutable: PodLab.supervisorExecutable, driver: lab.driver)
+        // No pod network here (the facts below have none): the attacher only has a root.
+        host = LiveHost(supervisorExecutable: PodLab.supervisorExecutable, driver: lab.driver,
+                        network: NetworkAttacher(layout: NetworkLayout(root: lab.tmp + "/run"), settings: .host))
         self.images = images
     }
 
@@ -27,6 +30,6 @@ struct LabCreator {
         var plan = desired.plan
         plan.generation = 1
         try host.setUp(desired.setup, layout: layout)
-        return try host.launch(plan, limits: desired.limits, layout: layout)
+        return try host.launch(plan, limits: desired.limits, network: desired.network, setup: desired.setup, layout: layout)
     }
 }

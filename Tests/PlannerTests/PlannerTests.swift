@@ -63,6 +63,9 @@ import Testing
             case .removeStrayCgroup(let c): return "stray cgroup \(c)"
             case .removeStrayData(let u): return "stray data \(u)"
             case .removeStrayLogs(let d): return "stray logs \(d)"
+            case .removeStrayAttachment(let id): return "stray attachment \(id)"
+            case .refuse(let k): return "refuse \(k)"
+            case .repairNetwork(let d): return "repair network \(d.key)"
             }
         }
     }

@@ -14,3 +14,33 @@ import Testing
         #expect(throws: RecordError.self) { try PodRecord.decode("podrec-pod-record 1\nsource apply\n") }
     }
 }
+
+@Suite struct NetworkRecordTests {
+    @Test func hostPortsRoundTripInTheRecord() throws {
+        let ports = [PortMapping(hostPort: 8080, containerPort: 80), PortMapping(hostPort: 53, containerPort: 5353, proto: "udp", hostIP: "127.0.0.1")]
+        let r = PodRecord(uid: "u-1", source: "apply", immutable: [:], generation: 1, hostPorts: ports)
+        #expect(try PodRecord.decode(r.encoded()).hostPorts == ports)
+        #expect(throws: RecordError.self) { try PodRecord.decode("podrec-pod-record 1\nuid u\nhostPort 80\ttcp\n") }
+    }
+
+    @Test func thePlanCarriesThePodsIPsAndTheTokensAreFilledIn() throws {
+        var plan = LaunchPlan(generation: 1, namespace: "default", name: "web", uid: "u", hostname: "web", logDirectory: "/l",
+                              scratchDirectory: "/s")
+        var c = ContainerLaunch(name: "app", executable: "/bin/app", arguments: ["app", "--listen=\(LaunchPlan.podIPToken):80"],
+                                environment: ["IP=\(LaunchPlan.podIPToken)", "IPS=\(LaunchPlan.podIPsToken)", "X=1"], cgroup: "c")
+        c.readinessProbe = ProbeSpec(action: .httpGet(HTTPGet(host: LaunchPlan.podIPToken, port: 80)))
+        c.livenessProbe = ProbeSpec(action: .tcpSocket(host: LaunchPlan.podIPToken, port: 80))
+        plan.containers = [c]
+        #expect(try LaunchPlan.decode(plan.encoded()) == plan, "the tokens survive the text form")
+        let filled = plan.assigningPodIPs(["10.89.0.2", "fd00::2"])
+        #expect(filled.podIPs == ["10.89.0.2", "fd00::2"])
+        #expect(filled.containers[0].environment == ["IP=10.89.0.2", "IPS=10.89.0.2,fd00::2", "X=1"])
+        #expect(filled.containers[0].arguments == ["app", "--listen=10.89.0.2:80"])
+        #expect(filled.containers[0].readinessProbe?.action == .httpGet(HTTPGet(host: "10.89.0.2", port: 80)))
+        #expect(filled.containers[0].livenessProbe?.action == .tcpSocket(host: "10.89.0.2", port: 80))
+        #expect(try LaunchPlan.decode(filled.encoded()) == filled)
+        // No address from the network: loopback stands in.
+        #expect(plan.assigningPodIPs([]).containers[0].environment[0] == "IP=127.0.0.1")
+        #expect(LaunchPlan.displaying("http://\(LaunchPlan.podIPToken)/") == "http://<pod IP>/")
+    }
+}

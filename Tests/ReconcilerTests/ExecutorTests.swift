@@ -11,6 +11,8 @@ final class RecordingHost: ExecutorHost, @unchecked Sendable {
         case writeRecord(PodRecord, PodLayout)
         case setUp(PodSetup, PodLayout)
         case launch(LaunchPlan, PodCgroupLimits, PodLayout)
+        case repairNetwork(NetworkAttachment, PodSetup, PodLayout)
+        case removeAttachment(String)
         case undoCreate(PodLayout)
         case update(LaunchPlan, PodCgroupLimits, PodLayout)
         case resignal(Int, PodLayout)
@@ -29,6 +31,8 @@ final class RecordingHost: ExecutorHost, @unchecked Sendable {
             case .writeRecord(let r, let l): return "writeRecord \(pod(l)) uid \(r.uid) g\(r.generation)" + (r.deleting ? " deleting" : "")
             case .setUp(_, let l): return "setUp \(pod(l))"
             case .launch(let p, _, let l): return "launch \(pod(l)) g\(p.generation)"
+            case .repairNetwork(let n, let s, let l): return "repairNetwork \(pod(l)) \(n.containerID) ips \(s.podIPs)"
+            case .removeAttachment(let id): return "removeAttachment \(id)"
             case .undoCreate(let l): return "undoCreate \(pod(l))"
             case .update(let p, _, let l): return "update \(pod(l)) g\(p.generation)"
             case .resignal(let g, let l): return "resignal \(pod(l)) g\(g)"
@@ -66,10 +70,17 @@ final class RecordingHost: ExecutorHost, @unchecked Sendable {
 
     func writeRecord(_ record: PodRecord, layout: PodLayout) throws { try self.record(.writeRecord(record, layout)) }
     func setUp(_ setup: PodSetup, layout: PodLayout) throws { try record(.setUp(setup, layout)) }
-    func launch(_ plan: LaunchPlan, limits: PodCgroupLimits, layout: PodLayout) throws -> PodStatus {
+    /// The network a launch was given, by pod name.
+    private(set) var launchedNetworks: [String: NetworkAttachment] = [:]
+    func launch(_ plan: LaunchPlan, limits: PodCgroupLimits, network: NetworkAttachment?, setup: PodSetup, layout: PodLayout) throws -> PodStatus {
+        launchedNetworks[layout.name] = network
         try record(.launch(plan, limits, layout))
         return launchStatus
     }
+    func repairNetwork(_ network: NetworkAttachment, setup: PodSetup, layout: PodLayout) throws {
+        try record(.repairNetwork(network, setup, layout))
+    }
+    func removeAttachment(containerID: String) throws { try record(.removeAttachment(containerID)) }
     func undoCreate(layout: PodLayout) { try? record(.undoCreate(layout)) }
     func update(_ plan: LaunchPlan, limits: PodCgroupLimits, layout: PodLayout) throws -> PodStatus {
         try record(.update(plan, limits, layout))
@@ -521,11 +532,16 @@ struct FailingFor: ExecutorHost, @unchecked Sendable {
         try host.setUp(setup, layout: layout)
         try check("setUp", layout)
     }
-    func launch(_ plan: LaunchPlan, limits: PodCgroupLimits, layout: PodLayout) throws -> PodStatus {
-        let status = try host.launch(plan, limits: limits, layout: layout)
+    func launch(_ plan: LaunchPlan, limits: PodCgroupLimits, network: NetworkAttachment?, setup: PodSetup, layout: PodLayout) throws -> PodStatus {
+        let status = try host.launch(plan, limits: limits, network: network, setup: setup, layout: layout)
         try check("launch", layout)
         return status
     }
+    func repairNetwork(_ network: NetworkAttachment, setup: PodSetup, layout: PodLayout) throws {
+        try host.repairNetwork(network, setup: setup, layout: layout)
+        try check("repairNetwork", layout)
+    }
+    func removeAttachment(containerID: String) throws { try host.removeAttachment(containerID: containerID) }
     func undoCreate(layout: PodLayout) { host.undoCreate(layout: layout) }
     func update(_ plan: LaunchPlan, limits: PodCgroupLimits, layout: PodLayout) throws -> PodStatus {
         try host.update(plan, limits: limits, layout: layout)
