@@ -177,7 +177,8 @@ def editor(classes_path, out_dir):
                 }
                 continue
             if cls and cls["class"] == "ignored":
-                sub["description"] = f"Ignored by podrec, with a warning: {cls['reason']}. " + sub.get("description", "")
+                validated = ", but validated as the Kubernetes 1.32 API server validates it" if cls.get("validated") else ""
+                sub["description"] = f"Ignored by podrec, with a warning{validated}: {cls['reason']}. " + sub.get("description", "")
             annotate(sub, f"{path}.{field}")
         if isinstance(s.get("items"), dict):
             annotate(s["items"], path + "[]")

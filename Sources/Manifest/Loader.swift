@@ -153,7 +153,11 @@ public enum ManifestLoader {
             Defaults.apply(&pod)
             var validation = PodValidation()
             validation.validate(pod)
-            diagnostics += validation.findings.filter { !isUnderBroken($0.path) }.map {
+            // The fields podrec ignores are still checked as the API server checks them,
+            // so that an accepted file moves to a cluster unchanged.
+            var ignored = IgnoredFieldValidation()
+            ignored.validate(root)
+            diagnostics += (validation.findings + ignored.findings).filter { !isUnderBroken($0.path) }.map {
                 Diagnostic($0.severity, file: file, mark: $0.atKey ? map.keyMark(for: $0.path) : map.mark(for: $0.path), path: $0.path, message: $0.message)
             }
             object = .pod(pod, map)

@@ -113,6 +113,11 @@ import Testing
         #expect(r.status == 0)
         #expect(r.stdout.contains("PodSpec.affinity"))
         #expect(r.stdout.contains("refused: not supported on a single host; use hostPath"))
+        // Issue 21: ignored fields of the spec are validated as the API server validates
+        // them; ObjectMeta's are not, and the table says so.
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.first { $0.hasPrefix("PodSpec.tolerations ") }?.contains("ignored, but validated as Kubernetes validates it:") == true)
+        #expect(lines.first { $0.hasPrefix("ObjectMeta.uid ") }?.contains("  ignored: podrec assigns the uid") == true)
     }
 }
 

@@ -171,6 +171,20 @@ public enum FieldClasses {
         return table[type + "." + field]
     }
 
+    /// Whether the API server's rules for an ignored field are applied
+    /// (`IgnoredFieldValidation`, Kubernetes 1.32): yes for every ignored field of PodSpec,
+    /// Container and the security contexts, some of which have no rule beyond the schema
+    /// (schedulerName, priority, stdin, ...). No for ObjectMeta's, which an API server sets
+    /// itself, and Pod.status, which it drops on create.
+    public static func isValidated(_ key: String) -> Bool {
+        guard case .ignored? = table[key] else { return false }
+        return !key.hasPrefix("ObjectMeta.") && !key.hasPrefix("Pod.")
+    }
+
+    /// The Kubernetes version whose API-server rules podrec applies: that of the reference
+    /// schema.
+    public static let kubernetesVersion = "1.32"
+
     /// The schema types whose every field must appear in `table`.
     public static let fullyClassifiedTypes = ["PodSpec", "Container", "Volume", "ObjectMeta", "Pod"]
 }

@@ -90,8 +90,10 @@ struct PodValidation {
             if dns.searches.count > 32 { error(path + ".dnsConfig.searches", "must have at most 32 entries") }
         }
         if let sc = spec.securityContext {
-            for (i, s) in sc.sysctls.enumerated() where !Self.isSysctlName(s.name) {
-                error("\(path).securityContext.sysctls[\(i)].name", "\"\(s.name)\" is not a valid sysctl name")
+            // The API server's rule and words (validateSysctls); empty names and duplicates
+            // are IgnoredFieldValidation's, with the rest of that rule.
+            for (i, s) in sc.sysctls.enumerated() where !s.name.isEmpty && !Self.isSysctlName(s.name) {
+                error("\(path).securityContext.sysctls[\(i)].name", APIServerWording.invalid(s.name, "must have at most 253 characters and match regex " + Self.sysctlRegex))
             }
             if let p = sc.fsGroupChangePolicy, p != "OnRootMismatch", p != "Always" {
                 error(path + ".securityContext.fsGroupChangePolicy", "must be OnRootMismatch or Always, found \"\(p)\"")
@@ -341,11 +343,17 @@ struct PodValidation {
         return false
     }
 
-    /// `kernel.shm_rmid_forced`, `net.ipv4.ip_local_port_range`, `net/ipv4/conf/eth0/...`.
+    /// `kernel.shm_rmid_forced`, `net.ipv4.ip_local_port_range`, `net/ipv4/conf/eth0/...`:
+    /// segments of `[-_a-z0-9]`, alphanumeric at both ends, joined by '.' or '/'
+    /// (IsValidSysctlName).
+    static let sysctlRegex = "^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$"
+
     static func isSysctlName(_ s: String) -> Bool {
-        let parts = s.split(separator: s.contains("/") ? "/" : ".", omittingEmptySubsequences: false)
-        return parts.count >= 2 && s.utf8.count <= 253 && parts.allSatisfy { part in
-            !part.isEmpty && part.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+        func alnum(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+        return s.utf8.count <= 253 && s.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "." || $0 == "/" }).allSatisfy { part in
+            let u = Array(part.unicodeScalars)
+            guard let f = u.first, let l = u.last, alnum(f), alnum(l) else { return false }
+            return u.allSatisfy { alnum($0) || $0 == "_" || $0 == "-" }
         }
     }
 
