@@ -133,6 +133,7 @@ public struct NetworkAttacher: Sendable {
         var problems: [String] = []
         do {
             let conflist = try Conflist(a.network.bytes, file: a.network.file)
+            let result = result ?? Self.resultFromLeases(a, conflist: conflist)
             for plugin in conflist.plugins.reversed() {
                 do {
                     _ = try runner.invoke(.del, type: plugin["type"]?.string ?? "",
@@ -143,6 +144,19 @@ public struct NetworkAttacher: Sendable {
         } catch { problems.append("\(error); no DEL ran") }
         problems += rules.sweep { $0 == a.containerID }.map { $0.hasPrefix("could not") ? $0 : "removed " + $0 + " that DEL left" }
         return problems
+    }
+
+    /// A stand-in for the result ADD never cached (podrec died first): the addresses
+    /// host-local leased to the attachment, which it still holds until bridge's DEL. The
+    /// firewall plugin's DEL removes its rules only for the addresses of its prevResult, and
+    /// without one it removes nothing and succeeds (measured with 1.1.1).
+    static func resultFromLeases(_ a: NetworkAttachment, conflist: Conflist) -> JSON? {
+        let mine = leases(in: Set(conflist.hostLocalDataDirectories)).filter {
+            $0.network == conflist.name && $0.containerID == a.containerID && ($0.ifName == nil || $0.ifName == a.ifName)
+        }
+        guard !mine.isEmpty else { return nil }
+        let ips = mine.map { lease -> JSON in ["address": .string(lease.address + (lease.address.contains(":") ? "/128" : "/32"))] }
+        return ["cniVersion": .string(conflist.cniVersion), "ips": .array(ips)]
     }
 
     // MARK: CHECK
