@@ -46,6 +46,17 @@ public struct Conflist: Sendable, Hashable {
         }
     }
 
+    /// The subnets its IPAM hands out (host-local's `ranges`, or the older `subnet`), for
+    /// `podrec network`.
+    public var subnets: [String] {
+        plugins.flatMap { p -> [String] in
+            guard let ipam = p["ipam"] else { return [] }
+            var out = (ipam["ranges"]?.array ?? []).flatMap { set in (set.array ?? []).compactMap { $0["subnet"]?.string } }
+            if let subnet = ipam["subnet"]?.string { out.append(subnet) }
+            return out
+        }
+    }
+
     /// The decoder's reason without its Swift type dump: "The given data was not valid JSON.
     /// (Unexpected character 'x' around line 1, column 2.)"
     static func describe(_ error: any Error) -> String {

@@ -125,7 +125,8 @@ public struct Executor: Sendable {
         case .skip:
             break
         case .refuse:
-            throw Failure(action.reason)
+            // The reason says why; the failure makes the pass fail, as a build error does.
+            throw Failure("not applied; the pod is left as it is")
         case .repairNetwork(let d):
             guard let network = d.network else { break }
             try onHost { try host.repairNetwork(network, setup: d.setup, layout: roots.layout(d.key, uid: d.uid)) }
