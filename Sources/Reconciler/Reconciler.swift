@@ -196,7 +196,12 @@ public struct Reconciler: Sendable {
             if let uid = pod.record?.uid { live.insert(uid) }
             if let uid = pod.plan?.uid { live.insert(uid) }
         }
-        _ = network.collect(livePodUIDs: live)
+        // The nat table is listed (two iptables runs, ~10 ms) only when something was left:
+        // a DEL sweeps its own pod's rules, so rules without a record follow only a crash,
+        // and a crash leaves a record, a pin or a lease too.
+        if !network.collect(livePodUIDs: live, rules: false).isEmpty {
+            _ = network.collect(livePodUIDs: live, rules: true)
+        }
     }
 
     /// `delete`: stops and removes the named pods (and with `all`, every pod on the host),
