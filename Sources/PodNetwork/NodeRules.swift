@@ -112,7 +112,9 @@ struct NodeRules {
     /// podrec's own check of what CHECK cannot see for `a` with pod IP `ip`: each hostPort's
     /// DNAT rule (portmap), and the masquerade rule (bridge with `ipMasq`). nil when all are
     /// there.
-    func check(_ a: NetworkAttachment, conflist: Conflist, podIP: String) -> NetworkError? {
+    ///
+    /// `listed` caches the nat rules by tool, so that a check of many pods lists them once.
+    func check(_ a: NetworkAttachment, conflist: Conflist, podIP: String, listed: inout [String: [Rule]]) -> NetworkError? {
         let v6 = podIP.contains(":")
         let portmap = conflist.plugins.contains { $0["type"]?.string == "portmap" }
         let masq = conflist.plugins.contains { $0["type"]?.string == "bridge" && $0["ipMasq"]?.bool == true }
@@ -120,7 +122,10 @@ struct NodeRules {
         guard (portmap && !mappings.isEmpty) || masq else { return nil }
         guard let tool = tool(ipv6: v6) else { return .drift("podrec check: no \(v6 ? "ip6tables" : "iptables") to read the node's nat rules with") }
         let rules: [Rule]
-        do { rules = try natRules(tool) } catch { return error }
+        if let cached = listed[tool] { rules = cached } else {
+            do { rules = try natRules(tool) } catch { return error }
+            listed[tool] = rules
+        }
         let mine = rules.filter { $0.containerID == a.containerID }
         if masq, !mine.contains(where: { $0.chain == "POSTROUTING" && $0.value("-s")?.hasPrefix(podIP + "/") == true }) {
             return .drift("podrec check: no masquerade rule for \(podIP) (\(a.containerID)) in the node's nat POSTROUTING chain")

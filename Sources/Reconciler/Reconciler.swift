@@ -156,15 +156,18 @@ public struct Reconciler: Sendable {
             byUID[uid] = recorded
             if full, !claimed.contains(uid) { observed.strayAttachments.append(recorded.attachment.containerID) }
         }
+        var live: [(key: PodKey, recorded: RecordedAttachment)] = []
         for (key, pod) in observed.pods {
             guard case .alive = pod.supervisor, let record = pod.record else { continue }
             guard let recorded = byUID[record.uid] else {
                 if record.immutable["network"] != nil { observed.pods[key]?.networkProblem = "no attachment is recorded" }
                 continue
             }
-            if let problem = network.check(containerID: recorded.attachment.containerID, ifName: recorded.attachment.ifName) {
-                observed.pods[key]?.networkProblem = problem.description
-            }
+            live.append((key, recorded))
+        }
+        let problems = network.verify(live.map(\.recorded))
+        for (key, recorded) in live {
+            if let problem = problems[recorded.attachment.containerID] { observed.pods[key]?.networkProblem = problem.description }
         }
         return inventory.problems
     }
