@@ -555,3 +555,42 @@ struct FailingFor: ExecutorHost, @unchecked Sendable {
     func removeData(layout: PodLayout) throws { try host.removeData(layout: layout) }
     func removeLogs(_ path: String) throws { try host.removeLogs(path) }
 }
+
+/// The network's actions: the attachment goes with the launch, a repair and a stray
+/// attachment reach the host as such, and a refused pod fails the pass and touches nothing.
+@Suite struct ExecutorNetworkTests {
+    static let network = NetworkConfig(name: "podrec", file: "/fake/net.d/10-podrec.conflist", bytes: Array("{}".utf8), isDefault: true)
+
+    static func desired() -> DesiredPod {
+        var d = ExecutorTests.desired()
+        d.network = NetworkAttachment(network: network, key: d.key, uid: d.uid, portMappings: [PortMapping(hostPort: 8080, containerPort: 80)])
+        return d
+    }
+
+    @Test func aCreateHandsTheAttachmentToTheLaunch() {
+        let host = RecordingHost()
+        let d = Self.desired()
+        let outcomes = ExecutorTests.run([Action(.create(d), reason: "not on this host")], host: host)
+        #expect(outcomes.allSatisfy { $0.ok })
+        #expect(host.launchedNetworks["web"] == d.network)
+        #expect(d.record(generation: 1).hostPorts == [PortMapping(hostPort: 8080, containerPort: 80)], "the record names the ports it holds")
+    }
+
+    @Test func aRepairAndAStrayAttachmentReachTheHost() {
+        let host = RecordingHost()
+        var d = Self.desired()
+        d.setup.podIPs = ["10.89.0.7"]
+        let outcomes = ExecutorTests.run([Action(.repairNetwork(d), reason: "broken"), Action(.removeStrayAttachment(containerID: "podrec-gone"), reason: "stray")],
+                                         host: host)
+        #expect(outcomes.allSatisfy { $0.ok })
+        #expect(host.texts == ["repairNetwork default/web podrec-u1 ips [\"10.89.0.7\"]", "removeAttachment podrec-gone"])
+    }
+
+    @Test func aRefusedPodFailsAndTouchesNothing() {
+        let host = RecordingHost()
+        let outcomes = ExecutorTests.run([Action(.refuse(ExecutorTests.web), reason: "host port 8080/tcp is held by pod default/db (8080->80/tcp)")],
+                                         host: host)
+        #expect(host.calls.isEmpty)
+        #expect(outcomes.first?.error == "not applied; the pod is left as it is")
+    }
+}
