@@ -276,31 +276,6 @@ struct EnvironmentBuilder {
     /// kubelet `fieldpath.FormatMap`: `key="value"` lines in key order, values quoted as
     /// Go's `%q` does, no final newline.
     static func formatMap(_ m: [String: String]) -> String {
-        m.keys.sorted().map { "\($0)=\(goQuote(m[$0]!))" }.joined(separator: "\n")
-    }
-
-    static func goQuote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\u{07}": out += "\\a"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{0B}": out += "\\v"
-            default:
-                if u.value < 0x20 || u.value == 0x7F {
-                    let h = String(u.value, radix: 16)
-                    out += "\\x" + (h.count < 2 ? "0" + h : h)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+        m.keys.sorted().map { "\($0)=\(GoFormat.quoted(m[$0]!))" }.joined(separator: "\n")
     }
 }

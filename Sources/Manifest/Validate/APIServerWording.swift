@@ -44,28 +44,8 @@ enum APIServerWording {
         "Too long: may not be more than \(maxBytes) bytes"
     }
 
-    /// Go's %q for the strings a manifest holds: quotes, backslashes and control
-    /// characters escaped.
-    static func goQuote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 || u.value == 0x7F {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\x" + (hex.count == 1 ? "0" : "") + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// Go's %q, as the API server prints a value (`GoFormat.quoted`).
+    static func goQuote(_ s: String) -> String { GoFormat.quoted(s) }
 
     // MARK: k8s.io/apimachinery/pkg/util/validation
 
