@@ -29,7 +29,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 scratch="$here/.build/net"
 peers="$(cd "$repo/.." && pwd)/shared/reference/peers"
-runs=20 plugin_runs=20 pods=50 scale_rounds=3 podman_runs=5 iperf_runs=3 iperf_seconds=5 wait_load=0 use_podman=1
+runs=20 plugin_runs=20 pods=50 scale_rounds=3 podman_runs=5 iperf_runs=5 iperf_seconds=5 wait_load=0 use_podman=1
 usage="usage: $0 [--scratch-path DIR] [--runs N] [--plugin-runs N] [--pods N] [--scale-rounds N] [--podman-runs N] [--no-podman] [--iperf-runs N] [--iperf-seconds S] [--wait-load SECONDS]"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -74,7 +74,7 @@ snapshot_host_net() {  # the host namespace's network state, counters left out
     ip route show table all
     ip rule show
     iptables -S 2>/dev/null; iptables -t nat -S 2>/dev/null
-    cat /proc/sys/net/ipv4/ip_forward
+    cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null
 }
 host_net_before="$(snapshot_host_net)"
 
@@ -391,6 +391,13 @@ for k in $(seq "$iperf_runs"); do
     iperf_run veth "/run/netns/$veth_a" 10.199.0.2
     iperf_run pod2pod "$pin_b" "$ip_a"
     iperf_run node2pod "/run/netns/$node" "$ip_a"
+    # Diagnostic: the same pod-to-pod path with bridged frames kept out of iptables in the
+    # node namespace (a per-namespace sysctl of the node this script made), then back.
+    if [ "$bridge_nf" = 1 ]; then
+        in_ns "$node" sh -c 'echo 0 >/proc/sys/net/bridge/bridge-nf-call-iptables'
+        iperf_run pod2pod-nobrnf "$pin_b" "$ip_a"
+        in_ns "$node" sh -c 'echo 1 >/proc/sys/net/bridge/bridge-nf-call-iptables'
+    fi
 done
 for p in "${iperf_pids[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
 iperf_pids=()
@@ -510,7 +517,8 @@ echo
 echo "| path | runs | median | min | max | ÷ plain veth (medians) | loss against the veth | retransmits, median | CPU % sender / receiver, median |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 veth_med=""
-for l in veth pod2pod node2pod; do
+for l in veth pod2pod node2pod pod2pod-nobrnf; do
+    grep -q "^$l"$'\t' <<<"$iperf" || continue
     read -r n med p90 mn mx < <(awk -F'\t' -v l="$l" '$1 == l { print $2 }' <<<"$iperf" | stats)
     rt="$(awk -F'\t' -v l="$l" '$1 == l { print $3 }' <<<"$iperf" | stats | cut -d' ' -f2)"
     cs="$(awk -F'\t' -v l="$l" '$1 == l { print $4 }' <<<"$iperf" | stats | cut -d' ' -f2)"
@@ -520,6 +528,7 @@ for l in veth pod2pod node2pod; do
         veth) text="plain veth pair, namespace to namespace (baseline)" ;;
         pod2pod) text="**pod to pod** over podrec0 (veth → bridge → veth)" ;;
         node2pod) text="**node to pod** (the node's podrec0 address → veth)" ;;
+        pod2pod-nobrnf) text="diagnostic: pod to pod with bridge-nf-call-iptables 0 in the node namespace (bridged frames skip iptables)" ;;
     esac
     loss=""; r=""
     if [ "$l" != veth ]; then
