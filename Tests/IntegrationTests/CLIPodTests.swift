@@ -182,8 +182,9 @@ extension Integration {
             #expect(get.output.hasPrefix("NAME"), "\(get.output)")
             #expect(get.output.split(separator: "\n").count == 6)
             let json = try podrec("get", "-o", "json")
-            let items = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: String]]
-            #expect(items?.count == 5 && items?.allSatisfy { $0["status"] == "Running" } == true, "\(json.output)")
+            // Not all strings: podIPs is an array.
+            let items = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
+            #expect(items?.count == 5 && items?.allSatisfy { $0["status"] as? String == "Running" } == true, "\(json.output)")
             let yaml = try podrec("get", "-o", "yaml")
             #expect(yaml.output.components(separatedBy: "- namespace: \"default\"").count == 6, "\(yaml.output)")
             let delete = try podrec("delete", "--all", "--grace-period", "0")
