@@ -56,7 +56,8 @@ public struct LiveHost: ExecutorHost {
     public var supervisorExecutable: String
     public var driver: any CgroupDriver
     public var volumes: PodVolumes
-    /// nil with `--pod-network none`; a pod recorded with an attachment is still detached.
+    /// Attaches the pods that have a network, and detaches every recorded attachment (with
+    /// `--pod-network none` too: a pod made before still has one).
     public var network: NetworkAttacher
 
     public init(supervisorExecutable: String, driver: any CgroupDriver, volumes: PodVolumes = PodVolumes(), network: NetworkAttacher) {
