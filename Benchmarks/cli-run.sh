@@ -93,61 +93,13 @@ build_podrec
 for c in memory cpu pids; do [ -d "/sys/fs/cgroup/$c/podlb" ] || lb_made_parent+=("$c"); done
 [ -d /run/podlb ] || lb_made_run=1
 
-# The peers' pod (../shared/reference/peers/pod.yaml) for podrec's image contract: the same
-# two containers, commands, limits and emptyDir; `image: host` instead of the busybox image,
-# and terminationGracePeriodSeconds 0. `sleep` ignores SIGTERM as PID 1 of its PID namespace,
-# and `delete --grace-period 0` does not shorten the grace period the supervisor gives the
-# containers (the plan's, default 30 s): it only bounds the CLI's wait, to 0 + 2 s, after which
-# it kills the pod's cgroups. With the default, every untimed delete took 2 s.
-pod_yaml() {
-    cat <<EOF
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $1
-spec:
-  restartPolicy: Always
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: a
-    image: host
-    command: ["sleep", "3600"]
-    resources:
-      limits: {memory: 64Mi, cpu: 500m}
-    volumeMounts:
-    - {name: scratch, mountPath: /data}
-  - name: b
-    image: host
-    command: ["sleep", "3600"]
-    resources:
-      limits: {memory: 32Mi, cpu: 250m}
-    volumeMounts:
-    - {name: scratch, mountPath: /data}
-  volumes:
-  - name: scratch
-    emptyDir: {}
-EOF
-}
 mkdir -p "$work/m/dir$pods" "$work/m/dir$diff_pods" "$work/log/pods"
 pod_yaml bench >"$work/m/pod.yaml"
 for i in $(seq -w 1 "$pods"); do pod_yaml "bench-$i" >"$work/m/dir$pods/bench-$i.yaml"; done
 for i in $(seq -w 1 "$diff_pods"); do pod_yaml "bench-$i" >"$work/m/dir$diff_pods/bench-$i.yaml"; done
 
-# Runs clitime in the background (so that a signal reaches the trap at once) and appends its
-# lines to $work/results.
-clitime() {
-    "$work/bin/clitime" --raw "$work/raw.tsv" --log "$work/stderr.log" "$@" >"$work/part" &
-    helper_pid=$!
-    local status=0
-    wait "$helper_pid" || status=$?
-    helper_pid=""
-    if [ "$status" != 0 ]; then
-        echo "cli-run.sh: a measured command failed (clitime status $status); its stderr:" >&2
-        tail -n 20 "$work/stderr.log" >&2
-        exit 1
-    fi
-    cat "$work/part" >>"$work/results"
-}
+# clitime's lines go to $work/results (pods-lib.sh, run_clitime).
+clitime() { run_clitime -- "$@"; }
 : >"$work/results"
 # Between apply runs, untimed: delete the pod, and remove its log dir, which delete keeps until
 # the next pass (else every timed apply would also remove the last run's logs).
@@ -233,8 +185,6 @@ fi
 echo "cleanup checked: no $parent cgroup in any hierarchy, no podlb/$lbname, no mount, no process left" >&2
 
 # The tables.
-field() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l { print $c }' <<<"$results"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 row() {  # text, key, and the key of the podrec row to divide by this row ("" for none)
     local r=""
     [ -n "$3" ] && r="$(ratio "$(field "$3" 3)" "$(field "$2" 3)")×"

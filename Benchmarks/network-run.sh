@@ -147,37 +147,6 @@ ip -n "$veth_b" addr add 10.199.0.2/24 dev eth0
 ip -n "$veth_a" link set eth0 up
 ip -n "$veth_b" link set eth0 up
 
-# The peers' pod (../shared/reference/peers/pod.yaml) for podrec's image contract, as cli-run.sh
-# has it: `image: host`, terminationGracePeriodSeconds 0 (sleep ignores SIGTERM as PID 1).
-pod_yaml() {
-    cat <<EOF
-apiVersion: v1
-kind: Pod
-metadata:
-  name: $1
-spec:
-  restartPolicy: Always
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: a
-    image: host
-    command: ["sleep", "3600"]
-    resources:
-      limits: {memory: 64Mi, cpu: 500m}
-    volumeMounts:
-    - {name: scratch, mountPath: /data}
-  - name: b
-    image: host
-    command: ["sleep", "3600"]
-    resources:
-      limits: {memory: 32Mi, cpu: 250m}
-    volumeMounts:
-    - {name: scratch, mountPath: /data}
-  volumes:
-  - name: scratch
-    emptyDir: {}
-EOF
-}
 # The throughput pods: one container, no limits (iperf3 runs in the pod's net namespace, not
 # its cgroups, but a pod without limits says so plainly).
 iperf_pod_yaml() {
@@ -213,22 +182,11 @@ else ips="\$(jq '[.[] | select(.podIP == "")] | length' <<<"\$out")"; fi
 EOF
 chmod +x "$work/bin/check-pods"
 
-# Runs clitime in $1's namespace, in the background (so that a signal reaches the trap at
-# once), and appends its lines to $work/results.
 : >"$work/results"
+# clitime in $1's namespace; its lines go to $work/results (pods-lib.sh, run_clitime).
 clitime() {
     local ns="$1"; shift
-    nsenter --net="/run/netns/$ns" "$work/bin/clitime" --raw "$work/raw.tsv" --log "$work/stderr.log" "$@" >"$work/part" &
-    helper_pid=$!
-    local status=0
-    wait "$helper_pid" || status=$?
-    helper_pid=""
-    if [ "$status" != 0 ]; then
-        echo "network-run.sh: a measured command failed (clitime status $status); its stderr:" >&2
-        tail -n 20 "$work/stderr.log" >&2
-        exit 1
-    fi
-    cat "$work/part" >>"$work/results"
+    run_clitime nsenter --net="/run/netns/$ns" -- "$@"
 }
 drop_logs=(/usr/bin/find "$work/log/pods" -mindepth 1 -maxdepth 1 -exec rm -rf {} +)
 net() { echo "--pod-network" "$1"; }
@@ -430,8 +388,6 @@ fi
 echo "cleanup checked: no $parent cgroup, no $tag-* namespace, no mount or process left; the host's network namespace is unchanged" >&2
 
 # The tables.
-field() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l { print $c }' <<<"$results"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.2f", a - b }'; }
 row() {  # text, key, then the key to divide this row's median by ("" for none)
     local r=""

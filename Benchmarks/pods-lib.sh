@@ -1,6 +1,7 @@
-# Sourced by the benchmarks that run real pods (cli-run.sh, probe-run.sh, scale-run.sh,
-# soak-run.sh, watch-run.sh): the release build they measure, the roots and the cgroup
-# parent that hold everything a run makes, and the removal of that parent at the end.
+# Sourced by the benchmarks that run real pods (cli-run.sh, network-run.sh, probe-run.sh,
+# scale-run.sh, soak-run.sh, watch-run.sh): the release build they measure, the roots and the
+# cgroup parent that hold everything a run makes, and the removal of that parent at the end;
+# and for cli-run.sh and network-run.sh the peers' pod and clitime's runs and results.
 # The caller sets $repo (the package) and $scratch (SwiftPM's build dir).
 
 # build_podrec: podrec and podrec-supervisor in release into $scratch (exits if either is
@@ -60,3 +61,64 @@ remove_parent() {
     fi
     echo "cleanup checked: no $parent cgroup" >&2
 }
+
+# The peers' pod (../shared/reference/peers/pod.yaml) for podrec's image contract: the same
+# two containers, commands, limits and emptyDir; `image: host` instead of the busybox image,
+# and terminationGracePeriodSeconds 0. `sleep` ignores SIGTERM as PID 1 of its PID namespace,
+# and `delete --grace-period 0` does not shorten the grace period the supervisor gives the
+# containers (the plan's, default 30 s): it only bounds the CLI's wait, to 0 + 2 s, after which
+# it kills the pod's cgroups. With the default, every untimed delete took 2 s.
+pod_yaml() {
+    cat <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+spec:
+  restartPolicy: Always
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: a
+    image: host
+    command: ["sleep", "3600"]
+    resources:
+      limits: {memory: 64Mi, cpu: 500m}
+    volumeMounts:
+    - {name: scratch, mountPath: /data}
+  - name: b
+    image: host
+    command: ["sleep", "3600"]
+    resources:
+      limits: {memory: 32Mi, cpu: 250m}
+    volumeMounts:
+    - {name: scratch, mountPath: /data}
+  volumes:
+  - name: scratch
+    emptyDir: {}
+EOF
+}
+
+# run_clitime [WRAPPER...] -- ARGS...: runs $work/bin/clitime ARGS (behind WRAPPER, e.g.
+# nsenter into a namespace) in the background, so that a signal reaches the caller's trap at
+# once (the trap kills $helper_pid), and appends its lines to $work/results. A measured
+# command that fails ends the run with clitime's stderr.
+run_clitime() {
+    local wrapper=()
+    while [ "$1" != "--" ]; do wrapper+=("$1"); shift; done
+    shift
+    "${wrapper[@]}" "$work/bin/clitime" --raw "$work/raw.tsv" --log "$work/stderr.log" "$@" >"$work/part" &
+    helper_pid=$!
+    local status=0
+    wait "$helper_pid" || status=$?
+    helper_pid=""
+    if [ "$status" != 0 ]; then
+        echo "$(basename "$0"): a measured command failed (clitime status $status); its stderr:" >&2
+        tail -n 20 "$work/stderr.log" >&2
+        exit 1
+    fi
+    cat "$work/part" >>"$work/results"
+}
+
+# field LABEL COLUMN: a column of clitime's line LABEL in $results; ratio A B: A / B.
+field() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l { print $c }' <<<"$results"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
