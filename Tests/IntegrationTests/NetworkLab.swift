@@ -22,6 +22,7 @@ import Kernel
 import KernelTestSupport
 import Spawn
 import Testing
+import YAML
 
 final class NetworkLab {
     typealias CLI = Integration.CLIPodTests.CLI
@@ -231,20 +232,8 @@ final class NetworkLab {
                                  "    env: [{name: SERVER, value: \(yamlString(echoServer))}]\n" + extra)])
     }
 
-    /// `s` as a YAML double-quoted scalar (JSON's escapes are YAML's).
-    static func yamlString(_ s: String) -> String {
-        var out = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out + "\""
-    }
+    /// `s` as a YAML double-quoted scalar: a JSON string is one (the YAML module's writer).
+    static func yamlString(_ s: String) -> String { JSONValue.string(s).serialized() }
 
     // MARK: What the network holds
 
