@@ -20,6 +20,9 @@ public struct AttachResult: Sendable, Hashable {
     public var podIPs: [String]
     /// The gateway of the first pod IP.
     public var gateway: String?
+    /// The interfaces ADD made on the node's side (no `sandbox`): the bridge and the veth's
+    /// host end, which a pass checks are still there.
+    public var hostInterfaces: [String]
     /// The result (CNI JSON).
     public var raw: [UInt8]
 
@@ -39,6 +42,7 @@ public struct AttachResult: Sendable, Hashable {
         let ordered = own.filter(\.isIPv4) + own.filter { !$0.isIPv4 }
         podIPs = ordered.map(\.address)
         gateway = ordered.first?.gateway
+        hostInterfaces = interfaces.filter { $0["sandbox"] == nil }.compactMap { $0["name"]?.string }
         raw = result.prettyBytes
     }
 }

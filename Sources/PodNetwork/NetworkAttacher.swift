@@ -219,10 +219,8 @@ public struct NetworkAttacher: Sendable {
                 out[a.containerID] = .notAttached(containerID: a.containerID, ifName: a.ifName, reason: "its net namespace is no longer pinned at \(pin)")
                 continue
             }
-            if let interfaces, let json = try? JSON.parse(result.raw) {
-                let missing = (json["interfaces"]?.array ?? []).filter { $0["sandbox"] == nil }.compactMap { $0["name"]?.string }
-                    .filter { !interfaces.contains($0) }
-                if let name = missing.first {
+            if let interfaces {
+                if let name = result.hostInterfaces.first(where: { !interfaces.contains($0) }) {
                     out[a.containerID] = .drift("podrec check: the node's interface \(name) of \(a.containerID) is gone")
                     continue
                 }
