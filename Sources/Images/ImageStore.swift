@@ -39,7 +39,7 @@ public struct ImageStore: Sendable {
     public var imagesDirectory: String { dataRoot + "/images" }
 
     func directory(_ ref: ImageReference) -> String {
-        "\(imagesDirectory)/\(ref.directoryName)/\(ref.tag)"
+        "\(imagesDirectory)/\(ref.directoryName)/\(ref.tag ?? ImageReference.defaultTag)"
     }
 
     // MARK: Reading
@@ -75,7 +75,7 @@ public struct ImageStore: Sendable {
                 }
             }
         }
-        return out.sorted { $0.reference < $1.reference }
+        return out.sorted { $0.reference.description < $1.reference.description }
     }
 
     // MARK: Import
@@ -313,7 +313,7 @@ extension ImageReference {
     /// The directory name of NAME in the store: `/` becomes `%2F` (names have no `%`, so
     /// the mapping is one-to-one), which keeps each image one directory below `images/`.
     var directoryName: String {
-        name.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "%2F")
+        familiarName.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "%2F")
     }
 
     /// The inverse of `directoryName`, for a directory found in the store; nil for

@@ -81,7 +81,7 @@ import Testing
             (["image", "import", "host", t.sub("src")],
              "error: invalid image reference \"host\": \"host\" is reserved: `image: host` is a view of the host, not a stored image\n"),
             (["image", "import", "x@sha256:00", t.sub("src")],
-             "error: invalid image reference \"x@sha256:00\": digests (@sha256:...) are not supported: the local store is keyed by NAME[:TAG] only\n"),
+             "error: invalid image reference \"x@sha256:00\": the digest: a sha256 digest has 64 hex digits, this one 2\n"),
             (["image", "import", "x", t.sub("src"), "--env", "NOVALUE"],
              "error: --env \"NOVALUE\": expected KEY=VALUE with a non-empty KEY\n"),
             (["image", "import", "x", t.sub("missing")],

@@ -115,8 +115,8 @@ extension Podrec.Image {
             if output == .json {
                 let value = JSONValue.array(images.map { image in
                     .object([
-                        JSONMember("name", .string(image.reference.name)),
-                        JSONMember("tag", .string(image.reference.tag)),
+                        JSONMember("name", .string(image.reference.familiarName)),
+                        JSONMember("tag", .string(image.reference.tag ?? "")),
                         JSONMember("size", .int(image.config.size)),
                         JSONMember("created", .string(image.config.created)),
                         JSONMember("rootfs", .string(image.rootfs)),
@@ -127,7 +127,7 @@ extension Podrec.Image {
                 return
             }
             let rows = [("NAME", "TAG", "SIZE", "CREATED")] + images.map {
-                ($0.reference.name, $0.reference.tag, Self.formatSize($0.config.size), $0.config.created)
+                ($0.reference.familiarName, $0.reference.tag ?? "<none>", Self.formatSize($0.config.size), $0.config.created)
             }
             let w0 = rows.map(\.0.count).max()!, w1 = rows.map(\.1.count).max()!, w2 = rows.map(\.2.count).max()!
             for r in rows {
