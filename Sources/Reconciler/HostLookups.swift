@@ -22,6 +22,10 @@ extension ImageLookup {
         ImageLookup { ref in
             do throws(ImageError) {
                 let image = try store.image(ref)
+                // The launch plan names one lower dir until it carries the layer stack.
+                guard image.layerDirectories.count == 1 else {
+                    throw ImageError.badConfig("\(ref) has \(image.layerDirectories.count) layers; this podrec runs one-layer images only")
+                }
                 return Found(rootfs: image.rootfs, config: image.config)
             } catch .notFound {
                 return nil

@@ -86,13 +86,11 @@ import Testing
         }
     }
 
-    @Test func directoryNamesRoundTrip() {
-        let r = ref("me/busy.box/x:1")
-        #expect(r.directoryName == "me%2Fbusy.box%2Fx")
-        #expect(ImageReference.name(fromDirectory: r.directoryName) == "me/busy.box/x")
-        #expect(ImageReference.name(fromDirectory: ".tmp-1-0") == nil)
-        #expect(ImageReference.name(fromDirectory: "host") == nil)
-        #expect(ImageReference.name(fromDirectory: "a%2F%2Fb") == nil)
+    @Test func firstStoreDirectoryNames() {
+        let store = ImageStore(dataRoot: "/d")
+        #expect(store.legacyDirectories(ref("me/busy.box/x:1")) == ["/d/images/me%2Fbusy.box%2Fx/1"])
+        #expect(store.legacyDirectories(ref("busybox")) == ["/d/images/busybox/latest", "/d/images/library%2Fbusybox/latest"])
+        #expect(store.legacyDirectories(ref("localhost:5000/x:1")) == ["/d/images/localhost:5000%2Fx/1"])
     }
 
     @Test func commandValues() throws {
