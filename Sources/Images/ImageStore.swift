@@ -294,6 +294,8 @@ public struct ImageStore: Sendable {
             let o = try JSONObject(parsing: bytes, what: indexPath)
             var out: [IndexEntry] = []
             for e in try o.objects("images") ?? [] {
+                // Only names this podrec can parse: an index edited by hand never crashes it.
+                guard let name = try e.string("name"), (try? ImageReference(parsing: name)) != nil else { continue }
                 out.append(IndexEntry(name: try e.requiredString("name"), tag: try e.string("tag"),
                                       manifest: try Digest(parsing: try e.requiredString("manifest")),
                                       index: try e.string("index").map { (s: String) throws(ImageSpecError) in try Digest(parsing: s) },

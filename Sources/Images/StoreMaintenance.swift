@@ -46,6 +46,13 @@ extension ImageStore {
             try removeTree(tmpDirectory + "/" + name)
             report.temporaries += 1
         }
+        // A crash between writing index.json's temp and its rename leaves the temp.
+        try withIndexLock { () throws(ImageError) in
+            for name in (try? Sys.listDirectory(imagesDirectory)) ?? [] where name.hasPrefix(".index.json.tmp.") {
+                _ = try? Sys.unlinkIfPresent(imagesDirectory + "/" + name)
+                report.temporaries += 1
+            }
+        }
         let (blobs, layers) = try referenced()
         for name in (try? Sys.listDirectory(layersDirectory)) ?? [] {
             guard let d = try? Digest(hex: name) else { continue }
