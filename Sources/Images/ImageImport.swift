@@ -226,8 +226,13 @@ extension ImageStore {
         return out
     }
 
-    /// One manifest (or an index: its `platform` manifest) with its config and layers.
-    func importManifest(_ d: Descriptor, names: [ImageReference], platform: Platform,
+    /// One manifest (or an index: its `platform` manifest) with its config and layers, then
+    /// its names: the driver of every import, and of a pull. `fetch(digest, size, kind)`
+    /// must leave the blob in the store (`hasBlob`), verified: an archive already did, a
+    /// layout copies it, a pull downloads it through a `BlobWriter` (under `withBlobLock`).
+    /// Kinds are "manifest", "config" and "layer"; a layer already unpacked is not fetched.
+    /// Call it inside `writing { }`.
+    public func importManifest(_ d: Descriptor, names: [ImageReference], platform: Platform,
                         fetch: (Digest, Int64, String) throws(ImageError) -> Void) throws(ImageError) -> StoredImage {
         try fetch(d.digest, d.size, "manifest")
         let document: ManifestDocument

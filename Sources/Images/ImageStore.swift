@@ -121,6 +121,13 @@ public struct ImageStore: Sendable {
         }
     }
 
+    /// Runs `body` holding blob `digest`'s lock: how concurrent pulls fetch each blob once
+    /// (the second finds `hasBlob` true once it has the lock).
+    public func withBlobLock<T>(_ digest: Digest, _ body: () throws(ImageError) -> T) throws(ImageError) -> T {
+        try prepare()
+        return try withLock("blob-" + digest.hex, body)
+    }
+
     /// Runs `body` under `.lock`, the lock of `index.json`.
     func withIndexLock<T>(_ body: () throws(ImageError) -> T) throws(ImageError) -> T {
         let fd = try sys { () throws(KernelError) in try Sys.lockFile(imagesDirectory + "/.lock") }
