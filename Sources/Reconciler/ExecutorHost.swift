@@ -56,7 +56,8 @@ public struct LiveHost: ExecutorHost {
     public var supervisorExecutable: String
     public var driver: any CgroupDriver
     public var volumes: PodVolumes
-    /// nil with `--pod-network none`; a pod recorded with an attachment is still detached.
+    /// Attaches the pods that have a network, and detaches every recorded attachment (with
+    /// `--pod-network none` too: a pod made before still has one).
     public var network: NetworkAttacher
 
     public init(supervisorExecutable: String, driver: any CgroupDriver, volumes: PodVolumes = PodVolumes(), network: NetworkAttacher) {
@@ -116,6 +117,20 @@ public struct LiveHost: ExecutorHost {
         _ = try? network.detach(containerID: NetworkAttachment.containerID(uid: layout.uid))
         try? launcher.removeState()
         try? volumes.teardown(layout: layout)
+        // The launcher made the pod's log dir before anything could fail. No container ran,
+        // so it holds no log, and left behind it is a leftover of a pod uid with no state:
+        // the next `diff` would not be clean after a failed apply. A dir with a log in it
+        // stays (a container did run).
+        Self.removeEmptyDirectories(layout.logDirectory)
+    }
+
+    /// Removes `path` and its subdirs, deepest first, when no file is in them; stops at the
+    /// first that is not empty (rmdir fails), so nothing but empty dirs is ever removed.
+    static func removeEmptyDirectories(_ path: String) {
+        // Never through a symlink: only the dirs themselves.
+        guard (try? Sys.stat(path, followSymlinks: false))?.isDirectory == true else { return }
+        for name in (try? Sys.listDirectory(path)) ?? [] { removeEmptyDirectories(path + "/" + name) }
+        try? Sys.rmdir(path)
     }
 
     public func update(_ plan: LaunchPlan, limits: PodCgroupLimits, layout: PodLayout) throws -> PodStatus {

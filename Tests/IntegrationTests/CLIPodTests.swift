@@ -35,14 +35,29 @@ extension Integration {
                 _ = try? self("delete", "--all", "--grace-period", "0")
                 lab.finish(sourceLocation: sourceLocation)
             }
+            /// Set by `NetworkLab` only: the node namespace (a pin) that podrec runs in, and
+            /// the pod network's variables that replace `PODREC_POD_NETWORK=none`.
+            var netns: String? = nil
+            var network: [String] = []
+
             var binary: String { parentDirectory(PodLab.supervisorExecutable) + "/podrec" }
             var environment: [String] {
                 ["PODREC_ROOT=\(lab.tmp)/run", "PODREC_DATA_ROOT=\(lab.tmp)/data", "PODREC_LOG_DIR=\(lab.tmp)/log",
-                 "PODREC_CGROUP_ROOT=\(lab.cgroupParent)", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NO_COLOR=1",
-                 // These pods have only lo: a pod network would put a bridge and iptables rules
-                 // in the host's network namespace. The network's own tests run podrec in
-                 // namespaces they made (NetworkLab).
-                 "PODREC_POD_NETWORK=none"]
+                 "PODREC_CGROUP_ROOT=\(lab.cgroupParent)", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NO_COLOR=1"]
+                    // These pods have only lo: a pod network would put a bridge and iptables rules
+                    // in the host's network namespace. The network's own tests run podrec in
+                    // namespaces they made (NetworkLab), and only then turn it on.
+                    + (netns != nil && !network.isEmpty ? network : ["PODREC_POD_NETWORK=none"])
+            }
+
+            /// `argv` as `run` spawns it: in `netns` when there is one (setns before exec, so
+            /// the pid is podrec's own, for a test that kills it).
+            func request(_ argv: [String]) throws -> (SpawnRequest, Int32?) {
+                var request = SpawnRequest(argv, environment: environment)
+                guard let netns else { return (request, nil) }
+                let fd = try Sys.openForReading(netns)
+                request.joinNamespaces = [NamespaceJoin(.network, fd: fd, path: netns)]
+                return (request, fd)
             }
 
             /// Runs podrec to the end, stdout and stderr together.
@@ -53,10 +68,11 @@ extension Integration {
 
             /// Runs `argv` (podrec, or a wrapper of it) with this test's environment.
             func run(_ argv: [String]) throws -> Run {
+                var (request, netnsFD) = try request(argv)
+                defer { if let netnsFD { close(netnsFD) } }
                 var ends: [Int32] = [-1, -1]
                 try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
                 defer { close(ends[0]) }
-                var request = SpawnRequest(argv, environment: environment)
                 request.stdout = ends[1]
                 request.stderr = ends[1]
                 let child: SpawnedProcess

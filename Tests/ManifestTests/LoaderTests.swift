@@ -177,6 +177,19 @@ let oneContainer = """
         #expect(env.diagnostics.errors.map(\.message) == ["expected a string, found a boolean (on); quote it to keep it a string"])
     }
 
+    @Test func annotationKeysAreCheckedLowercasedAsTheAPIServerDoes() {
+        func withMetadata(_ extra: String) -> String {
+            pod(oneContainer).replacingOccurrences(of: "  name: p\n", with: "  name: p\n  \(extra)\n")
+        }
+        let upper = load(withMetadata("annotations: {Example.com/Key: v}"))
+        #expect(upper.isValid, "\(upper.diagnostics)")
+        #expect(upper.pods.first?.pod.metadata.annotations["Example.com/Key"] == "v")
+        let label = load(withMetadata("labels: {Example.com/Key: v}"))
+        #expect(!label.isValid, "a label key's prefix must be lower case")
+        let bad = load(withMetadata("annotations: {\"a b\": v}"))
+        #expect(!bad.isValid)
+    }
+
     @Test func namespaceRulesAndPodRules() {
         let both = load(pod(oneContainer + "\nhostPID: true\nshareProcessNamespace: true"))
         #expect(both.diagnostics.errors.map(\.message) == ["cannot be set together with hostPID, as Kubernetes refuses it"])

@@ -33,7 +33,9 @@ struct PodValidation {
             if let why = Names.labelValue(value) { error(KeyPath("metadata.labels").mapKey(key).description, why) }
         }
         for key in meta.annotations.keys {
-            if let why = Names.qualifiedName(key) { error("metadata.annotations", "key \"\(key)\" \(why)") }
+            // apimachinery's ValidateAnnotations lowercases a key before IsQualifiedName, so
+            // `Example.com/x` is a valid annotation key (not a valid label key).
+            if let why = Names.qualifiedName(key.lowercased()) { error("metadata.annotations", "key \"\(key)\" \(why)") }
         }
         validateSpec(pod.spec, path: "spec")
     }
