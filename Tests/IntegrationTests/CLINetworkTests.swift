@@ -474,16 +474,22 @@ extension NetworkLab {
     }
 
     /// What create/delete cycles must leave as they found it, with what churns by design
-    /// taken out: ifindexes of `ip -o link`, mount ids, the chains' counters.
+    /// taken out: ifindexes and link states of `ip -o link`, mount ids, the chains' counters.
     func nodeState() throws -> (leaseDirectory: [String], links: [String], mounts: [String], rules: [String]) {
         var leaseDirectory: [String] = []
         let ipam = networkRoot + "/ipam"
         for network in (try? Sys.listDirectory(ipam)) ?? [] {
             leaseDirectory += ((try? Sys.listDirectory(ipam + "/" + network)) ?? []).map { network + "/" + $0 }
         }
-        let links = try inNode("/usr/sbin/ip", "-o", "link").split(separator: "\n").map { line in
-            // "7: podrec0: <BROADCAST,...> mtu 1500 ... link/ether ..." without "7: ".
-            String(line.drop { $0 != ":" }.dropFirst(2))
+        let links = try inNode("/usr/sbin/ip", "-o", "link").split(separator: "\n").map { line -> String in
+            // "7: podrec0: <BROADCAST,...> mtu 1500 ... state UP ... link/ether MAC brd ...":
+            // the name, the mtu and the link address. Not the flags or the state: the bridge
+            // loses its carrier when its last port goes, a moment after the DEL returns.
+            let words = line.split(separator: " ").map(String.init)
+            let name = words.count > 1 ? words[1] : ""
+            let mtu = words.firstIndex(of: "mtu").flatMap { words.indices.contains($0 + 1) ? words[$0 + 1] : nil } ?? "?"
+            let link = words.firstIndex { $0.hasPrefix("link/") }.map { i in words[i..<min(i + 2, words.count)].joined(separator: " ") } ?? "?"
+            return "\(name) mtu \(mtu) \(link)"
         }
         // Ours only: other jobs on this host mount and unmount in the same namespace.
         let mounts = ((try? Sys.readString("/proc/self/mountinfo")) ?? "").split(separator: "\n").map {
