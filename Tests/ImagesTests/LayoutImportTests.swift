@@ -132,13 +132,20 @@ import KernelTestSupport
         FS.mkdir(t.sub("r/bin"))
         try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: t.sub("r/bin/busybox"))
         try #require(try run("/usr/bin/tar", ["-C", t.sub("r"), "-cf", t.sub("r.tar"), "."]).status == 0)
-        FS.write(t.sub("storage.conf"), "[storage]\ndriver = \"vfs\"\nrunroot = \"\(t.sub("pm-run"))\"\ngraphroot = \"\(t.sub("pm-store"))\"\n")
+        // podman refuses a runroot longer than 50 bytes, and the temp dir is under $TMPDIR,
+        // which CI makes long: the runroot gets a short dir of its own in /tmp.
+        var template = Array("/tmp/pm-XXXXXX".utf8CString)
+        let runroot = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
+        defer { try? FileManager.default.removeItem(atPath: runroot) }
+        FS.write(t.sub("storage.conf"), "[storage]\ndriver = \"vfs\"\nrunroot = \"\(runroot)\"\ngraphroot = \"\(t.sub("pm-store"))\"\n")
         var env = ProcessInfo.processInfo.environment
         env["CONTAINERS_STORAGE_CONF"] = t.sub("storage.conf")
-        let pm = ["--root", t.sub("pm-store"), "--runroot", t.sub("pm-run"), "--storage-driver", "vfs"]
-        try #require(try run("/usr/bin/podman", pm + ["import", t.sub("r.tar"), "localhost/podrec-test:v1"], environment: env).status == 0)
-        try #require(try run("/usr/bin/podman", pm + ["save", "-o", t.sub("docker.tar"), "localhost/podrec-test:v1"], environment: env).status == 0)
-        try #require(try run("/usr/bin/podman", pm + ["save", "--format", "oci-archive", "-o", t.sub("oci.tar"), "localhost/podrec-test:v1"], environment: env).status == 0)
+        let pm = ["--root", t.sub("pm-store"), "--runroot", runroot, "--storage-driver", "vfs"]
+        for args in [["import", t.sub("r.tar"), "localhost/podrec-test:v1"], ["save", "-o", t.sub("docker.tar"), "localhost/podrec-test:v1"],
+                     ["save", "--format", "oci-archive", "-o", t.sub("oci.tar"), "localhost/podrec-test:v1"]] {
+            let r = try run("/usr/bin/podman", pm + args, environment: env)
+            try #require(r.status == 0, "podman \(args[0]): \(r.err)")
+        }
         let a = try t.store.importImages(nil, from: .path(t.sub("docker.tar")))
         let b = try t.store.importImages(ref("from-oci"), from: .path(t.sub("oci.tar")))
         #expect(a.map(\.reference.description) == ["localhost/podrec-test:v1"])
