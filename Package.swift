@@ -47,10 +47,17 @@ let package = Package(
         // Swift over CSpawn: owns the pointer lifetimes, turns {stage, errno} into errors;
         // joins a request to a cgroup the driver's way.
         .target(name: "Spawn", dependencies: ["CSpawn", "Kernel", "Cgroups", "PodModel"]),
+        // Layer decompression and content hashes for the image store, from Debian's system
+        // libraries (zlib1g-dev, libzstd-dev, libssl-dev), linked as libyaml is: gzip and zstd
+        // layers, and SHA-256 at the speed of the CPU's SHA instructions.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // An image's reference and config, as data: pure, for the build and the store alike.
         .target(name: "ImageModel", dependencies: ["YAML"]),
-        // podrec's local image store: `image import NAME[:TAG] DIR|TAR`, ls, rm.
-        .target(name: "Images", dependencies: ["ImageModel", "Kernel", "PodModel", "YAML"]),
+        // podrec's content-addressed image store: blobs, layers unpacked once, the name index;
+        // import of OCI layouts, oci- and docker-archives and plain rootfs dirs and tars.
+        .target(name: "Images", dependencies: ["ImageModel", "Kernel", "PodModel", "YAML", "CZlib", "CZstd", "CCrypto"]),
         // Pure, and shared by both processes: pod keys, records, the launch plan and status
         // (the contract between reconciler and supervisor, with their line formats), cgroup
         // limits and names, layouts, desired and observed pods. Imports nothing impure.

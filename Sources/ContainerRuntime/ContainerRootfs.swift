@@ -66,12 +66,18 @@ public enum ContainerRootfs {
                     break
                 }
             }
-        case .image(let rootfs, let upper, let work):
-            let lower = try overlayPath(rootfs, what: "image rootfs")
+        case .image(let layers, let upper, let work):
+            var lowers: [String] = []
+            for layer in layers { lowers.append(try overlayPath(layer, what: "image layer")) }
+            guard !lowers.isEmpty else { throw RootfsError(what: "image layer", path: "", reason: .notAbsolute) }
             let upper = try overlayPath(upper, what: "upper dir")
             let work = try overlayPath(work, what: "work dir")
-            steps.append(.mount(source: "overlay", target: root, fstype: "overlay", flags: 0,
-                                data: overlayOptions(lower: lower, upper: upper, work: work)))
+            let data = overlayOptions(lower: lowers.joined(separator: ":"), upper: upper, work: work)
+            // mount(2) takes one page of options; a deeper stack needs the new mount API.
+            guard data.utf8.count < 4096 else {
+                throw RootfsError(what: "image layers", path: "\(lowers.count) layers", reason: .overlayOptionsTooLong)
+            }
+            steps.append(.mount(source: "overlay", target: root, fstype: "overlay", flags: 0, data: data))
         }
 
         // /proc

@@ -5,10 +5,14 @@ import PodModel
 public enum ContainerRoot: Sendable, Hashable {
     /// `image: host`: a fresh tmpfs with the host's allowlisted system dirs bound read-only.
     case host
-    /// `image: NAME[:TAG]`: an overlayfs of the stored image's `rootfs` (lower, never
-    /// written) with this container's private `upper` and `work` dirs, which the caller
-    /// creates, empty, on the same filesystem.
-    case image(rootfs: String, upper: String, work: String)
+    /// `image: NAME[:TAG]`: an overlayfs of the stored image's layers (lower, top first,
+    /// never written) with this container's private `upper` and `work` dirs, which the
+    /// caller creates, empty, on the same filesystem.
+    case image(layers: [String], upper: String, work: String)
+
+    public static func image(rootfs: String, upper: String, work: String) -> ContainerRoot {
+        .image(layers: [rootfs], upper: upper, work: work)
+    }
 }
 
 /// One volume as the container sees it: a host path bound at `target`.
@@ -97,6 +101,8 @@ public struct RootfsError: Error, Sendable, Hashable, CustomStringConvertible {
         case overlayOptionCharacter
         /// A subPath source that does not lie inside its volume.
         case outsideVolume(String)
+        /// An overlay's options over the page mount(2) takes: too many image layers.
+        case overlayOptionsTooLong
     }
 
     /// What the path is: `volume 0 target`, `volume 2 source`, `scratch dir`, `shared /dev/shm`, ...
@@ -117,6 +123,7 @@ public struct RootfsError: Error, Sendable, Hashable, CustomStringConvertible {
         case .isRoot: return "\(what) \(path.debugDescription): cannot be /"
         case .overlayOptionCharacter: return "\(what) \(path.debugDescription): ',', ':' and '\\\\' cannot be used in overlayfs options"
         case .outsideVolume(let volume): return "\(what) \(path.debugDescription): not inside its volume \(volume.debugDescription)"
+        case .overlayOptionsTooLong: return "\(what) (\(path)): the overlayfs options exceed the 4095 bytes mount(2) takes; use a shorter data root or fewer layers"
         }
     }
 }

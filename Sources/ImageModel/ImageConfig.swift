@@ -24,9 +24,15 @@ public struct ImageConfig: Sendable, Hashable {
     public var sourcePath: String
     /// Bytes of the rootfs: the sizes of its regular files (each inode once) and symlinks.
     public var size: Int64
+    /// `USER[:GROUP]`, names or numbers; empty is root. Names are resolved in the image's
+    /// /etc/passwd and /etc/group at plan time.
+    public var user: String
+    /// The signal that stops the container (`SIGQUIT`, `15`); empty is SIGTERM.
+    public var stopSignal: String
 
     public init(entrypoint: [String] = [], cmd: [String] = [], env: [String] = [], workdir: String = "",
-                created: String = "", sourceKind: String = "", sourcePath: String = "", size: Int64 = 0) {
+                created: String = "", sourceKind: String = "", sourcePath: String = "", size: Int64 = 0,
+                user: String = "", stopSignal: String = "") {
         self.entrypoint = entrypoint
         self.cmd = cmd
         self.env = env
@@ -35,6 +41,8 @@ public struct ImageConfig: Sendable, Hashable {
         self.sourceKind = sourceKind
         self.sourcePath = sourcePath
         self.size = size
+        self.user = user
+        self.stopSignal = stopSignal
     }
 
     /// Checks the user-given fields: env entries are `KEY=VALUE` with a non-empty KEY,
@@ -87,6 +95,8 @@ public struct ImageConfig: Sendable, Hashable {
             JSONMember("created", .string(created)),
             JSONMember("source", .object([JSONMember("kind", .string(sourceKind)), JSONMember("path", .string(sourcePath))])),
             JSONMember("size", .int(size)),
+            JSONMember("user", .string(user)),
+            JSONMember("stopSignal", .string(stopSignal)),
         ])
     }
 
@@ -121,6 +131,8 @@ public struct ImageConfig: Sendable, Hashable {
             sourceKind = try string("kind", in: source)
             sourcePath = try string("path", in: source)
         }
+        user = try string("user")
+        stopSignal = try string("stopSignal")
         switch member("size") {
         case .int(let n)?: size = n
         case nil: size = 0

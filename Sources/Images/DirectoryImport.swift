@@ -22,7 +22,7 @@ struct DirectoryImport {
         self.skip = skip
     }
 
-    mutating func run(into writer: inout RootfsWriter) throws(ImageError) {
+    mutating func run<Sink: TarSink>(into writer: inout Sink) throws(ImageError) {
         let fd = try sys { () throws(KernelError) in try Sys.open(sourcePath, O_RDONLY | O_DIRECTORY) }
         defer { Sys.close(fd) }
         let st = try sys { () throws(KernelError) in try Sys.fstat(fd, describedAs: sourcePath) }
@@ -38,7 +38,7 @@ struct DirectoryImport {
         path.isRoot ? sourcePath : sourcePath + "/" + path.description
     }
 
-    private mutating func copyChildren(of dirfd: Int32, at dir: EntryPath, into writer: inout RootfsWriter) throws(ImageError) {
+    private mutating func copyChildren<Sink: TarSink>(of dirfd: Int32, at dir: EntryPath, into writer: inout Sink) throws(ImageError) {
         let names = try sys { () throws(KernelError) in try Sys.listDirectory(dirfd, describedAs: hostPath(dir)) }
         for name in names {
             let path = dir.appending(name)

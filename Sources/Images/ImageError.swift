@@ -20,6 +20,13 @@ public enum ImageError: Error, Sendable, Hashable, CustomStringConvertible {
     case badConfig(String)
     /// A system call failed.
     case kernel(KernelError)
+    /// A digest, manifest, index or config that does not decode; the message names it.
+    case badDocument(String)
+    /// Bytes that are not what their digest or size says: `what` names the blob (its
+    /// digest and where it came from). Nothing of it is kept.
+    case verification(what: String, reason: String)
+    /// A compressed stream that does not decompress.
+    case decompression(source: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +36,9 @@ public enum ImageError: Error, Sendable, Hashable, CustomStringConvertible {
         case .badArchive(let source, let reason): return "\(source): \(reason)"
         case .badConfig(let reason): return reason
         case .kernel(let e): return e.description
+        case .badDocument(let reason): return reason
+        case .verification(let what, let reason): return "\(what): \(reason)"
+        case .decompression(let source, let reason): return "\(source): \(reason)"
         }
     }
 }
@@ -39,6 +49,7 @@ extension ImageError {
         switch error {
         case .invalidReference(let ref, let reason): self = .invalidReference(ref, reason: reason)
         case .badConfig(let reason): self = .badConfig(reason)
+        case .invalidDigest, .badDocument: self = .badDocument(error.description)
         }
     }
 }

@@ -35,12 +35,34 @@ struct EntryPath: Hashable, CustomStringConvertible {
 }
 
 /// What an entry keeps from its source: owner, mode (setuid, setgid and sticky bits
-/// included) and modification time.
+/// included), modification time and extended attributes.
 struct EntryAttributes {
     var mode: UInt32
     var uid: UInt32
     var gid: UInt32
     var mtime: timespec
+    var xattrs: [Xattr] = []
+}
+
+struct Xattr: Hashable {
+    var name: String
+    var value: [UInt8]
+}
+
+/// Where the entries of a tar or a directory tree go: a tree on disk (`RootfsWriter`), a
+/// tar (`TarWriter`), the blobs of an archive (`ArchiveReader`). Paths are already checked
+/// (`EntryPath`); each sink refuses what it cannot hold.
+protocol TarSink {
+    /// The sink's location, for messages.
+    var rootPath: String { get }
+    mutating func directory(_ path: EntryPath, _ attributes: EntryAttributes, entry: String) throws(ImageError)
+    /// A regular file of `size` bytes, which `write` writes to the fd it is given.
+    mutating func file(_ path: EntryPath, _ attributes: EntryAttributes, size: Int64, entry: String,
+                       write: (Int32) throws(ImageError) -> Void) throws(ImageError)
+    mutating func symlink(_ path: EntryPath, target: String, _ attributes: EntryAttributes, entry: String) throws(ImageError)
+    mutating func hardLink(_ path: EntryPath, to target: EntryPath, entry: String, targetName: String) throws(ImageError)
+    mutating func whiteout(_ path: EntryPath, entry: String) throws(ImageError)
+    mutating func opaque(_ path: EntryPath, entry: String) throws(ImageError)
 }
 
 /// Builds an image's rootfs below a directory only the importer can reach.
@@ -51,7 +73,7 @@ struct EntryAttributes {
 /// classic tar-slip). Symlinks are created, never followed; their targets must stay
 /// inside the rootfs. Directory modes and times are applied at `finish()`, deepest first,
 /// so a read-only directory can still be filled and its mtime is not disturbed.
-struct RootfsWriter {
+struct RootfsWriter: TarSink {
     /// The tar file or source directory, for messages.
     let source: String
     /// The rootfs on the host, for messages about host calls.
@@ -121,8 +143,10 @@ struct RootfsWriter {
         defer { Sys.close(fd) }
         try write(fd)
         try sys { () throws(KernelError) in
-            // chown first: it clears setuid and setgid, which the chmod then restores.
+            // chown first: it clears setuid and setgid, which the chmod then restores, and
+            // file capabilities, which the xattrs then set.
             if keepOwners { try Sys.fchown(fd, uid: attributes.uid, gid: attributes.gid, describedAs: where_) }
+            try Self.setXattrs(fd, attributes.xattrs, describedAs: where_)
             try Sys.fchmod(fd, attributes.mode & 0o7777, describedAs: where_)
             try Sys.futimens(fd, attributes.mtime, describedAs: where_)
         }
@@ -166,6 +190,48 @@ struct RootfsWriter {
         regularFiles.insert(path)
     }
 
+    /// An overlayfs whiteout for `path`: a 0/0 character device, which hides `path` of the
+    /// layers below when this layer is stacked over them (image-spec layer.md, "Whiteouts";
+    /// overlayfs.rst, "whiteouts and opaque directories"). Whatever this layer put at
+    /// `path` before is replaced, as a later entry replaces an earlier one.
+    mutating func whiteout(_ path: EntryPath, entry: String) throws(ImageError) {
+        guard !path.isRoot else { throw refuse(entry, "a whiteout of the root") }
+        let parent = try openDirectory(path.parent, entry: entry, create: true)
+        defer { Sys.close(parent) }
+        try replaceIfPresent(parent, path, entry: entry)
+        do {
+            try Sys.mknodCharacterAt(parent, path.name, mode: 0, major: 0, minor: 0, describedAs: hostPath(path))
+        } catch {
+            if error.errno.rawValue == EPERM { throw refuse(entry, "a whiteout, which needs root to create (an overlayfs 0/0 device)") }
+            throw .kernel(error)
+        }
+    }
+
+    /// Marks directory `path` opaque: none of the lower layers' entries in it show through
+    /// (`trusted.overlay.opaque=y`). The directory's own entries in this layer stay.
+    mutating func opaque(_ path: EntryPath, entry: String) throws(ImageError) {
+        let fd = try openDirectory(path, entry: entry, create: true)
+        defer { Sys.close(fd) }
+        do {
+            try Sys.setXattr(fd, "trusted.overlay.opaque", Array("y".utf8), describedAs: hostPath(path))
+        } catch {
+            if error.errno.rawValue == EPERM { throw refuse(entry, "an opaque directory, which needs root to mark (trusted.overlay.opaque)") }
+            throw .kernel(error)
+        }
+    }
+
+    /// Sets `xattrs` on `fd`; a filesystem or namespace that does not take one (ENOTSUP,
+    /// or EPERM for `security.*` without privilege) skips it, as containerd does.
+    static func setXattrs(_ fd: Int32, _ xattrs: [Xattr], describedAs path: String) throws(KernelError) {
+        for x in xattrs {
+            do { try Sys.setXattr(fd, x.name, x.value, describedAs: path) } catch {
+                let e = error.errno.rawValue
+                if e == ENOTSUP || e == EOPNOTSUPP || (e == EPERM && !x.name.hasPrefix("user.")) { continue }
+                throw error
+            }
+        }
+    }
+
     /// Gives every directory its mode, owner and time, deepest first, and flushes the
     /// filesystem. Each directory is opened with O_NOFOLLOW, so a directory replaced by a
     /// symlink later in the input can never redirect a chmod to the host.
@@ -186,6 +252,7 @@ struct RootfsWriter {
             let where_ = hostPath(path)
             try sys { () throws(KernelError) in
                 if keepOwners { try Sys.fchown(fd, uid: a.uid, gid: a.gid, describedAs: where_) }
+                try Self.setXattrs(fd, a.xattrs, describedAs: where_)
                 try Sys.fchmod(fd, a.mode & 0o7777, describedAs: where_)
                 try Sys.futimens(fd, a.mtime, describedAs: where_)
             }

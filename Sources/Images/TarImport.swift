@@ -12,11 +12,20 @@ import Kernel
 /// Refused, naming the entry: a `..` component, a symlink escaping the rootfs, a hard
 /// link to anything but a regular file extracted before it, character and block devices
 /// (types 3, 4), FIFOs (6), GNU sparse and multi-volume entries, and unknown types.
-/// Leading `/` and `./` are dropped, as tar does. A compressed input is refused with
-/// "decompress it first": podrec links no zlib.
+/// Leading `/` and `./` are dropped, as tar does. A compressed input is refused here with
+/// "decompress it first": callers put a `GzipReader` or `ZstdReader` in front when the
+/// media type or the first bytes say so.
+///
+/// Extended attributes come from pax `SCHILY.xattr.NAME` records (as GNU tar, Docker and
+/// containerd write them); `trusted.*` ones are dropped (they would let a layer forge
+/// overlayfs's own attributes). In `layer` mode the image-spec whiteouts apply (see
+/// `RootfsWriter.whiteout`): `.wh.NAME` becomes an overlayfs whiteout for NAME, and
+/// `.wh..wh..opq` marks its directory opaque; neither is extracted as a file.
 struct TarImport {
-    let fd: Int32
+    let input: ByteReader
     let sourceName: String
+    /// Image-spec layer rules: whiteouts as overlayfs expects them.
+    let layer: Bool
     private let buffer = IOBuffer()
     private var start = 0
     private var end = 0
@@ -27,8 +36,13 @@ struct TarImport {
     static let maxMetadataBytes = 1 << 20
 
     init(fd: Int32, sourceName: String) {
-        self.fd = fd
+        self.init(input: FileReader(fd: fd, name: sourceName), sourceName: sourceName, layer: false)
+    }
+
+    init(input: ByteReader, sourceName: String, layer: Bool) {
+        self.input = input
         self.sourceName = sourceName
+        self.layer = layer
     }
 
     private func bad(_ reason: String) -> ImageError {
@@ -40,7 +54,7 @@ struct TarImport {
     /// Refills the buffer; false at EOF.
     private mutating func fill() throws(ImageError) -> Bool {
         if start < end { return true }
-        let n = try sys { () throws(KernelError) in try Sys.read(fd, into: buffer.bytes, describedAs: sourceName) }
+        let n = try input.read(into: buffer.bytes)
         start = 0
         end = n
         return n > 0
@@ -95,10 +109,11 @@ struct TarImport {
 
     // MARK: The archive
 
-    mutating func run(into writer: inout RootfsWriter) throws(ImageError) {
+    mutating func run<Sink: TarSink>(into writer: inout Sink) throws(ImageError) {
         var longName: String?
         var longLink: String?
         var pax: [String: String] = [:]
+        var xattrs: [Xattr] = []
         var first = true
         while true {
             let headerOffset = offset
@@ -124,7 +139,15 @@ struct TarImport {
                 longLink = Self.cString(try readData(header.size, entry: header.name, what: "a GNU long link name"))
                 continue
             case UInt8(ascii: "x"):
-                pax = try parsePax(try readData(header.size, entry: header.name, what: "a pax header"), entry: header.name)
+                let records = try parsePax(try readData(header.size, entry: header.name, what: "a pax header"), entry: header.name)
+                for (key, value) in records {
+                    if key.hasPrefix("SCHILY.xattr.") {
+                        let name = String(key.dropFirst("SCHILY.xattr.".count))
+                        if !name.hasPrefix("trusted.") { xattrs.append(Xattr(name: name, value: value)) }
+                    } else {
+                        pax[key] = String(decoding: value, as: UTF8.self)
+                    }
+                }
                 continue
             case UInt8(ascii: "g"):
                 _ = try parsePax(try readData(header.size, entry: header.name, what: "a pax global header"), entry: header.name)
@@ -137,7 +160,7 @@ struct TarImport {
             let name = pax["path"] ?? longName ?? header.name
             let linkName = pax["linkpath"] ?? longLink ?? header.linkName
             var size = header.size
-            var attributes = EntryAttributes(mode: header.mode, uid: header.uid, gid: header.gid, mtime: timespec(tv_sec: Int(header.mtime), tv_nsec: 0))
+            var attributes = EntryAttributes(mode: header.mode, uid: header.uid, gid: header.gid, mtime: timespec(tv_sec: Int(header.mtime), tv_nsec: 0), xattrs: xattrs)
             if let s = pax["size"] {
                 guard let v = Int64(s), v >= 0 else { throw bad("entry \"\(name)\": bad pax size \"\(s)\"") }
                 size = v
@@ -155,15 +178,28 @@ struct TarImport {
             longName = nil
             longLink = nil
             pax = [:]
+            xattrs = []
 
             try extract(header.type, name: name, linkName: linkName, size: size, attributes: attributes, into: &writer)
         }
     }
 
     private mutating func extract(_ type: UInt8, name: String, linkName: String, size: Int64, attributes: EntryAttributes,
-                                  into writer: inout RootfsWriter) throws(ImageError) {
+                                  into writer: inout some TarSink) throws(ImageError) {
         func refuse(_ reason: String) -> ImageError { .refusedEntry(source: sourceName, entry: name, reason: reason) }
         let path = try EntryPath(name, source: sourceName)
+        if layer && path.name.hasPrefix(".wh.") {
+            // Whiteouts are markers, never files: their own type and data do not matter.
+            if path.name == ".wh..wh..opq" {
+                try writer.opaque(path.parent, entry: name)
+            } else {
+                let hidden = String(path.name.dropFirst(4))
+                guard !hidden.isEmpty, hidden != ".", hidden != ".." else { throw refuse("a whiteout that names no file") }
+                try writer.whiteout(path.parent.appending(hidden), entry: name)
+            }
+            try skipData(size, entry: name)
+            return
+        }
         switch type {
         case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
             // v7 archives mark directories by a trailing '/' on a regular entry.
@@ -226,8 +262,8 @@ struct TarImport {
     }
 
     /// pax records: `LENGTH KEY=VALUE\n`, LENGTH counting the whole record.
-    private func parsePax(_ data: [UInt8], entry: String) throws(ImageError) -> [String: String] {
-        var out: [String: String] = [:]
+    private func parsePax(_ data: [UInt8], entry: String) throws(ImageError) -> [(String, [UInt8])] {
+        var out: [(String, [UInt8])] = []
         var i = 0
         while i < data.count {
             if data[i] == 0 { break }  // padding some writers leave
@@ -245,7 +281,8 @@ struct TarImport {
             guard let eq = record.firstIndex(of: UInt8(ascii: "=")) else {
                 throw bad("a pax header record without '=' for \"\(entry)\"")
             }
-            out[String(decoding: record[record.startIndex..<eq], as: UTF8.self)] = String(decoding: record[(eq + 1)...], as: UTF8.self)
+            // Values stay bytes: an xattr's (security.capability) is binary.
+            out.append((String(decoding: record[record.startIndex..<eq], as: UTF8.self), Array(record[(eq + 1)...])))
             i += length
         }
         return out

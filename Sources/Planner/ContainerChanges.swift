@@ -113,7 +113,7 @@ enum ContainerChanges {
     static func root(_ r: RootSource) -> String {
         switch r {
         case .host: return "host"
-        case .image(let rootfs, _, _): return rootfs
+        case .image(let layers, _, _): return layers.joined(separator: ":")
         }
     }
 

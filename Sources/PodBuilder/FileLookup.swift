@@ -115,7 +115,8 @@ struct PathResolver {
 struct ContainerRootView {
     enum Base {
         case host([String: HostEntry])
-        case image(rootfs: String)
+        /// The image's layers, top first, merged as overlayfs merges them.
+        case image(layers: [String])
     }
 
     var base: Base
@@ -138,8 +139,22 @@ struct ContainerRootView {
             return e
         }
         switch base {
-        case .image(let rootfs):
-            return lookup.entry(PathResolver.join(rootfs, components))
+        case .image(let layers):
+            // Top layer first. A name a layer holds wins; a whiteout (the only non-file,
+            // non-directory an unpacked layer holds) hides it below; so does a file or
+            // symlink at a parent in this layer. Opaque dirs (an xattr) are not seen here:
+            // the PATH search may then find a hidden lower file, and exec says ENOENT.
+            for layer in layers {
+                for i in 1..<components.count {
+                    guard let e = lookup.entry(PathResolver.join(layer, Array(components[0..<i]))) else { break }
+                    if e != .directory { return nil }
+                }
+                if let e = lookup.entry(PathResolver.join(layer, components)) {
+                    if case .other = e { return nil }
+                    return e
+                }
+            }
+            return nil
         case .host(let entries):
             guard let top = entries[components[0]] else { return nil }
             switch top {

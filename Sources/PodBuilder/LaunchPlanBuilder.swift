@@ -43,14 +43,25 @@ public struct NodeFacts: Sendable, Hashable {
 /// reconciler wires in), or a fixed table in tests.
 public struct ImageLookup: Sendable {
     public struct Found: Sendable, Hashable {
-        /// The overlay's lower dir.
-        public var rootfs: String
+        /// The image's layers, top first: the overlay's lower dirs in `lowerdir` order.
+        public var layers: [String]
         public var config: ImageConfig
+        /// The image's `User` resolved in its own /etc/passwd and /etc/group (the lookup
+        /// reads them, the builder stays pure): nil for none (root), or why it cannot be.
+        public var user: Result<ImageUser, ImageSpecError>?
 
-        public init(rootfs: String, config: ImageConfig) {
-            self.rootfs = rootfs
+        public init(layers: [String], config: ImageConfig, user: Result<ImageUser, ImageSpecError>? = nil) {
+            self.layers = layers
             self.config = config
+            self.user = user
         }
+
+        /// A one-layer image.
+        public init(rootfs: String, config: ImageConfig) {
+            self.init(layers: [rootfs], config: config)
+        }
+
+        public var rootfs: String { layers.first ?? "" }
     }
 
     /// nil: no such image. A thrown error is a store that cannot be read; its description
@@ -263,6 +274,7 @@ public enum LaunchPlanBuilder {
         // The root: `host`, or a stored image; never a fallback from one to the other.
         let root: RootSource
         let config: ImageConfig?
+        var imageUser: Result<ImageUser, ImageSpecError>?
         if c.image == ImageReference.reservedName {
             root = .host
             config = nil
@@ -279,11 +291,12 @@ public enum LaunchPlanBuilder {
                 throw BuildError(path: path + ".image", message: "image \"\(c.image)\" is not in the local store (podrec image ls); use image: host or podrec image import \(ref) DIR|TAR")
             }
             let overlay = layout.overlayDirectory(c.name)
-            root = .image(rootfs: found.rootfs, upper: overlay + "/upper", work: overlay + "/work")
+            root = .image(layers: found.layers, upper: overlay + "/upper", work: overlay + "/work")
             config = found.config
+            imageUser = found.user
         }
 
-        let security = try SecurityBuilder.build(c, pod: spec, at: path)
+        let security = try SecurityBuilder.build(c, pod: spec, imageUser: imageUser, at: path)
         let environment = try env.environment(c, imageEnv: config?.env ?? [], at: path)
         let argv = try arguments(c, config: config, kubeletEnv: environment.kubelet, at: path)
         let mounts = try mounts(c, at: path, input: input, readOnlyRoot: security.readOnlyRootFilesystem, subPathDirectories: &subPathDirectories)
@@ -295,7 +308,7 @@ public enum LaunchPlanBuilder {
             let base: ContainerRootView.Base
             switch root {
             case .host: base = .host(input.hostEntries)
-            case .image(let rootfs, _, _): base = .image(rootfs: rootfs)
+            case .image(let layers, _, _): base = .image(layers: layers)
             }
             let view = ContainerRootView(
                 base: base,
@@ -308,6 +321,12 @@ public enum LaunchPlanBuilder {
         if let name = c.lifecycle?.stopSignal {
             guard let n = SecurityBuilder.signals[name] else {
                 throw BuildError(path: path + ".lifecycle.stopSignal", message: "\"\(name)\" is not a signal name such as SIGTERM or SIGUSR1")
+            }
+            stopSignal = n
+        } else if let name = config?.stopSignal, !name.isEmpty {
+            // The image's STOPSIGNAL, as containerd applies it when the Pod sets none.
+            guard let n = ImageUser.signalNumber(name, names: SecurityBuilder.signals) else {
+                throw BuildError(path: path + ".image", message: "image \"\(c.image)\": its StopSignal \"\(name)\" is not a signal")
             }
             stopSignal = n
         }

@@ -1,3 +1,4 @@
+import ImageModel
 import Manifest
 import PodModel
 
@@ -115,9 +116,11 @@ enum SecurityBuilder {
 
     /// The container's securityContext over the pod's:
     ///
-    /// - uid and gid: `runAsUser` / `runAsGroup`, container over pod, else 0 (stored images
-    ///   carry no USER, and the gid is not looked up in the image's /etc/passwd);
-    /// - `runAsNonRoot` with uid 0 is an error, as kubelet makes it;
+    /// - uid and gid: `runAsUser` / `runAsGroup`, container over pod, else the image's
+    ///   `User` resolved in its /etc/passwd and /etc/group, else 0; an image user that does
+    ///   not resolve is an error only when `runAsUser` does not replace it;
+    /// - `runAsNonRoot` with uid 0 is an error, as kubelet makes it (checked against the
+    ///   resolved uid: podrec resolves names, so a named image user is checked too);
     /// - supplementary groups: the pod's `fsGroup`, then its `supplementalGroups` (kubelet's
     ///   order), without repeats;
     /// - capabilities: nil (keep all) when privileged; else the set above as bounding, and
@@ -125,11 +128,20 @@ enum SecurityBuilder {
     ///   (bounding only), as after its execve without file capabilities anyway. Inheritable
     ///   is always empty (containerd since CVE-2022-24769);
     /// - no_new_privs only for `allowPrivilegeEscalation: false` (kubelet `AddNoNewPrivileges`).
-    static func build(_ c: Manifest.Container, pod: PodSpec, at path: String) throws(BuildError) -> Result {
+    static func build(_ c: Manifest.Container, pod: PodSpec, imageUser: Swift.Result<ImageUser, ImageSpecError>? = nil,
+                      at path: String) throws(BuildError) -> Result {
         let sc = c.securityContext
         let psc = pod.securityContext
-        let uid = sc?.runAsUser ?? psc?.runAsUser ?? 0
-        let gid = sc?.runAsGroup ?? psc?.runAsGroup ?? 0
+        var image: ImageUser?
+        let runAsUser = sc?.runAsUser ?? psc?.runAsUser
+        switch imageUser {
+        case .success(let u)?: image = u
+        case .failure(let e)? where runAsUser == nil:
+            throw BuildError(path: path + ".image", message: "image \"\(c.image)\": \(e) (set securityContext.runAsUser)")
+        default: image = nil
+        }
+        let uid = runAsUser ?? image.map { Int64($0.uid) } ?? 0
+        let gid = sc?.runAsGroup ?? psc?.runAsGroup ?? (runAsUser == nil ? image.map { Int64($0.gid) } : nil) ?? 0
         guard let u = UInt32(exactly: uid), let g = UInt32(exactly: gid) else {
             throw BuildError(path: path + ".securityContext", message: "runAsUser and runAsGroup must be between 0 and 4294967295")
         }

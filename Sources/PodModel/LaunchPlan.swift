@@ -92,8 +92,20 @@ public enum RestartPolicy: String, Sendable, Hashable, CaseIterable {
 public enum RootSource: Sendable, Hashable {
     /// `image: host`.
     case host
-    /// A stored image's rootfs, with this container's own overlay upper and work dirs.
-    case image(rootfs: String, upper: String, work: String)
+    /// A stored image: its layers' trees, top first (overlayfs's `lowerdir` order), with
+    /// this container's own overlay upper and work dirs.
+    case image(layers: [String], upper: String, work: String)
+
+    /// A one-layer image: the first store's rootfs, or `image import DIR|TAR`.
+    public static func image(rootfs: String, upper: String, work: String) -> RootSource {
+        .image(layers: [rootfs], upper: upper, work: work)
+    }
+
+    /// The top layer: where the PATH search and `describe` look first.
+    public var topLayer: String? {
+        if case .image(let layers, _, _) = self { return layers.first }
+        return nil
+    }
 }
 
 /// A host path bound into the container.
@@ -266,7 +278,11 @@ extension LaunchPlan {
             w.line("privileged", c.privileged)
             switch c.root {
             case .host: w.line("root", "host")
-            case .image(let rootfs, let upper, let work): w.line("root", "image\t\(rootfs)\t\(upper)\t\(work)")
+            // One layer: the form plans had before layers, so either podrec reads it.
+            case .image(let layers, let upper, let work) where layers.count == 1:
+                w.line("root", "image\t\(layers[0])\t\(upper)\t\(work)")
+            case .image(let layers, let upper, let work):
+                w.line("root", (["layers", upper, work] + layers).joined(separator: "\t"))
             }
             for m in c.mounts {
                 // A fifth field, the volume, for a subPath only: plans written before it read the same.
@@ -345,6 +361,12 @@ extension LaunchPlan {
                 case "root":
                     if r.value == "host" {
                         c.root = .host
+                    } else if r.value.hasPrefix("layers\t") {
+                        let f = r.value.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                        guard f.count >= 4, f.allSatisfy({ !$0.isEmpty }) else {
+                            throw RecordError(line: r.line, reason: "root: layers UPPER WORK LOWER... expected")
+                        }
+                        c.root = .image(layers: Array(f[3...]), upper: f[1], work: f[2])
                     } else {
                         let f = try r.fields(4)
                         guard f[0] == "image" else { throw RecordError(line: r.line, reason: "root: host or image expected") }

@@ -116,11 +116,22 @@ struct ContainerRootfsTests {
         #expect(plan.rootfs == Self.r)
     }
 
+    /// Several layers: lowerdir lists them top first; a stack over mount(2)'s page is refused.
+    @Test func layersAreStackedTopFirst() throws {
+        let plan = try ContainerRootfs.mounts(RootfsRequest(root: .image(layers: ["/l/3/", "/l/2", "/l/1"], upper: "/u", work: "/w"), scratch: Self.r))
+        #expect(plan.mounts[1] == .mount(source: "overlay", target: Self.r, fstype: "overlay", flags: 0,
+                                         data: "lowerdir=/l/3:/l/2:/l/1,upperdir=/u,workdir=/w"))
+        let deep = (0..<60).map { "/var/lib/podrec/images/layers/sha256/\(String(repeating: "a", count: 63))\($0 % 10)/rootfs" }
+        #expect(throws: RootfsError(what: "image layers", path: "60 layers", reason: .overlayOptionsTooLong)) {
+            try ContainerRootfs.mounts(RootfsRequest(root: .image(layers: deep, upper: "/u", work: "/w"), scratch: Self.r))
+        }
+    }
+
     @Test func aCommaOrColonInAnOverlayPathIsRefused() {
         #expect(throws: RootfsError(what: "upper dir", path: "/a,b", reason: .overlayOptionCharacter)) {
             try ContainerRootfs.mounts(RootfsRequest(root: .image(rootfs: "/i", upper: "/a,b", work: "/w"), scratch: Self.r))
         }
-        #expect(throws: RootfsError(what: "image rootfs", path: "/i:j", reason: .overlayOptionCharacter)) {
+        #expect(throws: RootfsError(what: "image layer", path: "/i:j", reason: .overlayOptionCharacter)) {
             try ContainerRootfs.mounts(RootfsRequest(root: .image(rootfs: "/i:j", upper: "/u", work: "/w"), scratch: Self.r))
         }
     }

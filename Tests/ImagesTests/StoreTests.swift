@@ -14,28 +14,29 @@ import KernelTestSupport
         return src
     }
 
-    @Test func replacingATagIsAtomicAndLeavesNoTemp() throws {
+    @Test func replacingATagMovesTheNameAndKeepsTheOldLayerUntilPrune() throws {
         let t = TempDir("replace")
         let v1 = tree(t, "v1", files: ["version": "1", "only-in-1": "x"])
         let v2 = tree(t, "v2", files: ["version": "2"])
         let store = t.store
-        try store.importImage(ref("app:stable"), from: .path(v1), config: ImageConfig(cmd: ["one"]))
-        // A reader holding the old image keeps a complete tree while the tag moves on.
-        let held = open(t.sub("data/images/app/stable/rootfs"), O_RDONLY | O_DIRECTORY)
-        defer { close(held) }
+        let old = try store.importImage(ref("app:stable"), from: .path(v1), config: ImageConfig(cmd: ["one"]))
         try store.importImage(ref("app:stable"), from: .path(v2), config: ImageConfig(cmd: ["two"]))
         let image = try store.image(ref("app:stable"))
         #expect(FS.read("\(image.rootfs)/version") == "2")
         #expect(!Sys.exists("\(image.rootfs)/only-in-1"))
         #expect(image.config.cmd == ["two"])
-        #expect(FS.names(t.sub("data/images")) == [".lock", "app"])
-        #expect(FS.names(t.sub("data/images/app")) == ["stable"])
-        // The exchange itself works on this filesystem, so it is the path tested above.
-        let a = t.sub("xa"), b = t.sub("xb")
-        try Sys.writeFileAtomically(a, Array("a".utf8))
-        try Sys.writeFileAtomically(b, Array("b".utf8))
-        #expect(try Sys.exchange(a, b))
-        #expect(FS.read(a) == "b" && FS.read(b) == "a")
+        #expect(FS.names(t.sub("data/images")) == DirectoryImportTests.storeNames)
+        #expect(FS.names(t.sub("data/images/tmp")) == [])
+        // The old layer stays (a pod may run from it) until prune; in use, prune keeps it.
+        #expect(Sys.exists(old.rootfs))
+        var report = try store.prune(inUse: [old.rootfs])
+        #expect(report.layers == 0 && Sys.exists(old.rootfs))
+        #expect(report.blobs == 3, "the layer tar, config and manifest: a running pod needs none")
+        report = try store.prune(inUse: [])
+        #expect(report.layers == 1 && report.blobs == 0)
+        #expect(!Sys.exists(old.rootfs))
+        #expect(FS.read("\(try store.image(ref("app:stable")).rootfs)/version") == "2")
+        #expect(try store.check() == [])
     }
 
     @Test func aFailedImportKeepsTheOldImage() throws {
@@ -48,7 +49,8 @@ import KernelTestSupport
         b.tarFile(t)
         #expect(importError(t.store, "app", t.sub("t.tar")) != nil)
         #expect(FS.read("\(try t.store.image(ref("app")).rootfs)/version") == "1")
-        #expect(FS.names(t.sub("data/images")) == [".lock", "app"])
+        #expect(FS.names(t.sub("data/images/tmp")) == [])
+        #expect(FS.names(t.sub("data/images/layers/sha256")).count == 1)
     }
 
     @Test func leftoversOfDeadImportsAreCollected() throws {
@@ -57,14 +59,22 @@ import KernelTestSupport
         try t.store.importImage(ref("a"), from: .path(src))
         // A crashed import: a pid that does not exist (above the kernel's pid_max), a
         // half-written tree with a read-only directory.
-        let stale = t.sub("data/images/.tmp-2147483000-0")
+        let stale = t.sub("data/images/tmp/2147483000-0")
         FS.write("\(stale)/rootfs/half/file", "x")
         precondition(chmod("\(stale)/rootfs/half", 0o500) == 0)
-        let live = t.sub("data/images/.tmp-\(getpid())-999")  // ours: in flight, kept
+        let live = t.sub("data/images/tmp/\(getpid())-999")  // ours: in flight, kept
         FS.mkdir(live)
         try t.store.importImage(ref("b"), from: .path(src))
-        #expect(FS.names(t.sub("data/images")) == [".lock", ".tmp-\(getpid())-999", "a", "b"])
+        #expect(FS.names(t.sub("data/images/tmp")) == ["\(getpid())-999"])
+        // A temp of index.json that a crash left goes at the next prune.
+        FS.write(t.sub("data/images/.index.json.tmp.2147483000"), "{")
+        #expect(try t.store.prune(inUse: []).temporaries == 2)
+        #expect(!Sys.exists(t.sub("data/images/.index.json.tmp.2147483000")))
+        FS.mkdir(live)
         #expect(try t.store.list().map(\.reference.description) == ["a:latest", "b:latest"])
+        // The same tree twice is one layer.
+        #expect(FS.names(t.sub("data/images/layers/sha256")).count == 1)
+        try Sys.rmdir(live)
     }
 
     @Test func listAndRemove() throws {
@@ -77,19 +87,49 @@ import KernelTestSupport
         }
         let images = try store.list()
         #expect(images.map(\.reference.description) == ["a:1", "a:latest", "b/c:1", "b/c:2"])
-        #expect(images.allSatisfy { $0.config.size == 5 && $0.config.created.count == 20 })
-        #expect(Sys.exists(t.sub("data/images/b%2Fc/1/rootfs/f")))
+        #expect(images.allSatisfy { $0.size == 5 && $0.created.count == 20 })
 
         try store.remove(ref("b/c:1"))
         #expect(try store.list().map(\.reference.description) == ["a:1", "a:latest", "b/c:2"])
         try store.remove(ref("b/c:2"))
-        #expect(!Sys.exists(t.sub("data/images/b%2Fc")), "the name directory goes with its last tag")
         #expect(throws: ImageError.notFound(ref("b/c:2"))) { try store.remove(ref("b/c:2")) }
         #expect(ImageError.notFound(ref("b/c:2")).description == "no image b/c:2")
         #expect(throws: ImageError.notFound(ref("zzz"))) { try store.image(ref("zzz")) }
-        try store.remove(ref("a"))
+        // By digest: every name of that image.
+        let digest = try #require(images[0].manifestDigest)
+        #expect(try store.image(ImageReference(parsing: "a@\(digest)")).manifestDigest == digest)
+        try store.remove(ref("a:latest"))
         #expect(try store.list().map(\.reference.description) == ["a:1"])
-        #expect(FS.names(t.sub("data/images")) == [".lock", "a"])
+        try store.remove(ImageReference(parsing: "a@\(digest)"))
+        #expect(try store.list().isEmpty)
+        _ = try store.prune(inUse: [])
+        #expect(FS.names(t.sub("data/images/blobs/sha256")) == [] && FS.names(t.sub("data/images/layers/sha256")) == [])
+    }
+
+    @Test func firstStoreImagesAreReadAsOneLayerImages() throws {
+        let t = TempDir("legacy")
+        // The first store's layout, as its `image import` left it.
+        let dir = t.sub("data/images/me%2Fold/v1")
+        FS.write("\(dir)/rootfs/hello", "old")
+        FS.write("\(dir)/config.json", ImageConfig(entrypoint: ["/hello"], created: "2025-01-01T00:00:00Z", size: 3).json.serialized())
+        let store = t.store
+        let old = try store.image(ref("me/old:v1"))
+        #expect(old.rootfs == "\(dir)/rootfs" && old.config.entrypoint == ["/hello"] && old.manifestDigest == nil)
+        #expect(try store.list().map(\.reference.description) == ["me/old:v1"])
+        // An import of the same name shadows it; prune removes it when no pod uses it.
+        let src = tree(t, "src", files: ["hello": "new"])
+        try store.importImage(ref("me/old:v1"), from: .path(src))
+        #expect(FS.read("\(try store.image(ref("me/old:v1")).rootfs)/hello") == "new")
+        #expect(try store.list().count == 1)
+        _ = try store.prune(inUse: [old.rootfs])
+        #expect(Sys.exists(dir))
+        _ = try store.prune(inUse: [])
+        #expect(!Sys.exists(dir) && !Sys.exists(t.sub("data/images/me%2Fold")))
+        // rm of a first-store image.
+        FS.write(t.sub("data/images/x/latest/config.json"), ImageConfig().json.serialized())
+        FS.mkdir(t.sub("data/images/x/latest/rootfs"))
+        try store.remove(ref("x"))
+        #expect(!Sys.exists(t.sub("data/images/x")))
     }
 
     @Test func removeDoesNotFollowSymlinksOutOfTheImage() throws {
@@ -103,6 +143,7 @@ import KernelTestSupport
         precondition(chmod("\(src)/ro", 0o555) == 0)
         try t.store.importImage(ref("l"), from: .path(src))
         try t.store.remove(ref("l"))
+        _ = try t.store.prune(inUse: [])
         #expect(FS.read("\(outside)/keep") == "keep")
         #expect(try t.store.list().isEmpty)
     }

@@ -139,3 +139,9 @@ func importError(_ store: ImageStore, _ ref: String, _ source: String) -> ImageE
 }
 
 func ref(_ s: String) -> ImageReference { try! ImageReference(parsing: s) }
+
+/// No image and no temp file: what a refused or interrupted import must leave (blobs it
+/// verified may stay, unreferenced, for `image prune`).
+func nothingVisible(_ t: TempDir) -> Bool {
+    ((try? t.store.list())?.isEmpty ?? true) && FS.names(t.sub("data/images/tmp")).isEmpty && FS.names(t.sub("data/images/layers/sha256")).isEmpty
+}

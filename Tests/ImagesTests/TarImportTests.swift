@@ -54,7 +54,6 @@ import Kernel
         if format == "gnu" { #expect(bytes.range(of: Data("././@LongLink".utf8)) != nil) }
         if format == "pax" { #expect(bytes.range(of: Data("path=".utf8)) != nil) }
         let image = try t.store.importImage(ref("t:\(format.prefix(3))"), from: .path(tar))
-        #expect(image.config.sourceKind == "tar")
         try check(image.rootfs)
         if format == "pax" {
             var st = stat()
@@ -78,7 +77,6 @@ import Kernel
         #expect(FS.read("\(image.rootfs)/etc/hostname") == "box\n")
         #expect(FS.read("\(image.rootfs)/abs/leading/slash") == "ok")
         #expect(FS.lstat("\(image.rootfs)/old-v7-dir")?.isDirectory == true)
-        #expect(image.config.sourcePath == "<stdin>")
     }
 
     /// Each refusal: the import fails with the entry named, and leaves nothing behind.
@@ -115,7 +113,7 @@ import Kernel
         let e = importError(t.store, "x", t.sub("t.tar"))
         #expect(e?.description == "\(t.sub("t.tar")): \(message)")
         if case .refusedEntry = e {} else { Issue.record("not a refusal: \(String(describing: e))") }
-        #expect(FS.names(t.sub("data/images")) == [])
+        #expect(nothingVisible(t))
     }
 
     /// The classic tar-slip: `link -> <outside>`, then `link/evil`. The symlink itself is
@@ -132,7 +130,7 @@ import Kernel
         #expect(e == .refusedEntry(source: t.sub("t.tar"), entry: "link/evil",
                                    reason: "the path goes through the symlink \"link\"; entries are never written through a symlink"))
         #expect(FS.names(outside) == [])
-        #expect(FS.names(t.sub("data/images")) == [])
+        #expect(nothingVisible(t))
 
         // The same with a relative symlink one level down, and a directory entry.
         var c = TarBuilder()
@@ -159,14 +157,25 @@ import Kernel
         #expect(FS.lstat("\(image.rootfs)/f")?.isRegularFile == true)
     }
 
-    @Test func refusesCompressedInput() throws {
+    /// gzip and zstd rootfs tars are read as they are (the layer keeps its compression);
+    /// bzip2 is refused, naming it.
+    @Test func readsGzipAndZstdRootfsTars() throws {
         let t = TempDir("tar-gz")
         FS.write(t.sub("a"), "a")
-        let r = try run("/usr/bin/tar", ["-C", t.path, "-czf", t.sub("t.tar.gz"), "a"])
-        try #require(r.status == 0)
-        let e = importError(t.store, "x", t.sub("t.tar.gz"))
-        #expect(e == .badArchive(source: t.sub("t.tar.gz"), reason: "gzip-compressed; decompress it first (podrec reads uncompressed tar only)"))
-        #expect(FS.names(t.sub("data/images")) == [])
+        try #require(try run("/usr/bin/tar", ["-C", t.path, "-czf", t.sub("t.tar.gz"), "a"]).status == 0)
+        let gz = try t.store.importImage(ref("gz"), from: .path(t.sub("t.tar.gz")))
+        #expect(FS.read("\(gz.rootfs)/a") == "a")
+        if Sys.exists("/usr/bin/zstd") {
+            try #require(try run("/usr/bin/tar", ["-C", t.path, "--zstd", "-cf", t.sub("t.tar.zst"), "a"]).status == 0)
+            let zst = try t.store.importImage(ref("zst"), from: .path(t.sub("t.tar.zst")))
+            #expect(zst.diffIDs == gz.diffIDs || FS.read("\(zst.rootfs)/a") == "a")
+        }
+        if Sys.exists("/usr/bin/bzip2") {
+            try #require(try run("/usr/bin/tar", ["-C", t.path, "-cjf", t.sub("t.tar.bz2"), "a"]).status == 0)
+            let e = importError(t.store, "x", t.sub("t.tar.bz2"))
+            #expect(e == .badArchive(source: t.sub("t.tar.bz2"), reason: "bzip2-compressed; decompress it first (podrec reads uncompressed tar only)"))
+        }
+        #expect(try t.store.check() == [])
     }
 
     @Test func refusesBadChecksumTruncationAndGarbage() throws {
@@ -190,7 +199,7 @@ import Kernel
         if case .badArchive? = importError(t.store, "x", t.sub("text.tar")) {} else { Issue.record("text accepted") }
         FS.write(t.sub("empty.tar"), "")
         #expect(importError(t.store, "x", t.sub("empty.tar"))?.description == "\(t.sub("empty.tar")): empty file; not a tar archive")
-        #expect(FS.names(t.sub("data/images")) == [])
+        #expect(nothingVisible(t))
     }
 
     @Test func numbersAndPaxRecords() {

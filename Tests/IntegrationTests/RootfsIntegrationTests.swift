@@ -190,6 +190,45 @@ extension Integration {
             #expect(try Sys.listDirectory(image.rootfs + "/bin").sorted() == ["busybox", "sh"])
             #expect(try Sys.listDirectory(scratch) == [])
         }
+
+        /// A three-layer OCI image (Tests/Fixtures/images/make_image.py: busybox in the base,
+        /// a whiteout of /etc/a and an opaque /dir in the second, /srv/top in the third),
+        /// imported and stacked: the container sees the merged tree, overlayfs's way.
+        @Test func aLayeredImageShowsItsWhiteoutsAndOpaqueDirs() throws {
+            try HostTool.require("/bin/busybox", package: "busybox-static")
+            try HostTool.require("/usr/bin/python3", package: "python3")
+            let lab = try SpawnLab()
+            defer { lab.finish() }
+            let tmp = try lab.tempDir()
+            let script = String(#filePath.dropLast("Tests/IntegrationTests/RootfsIntegrationTests.swift".count)) + "Tests/Fixtures/images/make_image.py"
+            let made = system("/usr/bin/python3 '\(script)' oci-archive '\(tmp)/oci.tar' --busybox /bin/busybox >/dev/null")
+            try #require(made == 0)
+            let image = try ImageStore(dataRoot: tmp + "/data").importImages(nil, from: .path(tmp + "/oci.tar"))[0]
+            try #require(image.layerDirectories.count == 3)
+            let rw = try makeTemporaryDirectory("podrec-rootfs", under: "/dev/shm")
+            defer { try? Sys.removeTree(rw) }
+            let upper = rw + "/upper", work = rw + "/work", scratch = tmp + "/root"
+            for dir in [upper, work, scratch] { try Sys.mkdirs(dir, mode: 0o755) }
+            let plan = try ContainerRootfs.mounts(RootfsRequest(root: .image(layers: image.layerDirectories.reversed(), upper: upper, work: work),
+                                                                scratch: scratch))
+            var request = SpawnRequest(["/bin/sh", "-c", """
+                cat /etc/a 2>/dev/null || echo no-a
+                cat /etc/b /etc/c /usr/b-hard /srv/top
+                ls /dir
+                ls -l /b-link | sed 's/.*-> //'
+                rm /etc/b && test ! -e /etc/b && echo rm-ok
+                """])
+            request.newPIDNamespace = true
+            request.unshare = [.mount, .network]
+            request.mounts = plan.mounts
+            request.rootfs = plan.rootfs
+            let run = try lab.run(request)
+            #expect(run == SpawnRun(output: "no-a\nb\nc\nb\ntop\nz\n/etc/b\nrm-ok\n", status: .exited(0)))
+            // The removal is a whiteout in the container's upper dir; the layer is untouched.
+            #expect(Sys.exists(image.layerDirectories[0] + "/etc/b"))
+            #expect(try Sys.stat(upper + "/etc/b", followSymlinks: false).type == S_IFCHR)
+            #expect(try ImageStore(dataRoot: tmp + "/data").check() == [])
+        }
     }
 }
 

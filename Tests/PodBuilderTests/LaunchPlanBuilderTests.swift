@@ -538,6 +538,82 @@ struct LaunchPlanBuilderTests {
         #expect(try Self.buildError(Self.one("image: host, command: [sh], securityContext: {runAsNonRoot: true, runAsUser: 5}")) == nil)
     }
 
+    // MARK: - Layered images and the image's user
+
+    static let top = "/var/lib/podrec/images/layers/sha256/top/rootfs"
+    static let base = "/var/lib/podrec/images/layers/sha256/base/rootfs"
+    static let layered = FileLookup.fake([
+        base + "/bin/busybox": .file(executable: true),
+        base + "/bin/gone": .file(executable: true),
+        base + "/usr/bin/hidden": .file(executable: true),
+        base + "/opt/tool": .file(executable: true),
+        top + "/bin/gone": .other,             // a whiteout
+        top + "/usr": .file(executable: false), // a file over a lower directory hides it
+        top + "/opt/tool": .file(executable: false),
+    ])
+
+    static func layeredInput(_ yaml: String, user: Result<ImageUser, ImageSpecError>? = nil, stopSignal: String = "") throws -> PodBuildInput {
+        var input = try Self.input(yaml)
+        let found = ImageLookup.Found(layers: [top, base], config: ImageConfig(cmd: ["busybox"], env: ["PATH=/usr/bin:/bin:/opt"], stopSignal: stopSignal), user: user)
+        input.images = .fixed(["layered:latest": found])
+        input.files = layered
+        return input
+    }
+
+    @Test func layeredImagesStackTopFirstAndThePathSearchSeesWhiteouts() throws {
+        let build = try LaunchPlanBuilder.build(Self.layeredInput(Self.one("image: layered")))
+        let c = build.plan.containers[0]
+        #expect(c.root == .image(layers: [Self.top, Self.base], upper: "/var/lib/podrec/pods/u1/overlay/c/upper", work: "/var/lib/podrec/pods/u1/overlay/c/work"))
+        #expect(c.executable == "/bin/busybox")
+        func exe(_ name: String) throws -> String {
+            try LaunchPlanBuilder.build(Self.layeredInput(Self.one("image: layered, command: [\(name)]"))).plan.containers[0].executable
+        }
+        #expect(try exe("gone") == "gone", "whited out in the top layer")
+        #expect(try exe("hidden") == "hidden", "under a file that hides its directory")
+        #expect(try exe("tool") == "tool", "the top layer's copy is not executable")
+    }
+
+    @Test func theImagesUserAppliesUnlessRunAsUserReplacesIt() throws {
+        let web = ImageUser(uid: 1000, gid: 1001)
+        var c = try LaunchPlanBuilder.build(Self.layeredInput(Self.one("image: layered"), user: .success(web))).plan.containers[0]
+        #expect(c.uid == 1000 && c.gid == 1001)
+        c = try LaunchPlanBuilder.build(Self.layeredInput(Self.one("image: layered, securityContext: {runAsUser: 7}"), user: .success(web))).plan.containers[0]
+        #expect(c.uid == 7 && c.gid == 0)
+        c = try LaunchPlanBuilder.build(Self.layeredInput(Self.one("image: layered, securityContext: {runAsGroup: 9}"), user: .success(web))).plan.containers[0]
+        #expect(c.uid == 1000 && c.gid == 9)
+        // runAsNonRoot is checked against the image's user.
+        #expect(Self.buildError(try Self.layeredInput(Self.one("image: layered, securityContext: {runAsNonRoot: true}"), user: .success(web))) == nil)
+        let root = try #require(Self.buildError(try Self.layeredInput(Self.one("image: layered, securityContext: {runAsNonRoot: true}"))))
+        #expect(root.path == "spec.containers[0].securityContext.runAsNonRoot")
+        // A name the image's passwd lacks is an error unless runAsUser replaces it.
+        let missing = Result<ImageUser, ImageSpecError>.failure(.badConfig("the image's user \"nobody\" is not in its /etc/passwd"))
+        let e = try #require(Self.buildError(try Self.layeredInput(Self.one("image: layered"), user: missing)))
+        #expect(e.message.contains("\"nobody\" is not in its /etc/passwd"))
+        #expect(Self.buildError(try Self.layeredInput(Self.one("image: layered, securityContext: {runAsUser: 3}"), user: missing)) == nil)
+    }
+
+    @Test func theImagesStopSignalAppliesUnlessTheLifecycleSetsOne() throws {
+        var c = try LaunchPlanBuilder.build(Self.layeredInput(Self.one("image: layered"), stopSignal: "SIGQUIT")).plan.containers[0]
+        #expect(c.stopSignal == 3)
+        c = try LaunchPlanBuilder.build(Self.layeredInput(Self.one("image: layered"), stopSignal: "USR1")).plan.containers[0]
+        #expect(c.stopSignal == 10)
+        c = try LaunchPlanBuilder.build(Self.layeredInput(Self.one("image: layered, lifecycle: {stopSignal: SIGINT}"), stopSignal: "SIGQUIT")).plan.containers[0]
+        #expect(c.stopSignal == 2)
+        #expect(Self.buildError(try Self.layeredInput(Self.one("image: layered"), stopSignal: "SIGNOPE")) != nil)
+    }
+
+    @Test func imageUsersResolveInTheImagesFiles() throws {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1001::/home/web:/bin/sh\n"
+        let group = "root:x:0:\nstaff:x:50:\n"
+        #expect(try ImageUser.resolve("", passwd: passwd, group: group) == nil)
+        #expect(try ImageUser.resolve("web", passwd: passwd, group: group) == ImageUser(uid: 1000, gid: 1001))
+        #expect(try ImageUser.resolve("web:staff", passwd: passwd, group: group) == ImageUser(uid: 1000, gid: 50))
+        #expect(try ImageUser.resolve("1000", passwd: passwd, group: group) == ImageUser(uid: 1000, gid: 1001))
+        #expect(try ImageUser.resolve("4242:7", passwd: nil, group: nil) == ImageUser(uid: 4242, gid: 7))
+        #expect(throws: ImageSpecError.self) { try ImageUser.resolve("nobody", passwd: passwd, group: group) }
+        #expect(throws: ImageSpecError.self) { try ImageUser.resolve("web:nogroup", passwd: passwd, group: group) }
+    }
+
     // MARK: - OOM scores and QoS
 
     @Test func oomScoresByQoS() throws {

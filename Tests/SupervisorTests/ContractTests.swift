@@ -16,10 +16,15 @@ import Testing
                                      MountSpec(source: "/v/sub/dir", target: "/c", beneath: "/v")],
                             cgroup: "podrec/x/init", stopSignal: 3, oomScoreAdj: 1000),
             ContainerLaunch(name: "main", executable: "/bin/true", arguments: ["true", ""], cgroup: "podrec/x/main"),
+            ContainerLaunch(name: "layered", executable: "/bin/true", arguments: ["true"],
+                            root: .image(layers: ["/l/top", "/l/mid", "/l/base"], upper: "/u2", work: "/k2"), cgroup: "podrec/x/layered"),
         ]
         let text = plan.encoded()
         #expect(!text.contains("\t\n"))
         #expect(try LaunchPlan.decode(text) == plan)
+        // One layer keeps the form plans had before layers; several get their own line.
+        #expect(text.contains(#"root image\t/r\t/u\t/k"#))
+        #expect(text.contains(#"root layers\t/u2\t/k2\t/l/top\t/l/mid\t/l/base"#))
     }
 
     /// Probes and hooks, every action kind, with odd bytes where a manifest allows them.

@@ -110,7 +110,8 @@ extension Podrec {
             if let launch {
                 switch launch.root {
                 case .host: out.field(2, "Image root", "host")
-                case .image(let rootfs, _, _): out.field(2, "Image root", rootfs)
+                case .image(let layers, _, _):
+                    out.field(2, layers.count == 1 ? "Image root" : "Image layers", layers.joined(separator: ":"))
                 }
                 out.field(2, "Executable", redact(launch.executable))
                 out.field(2, "Command", redact(ShellWords.join(launch.arguments)))

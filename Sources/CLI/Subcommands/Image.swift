@@ -1,18 +1,22 @@
 import ImageModel
 import ArgumentParser
 import Images
+import Kernel
+import PodModel
 import YAML
 
 extension Podrec {
     struct Image: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "image",
-            abstract: "Manage the local image store: import a rootfs, list, remove.",
+            abstract: "Manage the local image store: import, list, inspect, remove, prune, check.",
             discussion: """
-                Images live under DATA-ROOT/images/<name, '/' as %2F>/<tag>/{rootfs/,config.json}.
-                A Pod's `image: NAME[:TAG]` names one; `image: host` is reserved for a view of the host.
+                Images live under DATA-ROOT/images/: blobs by digest (blobs/sha256/), each layer \
+                unpacked once (layers/sha256/<diff id>/), names in index.json. A Pod's \
+                `image: [REGISTRY/]NAME[:TAG][@sha256:...]` names one (`nginx` is \
+                docker.io/library/nginx:latest); `image: host` is reserved for a view of the host.
                 """,
-            subcommands: [Import.self, List.self, Remove.self]
+            subcommands: [Import.self, List.self, Inspect.self, Remove.self, Prune.self, Check.self]
         )
 
         /// `--data-root`, shared by every image subcommand.
@@ -44,13 +48,17 @@ extension Podrec.Image {
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import",
-            abstract: "Import a root filesystem as NAME[:TAG] (TAG defaults to latest).",
+            abstract: "Import an image archive, an OCI layout, or a root filesystem as NAME[:TAG].",
             discussion: """
-                SOURCE is a directory, an uncompressed tar file (as `podman export` or `tar -c` \
-                write it; decompress a .tar.gz first), or - for a tar on stdin. Owners, modes \
-                (setuid bits included) and symlinks are kept. Refused, naming the entry: '..' \
-                paths, symlinks that escape the root, device nodes, FIFOs and sockets, hard \
-                links to nothing extracted before. An existing NAME:TAG is replaced atomically.
+                SOURCE is an OCI image layout directory, an oci-archive or docker-archive tar \
+                (`skopeo copy`, `docker save`, `podman save`), or a root filesystem: a directory \
+                or a tar (plain, gzip or zstd; as `podman export` or `tar -c` write it), or - \
+                for a tar on stdin. An archive keeps its own names unless NAME is given; a root \
+                filesystem needs NAME and becomes a one-layer image. Every blob is checked \
+                against its digest. Owners, modes (setuid bits included), xattrs and symlinks \
+                are kept. Refused, naming the entry: '..' paths, symlinks that escape the root, \
+                device nodes, FIFOs and sockets, hard links to nothing extracted before. An \
+                existing NAME:TAG is replaced atomically.
 
                 --entrypoint and --cmd take either a JSON array, for arguments with spaces:
                   --entrypoint '["/bin/sh", "-c"]' --cmd '["echo hello; sleep 1"]'
@@ -60,11 +68,12 @@ extension Podrec.Image {
                 """
         )
 
-        @Argument(help: "NAME[:TAG]: lowercase components [a-z0-9]+([._-][a-z0-9]+)* separated by '/'.")
-        var reference: String
+        @Argument(help: ArgumentHelp("[REGISTRY/]NAME[:TAG] (optional for an archive), then SOURCE: a directory, a tar file, or - for a tar on stdin.",
+                                     valueName: "name-and-source"))
+        var arguments: [String]
 
-        @Argument(help: ArgumentHelp("A directory, a tar file, or - for a tar on stdin.", valueName: "source"))
-        var source: String
+        @Option(help: ArgumentHelp("The platform to pick from a multi-platform image.", valueName: "os/arch[/variant]"))
+        var platform: String?
 
         @Option(help: ArgumentHelp("The image's entrypoint: a JSON array or a string split on spaces.", valueName: "command"))
         var entrypoint: String?
@@ -80,17 +89,28 @@ extension Podrec.Image {
 
         @OptionGroup var dataRoot: Podrec.Image.DataRoot
 
+        func validate() throws {
+            guard (1...2).contains(arguments.count) else { throw ValidationError("expected [NAME[:TAG]] SOURCE") }
+        }
+
         func run() throws {
-            let ref = try Podrec.Image.reference(reference)
+            let ref = arguments.count == 2 ? try Podrec.Image.reference(arguments[0]) : nil
+            let source = arguments.last!
             do throws(ImageError) {
                 var config = ImageConfig(env: env, workdir: workdir ?? "")
                 do throws(ImageSpecError) {
                     if let entrypoint { config.entrypoint = try ImageConfig.parseCommand(entrypoint, option: "--entrypoint") }
                     if let cmd { config.cmd = try ImageConfig.parseCommand(cmd, option: "--cmd") }
                 } catch { throw ImageError(error) }
+                var chosen = ImageStore.hostPlatform()
+                if let platform {
+                    do throws(ImageSpecError) { chosen = try Platform(parsing: platform) } catch { throw ImageError(error) }
+                }
                 let from: ImageStore.Source = source == "-" ? .tarStream(fd: 0, name: "<stdin>") : .path(source)
-                let image = try dataRoot.store.importImage(ref, from: from, config: config)
-                print("imported \(image.reference) (\(Podrec.Image.List.formatSize(image.config.size)))")
+                for image in try dataRoot.store.importImages(ref, from: from, config: config, platform: chosen) {
+                    let layers = image.layerDirectories.count == 1 ? "1 layer" : "\(image.layerDirectories.count) layers"
+                    print("imported \(image.reference) (\(Podrec.Image.List.formatSize(image.size)), \(layers), \(image.manifestDigest?.description ?? ""))")
+                }
             } catch {
                 throw Podrec.Image.fail(error)
             }
@@ -100,7 +120,7 @@ extension Podrec.Image {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "ls",
-            abstract: "List the stored images: name, tag, rootfs size, import time.",
+            abstract: "List the stored images: repository, tag, digest, size, creation time.",
             aliases: ["list"]
         )
 
@@ -113,26 +133,17 @@ extension Podrec.Image {
             let images: [StoredImage]
             do throws(ImageError) { images = try dataRoot.store.list() } catch { throw Podrec.Image.fail(error) }
             if output == .json {
-                let value = JSONValue.array(images.map { image in
-                    .object([
-                        JSONMember("name", .string(image.reference.name)),
-                        JSONMember("tag", .string(image.reference.tag)),
-                        JSONMember("size", .int(image.config.size)),
-                        JSONMember("created", .string(image.config.created)),
-                        JSONMember("rootfs", .string(image.rootfs)),
-                        JSONMember("config", image.config.json),
-                    ])
-                })
-                print(value.serialized(indent: 2))
+                print(JSONValue.array(images.map(Podrec.Image.json)).serialized(indent: 2))
                 return
             }
-            let rows = [("NAME", "TAG", "SIZE", "CREATED")] + images.map {
-                ($0.reference.name, $0.reference.tag, Self.formatSize($0.config.size), $0.config.created)
+            let rows = [("REPOSITORY", "TAG", "DIGEST", "SIZE", "CREATED")] + images.map {
+                ($0.reference.familiarName, $0.reference.tag ?? "<none>", $0.manifestDigest.map { String($0.description.prefix(19)) } ?? "<first store>",
+                 Self.formatSize($0.size), $0.created)
             }
-            let w0 = rows.map(\.0.count).max()!, w1 = rows.map(\.1.count).max()!, w2 = rows.map(\.2.count).max()!
+            let w0 = rows.map(\.0.count).max()!, w1 = rows.map(\.1.count).max()!, w2 = rows.map(\.2.count).max()!, w3 = rows.map(\.3.count).max()!
             for r in rows {
                 func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: w - s.count) }
-                print("\(pad(r.0, w0))  \(pad(r.1, w1))  \(pad(r.2, w2))  \(r.3)")
+                print("\(pad(r.0, w0))  \(pad(r.1, w1))  \(pad(r.2, w2))  \(pad(r.3, w3))  \(r.4)")
             }
         }
 
@@ -154,14 +165,35 @@ extension Podrec.Image {
         }
     }
 
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "inspect",
+            abstract: "Print an image as JSON: names, digest, run defaults, layers."
+        )
+
+        @Argument(help: "[REGISTRY/]NAME[:TAG][@sha256:...]")
+        var references: [String]
+
+        @OptionGroup var dataRoot: Podrec.Image.DataRoot
+
+        func run() throws {
+            var out: [JSONValue] = []
+            for text in references {
+                let ref = try Podrec.Image.reference(text)
+                do throws(ImageError) { out.append(Podrec.Image.json(try dataRoot.store.image(ref))) } catch { throw Podrec.Image.fail(error) }
+            }
+            print(JSONValue.array(out).serialized(indent: 2))
+        }
+    }
+
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rm",
-            abstract: "Remove NAME[:TAG] (TAG defaults to latest) from the store.",
+            abstract: "Remove images by NAME[:TAG] or NAME@sha256:..., then prune what nothing uses.",
             aliases: ["remove"]
         )
 
-        @Argument(help: "NAME[:TAG]")
+        @Argument(help: "[REGISTRY/]NAME[:TAG][@sha256:...]")
         var references: [String]
 
         @OptionGroup var dataRoot: Podrec.Image.DataRoot
@@ -181,5 +213,85 @@ extension Podrec.Image {
             }
             if failed { throw ExitCode.failure }
         }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "prune",
+            abstract: "Remove blobs and layers no image names and no pod uses, and what interrupted imports left."
+        )
+
+        @OptionGroup var dataRoot: Podrec.Image.DataRoot
+
+        @Option(name: .customLong("root"), help: ArgumentHelp("Pod state, whose launch plans name the layers in use. Default: $PODREC_ROOT, else /run/podrec.", valueName: "dir"))
+        var root: String?
+
+        func run() throws {
+            do throws(ImageError) {
+                let inUse = Podrec.Image.lowerDirectoriesInUse(stateRoot: root ?? RootOptions.env("PODREC_ROOT") ?? "/run/podrec")
+                let report = try dataRoot.store.prune(inUse: inUse)
+                print("removed \(report.blobs) blobs, \(report.layers) layers, \(report.temporaries) leftovers (\(Podrec.Image.List.formatSize(report.bytes)))")
+            } catch {
+                throw Podrec.Image.fail(error)
+            }
+        }
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "check",
+            abstract: "Re-verify every blob against its digest and every layer against its diff id."
+        )
+
+        @OptionGroup var dataRoot: Podrec.Image.DataRoot
+
+        func run() throws {
+            let problems: [String]
+            do throws(ImageError) { problems = try dataRoot.store.check() } catch { throw Podrec.Image.fail(error) }
+            var stderr = StandardError()
+            for p in problems { print("error: \(p)", to: &stderr) }
+            if !problems.isEmpty { throw ExitCode.failure }
+            print("ok")
+        }
+    }
+}
+
+extension Podrec.Image {
+    static func json(_ image: StoredImage) -> JSONValue {
+        var m = [
+            JSONMember("repository", .string(image.reference.name)),
+            JSONMember("name", .string(image.reference.familiarName)),
+            JSONMember("tag", image.reference.tag.map { .string($0) } ?? .null),
+            JSONMember("digest", image.manifestDigest.map { .string($0.description) } ?? .null),
+            JSONMember("size", .int(image.size)),
+            JSONMember("created", .string(image.created)),
+            JSONMember("config", .object([
+                JSONMember("entrypoint", .array(image.config.entrypoint.map { .string($0) })),
+                JSONMember("cmd", .array(image.config.cmd.map { .string($0) })),
+                JSONMember("env", .array(image.config.env.map { .string($0) })),
+                JSONMember("workdir", .string(image.config.workdir)),
+                JSONMember("user", .string(image.config.user)),
+                JSONMember("stopSignal", .string(image.config.stopSignal)),
+            ])),
+            JSONMember("diffIDs", .array(image.diffIDs.map { .string($0.description) })),
+            JSONMember("layers", .array(image.layerDirectories.map { .string($0) })),
+        ]
+        if let legacy = image.legacyDirectory { m.append(JSONMember("firstStoreDirectory", .string(legacy))) }
+        return .object(m)
+    }
+
+    /// Every lower dir that a launch plan under the state root names: what `prune` keeps,
+    /// whatever the index says. Read as text (a plan's lines), so a plan this podrec cannot
+    /// decode still protects its layers.
+    static func lowerDirectoriesInUse(stateRoot: String) -> Set<String> {
+        var out: Set<String> = []
+        for name in (try? Sys.listDirectory(PodLayout.pods(stateRoot))) ?? [] {
+            let plan = PodStateDirectory(path: PodLayout.pods(stateRoot) + "/" + name).path + "/" + PodStateDirectory.File.plan.rawValue
+            guard let bytes = try? Sys.readFile(plan) else { continue }
+            for word in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\t" || $0 == "\n" || $0 == " " || $0 == ":" }) where word.hasPrefix("/") {
+                out.insert(String(word))
+            }
+        }
+        return out
     }
 }

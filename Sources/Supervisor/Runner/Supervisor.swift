@@ -421,10 +421,10 @@ public final class Supervisor {
         let root: ContainerRoot
         switch spec.root {
         case .host: root = .host
-        case .image(let rootfs, let upper, let work):
+        case .image(let layers, let upper, let work):
             try Sys.mkdirs(upper, mode: 0o755)
             try Sys.mkdirs(work, mode: 0o700)
-            root = .image(rootfs: rootfs, upper: upper, work: work)
+            root = .image(layers: layers, upper: upper, work: work)
         }
         var rootRequest = RootfsRequest(root: root, scratch: scratch,
                                         volumes: spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory, beneath: $0.beneath) },
