@@ -202,10 +202,18 @@ struct RootfsWriter: TarSink {
         do {
             try Sys.mknodCharacterAt(parent, path.name, mode: 0, major: 0, minor: 0, describedAs: hostPath(path))
         } catch {
+            // On an overlayfs data root, mknod 0/0 is the overlay's own whiteout and fails
+            // (EPERM, or EOPNOTSUPP on some kernels): say where the store must live instead.
+            if (try? Sys.filesystemType(rootPath)) == Self.overlayfsMagic {
+                throw refuse(entry, "a whiteout, which the image store cannot hold on overlayfs (\(rootPath)); put the data root (--data-root, $PODREC_DATA_ROOT) on ext4, xfs, btrfs or tmpfs")
+            }
             if error.errno.rawValue == EPERM { throw refuse(entry, "a whiteout, which needs root to create (an overlayfs 0/0 device)") }
             throw .kernel(error)
         }
     }
+
+    /// statfs(2)'s f_type of overlayfs (linux/magic.h, OVERLAYFS_SUPER_MAGIC).
+    static let overlayfsMagic: Int64 = 0x794C_7630
 
     /// Marks directory `path` opaque: none of the lower layers' entries in it show through
     /// (`trusted.overlay.opaque=y`). The directory's own entries in this layer stay.
