@@ -77,7 +77,9 @@ final class PullProgressRenderer: Sendable {
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }
 
+    /// `3.4 MB`; under 0.1 MB in kB (`12 kB`), so a small pull does not read as nothing.
     static func megabytes(_ bytes: Int64) -> String {
+        if bytes > 0 && bytes < 100_000 { return "\((bytes + 999) / 1000) kB" }
         let tenths = (bytes * 10 + 500_000) / 1_000_000
         return "\(tenths / 10).\(tenths % 10) MB"
     }

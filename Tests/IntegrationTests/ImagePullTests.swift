@@ -134,14 +134,37 @@ extension Integration {
             #expect(lab.blobDownloads().isEmpty)
         }
 
+        /// A blob redirected to another origin (another host and port, or the same host on
+        /// another port) is fetched without the registry's Authorization.
+        @Test func redirectedBlobsGoWithoutAuthorization() throws {
+            let lab = try RegistryLab("redirect", tls: false, auth: .htpasswd(user: "tester", password: "right-pass"))
+            defer { lab.finish() }
+            let manifest = try lab.push("test/app", creds: "tester:right-pass")
+            let front = try lab.startFront("redirect", user: "tester", password: "right-pass")
+            let r = try lab.podrec("image", "pull", "127.0.0.1:\(front)/test/app:v1", "--creds", "tester:right-pass")
+            #expect(r.status == 0, "\(r.output)")
+            #expect(Self.pulledLine(r.output)?[2] == manifest, "\(r.output)")
+            let log = try Sys.readString(lab.tmp + "/front.log").split(separator: "\n")
+            let redirected = log.filter { $0.hasPrefix("front redirect") }
+            let fetched = log.filter { $0.hasPrefix("blob-host") }
+            #expect(redirected.count == 4 && redirected.allSatisfy { $0.hasSuffix("authorization=present") }, "\(log)")
+            #expect(fetched.count == 4 && fetched.allSatisfy { $0.hasSuffix("authorization=absent") }, "\(log)")
+            #expect(fetched.contains { $0.contains("host=localhost:") } && fetched.contains { $0.contains("host=127.0.0.1:") }, "\(log)")
+            #expect(log.contains { $0.contains("/manifests/v1 authorization=present") }, "\(log)")
+        }
+
+        /// Two processes pull images that share every blob, through a front that takes a
+        /// second per blob so that they overlap: the blob locks let one download each blob
+        /// and the other find it there.
         @Test func concurrentPullsDownloadEachBlobOnce() throws {
-            let lab = try RegistryLab("concurrent")
+            let lab = try RegistryLab("concurrent", tls: false)
             defer { lab.finish() }
             // The same layers under two names (and one config): four blobs in all.
             try lab.push("test/a")
             try lab.push("test/b")
+            let front = try lab.startFront("slow")
             let pids = try ["test/a", "test/b"].map { repo in
-                try lab.startPodrec(["image", "pull", "\(lab.host)/\(repo):v1", "--cert-dir", lab.certDirectory],
+                try lab.startPodrec(["image", "pull", "127.0.0.1:\(front)/\(repo):v1"],
                                     log: lab.tmp + "/pull-\(repo.split(separator: "/").last!).log")
             }
             for (pid, name) in zip(pids, ["a", "b"]) {
@@ -153,6 +176,8 @@ extension Integration {
             #expect(downloads.count == 4 && digests.count == 4, "each blob once: \(downloads)")
             let check = try lab.podrec("image", "check")
             #expect(check.status == 0, "\(check.output)")
+            let waits = try Sys.readString(lab.tmp + "/front.log").split(separator: "\n").filter { $0.hasPrefix("front slow") }
+            #expect(waits.count == 4, "the front saw each blob asked for once: \(waits)")
             let list = try lab.podrec("image", "ls")
             #expect(list.output.contains("test/a") && list.output.contains("test/b"), "\(list.output)")
         }
