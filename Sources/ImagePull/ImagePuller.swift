@@ -26,6 +26,9 @@ public final class ImagePuller: Sendable {
     public let options: RegistryOptions
     let registries: RegistriesConf
     let http: HTTPClient
+    /// The puller's own event loop (one thread: a pull is I/O-bound), so that `shutdown`
+    /// leaves no thread or fd behind in a long-lived process (the watcher) or a test.
+    let events: MultiThreadedEventLoopGroup
     let pool: NIOThreadPool
     private let closed = Mutex(false)
 
@@ -59,7 +62,8 @@ public final class ImagePuller: Sendable {
             timeout: .init(connect: .seconds(30), read: .seconds(120)),
             connectionPool: connections,
             decompression: .disabled)  // the digests are over the bytes as sent
-        self.http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        self.events = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.http = HTTPClient(eventLoopGroup: events, configuration: configuration)
         self.pool = NIOThreadPool(numberOfThreads: max(2, options.parallelDownloads + 1))
         pool.start()
     }
@@ -70,6 +74,7 @@ public final class ImagePuller: Sendable {
         guard closed.withLock({ let was = $0; $0 = true; return !was }) else { return }
         try? await http.shutdown()
         try? await pool.shutdownGracefully()
+        try? await events.shutdownGracefully()
     }
 
     /// Pulls `ref` (tag or digest) into the store; returns the stored image. `pullSecrets`:

@@ -1,9 +1,28 @@
 import Glibc
+import ImagePull
 import Images
 import ImageModel
 import Kernel
 import KernelTestSupport
 import Testing
+
+/// Progress events, from whichever task made them.
+final class EventLog: @unchecked Sendable {
+    private var events: [PullEvent] = []
+    private let lock = EventLock()
+    func add(_ e: PullEvent) { lock.locked { events.append(e) } }
+    var all: [PullEvent] { lock.locked { events } }
+}
+
+final class EventLock: @unchecked Sendable {
+    private var m = pthread_mutex_t()
+    init() { pthread_mutex_init(&m, nil) }
+    func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&m)
+        defer { pthread_mutex_unlock(&m) }
+        return body()
+    }
+}
 
 extension Integration {
     /// `podrec image pull` against a real registry (Debian's docker-registry) on 127.0.0.1,
@@ -151,6 +170,59 @@ extension Integration {
             #expect(fetched.count == 4 && fetched.allSatisfy { $0.hasSuffix("authorization=absent") }, "\(log)")
             #expect(fetched.contains { $0.contains("host=localhost:") } && fetched.contains { $0.contains("host=127.0.0.1:") }, "\(log)")
             #expect(log.contains { $0.contains("/manifests/v1 authorization=present") }, "\(log)")
+        }
+
+        /// The API the reconciler uses: `ImagePuller` with a pod's pull secret (raw
+        /// .dockerconfigjson) and registries.conf mirrors: a live mirror is used, a dead one
+        /// is passed over for the registry; progress events arrive; `shutdown` leaves no
+        /// thread's fd behind (the lab's leak check).
+        @Test func theLibraryWithAPullSecretAndMirrors() async throws {
+            let lab = try RegistryLab("api", auth: .htpasswd(user: "sec", password: "sec-pass"))
+            defer { lab.finish() }
+            let manifest = try lab.push("test/app", creds: "sec:sec-pass")
+            let dead = try RegistryLab.freePort()
+            // registry.invalid never resolves: were a rewrite wrong, nothing would leave.
+            let conf = """
+                [[registry]]
+                prefix = "registry.invalid/viamirror"
+                location = "127.0.0.1:\(dead)/none"
+                [[registry.mirror]]
+                location = "\(lab.host)/test"
+
+                [[registry]]
+                prefix = "registry.invalid/viaregistry"
+                location = "\(lab.host)/test"
+                [[registry.mirror]]
+                location = "127.0.0.1:\(dead)/none"
+
+                """
+            try Sys.writeFileAtomically(lab.tmp + "/mirrors.conf", Array(conf.utf8), mode: 0o644)
+            let secret = Array(#"{"auths": {"\#(lab.host)": {"username": "sec", "password": "sec-pass"}}}"#.utf8)
+            let options = RegistryOptions(certDirectory: lab.certDirectory, registriesConf: lab.tmp + "/mirrors.conf",
+                                          registriesConfRequired: true, platform: ImageStore.hostPlatform())
+            let puller = try ImagePuller(store: ImageStore(dataRoot: lab.dataRoot), options: options)
+            let events = EventLog()
+            do {
+                let a = try await puller.pull(try ImageReference(parsing: "registry.invalid/viamirror/app:v1"), pullSecrets: [secret],
+                                              progress: PullProgress { events.add($0) })
+                #expect(a.manifestDigest?.description == manifest)
+                #expect(a.reference.name == "registry.invalid/viamirror/app")
+                let b = try await puller.pull(try ImageReference(parsing: "registry.invalid/viaregistry/app:v1"), pullSecrets: [secret])
+                #expect(b.manifestDigest?.description == manifest)
+                do {
+                    _ = try await puller.pull(try ImageReference(parsing: "registry.invalid/viaregistry/app:v1"))
+                    Issue.record("pulled without the secret")
+                } catch {
+                    #expect((error as? PullError)?.kind == .unauthorized, "\(error)")
+                }
+            } catch {
+                Issue.record("\(error)")
+            }
+            await puller.shutdown()
+            let seen = events.all
+            #expect(seen.contains { if case .resolved(_, 3, _, let endpoint) = $0 { return endpoint == "\(lab.host)/test/app" }; return false }, "\(seen)")
+            #expect(seen.filter { if case .layerDone = $0 { return true }; return false }.count == 3, "\(seen)")
+            #expect(seen.contains { if case .done = $0 { return true }; return false })
         }
 
         /// Two processes pull images that share every blob, through a front that takes a
