@@ -151,6 +151,36 @@ extension Integration {
             #expect(r.output.contains("TLS handshake failed") && r.output.contains("not trusted"), "\(r.output)")
             #expect(r.output.contains("CERTIFICATE_VERIFY_FAILED"), "\(r.output)")
             #expect(lab.blobDownloads().isEmpty)
+            // Listed insecure, the same registry is pulled from (TLS unverified).
+            let insecure = try lab.podrec("image", "pull", "\(lab.host)/test/app:v1", "--insecure-registry", lab.host)
+            #expect(insecure.status == 0, "\(insecure.output)")
+        }
+
+        /// A blob whose bytes are not its digest's is an error naming it, and nothing of it
+        /// stays in the store.
+        @Test func aCorruptBlobIsRefusedAndNothingStays() throws {
+            let lab = try RegistryLab("corrupt", tls: false)
+            defer { lab.finish() }
+            try lab.push("test/app")
+            let front = try lab.startFront("corrupt")
+            let r = try lab.podrec("image", "pull", "127.0.0.1:\(front)/test/app:v1")
+            #expect(r.status == 1, "\(r.output)")
+            let blob = try #require(r.output.split(separator: " ").first { $0.hasPrefix("sha256:") }.map(String.init), "\(r.output)")
+            #expect(r.output.contains("blob \(blob) (from http://127.0.0.1:\(front)/v2/test/app/blobs/\(blob))") && r.output.contains("its content has the digest"), "\(r.output)")
+            let images = lab.dataRoot + "/images"
+            #expect(!Sys.exists(images + "/blobs/sha256/" + blob.dropFirst(7)))
+            #expect(try Sys.listDirectory(images + "/tmp").isEmpty)
+            #expect(try lab.podrec("image", "ls").output.contains("test/app") == false)
+        }
+
+        @Test func aBadRegistriesConfNamesItsLine() throws {
+            let lab = try RegistryLab("badconf", tls: false)
+            defer { lab.finish() }
+            let path = lab.tmp + "/bad.conf"
+            try Sys.writeFileAtomically(path, Array("[[registry]]\nlocation = \"\(lab.host)\"\nmirrors = true\n".utf8), mode: 0o644)
+            let r = try lab.podrec("image", "pull", "\(lab.host)/test/app:v1", "--registries-conf", path)
+            #expect(r.status == 1 && r.output.contains("error: \(path):3:1: mirrors is not supported"), "\(r.output)")
+            #expect(lab.blobDownloads().isEmpty)
         }
 
         /// A blob redirected to another origin (another host and port, or the same host on

@@ -10,6 +10,8 @@ a registry's own origin gets it), except blob GETs:
 - MODE slow: passed through after a second's wait, so that two pulls started together
   overlap on every blob (the test images' blobs are a few kB, which would otherwise arrive
   before the second pull asks).
+- MODE corrupt: passed through with the body's last byte flipped (same length), as a bad
+  disk or proxy would.
 
 Each request is logged to stdout with whether it carried an Authorization header (never
 its value).
@@ -45,7 +47,7 @@ class Front(http.server.BaseHTTPRequestHandler):
         if "/blobs/sha256:" in self.path and mode == "slow":
             log("front slow %s authorization=%s" % (self.path, auth))
             time.sleep(1)
-        elif "/blobs/sha256:" in self.path:
+        elif "/blobs/sha256:" in self.path and mode == "redirect":
             host = "localhost" if next(turn) % 2 == 0 else "127.0.0.1"
             log("front redirect %s authorization=%s" % (self.path, auth))
             self.send_response(307)
@@ -57,6 +59,8 @@ class Front(http.server.BaseHTTPRequestHandler):
             log("front pass %s authorization=%s" % (self.path, auth))
         headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "accept")}
         status, response_headers, body = fetch(self.path, headers)
+        if mode == "corrupt" and "/blobs/sha256:" in self.path and status == 200 and body:
+            body = body[:-1] + bytes([body[-1] ^ 0xff])
         self.send_response(status)
         for k, v in response_headers.items():
             if k.lower() not in ("connection", "transfer-encoding", "content-length", "date", "server"):
