@@ -140,9 +140,9 @@ final class RegistrySession: Sendable {
             response = try await http.execute(request, timeout: .seconds(30))
         } catch {
             let httpsError = Self.transportError(error, url: https, certDirectory: certDirectory)
-            guard endpoint.allowsPlainHTTP, !(endpoint.isLoopback && !endpoint.insecure && httpsError.kind == .tls && Self.isVerificationFailure(error)) else {
-                throw httpsError
-            }
+            // A refused certificate means the registry speaks TLS: report it, never retry in
+            // plain HTTP (an insecure endpoint does not verify, so never gets here with one).
+            guard endpoint.allowsPlainHTTP, !Self.isVerificationFailure(error) else { throw httpsError }
             let plain = RegistryURL(scheme: "http", host: host, port: port, pathAndQuery: "/v2/")
             if let answer = try? await http.execute(HTTPClientRequest(url: plain.description), timeout: .seconds(30)),
                answer.status == .ok || answer.status == .unauthorized {
