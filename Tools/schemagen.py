@@ -194,9 +194,10 @@ def editor(classes_path, out_dir):
                 "with the host's /usr, /bin, /sbin, /lib*, /etc and /opt bound read-only, private writable "
                 "/tmp, /var, /run and /home, its own /proc, a minimal /dev with the pod's /dev/shm, a "
                 "read-only /sys, and the volumes; nothing else of the host (not /root, not podrec's own "
-                "dirs, not other pods' volumes). Otherwise NAME[:TAG] from podrec's local image store "
-                "(`podrec image import`), seen through a copy-on-write overlay of the container's own; an "
-                "image not in the store is an error when the pod starts, never a fallback to the host. "
+                "dirs, not other pods' volumes). Otherwise an image reference (Docker Hub's short names "
+                "included), found in podrec's image store or pulled from its registry by imagePullPolicy, "
+                "seen through a copy-on-write overlay of the container's own; an image that cannot be had "
+                "is an error when the pod starts, never a fallback to the host. "
                 + s["properties"]["image"].get("description", ""))
 
     os.makedirs(out_dir, exist_ok=True)

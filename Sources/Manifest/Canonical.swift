@@ -62,6 +62,7 @@ extension PodSpec {
         if let resources { o["resources"] = resources.canonicalJSON }
         if let os { o["os"] = .object([JSONMember("name", .string(os))]) }
         if let hostUsers { o["hostUsers"] = .bool(hostUsers) }
+        if !imagePullSecrets.isEmpty { o["imagePullSecrets"] = .array(imagePullSecrets.map { .object([JSONMember("name", .string($0))]) }) }
         for key in ignored.keys.sorted() { o[key] = ignored[key] }
         return o.value
     }
@@ -90,6 +91,7 @@ extension Container {
         var o = JSONObject()
         o["name"] = .string(name)
         o["image"] = .string(image)
+        if !imagePullPolicy.isEmpty { o["imagePullPolicy"] = .string(imagePullPolicy) }
         if let command { o["command"] = .strings(command) }
         if let args { o["args"] = .strings(args) }
         if let workingDir { o["workingDir"] = .string(workingDir) }

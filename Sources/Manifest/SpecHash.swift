@@ -7,6 +7,7 @@ import YAML
 /// Input: the container's canonical form with its environment resolved, so a changed
 /// ConfigMap or Secret value restarts the containers that read it through env.
 /// Left out:
+/// - `imagePullPolicy`, which says when the image is fetched, not what runs;
 /// - `resources` of each resource (cpu, memory) whose resize policy is NotRequired, since
 ///   those change in place;
 /// - the contents of mounted configMap and secret volumes, which are updated in place
@@ -26,6 +27,9 @@ public enum SpecHash {
         for (name, q) in container.resources.limits where name != "cpu" && name != "memory" { hashed.limits[name] = q }
 
         guard case .object(var members) = container.canonicalJSON(resources: hashed) else { return "" }
+        // The pull policy says when to fetch the image, not what runs: changing it alone
+        // restarts nothing (and pods made before it was honoured keep their hash).
+        members.removeAll { $0.key == "imagePullPolicy" }
         members.append(JSONMember("resolvedEnv", .array(resolvedEnv.map {
             .object([JSONMember("name", .string($0.name)), JSONMember("value", .string($0.value))])
         })))

@@ -72,6 +72,7 @@ struct Decoder {
         if let r = n["resources"], !r.isNull { s.resources = resources(r, path: path.appending("resources")) }
         s.os = n["os"]?["name"]?.string
         s.hostUsers = n["hostUsers"]?.bool
+        s.imagePullSecrets = list(n["imagePullSecrets"]) { _, r, _ in r["name"]?.string ?? "" }
         s.ignored = ignoredFields(n, type: "PodSpec")
         return s
     }
@@ -81,6 +82,7 @@ struct Decoder {
         c.command = n["command"].flatMap { $0.isNull ? nil : $0.stringList }
         c.args = n["args"].flatMap { $0.isNull ? nil : $0.stringList }
         c.workingDir = n["workingDir"]?.string
+        c.imagePullPolicy = n["imagePullPolicy"]?.string ?? ""
         c.ports = list(n["ports"]) { _, p, _ in
             var port = ContainerPort(containerPort: Int32(truncatingIfNeeded: p["containerPort"]?.int ?? 0))
             port.name = p["name"]?.string

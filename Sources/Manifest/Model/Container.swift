@@ -2,8 +2,12 @@ import YAML
 
 public struct Container: Sendable, Hashable {
     public var name: String
-    /// `host` (a read-only view of the host), or `NAME[:TAG]` in podrec's image store.
+    /// `host` (a read-only view of the host), or an image reference: in podrec's store, or
+    /// pulled from its registry by `imagePullPolicy`.
     public var image: String
+    /// `Always`, `IfNotPresent` or `Never`; defaulted as the API server does (`Defaults`):
+    /// `Always` for `:latest` or no tag, `IfNotPresent` otherwise. `host` is never pulled.
+    public var imagePullPolicy = ""
     public var command: [String]?
     public var args: [String]?
     public var workingDir: String?

@@ -59,6 +59,9 @@ public struct PodSpec: Sendable, Hashable {
     public var resources: ResourceRequirements?
     public var os: String?
     public var hostUsers: Bool?
+    /// Names of Secrets (of type `kubernetes.io/dockerconfigjson` or `kubernetes.io/dockercfg`,
+    /// from the same input and namespace) whose registry credentials pull this pod's images.
+    public var imagePullSecrets: [String] = []
     /// Cluster-only fields as written, by field name; see `FieldClasses`.
     public var ignored: [String: JSONValue] = [:]
 

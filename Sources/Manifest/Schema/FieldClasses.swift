@@ -14,7 +14,6 @@ public enum FieldClass: Sendable, Hashable {
 public enum FieldClasses {
     static let scheduling = "scheduling has no meaning on a single host"
     static let noServiceAccount = "podrec has no service accounts or API server"
-    static let noRegistry = "podrec pulls no images; `image` names the local store or `host`"
     static let singleHostVolume = "not supported on a single host; use hostPath"
 
     /// `Type.field` → class. Fields of types not named here take the class of the field
@@ -79,7 +78,7 @@ public enum FieldClasses {
         "PodSpec.serviceAccount": .ignored(noServiceAccount),
         "PodSpec.automountServiceAccountToken": .ignored(noServiceAccount),
         "PodSpec.enableServiceLinks": .ignored("there are no Services on a single host"),
-        "PodSpec.imagePullSecrets": .ignored(noRegistry),
+        "PodSpec.imagePullSecrets": .honoured,
 
         // Container (and init containers, and native sidecars)
         "Container.name": .honoured,
@@ -99,7 +98,7 @@ public enum FieldClasses {
         "Container.startupProbe": .honoured,
         "Container.lifecycle": .honoured,
         "Container.securityContext": .honoured,
-        "Container.imagePullPolicy": .ignored(noRegistry),
+        "Container.imagePullPolicy": .honoured,
         "Container.terminationMessagePath": .ignored("termination messages are not collected yet"),
         "Container.terminationMessagePolicy": .ignored("termination messages are not collected yet"),
         "Container.stdin": .ignored("podrec does not attach to containers; stdin is /dev/null"),

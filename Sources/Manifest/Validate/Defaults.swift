@@ -7,6 +7,22 @@ enum Defaults {
         for i in pod.spec.containers.indices { requestsFromLimits(&pod.spec.containers[i].resources) }
         for i in pod.spec.initContainers.indices { requestsFromLimits(&pod.spec.initContainers[i].resources) }
         if pod.spec.resources != nil { requestsFromLimits(&pod.spec.resources!) }
+        for i in pod.spec.containers.indices { defaultPullPolicy(&pod.spec.containers[i]) }
+        for i in pod.spec.initContainers.indices { defaultPullPolicy(&pod.spec.initContainers[i]) }
+    }
+
+    /// SetDefaults_Container: `Always` when the image's tag is `latest`, or when it has
+    /// neither tag nor digest (parsers.ParseImageName then says `latest`); else
+    /// `IfNotPresent`. podrec's reserved `host` is never pulled: `Never`.
+    static func defaultPullPolicy(_ c: inout Container) {
+        guard c.imagePullPolicy.isEmpty else { return }
+        if c.image == "host" { c.imagePullPolicy = "Never"; return }
+        let hasDigest = c.image.contains("@")
+        let name = c.image.split(separator: "@", maxSplits: 1).first.map(String.init) ?? c.image
+        // A tag is after the last ':' of the last path component (a registry's port is not).
+        let last = name.split(separator: "/").last.map(String.init) ?? name
+        let tag = last.firstIndex(of: ":").map { String(last[last.index(after: $0)...]) }
+        c.imagePullPolicy = tag == "latest" || (tag == nil && !hasDigest) ? "Always" : "IfNotPresent"
     }
 
     /// A limit with no request sets the request to the limit (SetDefaults_ResourceList).
