@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "Planner", dependencies: ["PodModel"]),
         // The reconciler: the Observer (state dirs, cgroupfs and /proc → `Observed`), the
         // passes over it, and the Executor of plans.
-        .target(name: "Reconciler", dependencies: ["Planner", "PodBuilder", "HostSetup", "ContainerRuntime", "Images", "Cgroups", "Procfs", "PodNetwork", "PodModel", "PodState", "Kernel", "Manifest", "YAML"]),
+        .target(name: "Reconciler", dependencies: ["Planner", "PodBuilder", "HostSetup", "ContainerRuntime", "Images", "ImageModel", "Cgroups", "Procfs", "PodNetwork", "PodModel", "PodState", "Kernel", "Manifest", "YAML"]),
         // The containers' logs in the CRI format, one owner for their files and format: written
         // by the supervisor, read back by `podrec logs`.
         .target(name: "ContainerLogs", dependencies: ["Kernel", "PodModel"]),
@@ -121,7 +121,7 @@ let package = Package(
         // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
         .target(name: "KernelTestSupport", dependencies: ["PodModel", "Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // `podrec watch DIR`: the directory's rules, the files → one pass's input, the loop.
-        .target(name: "Watch", dependencies: ["Reconciler", "Planner", "Manifest", "Kernel", "Cgroups", "PodModel", "YAML"]),
+        .target(name: "Watch", dependencies: ["Reconciler", "Planner", "Manifest", "ImageModel", "Kernel", "Cgroups", "PodModel", "YAML"]),
         // The thin CLI: one file per subcommand, in a library so that tests can link it.
         .target(
             name: "CLI",
@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "PodModel", "ImageModel", "Images", "Reconciler", "Manifest", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["PodModel", "Watch", "Manifest", "Planner", "Kernel"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodModel"]),
-        .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "PodBuilder", "Manifest", "ImageModel", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerLogsTests", dependencies: ["ContainerLogs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport"]),
         // Unprivileged: the CNI side over fake plugins (shell scripts that record what they got).

@@ -288,7 +288,9 @@ public enum LaunchPlanBuilder {
                 throw BuildError(path: path + ".image", message: "image \"\(c.image)\": \(error)")
             }
             guard let found else {
-                throw BuildError(path: path + ".image", message: "image \"\(c.image)\" is not in the local store (podrec image ls); use image: host or podrec image import \(ref) DIR|TAR")
+                let how = c.imagePullPolicy == "Never" ? "and imagePullPolicy is Never: podrec image pull \(ref), or podrec image import \(ref) DIR|TAR"
+                    : "(podrec image ls): podrec image pull \(ref), or podrec image import \(ref) DIR|TAR"
+                throw BuildError(path: path + ".image", message: "image \"\(c.image)\" is not in the local store \(how)")
             }
             let overlay = layout.overlayDirectory(c.name)
             root = .image(layers: found.layers, upper: overlay + "/upper", work: overlay + "/work")

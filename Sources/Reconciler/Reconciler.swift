@@ -10,6 +10,7 @@ import PodNetwork
 import PodState
 import Procfs
 import HostSetup
+import ImageModel
 
 /// One pass: observe the host, resolve the input, plan, and (for `apply`) execute under
 /// the lock. `diff` plans without the lock and executes nothing.
@@ -66,6 +67,10 @@ public struct Reconciler: Sendable {
         /// left as they are on the host.
         public var failures: [DesiredBuilder.Failure]
         public var problems: [String]
+        /// Images to pull before the pods that wait for them can be built or started (by
+        /// `imagePullPolicy`). A pass leaves those pods as they are; `apply` pulls, outside
+        /// the lock, and passes again; the watcher pulls in the background.
+        public var pulls: [PendingPull] = []
     }
 
     public struct ReconcileError: Error, CustomStringConvertible {
@@ -83,6 +88,15 @@ public struct Reconciler: Sendable {
         /// Only these pods, in the input and on the host, are planned; nil: every pod, and
         /// leftovers too. `watch` scopes a pass to the pods of the files that changed.
         public var scope: Set<PodKey>?
+        /// Images this invocation pulled already: an `Always` image is pulled once per start.
+        public var pulled: Set<ImageReference> = []
+        /// Images whose pull failed, with the registry's message: the pods that name them
+        /// are not built, but left as they are on the host (kubelet's ErrImagePull), never
+        /// pruned.
+        public var unpulled: [ImageReference: String] = [:]
+        /// Plan pulls (`pulls`); false: a pod missing its image fails its build, as before
+        /// there were registries (`diff` and `apply` with no registry client).
+        public var pulling = true
 
         public init(sets: [ManifestSet], held: Set<String> = [], scope: Set<PodKey>? = nil, source: @escaping (SourcedPod) -> String) {
             self.sets = sets
@@ -127,14 +141,56 @@ public struct Reconciler: Sendable {
             }
         }
         let builder = DesiredBuilder(facts: facts, roots: roots)
-        for set in input.scopedSets {
+        var needs = PullNeeds(images: facts.images, pulled: input.pulled)
+        var waiting = Set<PodKey>()
+        var manifests: [PodKey: (pod: Manifest.Pod, set: ManifestSet)] = [:]
+        for var set in input.scopedSets {
+            // A pod waits for what its policies pull; one whose pull failed is not built.
+            let whole = set
+            set.pods.removeAll { sourced in
+                let key = PodKey(namespace: sourced.pod.metadata.namespace, name: sourced.pod.metadata.name)
+                manifests[key] = (sourced.pod, whole)
+                if let (ref, message) = PullNeeds.failed(sourced.pod, input.unpulled) {
+                    failures.append(DesiredBuilder.Failure(key: key, file: sourced.file, message: "image \(ref): \(message)"))
+                    return true
+                }
+                guard input.pulling, needs.missing(sourced.pod, set: whole) else { return false }
+                waiting.insert(key)
+                return true
+            }
             let built = builder.build(set, source: input.source, records: records, newUID: Self.newUID)
             desired += built.pods
             failures += built.failures
         }
-        let options = PlanOptions(owner: owner, prune: prune, held: input.held, unresolved: Set(failures.map(\.key)))
-        let plan = Planner.plan(desired: desired, observed: observed, options: options)
-        return Pass(plan: plan, observed: observed, desired: desired, failures: failures, problems: problems)
+        var options = PlanOptions(owner: owner, prune: prune, held: input.held, unresolved: Set(failures.map(\.key)).union(waiting))
+        var plan = Planner.plan(desired: desired, observed: observed, options: options)
+        // `Always`: a pod about to start containers pulls their images first. Those pods
+        // leave this plan, which is made again without them.
+        if input.pulling {
+            var again = false
+            for action in plan.actions {
+                guard let key = action.key, let (pod, set) = manifests[key] else { continue }
+                let starting: [Container]
+                switch action.kind {
+                case .create, .recreate: starting = PullNeeds.containers(pod)
+                case .updatePlan(_, _, let restart, let add, _):
+                    starting = PullNeeds.containers(pod).filter { restart.contains($0.name) || add.contains($0.name) }
+                default: continue
+                }
+                if needs.always(starting, pod: pod, set: set) {
+                    waiting.insert(key)
+                    again = true
+                }
+            }
+            if again {
+                desired.removeAll { waiting.contains($0.key) }
+                options.unresolved.formUnion(waiting)
+                plan = Planner.plan(desired: desired, observed: observed, options: options)
+            }
+        }
+        var pass = Pass(plan: plan, observed: observed, desired: desired, failures: failures, problems: problems)
+        pass.pulls = needs.pulls
+        return pass
     }
 
     /// The pods' network attachments, as a pass needs them: each live pod's checked (a

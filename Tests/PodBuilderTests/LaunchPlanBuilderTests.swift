@@ -179,7 +179,7 @@ struct LaunchPlanBuilderTests {
     @Test func missingImageIsAClearErrorNeverAFallback() throws {
         let e = try #require(try Self.buildError(Self.one("image: \"nginx:1\"")))
         #expect(e.path == "spec.containers[0].image")
-        #expect(e.description == "spec.containers[0].image: image \"nginx:1\" is not in the local store (podrec image ls); use image: host or podrec image import nginx:1 DIR|TAR")
+        #expect(e.description == "spec.containers[0].image: image \"nginx:1\" is not in the local store (podrec image ls): podrec image pull nginx:1, or podrec image import nginx:1 DIR|TAR")
         let bad = try #require(try Self.buildError(Self.one("image: Nginx")))
         #expect(bad.description.hasPrefix("spec.containers[0].image: invalid image reference \"Nginx\""))
     }
