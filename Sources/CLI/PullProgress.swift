@@ -62,9 +62,15 @@ final class PullProgressRenderer: Sendable {
     func finish(_ ref: ImageReference, manifest: Digest?) {
         if live { Self.toTerminal("\r\u{1b}[K") }
         guard !quiet else { return }
+        print("pulled \(ref) \(summary(manifest: manifest))")
+    }
+
+    /// `sha256:… (N layers, X MB downloaded, Y already present)`: the closing line's end,
+    /// and what `apply` and `watch` say of a pull.
+    func summary(manifest: Digest?) -> String {
         let s = state.withLock { $0 }
         let layers = s.layers == 1 ? "1 layer" : "\(s.layers) layers"
-        print("pulled \(ref) \(manifest?.description ?? "") (\(layers), \(Self.megabytes(s.downloaded)) downloaded, \(s.present) already present)")
+        return "\(manifest?.description ?? "") (\(layers), \(Self.megabytes(s.downloaded)) downloaded, \(s.present) already present)"
     }
 
     /// Clears the live line before an error is printed.

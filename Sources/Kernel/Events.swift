@@ -13,6 +13,14 @@ extension Sys {
         return fd
     }
 
+    /// Blocks `signals` in this thread, and so in every thread it starts from now on: a
+    /// process that reads them from a signalfd must block them before it starts threads
+    /// (a library's event loop), or one of those threads takes the signal's default action.
+    public static func blockSignals(_ signals: [Int32]) throws(KernelError) {
+        let rc = signals.withUnsafeBufferPointer { ckernel_block_signals($0.baseAddress, Int32($0.count)) }
+        if rc != 0 { throw KernelError("sigprocmask", path: nil, argument: signals.map(String.init).joined(separator: ","), errno: Errno(rawValue: errno)) }
+    }
+
     /// Every signal pending on a signalfd, in arrival order (several of one kind merge).
     public static func pendingSignals(_ fd: Int32) -> [Int32] {
         var out: [Int32] = []

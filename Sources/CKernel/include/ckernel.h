@@ -102,6 +102,14 @@ static inline int ckernel_signalfd(const int *signals, int count) {
     return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+// Blocks `signals` in the calling thread; threads it creates later inherit the mask.
+static inline int ckernel_block_signals(const int *signals, int count) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int i = 0; i < count; i++) sigaddset(&set, signals[i]);
+    return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 // One pending signal from a signalfd: its number, or -1 with errno (EAGAIN when none).
 static inline int ckernel_signalfd_read(int fd) {
     struct signalfd_siginfo info;

@@ -36,45 +36,78 @@ extension Podrec {
         @Option(name: .shortAndLong, help: "json: one object per action done, as diff -o json prints it, with its result.")
         var output: OutputFormat?
         @OptionGroup var roots: RootOptions
+        @OptionGroup var registry: RegistryFlags
 
         func run() throws {
             let set = try Manifests.load(filename)
             let reconciler = try roots.reconciler()
             var stderr = StandardError()
+            var input = Reconciler.Input(sets: [set], source: { _ in "apply" })
             if dryRun {
                 let planned: Reconciler.Pass
-                do { planned = try reconciler.plan(set, owner: "apply", prune: prune, source: { _ in "apply" }) } catch {
+                do { planned = try reconciler.plan(input, owner: "apply", prune: prune) } catch {
                     throw CLIError(error.description)
                 }
                 for f in planned.failures { print("\(f.file): error: pod \(f.key): \(f.message)", to: &stderr) }
                 if output == .json {
-                    print(JSONValue.array(planned.plan.actions.map(DiffText.json)).serialized(indent: 2))
+                    print(JSONValue.array(planned.pulls.map(DiffText.json) + planned.plan.actions.map(DiffText.json)).serialized(indent: 2))
                 } else {
-                    print(DiffText.render(planned.plan), terminator: "")
+                    print(DiffText.render(planned.pulls) + DiffText.render(planned.plan), terminator: "")
                 }
                 if !planned.failures.isEmpty { throw ExitCode.failure }
                 return
             }
-            let (planned, outcomes): (Reconciler.Pass, [Executor.Outcome])
-            do {
-                (planned, outcomes) = try reconciler.apply(set, owner: "apply", prune: prune, source: { _ in "apply" })
-            } catch { throw CLIError(error.description) }
-            for f in planned.failures { print("\(f.file): error: pod \(f.key): \(f.message)", to: &stderr) }
-            if output == .json {
-                print(JSONValue.array(outcomes.map(Self.json)).serialized(indent: 2))
-            } else {
-                for o in outcomes {
-                    let line = DiffText.line(o.action)
-                    if let error = o.error {
-                        print("\(line): error: \(error)", to: &stderr)
-                    } else {
-                        print(o.deferred ? "\(line) (deferred)" : line)
+            // The pass does what needs no pull; the pods waiting for an image are left as
+            // they are. The pulls then run, all at once and without the lock, and a second
+            // pass makes those pods (or says why not).
+            var (planned, outcomes) = try pass(reconciler, input)
+            let firstOutcomes = outcomes.count
+            var pulled: [PullRunner.Result] = []
+            var json: [JSONValue] = []
+            if !planned.pulls.isEmpty {
+                let fetcher = try registry.fetcher(dataRoot: roots.roots.data)
+                report(planned, outcomes, into: &json, lastPass: false)
+                pulled = PullRunner.run(planned.pulls, with: fetcher, progress: output == nil)
+                for r in pulled {
+                    if output == .json { json.append(r.json) } else if let error = r.error {
+                        print("\(DiffText.line(r.pull)): error: \(error)", to: &stderr)
                     }
                 }
-                if planned.plan.actions.isEmpty && planned.failures.isEmpty { print("no changes") }
+                input.pulled = Set(pulled.filter { $0.error == nil }.map(\.pull.reference))
+                for r in pulled { if let error = r.error { input.unpulled[r.pull.reference] = error } }
+                (planned, outcomes) = try pass(reconciler, input)
             }
-            if !planned.failures.isEmpty || outcomes.contains(where: { !$0.ok }) { throw ExitCode.failure }
+            let first = firstOutcomes + pulled.count
+            report(planned, outcomes, into: &json, lastPass: true)
+            if output == .json { print(JSONValue.array(json).serialized(indent: 2)) }
+            if output == nil && first == 0 && outcomes.isEmpty && planned.failures.isEmpty { print("no changes") }
+            if !planned.failures.isEmpty || outcomes.contains(where: { !$0.ok }) || pulled.contains(where: { $0.error != nil }) {
+                throw ExitCode.failure
+            }
             if wait { try waitForPods(planned.desired.map(\.key), reconciler) }
+        }
+
+        func pass(_ reconciler: Reconciler, _ input: Reconciler.Input) throws -> (Reconciler.Pass, [Executor.Outcome]) {
+            do { return try reconciler.apply(input, owner: "apply", prune: prune) } catch { throw CLIError(error.description) }
+        }
+
+        /// One pass's failures (the last pass's: the first one's pods waiting for an image are
+        /// no failure) and outcomes: as text now, or into `json`.
+        func report(_ planned: Reconciler.Pass, _ outcomes: [Executor.Outcome], into json: inout [JSONValue], lastPass: Bool) {
+            var stderr = StandardError()
+            if lastPass { for f in planned.failures { print("\(f.file): error: pod \(f.key): \(f.message)", to: &stderr) } }
+            if output == .json {
+                json += outcomes.map(Self.json)
+                return
+            }
+            for o in outcomes {
+                let line = DiffText.line(o.action)
+                if let error = o.error {
+                    print("\(line): error: \(error)", to: &stderr)
+                } else {
+                    print(o.deferred ? "\(line) (deferred)" : line)
+                }
+            }
         }
     }
 }

@@ -33,12 +33,12 @@ extension Podrec {
                 var stderr = StandardError()
                 for f in planned.failures { print("\(f.file): error: pod \(f.key): \(f.message)", to: &stderr) }
                 if output == .json {
-                    print(JSONValue.array(planned.plan.actions.map(DiffText.json)).serialized(indent: 2))
+                    print(JSONValue.array(planned.pulls.map(DiffText.json) + planned.plan.actions.map(DiffText.json)).serialized(indent: 2))
                 } else {
-                    print(DiffText.render(planned.plan), terminator: "")
+                    print(DiffText.render(planned.pulls) + DiffText.render(planned.plan), terminator: "")
                 }
                 if !planned.failures.isEmpty { throw ExitCode(2) }
-                if planned.plan.hasChanges { throw ExitCode(1) }
+                if planned.plan.hasChanges || !planned.pulls.isEmpty { throw ExitCode(1) }
             } catch let e as ExitCode {
                 throw e
             } catch {
@@ -54,6 +54,27 @@ extension Podrec {
 enum DiffText {
     static func render(_ plan: Plan) -> String {
         plan.actions.map { a in line(a) + "\n" + a.details.map { detail($0) + "\n" }.joined() }.joined()
+    }
+
+    /// The pulls a pass waits for, before its actions: `+ image REF: pull, WHY`, then each
+    /// pod that waits for it. Their creates show once the image is in the store.
+    static func render(_ pulls: [PendingPull]) -> String {
+        pulls.map { p in
+            line(p) + "\n" + p.pods.map { detail(ActionDetail("~", "pod \($0): waits for it", depth: 1)) + "\n" }.joined()
+        }.joined()
+    }
+
+    static func line(_ p: PendingPull) -> String {
+        Terminal.paint("+ image \(p.reference)", colour("+")) + ": " + reason(p)
+    }
+
+    static func reason(_ p: PendingPull) -> String {
+        "pull, \(p.reason)" + (p.pullSecrets.isEmpty ? "" : " (imagePullSecrets: \(p.pullSecrets.map(\.id).joined(separator: ", ")))")
+    }
+
+    static func json(_ p: PendingPull) -> JSONValue {
+        .object([JSONMember("op", .string("+")), JSONMember("what", .string("image \(p.reference)")),
+                 JSONMember("reason", .string(reason(p))), JSONMember("pods", .array(p.pods.map { .string($0.description) }))])
     }
 
     /// A container or a field under a pod's line, indented by its depth.

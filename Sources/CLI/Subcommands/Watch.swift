@@ -30,6 +30,7 @@ extension Podrec {
         @Option(name: .customLong("log-format"), help: "text or json.")
         var logFormat: WatchLog.Format = .text
         @OptionGroup var roots: RootOptions
+        @OptionGroup var registry: RegistryFlags
 
         func validate() throws {
             if resync < 1 { throw ValidationError("--resync must be at least 1 second") }
@@ -50,7 +51,11 @@ extension Podrec {
                 if let leaf = try reconciler.driver.moveSelfIntoLeaf(under: reconciler.roots.cgroupParent) {
                     log.write(.info, "watch", "moved into the leaf cgroup \(leaf); pods go under \(reconciler.roots.cgroupParent)")
                 }
-                try Watcher(directory: path, reconciler: reconciler, options: options, log: log).run()
+                // The registry client starts threads: they must not take the signals the
+                // watcher reads from its signalfd.
+                try Sys.blockSignals(Watcher.signals)
+                let fetcher = try registry.fetcher(dataRoot: reconciler.roots.data)
+                try Watcher(directory: path, reconciler: reconciler, options: options, log: log, fetcher: fetcher).run()
             } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
         }
     }
