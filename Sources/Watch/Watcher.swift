@@ -1,5 +1,6 @@
 import Cgroups
 import Glibc
+import ImageModel
 import Kernel
 import Manifest
 import Planner
@@ -61,6 +62,12 @@ public final class Watcher {
     /// The pods each file (full path) defined or owned at its last pass: what a change to
     /// that file may concern. Rebuilt by every full pass, so a restart loses nothing.
     var podsOfFile: [String: Set<PodKey>] = [:]
+    /// The pulls the passes start (nil: no registry client; a pod missing its image fails
+    /// its build). `pulled`: images pulled since the pass that uses them (an `Always`
+    /// image is pulled once per start); `failedPulls`: images in back-off.
+    let pulls: BackgroundPulls?
+    var pulled: Set<ImageReference> = []
+    var failedPulls: [ImageReference: BackgroundPulls.Failed] = [:]
 
     /// What a burst of events concerns: some files, or everything (the directory itself).
     enum Change: Equatable {
@@ -75,22 +82,27 @@ public final class Watcher {
         }
     }
 
-    public init(directory: String, reconciler: Reconciler, options: Options = Options(), log: WatchLog) throws(KernelError) {
+    public init(directory: String, reconciler: Reconciler, options: Options = Options(), log: WatchLog,
+                fetcher: (any ImageFetcher)? = nil) throws(KernelError) {
         self.directory = ManifestDirectory(path: directory)
         self.reconciler = reconciler
         self.options = options
         self.log = log
         store = LastGoodStore(stateRoot: reconciler.roots.state, directory: directory)
         inotify = try Inotify()
+        pulls = try fetcher.map { f throws(KernelError) in try BackgroundPulls(fetcher: f) }
     }
 
     static let directoryMask = UInt32(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB
                                       | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
     static let parentMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR)
 
+    /// What the watcher reads from its signalfd: SIGHUP resyncs, the others stop it.
+    public static let signals = [SIGTERM, SIGINT, SIGHUP]
+
     /// Runs until SIGTERM or SIGINT. Throws only what keeps it from starting.
     public func run() throws(KernelError) {
-        let signals = try Sys.signalDescriptor([SIGTERM, SIGINT, SIGHUP])
+        let signals = try Sys.signalDescriptor(Self.signals)
         defer { Sys.close(signals) }
         parentWatch = try inotify.add(parentDirectory(directory.path), mask: Self.parentMask)
         rewatchDirectory()
@@ -98,13 +110,15 @@ public final class Watcher {
         pass("start")
 
         defer { for entry in supervisors.values { Sys.close(entry.fd) } }
+        defer { pulls?.shutdown() }
         let resync = Int64(options.resyncSeconds) * 1_000_000_000
         var nextResync = MonotonicClock.now() + resync
         while true {
             let wait = max(0, (nextResync - MonotonicClock.now()) / 1_000_000)
             let pids = Array(supervisors.keys)
-            let ready = try Sys.pollReadable([signals, inotify.fd] + pids.map { supervisors[$0]!.fd },
+            let ready = try Sys.pollReadable([signals, inotify.fd] + pids.map { supervisors[$0]!.fd } + (pulls.map { [$0.wake.read] } ?? []),
                                              timeoutMilliseconds: Int32(min(wait, Int64(Int32.max))))
+            if pulls != nil, ready.last != 0 { pullsEnded() }
             var stopped: Set<PodKey> = []
             for (i, pid) in pids.enumerated() where ready[2 + i] != 0 {
                 let entry = supervisors.removeValue(forKey: pid)!
@@ -277,7 +291,14 @@ public final class Watcher {
         // Supervisors this process started are its children: reap those that exited (a
         // pod's own stop, or a kill by hand), so none stays a zombie.
         _ = Sys.reapAll()
-        let passInput = Reconciler.Input(sets: input.sets, held: input.held, scope: scope) { WatchInput.source($0.file) }
+        var passInput = Reconciler.Input(sets: input.sets, held: input.held, scope: scope) { WatchInput.source($0.file) }
+        passInput.pulling = pulls != nil
+        passInput.pulled = pulled
+        let now = MonotonicClock.now()
+        for (ref, failed) in failedPulls where failed.retryAt > now {
+            let retry = (failed.retryAt - now + 999_999_999) / 1_000_000_000
+            passInput.unpulled[ref] = "\(failed.message) (back-off: tried again in \(retry) s)"
+        }
         let planned: Reconciler.Pass
         let outcomes: [Executor.Outcome]
         do { (planned, outcomes) = try reconciler.apply(passInput, owner: owner, prune: true, stopWithoutWaiting: true) } catch {
@@ -301,6 +322,8 @@ public final class Watcher {
                 log.write(.info, "action", line + note, fields: fields)
             }
         }
+        // After the pass's own actions: the pods that wait for these are left as they are.
+        startPulls(planned.pulls)
         followSupervisors(planned.observed, scope: scope)
         // The supervisors this pass started, which `observed` (read before) cannot show.
         for o in outcomes where o.ok && !o.stopping {
@@ -313,6 +336,47 @@ public final class Watcher {
             }
         }
         rememberPods(input, planned.observed, scope: scope)
+    }
+
+    /// The pulls that ended: each logged as an event, then a pass over the pods that waited.
+    func pullsEnded() {
+        guard let pulls else { return }
+        var pods = Set<PodKey>()
+        var done: [ImageReference] = []
+        for outcome in pulls.finished() {
+            let ref = outcome.pull.reference
+            let fields = [("image", ref.description), ("pods", outcome.pull.pods.map(\.description).joined(separator: ","))]
+            switch outcome.result {
+            case .success(let line):
+                log.write(.info, "event", "pulled \(ref): \(line)", fields: fields)
+                failedPulls[ref] = nil
+                pulled.insert(ref)
+                done.append(ref)
+            case .failure(let failure):
+                let backoff = min((failedPulls[ref]?.backoff ?? BackgroundPulls.firstBackoff / 2) * 2, BackgroundPulls.maxBackoff)
+                failedPulls[ref] = BackgroundPulls.Failed(message: failure.message, pods: outcome.pull.pods,
+                                                          retryAt: MonotonicClock.now() + backoff, backoff: backoff)
+                log.write(.error, "event", "failed to pull \(ref): \(failure.message); trying again in \(backoff / 1_000_000_000) s",
+                          fields: fields + [("error", failure.message)])
+            }
+            pods.formUnion(outcome.pull.pods)
+        }
+        guard !pods.isEmpty else { return }
+        pass("an image pull ended", scope: .files([]), pods: pods)
+        // Used by that pass: the next start of an `Always` image pulls again.
+        pulled.subtract(done)
+    }
+
+    /// Starts the pulls a pass asked for, unless in flight or in back-off.
+    func startPulls(_ wanted: [PendingPull]) {
+        guard let pulls else { return }
+        for pull in wanted {
+            if let failed = failedPulls[pull.reference], failed.retryAt > MonotonicClock.now() { continue }
+            if pulls.start(pull) {
+                log.write(.info, "event", "pulling \(pull.reference) (\(pull.reason)) for \(pull.pods.map(\.description).joined(separator: ", "))",
+                          fields: [("image", pull.reference.description), ("pods", pull.pods.map(\.description).joined(separator: ","))])
+            }
+        }
     }
 
     /// A pidfd for each live supervisor the pass observed (it observes before it acts: the
