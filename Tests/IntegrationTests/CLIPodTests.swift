@@ -39,15 +39,20 @@ extension Integration {
             /// the pod network's variables that replace `PODREC_POD_NETWORK=none`.
             var netns: String? = nil
             var network: [String] = []
+            /// `NAME=value` entries that replace (or add to) the ones below: the image pull
+            /// tests' store on tmpfs and their registry settings.
+            var extraEnvironment: [String] = []
 
             var binary: String { parentDirectory(PodLab.supervisorExecutable) + "/podrec" }
             var environment: [String] {
-                ["PODREC_ROOT=\(lab.tmp)/run", "PODREC_DATA_ROOT=\(lab.tmp)/data", "PODREC_LOG_DIR=\(lab.tmp)/log",
+                let base = ["PODREC_ROOT=\(lab.tmp)/run", "PODREC_DATA_ROOT=\(lab.tmp)/data", "PODREC_LOG_DIR=\(lab.tmp)/log",
                  "PODREC_CGROUP_ROOT=\(lab.cgroupParent)", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "NO_COLOR=1"]
                     // These pods have only lo: a pod network would put a bridge and iptables rules
                     // in the host's network namespace. The network's own tests run podrec in
                     // namespaces they made (NetworkLab), and only then turn it on.
                     + (netns != nil && !network.isEmpty ? network : ["PODREC_POD_NETWORK=none"])
+                let replaced = Set(extraEnvironment.map { $0.prefix { $0 != "=" } })
+                return base.filter { !replaced.contains($0.prefix { $0 != "=" }) } + extraEnvironment
             }
 
             /// `argv` as `run` spawns it: in `netns` when there is one (setns before exec, so

@@ -133,11 +133,13 @@ final class RegistryLab {
 
     /// Builds the test image (make_image.py: three layers, whiteouts, an opaque dir, a hard
     /// link) as an OCI layout and pushes it as `repository:tag` with skopeo; returns the
-    /// digest of its (linux/amd64) manifest.
+    /// digest of its (linux/amd64) manifest. `busybox`: with the host's busybox-static as
+    /// /bin/sh and friends, so that pods run from it.
     @discardableResult
-    func push(_ repository: String, tag: String = "v1", multiarch: Bool = false, creds: String? = nil) throws -> String {
+    func push(_ repository: String, tag: String = "v1", multiarch: Bool = false, busybox: Bool = false, creds: String? = nil) throws -> String {
         let layout = tmp + "/layout-\(repository.replacingSlashes)-\(tag)"
-        let made = try run(["/usr/bin/python3", Self.fixtures + "/images/make_image.py", "layout", layout] + (multiarch ? ["--multiarch"] : []))
+        let made = try run(["/usr/bin/python3", Self.fixtures + "/images/make_image.py", "layout", layout] + (multiarch ? ["--multiarch"] : [])
+                           + (busybox ? ["--busybox", "/bin/busybox"] : []))
         let manifest = try #require(made.output.split(separator: "\"").first { $0.hasPrefix("sha256:") }.map(String.init))
         var argv = ["/usr/bin/skopeo", "--insecure-policy", "copy", "--quiet", "--preserve-digests"]
         argv += tls ? ["--dest-cert-dir", certDirectory + "/" + host] : ["--dest-tls-verify=false"]
