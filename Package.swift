@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "PodModel", targets: ["PodModel"]),
         .library(name: "Cgroups", targets: ["Cgroups"]),
         .library(name: "Kernel", targets: ["Kernel"]),
+        .library(name: "Seccomp", targets: ["Seccomp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
