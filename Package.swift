@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "PodModel", targets: ["PodModel"]),
         .library(name: "Cgroups", targets: ["Cgroups"]),
         .library(name: "Kernel", targets: ["Kernel"]),
+        .library(name: "Seccomp", targets: ["Seccomp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -57,6 +58,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // The system libseccomp (Debian: libseccomp-dev), the library runc and crun use.
+        // Only the reconciler's side links it (through Seccomp): the supervisor and the spawn
+        // shim load the raw BPF it compiled, so they stay small and static.
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        // Run by the reconciler: seccomp profiles (RuntimeDefault as data, Localhost JSON)
+        // compiled to BPF with libseccomp at plan time, and stored content-addressed.
+        .target(name: "Seccomp", dependencies: ["CSeccomp", "CCrypto", "YAML", "Kernel"]),
         // An image's reference and config, as data: pure, for the build and the store alike.
         .target(name: "ImageModel", dependencies: ["YAML"]),
         // podrec's content-addressed image store: blobs, layers unpacked once, the name index;
@@ -103,7 +111,7 @@ let package = Package(
         .target(name: "Planner", dependencies: ["PodModel"]),
         // The reconciler: the Observer (state dirs, cgroupfs and /proc → `Observed`), the
         // passes over it, and the Executor of plans.
-        .target(name: "Reconciler", dependencies: ["Planner", "PodBuilder", "HostSetup", "ContainerRuntime", "Images", "ImageModel", "Cgroups", "Procfs", "PodNetwork", "PodModel", "PodState", "Kernel", "Manifest", "YAML"]),
+        .target(name: "Reconciler", dependencies: ["Seccomp", "Planner", "PodBuilder", "HostSetup", "ContainerRuntime", "Images", "ImageModel", "Cgroups", "Procfs", "PodNetwork", "PodModel", "PodState", "Kernel", "Manifest", "YAML"]),
         // The containers' logs in the CRI format, one owner for their files and format: written
         // by the supervisor, read back by `podrec logs`.
         .target(name: "ContainerLogs", dependencies: ["Kernel", "PodModel"]),
@@ -130,6 +138,7 @@ let package = Package(
                 "Images",
                 "ImageModel",
                 "ImagePull",
+                "PodBuilder",
                 "Reconciler",
                 "PodNetwork",
                 "Planner",
@@ -152,6 +161,8 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable", "-l_FoundationCollections", "-l_FoundationCShims"])]
         ),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"]),
+        // Unprivileged: profile parsing, the default table, compiling with libseccomp.
+        .testTarget(name: "SeccompTests", dependencies: ["Seccomp"]),
         // Package.swift and the sources, read as text: the pure modules stay pure.
         .testTarget(name: "PackageTests"),
         .testTarget(name: "ManifestTests", dependencies: ["PodModel", "Manifest", "YAML"]),
@@ -170,7 +181,7 @@ let package = Package(
         // Unprivileged: the CNI side over fake plugins (shell scripts that record what they got).
         .testTarget(name: "PodNetworkTests", dependencies: ["PodNetwork", "PodModel", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["PodState", "ImageModel", "Kernel", "Cgroups", "Procfs", "Spawn", "Images", "ImagePull", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner", "PodNetwork"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PodState", "ImageModel", "Kernel", "Cgroups", "Procfs", "Spawn", "Images", "ImagePull", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner", "PodNetwork", "Seccomp"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -29,6 +29,7 @@ let package = Package(
                 .product(name: "PodModel", package: "podrec"),
                 .product(name: "Cgroups", package: "podrec"),
                 .product(name: "Kernel", package: "podrec"),
+                .product(name: "Seccomp", package: "podrec"),
             ]
         ),
     ],

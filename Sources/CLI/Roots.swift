@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Images
 import Kernel
+import PodBuilder
 import Planner
 import Reconciler
 import PodModel
@@ -27,6 +28,14 @@ struct RootOptions: ParsableArguments {
         "The pod network: the first *.conflist here by name; podrec writes its default (bridge podrec0, 10.89.0.0/16) when there is none. Default: $PODREC_CNI_CONF_DIR, else /etc/podrec/net.d.",
         valueName: "dir"))
     var cniConfDir: String?
+    @Option(name: .customLong("seccomp-root"), help: ArgumentHelp(
+        "Where Localhost seccomp profiles are (localhostProfile is relative to it). Default: $PODREC_SECCOMP_ROOT, else /var/lib/podrec/seccomp.",
+        valueName: "dir"))
+    var seccompRoot: String?
+    @Option(name: .customLong("seccomp-default"), help: ArgumentHelp(
+        "The seccomp profile of a container that sets none. Default: $PODREC_SECCOMP_DEFAULT, else runtime-default.",
+        valueName: "runtime-default|unconfined"))
+    var seccompDefault: String?
 
     static func env(_ name: String) -> String? {
         getenv(name).flatMap { $0.pointee == 0 ? nil : String(cString: $0) }
@@ -52,6 +61,17 @@ struct RootOptions: ParsableArguments {
             confDirectory: cniConfDir ?? Self.env("PODREC_CNI_CONF_DIR") ?? defaults.confDirectory)
     }
 
+    /// `--seccomp-root` and `--seccomp-default`.
+    func seccomp() throws -> SeccompSettings {
+        let choice: SeccompChoice
+        switch seccompDefault ?? Self.env("PODREC_SECCOMP_DEFAULT") ?? "runtime-default" {
+        case "runtime-default", "RuntimeDefault": choice = .runtimeDefault
+        case "unconfined", "Unconfined": choice = .unconfined
+        case let other: throw CLIError("--seccomp-default: \"\(other)\" is neither runtime-default nor unconfined")
+        }
+        return SeccompSettings(root: seccompRoot ?? Self.env("PODREC_SECCOMP_ROOT") ?? "/var/lib/podrec/seccomp", defaultChoice: choice)
+    }
+
     /// The supervisor beside this executable, or $PODREC_SUPERVISOR.
     static var supervisorExecutable: String {
         if let env = env("PODREC_SUPERVISOR") { return env }
@@ -61,7 +81,8 @@ struct RootOptions: ParsableArguments {
 
     func reconciler() throws -> Reconciler {
         let network = try network()
-        do { return try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable, network: network) } catch {
+        let seccomp = try seccomp()
+        do { return try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable, network: network, seccomp: seccomp) } catch {
             throw CLIError(error.description)
         }
     }

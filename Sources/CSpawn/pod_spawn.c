@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 // Constants newer than some libc headers.
 #ifndef SYS_clone3
@@ -37,6 +39,9 @@
 #endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
+#endif
+#ifndef SYS_seccomp
+#define SYS_seccomp 317
 #endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -401,6 +406,22 @@ static int podspawn_capset(const struct podspawn_request *req) {
     return (int)syscall(SYS_capset, &header, data);
 }
 
+// The request's seccomp program, loaded on this thread only (no TSYNC: the child is
+// single-threaded). seccomp(2) first, prctl on kernels before 3.17. Without no_new_privs
+// the kernel wants CAP_SYS_ADMIN for this, which is why the caller picks the moment.
+static int podspawn_load_seccomp(const struct podspawn_request *req) {
+    struct sock_fprog prog;
+    prog.len = (unsigned short)req->seccomp_filter_length;
+    prog.filter = (struct sock_filter *)(uintptr_t)req->seccomp_filter;
+    if (req->seccomp_filter_length == 0 || req->seccomp_filter_length > BPF_MAXINSNS) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0U, &prog) == 0) return 0;
+    if (errno != ENOSYS) return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0UL, 0UL);
+}
+
 // MARK: - The child
 
 // Runs in the cloned child, single-threaded, all signals blocked. Never returns: it execs
@@ -483,6 +504,16 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
     // 7. Hostname, in the UTS namespace joined or unshared above.
     if (req->hostname && sethostname(req->hostname, req->hostname_length) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_HOSTNAME, -1);
 
+    // 7b. seccomp, when no_new_privs is off: loading a filter then needs CAP_SYS_ADMIN,
+    //     which step 8 may take away (and always does for a non-root user), so it goes in
+    //     now, while still privileged, as runc does (standard_init_linux.go: InitSeccomp
+    //     before finalizeNamespace when !NoNewPrivileges). The price: what follows (prctl,
+    //     setgroups, setgid, setuid, capset, fcntl, dup2, close_range, setsid, ioctl,
+    //     chdir, rt_sigprocmask, execve, and write for an error) runs under the filter, so
+    //     a profile that denies one of those fails the spawn at that stage instead of the
+    //     program. RuntimeDefault allows all of them.
+    if (req->seccomp_filter && !req->no_new_privs && podspawn_load_seccomp(req) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_SECCOMP, -1);
+
     // 8. Identity and capabilities. Everything that needs privilege (mounts, pivot_root,
     //    sethostname, dropping the bounding set, which needs CAP_SETPCAP) is done by now.
     //    KEEPCAPS keeps the permitted set across setuid; setgroups and setgid go before
@@ -511,6 +542,12 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
 
     // 9. no_new_privs, after the id changes it would not stop anyway, before exec.
     if (req->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1UL, 0UL, 0UL, 0UL) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_NO_NEW_PRIVS, -1);
+
+    // 9b. seccomp, with no_new_privs set: no privilege is needed, so it goes as late as it
+    //     can, leaving the filter as few of the shim's own calls to allow (runc: InitSeccomp
+    //     just before execve when NoNewPrivileges). Only the stdio dups, the fd sweep, the
+    //     chdir, the signal mask and execve itself follow.
+    if (req->seccomp_filter && req->no_new_privs && podspawn_load_seccomp(req) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_SECCOMP, -1);
 
     // 10. Stdio: first copy every source above 2, then dup2 onto 0, 1 and 2, so that a
     //     source that is itself 0, 1 or 2 is not overwritten before it is used, and so that

@@ -80,6 +80,7 @@ extension PodSecurityContext {
         if !sysctls.isEmpty {
             o["sysctls"] = .array(sysctls.map { .object([JSONMember("name", .string($0.name)), JSONMember("value", .string($0.value))]) })
         }
+        if let p = seccompProfile { o["seccompProfile"] = p.canonicalJSON }
         return o.value
     }
 }
@@ -280,6 +281,7 @@ extension SecurityContext {
         if let v = readOnlyRootFilesystem { o["readOnlyRootFilesystem"] = .bool(v) }
         if let v = allowPrivilegeEscalation { o["allowPrivilegeEscalation"] = .bool(v) }
         if let v = procMount { o["procMount"] = .string(v) }
+        if let p = seccompProfile { o["seccompProfile"] = p.canonicalJSON }
         return o.value
     }
 }

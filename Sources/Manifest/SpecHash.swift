@@ -13,10 +13,16 @@ import YAML
 /// - the contents of mounted configMap and secret volumes, which are updated in place
 ///   through the `..data` symlink swap, as kubelet does (only their names are in the spec).
 ///
+/// Added: the SHA-256 of the container's compiled seccomp program, when it has one. That is
+/// the effective profile (a pod-level one reaches every container through it), the
+/// capabilities RuntimeDefault depends on, and a Localhost profile's file contents: any
+/// change to the filter the container would run under restarts it. Unconfined adds nothing,
+/// so the hash of an unconfined container is what it was before seccomp was honoured.
+///
 /// The digest is 64-bit FNV-1a over the compact JSON, printed as 16 hex digits. It detects
 /// change; it is not a security boundary.
 public enum SpecHash {
-    public static func of(_ container: Container, resolvedEnv: [ResolvedEnvVar]) -> String {
+    public static func of(_ container: Container, resolvedEnv: [ResolvedEnvVar], seccomp: String? = nil) -> String {
         var hashed = ResourceRequirements()
         for name in ["cpu", "memory"] where container.resizePolicy(for: name) == "RestartContainer" {
             hashed.requests[name] = container.resources.requests[name]
@@ -33,6 +39,7 @@ public enum SpecHash {
         members.append(JSONMember("resolvedEnv", .array(resolvedEnv.map {
             .object([JSONMember("name", .string($0.name)), JSONMember("value", .string($0.value))])
         })))
+        if let seccomp { members.append(JSONMember("seccompProgram", .string(seccomp))) }
         return FNV1a.hex16(FNV1a.hash64(JSONValue.object(members).serialized().utf8))
     }
 }

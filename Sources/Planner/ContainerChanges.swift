@@ -29,6 +29,13 @@ enum ContainerChanges {
         change("privileged", String(was.privileged), String(now.privileged))
         change("allowPrivilegeEscalation", String(!was.noNewPrivileges), String(!now.noNewPrivileges))
         change("readOnlyRootFilesystem", String(was.readOnlyRootFilesystem), String(now.readOnlyRootFilesystem))
+        if was.seccomp != now.seccomp {
+            // The same profile with another program (a Localhost file edited, another
+            // capability set) shows the programs' hashes.
+            let a = seccomp(was.seccomp), b = seccomp(now.seccomp)
+            change("seccomp", a == b ? a + " " + String(was.seccomp?.sha256.prefix(12) ?? "") : a,
+                   a == b ? b + " " + String(now.seccomp?.sha256.prefix(12) ?? "") : b)
+        }
         out += mounts(was.mounts, now.mounts)
         change("restartPolicy", was.restartPolicy.rawValue, now.restartPolicy.rawValue)
         change("kind", was.kind.rawValue, now.kind.rawValue)
@@ -41,6 +48,8 @@ enum ContainerChanges {
         presence("lifecycle.preStop", was.preStop, now.preStop, into: &out)
         return out
     }
+
+    static func seccomp(_ f: SeccompFilterRef?) -> String { f?.profile ?? "Unconfined" }
 
     /// `+ name`, `- name` or `~ name`: probes and hooks by name only (an exec probe's argv
     /// may hold what a secret holds).

@@ -12,9 +12,12 @@ public struct HostFacts: Sendable {
     public var files: FileLookup
     /// The pod network (the conflist as read); nil: pods get only `lo` (`--pod-network none`).
     public var network: NetworkConfig?
+    /// The default seccomp profile and the compiler of profiles (`SeccompLookup.host`).
+    public var seccomp: SeccompLookup
 
     public init(images: ImageLookup = .none, node: NodeFacts = NodeFacts(), hostEntries: [String: HostEntry] = [:], files: FileLookup,
-                network: NetworkConfig? = nil) {
+                network: NetworkConfig? = nil, seccomp: SeccompLookup = .none) {
+        self.seccomp = seccomp
         self.images = images
         self.node = node
         self.hostEntries = hostEntries
@@ -29,7 +32,8 @@ extension LaunchPlanBuilder {
     public static func desired(_ pod: Manifest.Pod, manifests: ManifestSet, source: String, layout: PodLayout,
                                facts: HostFacts) throws(BuildError) -> DesiredPod {
         let input = PodBuildInput(pod: pod, manifests: manifests, layout: layout, generation: 0, images: facts.images,
-                                  hostEntries: facts.hostEntries, node: facts.node, files: facts.files, network: facts.network)
+                                  hostEntries: facts.hostEntries, node: facts.node, files: facts.files, network: facts.network,
+                                  seccomp: facts.seccomp)
         let build = try build(input)
         let key = PodKey(namespace: pod.metadata.namespace, name: pod.metadata.name)
         let network = build.network.map { NetworkAttachment(network: $0, key: key, uid: layout.uid, portMappings: build.portMappings) }

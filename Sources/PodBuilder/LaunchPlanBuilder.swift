@@ -104,11 +104,14 @@ public struct PodBuildInput: Sendable {
     public var files: FileLookup
     /// The pod network; nil: a pod without hostNetwork has only `lo`.
     public var network: NetworkConfig?
+    /// The default profile and the compiler of seccomp programs.
+    public var seccomp: SeccompLookup
 
     public init(pod: Manifest.Pod, configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:], layout: PodLayout,
                 generation: Int, images: ImageLookup = .none, hostEntries: [String: HostEntry] = [:],
                 preparedVolumes: [String: PreparedVolume]? = nil, node: NodeFacts = NodeFacts(), files: FileLookup,
-                network: NetworkConfig? = nil) {
+                network: NetworkConfig? = nil, seccomp: SeccompLookup = .none) {
+        self.seccomp = seccomp
         self.pod = pod
         self.configMaps = configMaps
         self.secrets = secrets
@@ -125,9 +128,10 @@ public struct PodBuildInput: Sendable {
     /// The ConfigMaps and Secrets of `manifests`, the input `pod` came from.
     public init(pod: Manifest.Pod, manifests: ManifestSet, layout: PodLayout, generation: Int, images: ImageLookup = .none,
                 hostEntries: [String: HostEntry] = [:], preparedVolumes: [String: PreparedVolume]? = nil,
-                node: NodeFacts = NodeFacts(), files: FileLookup, network: NetworkConfig? = nil) {
+                node: NodeFacts = NodeFacts(), files: FileLookup, network: NetworkConfig? = nil, seccomp: SeccompLookup = .none) {
         self.init(pod: pod, configMaps: manifests.configMaps, secrets: manifests.secrets, layout: layout, generation: generation,
-                  images: images, hostEntries: hostEntries, preparedVolumes: preparedVolumes, node: node, files: files, network: network)
+                  images: images, hostEntries: hostEntries, preparedVolumes: preparedVolumes, node: node, files: files, network: network,
+                  seccomp: seccomp)
     }
 }
 
@@ -333,11 +337,15 @@ public enum LaunchPlanBuilder {
             stopSignal = n
         }
 
+        let seccomp = try SeccompBuilder.filter(c, pod: spec, privileged: security.privileged,
+                                                bounding: CapabilitySet(rawValue: security.capabilities?.bounding ?? CapabilitySet.allKnown.rawValue),
+                                                lookup: input.seccomp, at: path)
         let workingDirectory = c.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? config.flatMap { $0.workdir.isEmpty ? nil : $0.workdir }
         var launch = ContainerLaunch(
             name: c.name, kind: kind,
             specHash: SpecHash.of(c, resolvedEnv: EnvResolver.resolve(c, namespace: input.pod.metadata.namespace,
-                                                                       configMaps: input.configMaps, secrets: input.secrets)),
+                                                                       configMaps: input.configMaps, secrets: input.secrets),
+                                  seccomp: seccomp?.sha256),
             restartPolicy: restartPolicy(kind, pod: spec.restartPolicy),
             executable: executable, arguments: argv, environment: environment.entries, workingDirectory: workingDirectory,
             uid: security.uid, gid: security.gid, supplementalGroups: security.groups, capabilities: security.capabilities,
@@ -348,6 +356,7 @@ public enum LaunchPlanBuilder {
             stopSignal: stopSignal,
             oomScoreAdj: SecurityBuilder.oomScoreAdj(c, isSidecar: kind == .sidecar, pod: spec, qos: qos, memoryCapacity: input.node.memoryBytes))
         launch.secretEnvironment = environment.secret
+        launch.seccomp = seccomp
         try ProbeBuilder.apply(c, to: &launch, at: path, podAddress: env.probeAddress)
         return launch
     }

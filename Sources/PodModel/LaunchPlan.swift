@@ -148,6 +148,23 @@ public struct CapabilityMasks: Sendable, Hashable {
     }
 }
 
+/// A compiled seccomp program: the file of raw classic BPF the reconciler wrote, named by
+/// the SHA-256 of its bytes (content-addressed, so one file serves every container with the
+/// same program), and what it was compiled from, for people.
+public struct SeccompFilterRef: Sendable, Hashable {
+    public var path: String
+    /// Lowercase hex SHA-256 of the file's bytes.
+    public var sha256: String
+    /// `RuntimeDefault`, or `Localhost <path>`.
+    public var profile: String
+
+    public init(path: String, sha256: String, profile: String) {
+        self.path = path
+        self.sha256 = sha256
+        self.profile = profile
+    }
+}
+
 public struct ContainerLaunch: Sendable, Hashable {
     public var name: String
     public var kind: ContainerKind
@@ -176,6 +193,9 @@ public struct ContainerLaunch: Sendable, Hashable {
     public var noNewPrivileges: Bool
     public var readOnlyRootFilesystem: Bool
     public var privileged: Bool
+    /// The seccomp program the container and everything exec'd into it runs under; nil:
+    /// unconfined (`Unconfined`, or privileged).
+    public var seccomp: SeccompFilterRef?
 
     public var root: RootSource
     /// Volumes and the pod's `/etc/hosts` and `/etc/resolv.conf`, as bound; the supervisor
@@ -276,6 +296,7 @@ extension LaunchPlan {
             w.line("noNewPrivileges", c.noNewPrivileges)
             w.line("readOnlyRootFilesystem", c.readOnlyRootFilesystem)
             w.line("privileged", c.privileged)
+            if let f = c.seccomp { w.line("seccomp", "\(f.sha256)\t\(f.path)\t\(f.profile)") }
             switch c.root {
             case .host: w.line("root", "host")
             // One layer: the form plans had before layers, so either podrec reads it.
@@ -358,6 +379,13 @@ extension LaunchPlan {
                 case "noNewPrivileges": c.noNewPrivileges = try r.bool()
                 case "readOnlyRootFilesystem": c.readOnlyRootFilesystem = try r.bool()
                 case "privileged": c.privileged = try r.bool()
+                case "seccomp":
+                    // The profile last, whole: a Localhost path may hold a tab.
+                    let f = r.value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+                    guard f.count == 3, f[0].count == 64, f[1].hasPrefix("/") else {
+                        throw RecordError(line: r.line, reason: "seccomp: SHA256 PATH PROFILE expected")
+                    }
+                    c.seccomp = SeccompFilterRef(path: f[1], sha256: f[0], profile: f[2])
                 case "root":
                     if r.value == "host" {
                         c.root = .host

@@ -1,7 +1,10 @@
+import Glibc
 import ImageModel
 import Images
 import Kernel
 import PodBuilder
+import PodModel
+import Seccomp
 
 // The host's side of the builder's two lookups: the reconciler wires these in
 // (`Reconciler.onThisHost`), and the builder itself stays pure.
@@ -60,4 +63,79 @@ func file(_ relative: String, in layers: [String]) -> String? {
         return String(decoding: bytes, as: UTF8.self)
     }
     return nil
+}
+
+/// Where seccomp profiles come from on this host: `--seccomp-root` for `Localhost` ones
+/// (kubelet's `/var/lib/kubelet/seccomp`), and the default for containers that name none.
+public struct SeccompSettings: Sendable, Hashable {
+    public var root: String
+    /// `.runtimeDefault` (podman's and kubelet's `--seccomp-default`) or `.unconfined`.
+    public var defaultChoice: SeccompChoice
+
+    public init(root: String = "/var/lib/podrec/seccomp", defaultChoice: SeccompChoice = .runtimeDefault) {
+        self.root = root
+        self.defaultChoice = defaultChoice
+    }
+}
+
+extension SeccompLookup {
+    /// libseccomp on this host: RuntimeDefault from its table (names this libseccomp does not
+    /// know skipped, as runc skips them), Localhost profiles read below `settings.root` (a
+    /// path that leaves the root, through `..` or a symlink, is refused; unknown syscalls are
+    /// errors); each program stored once in `store`.
+    public static func host(_ settings: SeccompSettings, store: SeccompStore) -> SeccompLookup {
+        SeccompLookup(defaultChoice: settings.defaultChoice) { request in
+            let bounding = Set(request.bounding.names)
+            let bytes: [UInt8]
+            let profile: String
+            switch request.choice {
+            case .unconfined:
+                throw SeccompLookupError(description: "Unconfined has no program")
+            case .runtimeDefault:
+                profile = "RuntimeDefault"
+                bytes = try SeccompCompiler.compile(RuntimeDefault.profile(bounding: bounding), bounding: bounding, unknown: .skip)
+            case .localhost(let relative):
+                let path = try localhostProfilePath(relative, root: settings.root)
+                profile = "Localhost \(path)"
+                let text: [UInt8]
+                do { text = try Sys.readFile(path) } catch { throw SeccompLookupError(description: "\(path): \(error)") }
+                do {
+                    let parsed = try SeccompProfile.parse(text)
+                    bytes = try SeccompCompiler.compile(parsed, bounding: bounding, unknown: .refuse)
+                } catch {
+                    throw SeccompLookupError(description: "\(path): \(error)")
+                }
+            }
+            let stored = try store.store(bytes)
+            return SeccompFilterRef(path: stored.path, sha256: stored.sha256, profile: profile)
+        }
+    }
+
+    /// `root/relative`, refused when it would leave the root: `..` or an absolute path
+    /// (validation refuses those already), or a symlink on the way that points out of it.
+    static func localhostProfilePath(_ relative: String, root: String) throws(SeccompLookupError) -> String {
+        let parts = relative.split(separator: "/")
+        if relative.hasPrefix("/") || parts.contains("..") {
+            throw SeccompLookupError(description: "localhostProfile \(relative.debugDescription) must be a path below the seccomp root \(root)")
+        }
+        let path = root + "/" + parts.joined(separator: "/")
+        guard let realRoot = realPath(root) else {
+            throw SeccompLookupError(description: "\(path): the seccomp root \(root) does not exist (--seccomp-root, PODREC_SECCOMP_ROOT)")
+        }
+        guard let real = realPath(path) else { throw SeccompLookupError(description: "\(path): no such profile") }
+        guard real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
+            throw SeccompLookupError(description: "\(path): resolves to \(real), outside the seccomp root \(realRoot)")
+        }
+        return path
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let p = Glibc.realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+}
+
+public struct SeccompLookupError: Error, Sendable, CustomStringConvertible {
+    public var description: String
 }

@@ -11,6 +11,7 @@ import PodState
 import Procfs
 import HostSetup
 import ImageModel
+import Seccomp
 
 /// One pass: observe the host, resolve the input, plan, and (for `apply`) execute under
 /// the lock. `diff` plans without the lock and executes nothing.
@@ -40,7 +41,8 @@ public struct Reconciler: Sendable {
     /// The reconciler of this host: its cgroup driver, podrec's image store under the data
     /// root, the node's name, CPUs and memory, the host dirs an `image: host` root holds, and
     /// `supervisorExecutable` for the pods' supervisors.
-    public static func onThisHost(roots: Roots, supervisorExecutable: String, network settings: NetworkSettings? = nil) throws(ReconcileError) -> Reconciler {
+    public static func onThisHost(roots: Roots, supervisorExecutable: String, network settings: NetworkSettings? = nil,
+                                  seccomp: SeccompSettings = SeccompSettings()) throws(ReconcileError) -> Reconciler {
         let driver: any CgroupDriver
         do { driver = try Cgroups.driver(root: roots.cgroup) } catch { throw ReconcileError(description: "cgroups: \(error)") }
         let volumes = PodVolumes()
@@ -48,7 +50,8 @@ public struct Reconciler: Sendable {
         let node = NodeFacts(name: hostname, hostIP: Sys.nodeAddress(proc: roots.proc), milliCPU: Int64(Sys.onlineCPUs()) * 1000,
                              memoryBytes: volumes.memTotal() ?? 0)
         let facts = HostFacts(images: .store(ImageStore(dataRoot: roots.data)), node: node,
-                              hostEntries: HostSystemDirectories.probe(), files: .host)
+                              hostEntries: HostSystemDirectories.probe(), files: .host,
+                              seccomp: .host(seccomp, store: SeccompStore(directory: roots.state + "/seccomp")))
         // Attachments recorded earlier are still DEL'd with `--pod-network none`: the
         // plugins' default dirs then.
         let network = NetworkAttacher(layout: roots.network, settings: settings ?? .host)

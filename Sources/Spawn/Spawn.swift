@@ -46,6 +46,7 @@ public struct SpawnedProcess: Sendable, Hashable {
 public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess {
     try request.validate()
     let plan = CMountSteps(request)
+    let filter = try request.seccompProgram()
 
     var arena = CArena()
     defer { arena.free() }
@@ -98,6 +99,8 @@ public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess 
         cap_permitted: caps?.permitted.rawValue ?? 0,
         cap_inheritable: caps?.inheritable.rawValue ?? 0,
         no_new_privs: request.noNewPrivileges ? 1 : 0,
+        seccomp_filter: filter.map { UnsafeRawPointer(arena.array($0)!) },
+        seccomp_filter_length: (filter?.count ?? 0) / 8,
         stdio: (request.stdin ?? -1, request.stdout ?? -1, request.stderr ?? -1),
         controlling_terminal: request.controllingTerminal ? 1 : 0,
         keep_fds: arena.array(request.keepFDs),
@@ -110,6 +113,31 @@ public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess 
     }
     throw SpawnError(request: request, plan: plan, stage: SpawnError.Stage(c: result.stage),
                      index: Int(result.index), errno: Errno(rawValue: result.error))
+}
+
+// MARK: - The seccomp program
+
+extension SpawnRequest {
+    /// The largest classic BPF program the kernel loads (BPF_MAXINSNS), in bytes.
+    static let maxSeccompProgramBytes = 4096 * 8
+
+    /// The bytes of `seccompFilter`, read here in the caller: the child must not allocate,
+    /// and a file that cannot be read is the seccomp stage's error with its errno, before
+    /// any process exists. The reconciler compiled and wrote the file (libseccomp, which
+    /// the supervisor does not link); this checks only that it is whole instructions and
+    /// within the kernel's limit, and the kernel checks the program itself at load.
+    func seccompProgram() throws(SpawnError) -> [UInt8]? {
+        guard let path = seccompFilter else { return nil }
+        let bytes: [UInt8]
+        do { bytes = try Sys.readFile(path) } catch {
+            throw SpawnError(stage: .seccomp, errno: error.errno, context: "read the seccomp program \(path)")
+        }
+        guard !bytes.isEmpty, bytes.count % 8 == 0, bytes.count <= Self.maxSeccompProgramBytes else {
+            throw SpawnError(stage: .seccomp, errno: Errno(rawValue: EINVAL),
+                             context: "the seccomp program \(path) is \(bytes.count) bytes, not 1 to 4096 instructions of 8")
+        }
+        return bytes
+    }
 }
 
 // MARK: - Checks
@@ -318,6 +346,8 @@ extension SpawnError {
             context = "prctl PR_CAP_AMBIENT_CLEAR_ALL"
         case .noNewPrivileges:
             context = "prctl PR_SET_NO_NEW_PRIVS"
+        case .seccomp:
+            context = "seccomp SECCOMP_SET_MODE_FILTER \(request.seccompFilter ?? "?")"
         case .stdio:
             if let index {
                 let source = [request.stdin, request.stdout, request.stderr][index].map(String.init) ?? "?"

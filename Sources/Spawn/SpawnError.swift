@@ -39,6 +39,8 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
         case ambientCapabilities
         /// `PR_SET_NO_NEW_PRIVS`.
         case noNewPrivileges
+        /// Reading the seccomp program's file (in the caller), or loading it (in the child).
+        case seccomp
         /// dup of one of stdin, stdout, stderr.
         case stdio
         /// setsid and TIOCSCTTY: stdin as the controlling terminal.
@@ -67,6 +69,7 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case PODSPAWN_STAGE_CAPSET.rawValue: self = .capset
             case PODSPAWN_STAGE_AMBIENT.rawValue: self = .ambientCapabilities
             case PODSPAWN_STAGE_NO_NEW_PRIVS.rawValue: self = .noNewPrivileges
+            case PODSPAWN_STAGE_SECCOMP.rawValue: self = .seccomp
             case PODSPAWN_STAGE_STDIO.rawValue: self = .stdio
             case PODSPAWN_STAGE_CONTROLLING_TTY.rawValue: self = .controllingTerminal
             case PODSPAWN_STAGE_CLOSE_FDS.rawValue: self = .closeFileDescriptors
@@ -96,6 +99,7 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case .capset: return "capset"
             case .ambientCapabilities: return "ambient capabilities"
             case .noNewPrivileges: return "no_new_privs"
+            case .seccomp: return "seccomp"
             case .stdio: return "stdio"
             case .controllingTerminal: return "controlling terminal"
             case .closeFileDescriptors: return "close fds"

@@ -24,6 +24,10 @@ public struct SpawnRequest: Sendable, Hashable {
     public var capabilities: Capabilities?
     /// `PR_SET_NO_NEW_PRIVS`: execve never grants privileges again (setuid bits, file caps).
     public var noNewPrivileges: Bool = false
+    /// A file holding a classic BPF seccomp program (`struct sock_filter[]`, as
+    /// `seccomp_export_bpf` writes it), loaded as the last stage that can load it: right
+    /// after no_new_privs, or before the id change without it. nil: no filter.
+    public var seccompFilter: String?
 
     /// fds that become 0, 1 and 2. nil inherits the caller's.
     public var stdin: Int32?

@@ -63,7 +63,9 @@ final class BenchLab {
     }
 
     /// A pod of `containers` busybox sleepers, with its launcher, cgroup paths filled in.
-    func pod(_ name: String, containers: [String]) -> (PodLauncher, LaunchPlan) {
+    /// `seccomp`: every container's program (RuntimeDefault, compiled once by `main`); nil
+    /// leaves them unconfined.
+    func pod(_ name: String, containers: [String], seccomp: SeccompFilterRef? = nil) -> (PodLauncher, LaunchPlan) {
         let layout = layout(name)
         let launcher = PodLauncher(layout: layout, supervisorExecutable: supervisorExecutable, driver: driver)
         var plan = LaunchPlan(generation: 1, namespace: layout.namespace, name: layout.name, uid: layout.uid,
@@ -73,7 +75,10 @@ final class BenchLab {
                               hostname: layout.name, terminationGracePeriodSeconds: 0,
                               logDirectory: layout.logDirectory, scratchDirectory: layout.state.scratchDirectory,
                               cgroupMount: driver.setup.root, containers: containers.map(Self.sleeper))
-        for i in plan.containers.indices { plan.containers[i].cgroup = launcher.containerCgroup(plan.containers[i].name) }
+        for i in plan.containers.indices {
+            plan.containers[i].cgroup = launcher.containerCgroup(plan.containers[i].name)
+            plan.containers[i].seccomp = seccomp
+        }
         return (launcher, plan)
     }
 

@@ -12,6 +12,7 @@ import Kernel
 import PodModel
 import ContainerRuntime
 import HostSetup
+import Seccomp
 
 struct Options {
     var supervisor = ""
@@ -81,6 +82,9 @@ let idleLimits = PodCgroupLimits(
 
 struct StartResults {
     var podrecWarm: [Double] = []
+    /// The same pods with RuntimeDefault's program in every container, in blocks that
+    /// alternate with the unconfined ones.
+    var podrecWarmSeccomp: [Double] = []
     var podlbWarm: [Double] = []
     var podlbWarmLoop: Summary?
     var podrecCold: [Double] = []
@@ -93,18 +97,25 @@ final class StartBench {
     let podlb: Podlb
     let options: Options
     var serial = 0
+    /// RuntimeDefault for the containers' capabilities, compiled with libseccomp and stored
+    /// as the reconciler stores it: what a pod with no profile runs under.
+    let runtimeDefault: SeccompFilterRef
 
-    init(lab: BenchLab, podlb: Podlb, options: Options) {
+    init(lab: BenchLab, podlb: Podlb, options: Options) throws {
         self.lab = lab
         self.podlb = podlb
         self.options = options
+        let bounding = Set(CapabilitySet(rawValue: BenchLab.defaultCapabilities).names)
+        let bytes = try SeccompCompiler.compile(RuntimeDefault.profile(bounding: bounding), bounding: bounding, unknown: .skip)
+        let stored = try SeccompStore(directory: lab.tmp + "/run/seccomp").store(bytes)
+        runtimeDefault = SeccompFilterRef(path: stored.path, sha256: stored.sha256, profile: "RuntimeDefault")
     }
 
     /// One podrec start of a 2-container pod, in ms; stop and cleanup are not timed.
-    func podrecRun(gapMs: Int) throws -> Double {
+    func podrecRun(gapMs: Int, seccomp: Bool = false) throws -> Double {
         try checkInterrupted()
         serial += 1
-        let (launcher, plan) = lab.pod("start-\(serial)", containers: ["c0", "c1"])
+        let (launcher, plan) = lab.pod("start-\(serial)", containers: ["c0", "c1"], seccomp: seccomp ? runtimeDefault : nil)
         sleepMilliseconds(gapMs)
         let (_, ns) = try lab.create(launcher, plan, limits: startLimits)
         try lab.destroy(launcher)
@@ -129,6 +140,9 @@ final class StartBench {
             progress("warm: podrec runs \(done + 1)-\(done + n) of \(runs)")
             _ = try podrecRun(gapMs: 0)
             for _ in 0..<n { r.podrecWarm.append(try podrecRun(gapMs: 0)) }
+            progress("warm: podrec with RuntimeDefault, runs \(done + 1)-\(done + n) of \(runs)")
+            _ = try podrecRun(gapMs: 0, seccomp: true)
+            for _ in 0..<n { r.podrecWarmSeccomp.append(try podrecRun(gapMs: 0, seccomp: true)) }
             progress("warm: podlb runs \(done + 1)-\(done + n) of \(runs)")
             _ = try podlbRun(gapMs: 0)
             for _ in 0..<n { r.podlbWarm.append(try podlbRun(gapMs: 0)) }
@@ -215,11 +229,15 @@ func printStart(_ r: StartResults, _ options: Options) {
     print("| start | runs | median | p90 | min | max | podrec ÷ this (medians) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     row("warm: **podrec** `PodLauncher.create`", warm, ratio: nil)
+    let seccomp = Summary(r.podrecWarmSeccomp)
+    row("warm: podrec, every container under RuntimeDefault (seccomp)", seccomp, ratio: warm.median / seccomp.median)
     row("warm: podlb, `podlb bench 1` per run", warmLb, ratio: warm.median / warmLb.median)
     if let l = r.podlbWarmLoop { row("warm: podlb, `podlb bench \(l.runs)` in one process", l, ratio: warm.median / l.median) }
     row("cold: **podrec** `PodLauncher.create`", cold, ratio: nil)
     row("cold: podlb, `GAP_MS=\(options.gapMs) podlb bench 1` per run", coldLb, ratio: cold.median / coldLb.median)
     if let l = r.podlbColdLoop { row("cold: podlb, `GAP_MS=\(options.gapMs) podlb bench \(l.runs)` in one process", l, ratio: cold.median / l.median) }
+    print()
+    print("RuntimeDefault against Unconfined, warm medians: \(ms(seccomp.median)) − \(ms(warm.median)) = \(ms(seccomp.median - warm.median)) ms per pod start (2 containers).")
     print()
 }
 

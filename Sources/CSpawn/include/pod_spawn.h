@@ -48,6 +48,10 @@ enum podspawn_stage {
     PODSPAWN_STAGE_CLOSE_FDS = 26,      ///< close every fd above 2
     PODSPAWN_STAGE_CHDIR = 27,          ///< chdir(cwd)
     PODSPAWN_STAGE_EXEC = 28,           ///< execve(path, argv, envp)
+    /// seccomp(SECCOMP_SET_MODE_FILTER) of the request's BPF program: just after
+    /// no_new_privs when that is set, else before the id and capability changes (see
+    /// pod_spawn.c, step 9b).
+    PODSPAWN_STAGE_SECCOMP = 30,
 };
 
 /// What a mount step does. Flags and data are passed to the kernel as given: the
@@ -150,6 +154,12 @@ struct podspawn_request {
     uint64_t cap_inheritable;           ///< the ambient set is always cleared
 
     int32_t no_new_privs;
+
+    /// A classic BPF seccomp program (struct sock_filter[], 8 bytes each), compiled by the
+    /// reconciler; NULL: no filter. Loaded as late as the kernel allows (step 9b).
+    const void *_Nullable seccomp_filter;
+    /// The number of instructions (not bytes) at seccomp_filter.
+    size_t seccomp_filter_length;
 
     /// Fds that become 0, 1 and 2; -1 leaves that one as inherited.
     int32_t stdio[3];

@@ -67,6 +67,7 @@ struct Decoder {
             sc.fsGroupChangePolicy = c["fsGroupChangePolicy"]?.string
             sc.supplementalGroups = c["supplementalGroups"]?.sequence?.compactMap(\.int) ?? []
             sc.sysctls = list(c["sysctls"]) { _, x, _ in PodSecurityContext.Sysctl(name: x["name"]?.string ?? "", value: x["value"]?.string ?? "") }
+            sc.seccompProfile = seccompProfile(c["seccompProfile"])
             s.securityContext = sc
         }
         if let r = n["resources"], !r.isNull { s.resources = resources(r, path: path.appending("resources")) }
@@ -127,6 +128,7 @@ struct Decoder {
             sc.runAsGroup = s["runAsGroup"]?.int
             sc.runAsNonRoot = s["runAsNonRoot"]?.bool
             sc.procMount = s["procMount"]?.string
+            sc.seccompProfile = seccompProfile(s["seccompProfile"])
             if let caps = s["capabilities"], !caps.isNull {
                 sc.capabilities = SecurityContext.Capabilities(add: caps["add"]?.stringList ?? [], drop: caps["drop"]?.stringList ?? [])
             }
@@ -154,6 +156,11 @@ struct Decoder {
             v.valueFrom = .resourceField(containerName: r["containerName"]?.string, resource: r["resource"]?.string ?? "", divisor: divisor)
         }
         return v
+    }
+
+    func seccompProfile(_ n: Node?) -> SeccompProfile? {
+        guard let n, !n.isNull, let type = n["type"]?.string else { return nil }
+        return SeccompProfile(type: type, localhostProfile: n["localhostProfile"]?.string)
     }
 
     mutating func resources(_ r: Node, path: KeyPath) -> ResourceRequirements {

@@ -177,6 +177,7 @@ public struct SecurityContext: Sendable, Hashable {
     public var runAsNonRoot: Bool?
     public var capabilities: Capabilities?
     public var procMount: String?
+    public var seccompProfile: SeccompProfile?
 
     public struct Capabilities: Sendable, Hashable {
         public var add: [String] = []

@@ -98,9 +98,31 @@ public struct PodSecurityContext: Sendable, Hashable {
     public var fsGroupChangePolicy: String?
     public var supplementalGroups: [Int64] = []
     public var sysctls: [Sysctl] = []
+    /// The default for every container that sets none of its own.
+    public var seccompProfile: SeccompProfile?
 
     public struct Sysctl: Sendable, Hashable {
         public var name: String
         public var value: String
+    }
+}
+
+/// `securityContext.seccompProfile`, at pod or container level (the container's wins).
+/// Validation has checked the API server's rules: `type` is one of the three, and
+/// `localhostProfile` is set, a descending relative path, exactly for `Localhost`.
+public struct SeccompProfile: Sendable, Hashable {
+    public var type: String
+    public var localhostProfile: String?
+
+    public init(type: String, localhostProfile: String? = nil) {
+        self.type = type
+        self.localhostProfile = localhostProfile
+    }
+
+    var canonicalJSON: JSONValue {
+        var o = JSONObject()
+        o["type"] = .string(type)
+        if let p = localhostProfile { o["localhostProfile"] = .string(p) }
+        return o.value
     }
 }

@@ -152,12 +152,12 @@ public enum FieldClasses {
 
         // Security contexts
         "SecurityContext.seLinuxOptions": .ignored("SELinux labels are not applied"),
-        "SecurityContext.seccompProfile": .ignored("seccomp profiles are not applied yet"),
+        "SecurityContext.seccompProfile": .honoured,
         "SecurityContext.appArmorProfile": .ignored("AppArmor profiles are not applied"),
         "SecurityContext.windowsOptions": .ignored("Windows options apply only to Windows nodes"),
         "PodSecurityContext.seLinuxOptions": .ignored("SELinux labels are not applied"),
         "PodSecurityContext.seLinuxChangePolicy": .ignored("SELinux labels are not applied"),
-        "PodSecurityContext.seccompProfile": .ignored("seccomp profiles are not applied yet"),
+        "PodSecurityContext.seccompProfile": .honoured,
         "PodSecurityContext.appArmorProfile": .ignored("AppArmor profiles are not applied"),
         "PodSecurityContext.windowsOptions": .ignored("Windows options apply only to Windows nodes"),
         "PodSecurityContext.supplementalGroupsPolicy": .refused("supplementalGroupsPolicy is not supported yet"),
