@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.0"),
+        // Registry pulls (ImagePull): HTTP/1.1 and 2 over swift-nio, TLS by swift-nio-ssl.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // The system libyaml (Debian: libyaml-dev). We link it; we do not vendor it.
@@ -58,6 +62,21 @@ let package = Package(
         // podrec's content-addressed image store: blobs, layers unpacked once, the name index;
         // import of OCI layouts, oci- and docker-archives and plain rootfs dirs and tars.
         .target(name: "Images", dependencies: ["ImageModel", "Kernel", "PodModel", "YAML", "CZlib", "CZstd", "CCrypto"]),
+        // Run by the CLI's `image pull` and `apply`, and by the watcher: the one module that
+        // talks to registries (distribution API, auth, TLS, mirrors). Downloads stream into
+        // the store's BlobWriter; the store's import driver then checks and unpacks them.
+        // The pure parts (challenges, auth files, registries.conf) are in ImageModel.
+        .target(
+            name: "ImagePull",
+            dependencies: [
+                "Images", "ImageModel", "Kernel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // Pure, and shared by both processes: pod keys, records, the launch plan and status
         // (the contract between reconciler and supervisor, with their line formats), cgroup
         // limits and names, layouts, desired and observed pods. Imports nothing impure.
@@ -110,6 +129,7 @@ let package = Package(
                 "Manifest",
                 "Images",
                 "ImageModel",
+                "ImagePull",
                 "Reconciler",
                 "PodNetwork",
                 "Planner",
@@ -150,7 +170,7 @@ let package = Package(
         // Unprivileged: the CNI side over fake plugins (shell scripts that record what they got).
         .testTarget(name: "PodNetworkTests", dependencies: ["PodNetwork", "PodModel", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
-        .testTarget(name: "IntegrationTests", dependencies: ["PodState", "ImageModel", "Kernel", "Cgroups", "Procfs", "Spawn", "Images", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner", "PodNetwork"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["PodState", "ImageModel", "Kernel", "Cgroups", "Procfs", "Spawn", "Images", "ImagePull", "HostSetup", "ContainerRuntime", "PodBuilder", "Manifest", "Supervisor", "PodModel", "KernelTestSupport", "Reconciler", "Planner", "PodNetwork"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -97,10 +97,16 @@ public struct ImageStore: Sendable {
 
     /// Runs `body` as a writer: `.gc.lock` shared, so that `prune` waits for it.
     public func writing<T>(_ body: () throws(ImageError) -> T) throws(ImageError) -> T {
-        try prepare()
-        let lease = try sys { () throws(KernelError) in try Sys.lockFile(imagesDirectory + "/.gc.lock", shared: true)! }
-        defer { Sys.close(lease) }
+        let lease = try writerLease()
+        defer { lease.release() }
         return try body()
+    }
+
+    /// `writing {}` for a caller that cannot keep one synchronous frame open (an async
+    /// pull): `.gc.lock` shared until `release()`. Blocks while a prune runs.
+    public func writerLease() throws(ImageError) -> StoreLock {
+        try prepare()
+        return StoreLock(fd: try sys { () throws(KernelError) in try Sys.lockFile(imagesDirectory + "/.gc.lock", shared: true)! })
     }
 
     /// Runs `body` holding the lock named `key` (a blob's or a layer's hex). The lock file
@@ -108,14 +114,20 @@ public struct ImageStore: Sendable {
     /// that the file it locked is still the one at the path, so a removal never lets two
     /// holders in at once.
     func withLock<T>(_ key: String, _ body: () throws(ImageError) -> T) throws(ImageError) -> T {
+        let lock = try lock(key)
+        defer { lock.release() }
+        return try body()
+    }
+
+    /// Takes the lock named `key` (blocking) until `release()`.
+    func lock(_ key: String) throws(ImageError) -> StoreLock {
         let path = locksDirectory + "/" + key
         while true {
             let fd = try sys { () throws(KernelError) in try Sys.lockFile(path, shared: false)! }
             let held = try? Sys.fstat(fd, describedAs: path)
             let now = try? Sys.stat(path, followSymlinks: false)
             if let held, let now, held.inode == now.inode, held.device == now.device {
-                defer { Sys.close(fd) }
-                return try body()
+                return StoreLock(fd: fd)
             }
             Sys.close(fd)  // removed by prune while we waited: lock the new one
         }
@@ -126,6 +138,13 @@ public struct ImageStore: Sendable {
     public func withBlobLock<T>(_ digest: Digest, _ body: () throws(ImageError) -> T) throws(ImageError) -> T {
         try prepare()
         return try withLock("blob-" + digest.hex, body)
+    }
+
+    /// `withBlobLock` for an async caller: blob `digest`'s lock until `release()`. Blocks
+    /// while another writer holds it, so call it off any event loop.
+    public func blobLock(_ digest: Digest) throws(ImageError) -> StoreLock {
+        try prepare()
+        return try lock("blob-" + digest.hex)
     }
 
     /// Runs `body` under `.lock`, the lock of `index.json`.
@@ -557,6 +576,37 @@ public final class BlobWriter {
         if fd >= 0 { Sys.close(fd) }
         fd = -1
         _ = try? Sys.unlinkIfPresent(temp)
+    }
+}
+
+/// A held flock of the store (a blob's, or the writers' shared `.gc.lock`): released by
+/// `release()`, or when dropped. Sendable so that an async caller can take it on one
+/// thread and release it on another: a flock belongs to the open file, not the thread.
+public final class StoreLock: @unchecked Sendable {
+    private var fd: Int32
+    private let mutex = PthreadMutex()
+
+    init(fd: Int32) { self.fd = fd }
+
+    deinit { release() }
+
+    public func release() {
+        mutex.locked {
+            if fd >= 0 { Sys.close(fd) }
+            fd = -1
+        }
+    }
+}
+
+/// The smallest lock for `StoreLock.release`, which two tasks may race to call.
+final class PthreadMutex: @unchecked Sendable {
+    private var m = pthread_mutex_t()
+    init() { pthread_mutex_init(&m, nil) }
+    deinit { pthread_mutex_destroy(&m) }
+    func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&m)
+        defer { pthread_mutex_unlock(&m) }
+        return body()
     }
 }
 

@@ -33,6 +33,13 @@ final class SHA256Hasher {
         return Digest(bytes: out)
     }
 
+    /// The SHA-256 of bytes in memory (a manifest as a registry sent it).
+    static func digest(of bytes: [UInt8]) -> Digest {
+        let hasher = SHA256Hasher()
+        bytes.withUnsafeBytes { hasher.update($0) }
+        return hasher.finish()
+    }
+
     /// The SHA-256 of a whole file, read in 1 MiB chunks.
     static func digest(ofFile path: String) throws(ImageError) -> (digest: Digest, size: Int64) {
         let fd = try sys { () throws(KernelError) in try Sys.open(path, O_RDONLY) }
@@ -216,4 +223,9 @@ extension ByteReader {
         case .zstd: return try ZstdReader(self)
         }
     }
+}
+
+extension Digest {
+    /// The SHA-256 digest of `bytes`: a manifest's, hashed over its exact bytes.
+    public static func sha256(of bytes: [UInt8]) -> Digest { SHA256Hasher.digest(of: bytes) }
 }

@@ -11,7 +11,7 @@ import Testing
     /// What a pure module must never reach.
     static let impure: Set<String> = ["Kernel", "CKernel", "Spawn", "CSpawn", "Glibc", "Foundation", "FoundationEssentials",
                                       "Dispatch", "SystemPackage", "CZlib", "CZstd", "CCrypto", "Cgroups", "Procfs", "Images", "PodState", "HostSetup",
-                                      "ContainerRuntime", "Supervisor", "Reconciler", "Watch", "CLI"]
+                                      "ContainerRuntime", "Supervisor", "Reconciler", "Watch", "CLI", "ImagePull"]
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

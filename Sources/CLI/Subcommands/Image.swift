@@ -1,5 +1,6 @@
 import ImageModel
 import ArgumentParser
+import ImagePull
 import Images
 import Kernel
 import PodModel
@@ -16,7 +17,7 @@ extension Podrec {
                 `image: [REGISTRY/]NAME[:TAG][@sha256:...]` names one (`nginx` is \
                 docker.io/library/nginx:latest); `image: host` is reserved for a view of the host.
                 """,
-            subcommands: [Import.self, List.self, Inspect.self, Remove.self, Prune.self, Check.self]
+            subcommands: [Pull.self, Import.self, List.self, Inspect.self, Remove.self, Prune.self, Check.self]
         )
 
         /// `--data-root`, shared by every image subcommand.
@@ -45,6 +46,63 @@ extension Podrec {
 }
 
 extension Podrec.Image {
+    struct Pull: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "pull",
+            abstract: "Pull an image from a registry into the store.",
+            discussion: """
+                REF is [REGISTRY/]NAME[:TAG][@sha256:...]; `nginx` is docker.io/library/nginx:latest, \
+                pulled from registry-1.docker.io. A multi-platform image gives the manifest for \
+                --platform (default: linux/<this machine's architecture>). Every blob is checked \
+                against its digest as it arrives; layers already in the store are not downloaded \
+                again, and concurrent pulls download each blob once.
+
+                Credentials, the first that has the registry: --creds, then the auth file \
+                (--authfile, else $REGISTRY_AUTH_FILE, else /etc/podrec/auth.json), then \
+                $DOCKER_CONFIG/config.json. HTTPS with the system CAs and CERT-DIR/HOST[:PORT]/*.crt; \
+                plain HTTP only for loopback registries (after HTTPS fails) and --insecure-registry \
+                ones. registries.conf may name mirrors (tried first), other locations, insecure and \
+                blocked registries.
+                """
+        )
+
+        @Argument(help: ArgumentHelp("The image: [REGISTRY/]NAME[:TAG][@sha256:...].", valueName: "ref"))
+        var ref: String
+
+        @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+        var quiet = false
+
+        @OptionGroup var registry: RegistryFlags
+        @OptionGroup var dataRoot: Podrec.Image.DataRoot
+
+        func run() throws {
+            let ref = try Podrec.Image.reference(self.ref)
+            let options = try registry.options()
+            let store = dataRoot.store
+            let renderer = PullProgressRenderer(quiet: quiet)
+            do throws(PullError) {
+                let puller = try ImagePuller(store: store, options: options)
+                let sink = renderer.sink
+                let image = try ImagePuller.wait { () async throws(PullError) -> StoredImage in
+                    do throws(PullError) {
+                        let image = try await puller.pull(ref, progress: sink)
+                        await puller.shutdown()
+                        return image
+                    } catch {
+                        await puller.shutdown()
+                        throw error
+                    }
+                }
+                renderer.finish(ref, manifest: image.manifestDigest)
+            } catch {
+                renderer.abandon()
+                var stderr = StandardError()
+                print("error: \(error)", to: &stderr)
+                throw ExitCode.failure
+            }
+        }
+    }
+
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import",
