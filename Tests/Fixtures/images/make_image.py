@@ -4,9 +4,23 @@ docker-archive, of three layers (plain tar, gzip, zstd through /usr/bin/zstd whe
 with a whiteout, an opaque dir, a hard link, a symlink and an xattr.
 
 usage: make_image.py FORMAT OUT [--busybox PATH] [--bad-diffid] [--bad-blob] [--multiarch]
+                     [--layers N --layer-mb MB [--seed S] [--base-seed S] [--one-layer]] [--ref NAME]
 FORMAT: layout | oci-archive | docker-archive
+
+--layers N --layer-mb MB: instead of the three small layers, N gzip layers of MB MiB each of
+incompressible data (random bytes from a seeded generator, so the same arguments give the same
+bytes), for the pull and start benchmarks and the fault tests. Layer 1 holds /etc/passwd,
+/etc/group, /tmp (and busybox with its applets in /bin when --busybox is given) and
+/data/0.bin; layer i holds /data/<i>.bin. The config has Env PATH=/bin and Cmd sleep 3600; no
+User, no WorkingDir. --seed S (default 1) seeds layers 2..N; --base-seed S (default: the seed)
+seeds layer 1 alone, so two images made with the same --base-seed and different --seed share a
+byte-identical first layer and differ in every other. --one-layer puts the same files (the same
+tree) into a single layer. --ref NAME sets the image's name (the layout's
+org.opencontainers.image.ref.name, the docker-archive's RepoTags); the defaults are unchanged
+(localhost/test/multi:v1, localhost/test/docker:v1). The JSON printed last also lists the
+layers' (compressed) digests and sizes under "layers" in this mode.
 """
-import gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile
+import gzip, hashlib, io, json, os, random, shutil, subprocess, sys, tarfile
 
 args = sys.argv[1:]
 fmt, out = args[0], args[1]
@@ -55,17 +69,51 @@ second = [("dir", "etc"), ("file", "etc/.wh.a", b""), ("file", "etc/c", b"c\n"),
           ("dir", "dir"), ("file", "dir/.wh..wh..opq", b""), ("file", "dir/z", b"z\n")]
 third = [("dir", "srv", 0o755), ("file", "srv/top", b"top\n")]
 
-layers = []  # (media type, compressed bytes, diff id)
-raw = tar_bytes(base)
-layers.append(("application/vnd.oci.image.layer.v1.tar", raw, raw))
-raw = tar_bytes(second)
-layers.append(("application/vnd.oci.image.layer.v1.tar+gzip", gzip.compress(raw, mtime=0), raw))
-raw = tar_bytes(third)
-if shutil.which("zstd"):
-    z = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
-    layers.append(("application/vnd.oci.image.layer.v1.tar+zstd", z, raw))
-else:
+def opt(name, default):
+    return args[args.index(name) + 1] if name in args else default
+
+
+big = "--layers" in args
+if big:
+    # The benchmark's image: N layers of incompressible data (see the docstring).
+    n_layers, layer_bytes = int(opt("--layers", "1")), int(float(opt("--layer-mb", "1")) * 1024 * 1024)
+    seed = int(opt("--seed", "1"))
+    base_seed = int(opt("--base-seed", str(seed)))
+    trees = [[("dir", "etc"),
+              ("file", "etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+              ("file", "etc/group", b"root:x:0:\n"),
+              ("dir", "tmp", 0o1777)]]
+    if busybox:
+        trees[0] += [("dir", "bin"), ("file", "bin/busybox", open(busybox, "rb").read(), 0o755), ("sym", "bin/sh", "busybox")]
+        for applet in ["cat", "ls", "stat", "id", "test", "echo", "sleep", "pwd", "env", "sha256sum"]:
+            trees[0].append(("sym", "bin/" + applet, "busybox"))
+    trees[0] += [("dir", "data"), ("file", "data/0.bin", random.Random(base_seed).randbytes(layer_bytes))]
+    for i in range(1, n_layers):
+        # One generator per layer, seeded by (seed, i): layer i does not depend on N.
+        data = random.Random(seed * 1000003 + i).randbytes(layer_bytes)
+        trees.append([("dir", "data"), ("file", "data/%d.bin" % i, data)])
+    if "--one-layer" in args:
+        trees = [trees[0] + [e for t in trees[1:] for e in t if e[0] != "dir"]]
+    layers = []
+    for t in trees:
+        raw = tar_bytes(t)
+        # Level 1: the data does not compress at any level, and level 9 is slow on 100 MB.
+        layers.append(("application/vnd.oci.image.layer.v1.tar+gzip", gzip.compress(raw, compresslevel=1, mtime=0), raw))
+        del raw
+    del trees
+
+if not big:
+    layers = []  # (media type, compressed bytes, diff id)
+    raw = tar_bytes(base)
+    layers.append(("application/vnd.oci.image.layer.v1.tar", raw, raw))
+    raw = tar_bytes(second)
     layers.append(("application/vnd.oci.image.layer.v1.tar+gzip", gzip.compress(raw, mtime=0), raw))
+    raw = tar_bytes(third)
+    if shutil.which("zstd"):
+        z = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+        layers.append(("application/vnd.oci.image.layer.v1.tar+zstd", z, raw))
+    else:
+        layers.append(("application/vnd.oci.image.layer.v1.tar+gzip", gzip.compress(raw, mtime=0), raw))
 
 
 def sha(b):
@@ -79,6 +127,8 @@ config = {"architecture": "amd64", "os": "linux", "created": "2024-01-01T00:00:0
           "config": {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo default"], "Env": ["PATH=/bin", "FROM_IMAGE=1"],
                      "WorkingDir": "/srv", "User": "web", "StopSignal": "SIGQUIT"},
           "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+if big:
+    config["config"] = {"Cmd": ["sleep", "3600"], "Env": ["PATH=/bin"]}
 config_bytes = json.dumps(config).encode()
 blobs = {}
 
@@ -95,7 +145,7 @@ manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest
 manifest_bytes = json.dumps(manifest).encode()
 manifest_digest = put(manifest_bytes)
 top = {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest, "size": len(manifest_bytes),
-       "annotations": {"org.opencontainers.image.ref.name": "localhost/test/multi:v1"}}
+       "annotations": {"org.opencontainers.image.ref.name": opt("--ref", "localhost/test/multi:v1")}}
 if "--multiarch" in args:
     other = dict(config, architecture="s390x")
     other_bytes = json.dumps(other).encode()
@@ -108,7 +158,7 @@ if "--multiarch" in args:
          "platform": {"os": "linux", "architecture": "amd64"}}]}
     index_bytes = json.dumps(index).encode()
     top = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": put(index_bytes), "size": len(index_bytes),
-           "annotations": {"org.opencontainers.image.ref.name": "localhost/test/multi:v1"}}
+           "annotations": {"org.opencontainers.image.ref.name": opt("--ref", "localhost/test/multi:v1")}}
 
 files = {}
 if fmt in ("layout", "oci-archive"):
@@ -126,7 +176,7 @@ else:
         files["layer%d/layer.tar" % i] = raw
         names.append("layer%d/layer.tar" % i)
     cfg = config["rootfs"]["diff_ids"][0][7:] + ".json"
-    files["manifest.json"] = json.dumps([{"Config": cfg, "RepoTags": ["localhost/test/docker:v1"], "Layers": names}]).encode()
+    files["manifest.json"] = json.dumps([{"Config": cfg, "RepoTags": [opt("--ref", "localhost/test/docker:v1")], "Layers": names}]).encode()
 
 if fmt == "layout":
     for name, b in files.items():
@@ -140,4 +190,7 @@ else:
             info = tarfile.TarInfo(name)
             info.size = len(b)
             t.addfile(info, io.BytesIO(b))
-print(json.dumps({"manifest": manifest_digest, "diff_ids": diff_ids}))
+result = {"manifest": manifest_digest, "diff_ids": diff_ids}
+if big:
+    result["layers"] = [{"digest": l["digest"], "size": l["size"]} for l in manifest["layers"]]
+print(json.dumps(result))
