@@ -41,13 +41,15 @@ extension Integration {
             #expect(proxy.entries().contains { $0.path.contains("/blobs/") && $0.status == 200 })
         }
 
-        /// Blobs answered with a 307 to a second loopback host: the pull follows it, and the
-        /// second host never sees the Authorization header that the registry's host got.
-        @Test func aRedirectedBlobIsFetchedWithoutTheCredentials() throws {
+        /// Blobs answered with a 307 to another origin, another loopback host or the same
+        /// host on another port: the pull follows it, and that origin never sees the
+        /// Authorization header that the registry's got.
+        @Test(arguments: ["127.0.0.2", "127.0.0.1"])
+        func aRedirectedBlobIsFetchedWithoutTheCredentials(to host: String) throws {
             let lab = try RegistryLab("pull-redirect", auth: .htpasswd(user: "puller", password: "s3cret-pw"))
             defer { lab.finish() }
             let image = try TestImage.push(lab, "fault/redirect", ["--layers", "2", "--layer-mb", "1"], creds: "puller:s3cret-pw")
-            let proxy = try RegistryProxy(lab, ["--redirect-blobs-to", "127.0.0.2"])
+            let proxy = try RegistryProxy(lab, ["--redirect-blobs-to", host])
             defer { proxy.stop() }
             let ref = "127.0.0.1:\(proxy.port)/fault/redirect:v1"
 
@@ -60,9 +62,9 @@ extension Integration {
             // The registry's host got the credentials with each blob GET: there was one to strip.
             #expect(!redirected.isEmpty && redirected.allSatisfy { $0.hadAuthorization }, "\(log)")
             for layer in image.layers {
-                #expect(served.contains { $0.path.hasSuffix("/blobs/" + layer) && $0.status == 200 }, "layer \(layer) not fetched from 127.0.0.2: \(log)")
+                #expect(served.contains { $0.path.hasSuffix("/blobs/" + layer) && $0.status == 200 }, "layer \(layer) not fetched from \(host): \(log)")
             }
-            #expect(!served.isEmpty && served.allSatisfy { !$0.hadAuthorization }, "an Authorization header reached 127.0.0.2: \(log)")
+            #expect(!served.isEmpty && served.allSatisfy { !$0.hadAuthorization }, "an Authorization header reached \(host): \(log)")
             try expectClean(lab)
         }
 
@@ -207,92 +209,5 @@ struct TestImage {
         argv += ["oci:" + layout, "docker://\(lab.host)/\(repository):v1"]
         try lab.run(argv)
         return TestImage(manifest: manifest, config: config, layers: layers)
-    }
-}
-
-struct ProxyFailed: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
-}
-
-/// Tests/Fixtures/registry/proxy.py in front of a RegistryLab's registry (HTTPS, checked with
-/// the lab's CA), serving plain HTTP on 127.0.0.1 (podrec allows HTTP to loopback). Stopped by
-/// pid (`stop`), before the lab's leak check.
-final class RegistryProxy {
-    struct Entry: CustomStringConvertible {
-        var listener: String
-        var method: String
-        var path: String
-        var status: Int
-        var hadAuthorization: Bool
-        var description: String { "\(listener) \(method) \(path) \(status)\(hadAuthorization ? " auth" : "")" }
-    }
-
-    let pid: Int32
-    let port: Int
-    let redirectPort: Int?
-    let log: String
-    private var stopped = false
-
-    init(_ lab: RegistryLab, _ arguments: [String]) throws {
-        log = lab.tmp + "/proxy-\(UInt32.random(in: 0...UInt32.max)).log"
-        let out = lab.tmp + "/proxy.out"
-        let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        let upstream = (lab.tls ? "https://" : "http://") + lab.host
-        var argv = ["/usr/bin/python3", RegistryLab.fixtures + "/registry/proxy.py", "--upstream", upstream, "--log", log]
-        if lab.tls { argv += ["--ca", lab.tmp + "/ca.crt"] }
-        var request = SpawnRequest(argv + arguments, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
-        request.stdout = fd
-        request.stderr = fd
-        let p = try spawn(request)
-        if let pidfd = p.pidfd { close(pidfd) }
-        pid = p.pid
-        // Its ports, one a line, once it listens (30 s at most: the VM is slow).
-        let lines = arguments.contains("--redirect-blobs-to") ? 2 : 1
-        var ports: [Int] = []
-        let deadline = MonotonicClock.now() + 30_000_000_000
-        while MonotonicClock.now() < deadline {
-            let text = (try? Sys.readString(out)) ?? ""
-            ports = text.split(separator: "\n").compactMap { Int($0) }
-            if ports.count >= lines { break }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                throw ProxyFailed(reason: "proxy.py exited: \(text)")
-            }
-            MonotonicClock.sleep(nanoseconds: 20_000_000)
-        }
-        guard ports.count >= lines else {
-            kill(pid, SIGKILL)
-            _ = try? Sys.wait(pid)
-            throw ProxyFailed(reason: "proxy.py printed no port in 30 s")
-        }
-        port = ports[0]
-        redirectPort = lines == 2 ? ports[1] : nil
-    }
-
-    /// SIGTERM, then SIGKILL after 5 s; reaped.
-    func stop() {
-        guard !stopped else { return }
-        stopped = true
-        kill(pid, SIGTERM)
-        let deadline = MonotonicClock.now() + 5_000_000_000
-        while MonotonicClock.now() < deadline {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return }
-            MonotonicClock.sleep(nanoseconds: 20_000_000)
-        }
-        kill(pid, SIGKILL)
-        _ = try? Sys.wait(pid)
-    }
-
-    /// The log so far, one entry a request.
-    func entries() -> [Entry] {
-        ((try? Sys.readString(log)) ?? "").split(separator: "\n").compactMap { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return Entry(listener: o["listener"] as? String ?? "", method: o["method"] as? String ?? "", path: o["path"] as? String ?? "",
-                         status: o["status"] as? Int ?? 0, hadAuthorization: o["had_authorization"] as? Bool ?? false)
-        }
     }
 }

@@ -150,20 +150,6 @@ final class RegistryLab {
         return manifest
     }
 
-    /// Starts `registry_front.py` before the (plain-HTTP) registry: blob GETs to the front
-    /// are redirected to a blob host on another origin, which logs whether Authorization
-    /// came along (`redirect`), or passed on after a second (`slow`). Returns the front's
-    /// port; its log is `front.log`.
-    func startFront(_ mode: String, user: String = "", password: String = "") throws -> Int {
-        let front = try Self.freePort()
-        let blobs = try Self.freePort()
-        try startProcess(["/usr/bin/python3", Self.fixtures + "/registry/registry_front.py", mode, "\(front)", "\(port)", "\(blobs)", user, password],
-                         log: tmp + "/front.log")
-        try waitForPort(front)
-        try waitForPort(blobs)
-        return front
-    }
-
     /// The registry's blob GETs so far that sent a blob (access log, status 200), by path.
     func blobDownloads() -> [String] {
         let log = (try? Sys.readString(registryLog)) ?? ""
