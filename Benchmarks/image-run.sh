@@ -64,10 +64,7 @@ cleanup() {
     [ "$cleaned" = 1 ] && return 0
     cleaned=1
     set +e
-    if [ -n "$helper_pid" ] && kill -0 "$helper_pid" 2>/dev/null; then
-        kill -TERM "$helper_pid" 2>/dev/null   # clitime stops after the command it is running
-        wait "$helper_pid" 2>/dev/null
-    fi
+    stop_clitime
     if [ -n "$podrec" ] && [ -d "$work/run" ]; then
         "$podrec" delete --all --grace-period 0 >/dev/null 2>&1
     fi

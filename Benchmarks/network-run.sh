@@ -84,10 +84,7 @@ cleanup() {
     [ "$cleaned" = 1 ] && return 0
     cleaned=1
     set +e
-    if [ -n "$helper_pid" ] && kill -0 "$helper_pid" 2>/dev/null; then
-        kill -TERM "$helper_pid" 2>/dev/null   # clitime stops after the command it is running
-        wait "$helper_pid" 2>/dev/null
-    fi
+    stop_clitime
     local p
     for p in ${iperf_pids[@]+"${iperf_pids[@]}"}; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
     # podrec's pods, with CNI DEL (the default plugins; the delete reads each attachment's record).

@@ -119,6 +119,15 @@ run_clitime() {
     cat "$work/part" >>"$work/results"
 }
 
+# stop_clitime: the first step of every script's cleanup: a clitime still running (an
+# interrupted run) is stopped; it stops after the command it is running.
+stop_clitime() {
+    if [ -n "$helper_pid" ] && kill -0 "$helper_pid" 2>/dev/null; then
+        kill -TERM "$helper_pid" 2>/dev/null
+        wait "$helper_pid" 2>/dev/null
+    fi
+}
+
 # field LABEL COLUMN: a column of clitime's line LABEL in $results; ratio A B: A / B.
 field() { awk -F'\t' -v l="$1" -v c="$2" '$1 == l { print $c }' <<<"$results"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

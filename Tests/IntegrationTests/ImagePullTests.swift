@@ -4,24 +4,14 @@ import Images
 import ImageModel
 import Kernel
 import KernelTestSupport
+import Synchronization
 import Testing
 
 /// Progress events, from whichever task made them.
-final class EventLog: @unchecked Sendable {
-    private var events: [PullEvent] = []
-    private let lock = EventLock()
-    func add(_ e: PullEvent) { lock.locked { events.append(e) } }
-    var all: [PullEvent] { lock.locked { events } }
-}
-
-final class EventLock: @unchecked Sendable {
-    private var m = pthread_mutex_t()
-    init() { pthread_mutex_init(&m, nil) }
-    func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&m)
-        defer { pthread_mutex_unlock(&m) }
-        return body()
-    }
+final class EventLog: Sendable {
+    private let events = Synchronization.Mutex<[PullEvent]>([])
+    func add(_ e: PullEvent) { events.withLock { $0.append(e) } }
+    var all: [PullEvent] { events.withLock { $0 } }
 }
 
 extension Integration {
