@@ -123,6 +123,31 @@ extension Integration {
             #expect(try podrec("image", "check").status == 0)
         }
 
+        /// Two pods of one apply whose images share their first layer: that layer's blob is
+        /// downloaded once and unpacked once, and both pods run from it.
+        @Test func twoPodsWhoseImagesShareABaseLayerStoreItOnce() throws {
+            let registry = try RegistryLab("shared-base", tls: false)
+            defer { registry.finish() }
+            let (_, podrec) = try Self.lab("image-shared", registry)
+            defer { podrec.finish() }
+            let made = ["--layers", "2", "--layer-mb", "1", "--base-seed", "7", "--busybox", "/bin/busybox"]
+            let one = try TestImage.push(registry, "team/one", made + ["--seed", "1"])
+            let two = try TestImage.push(registry, "team/two", made + ["--seed", "2"])
+            try #require(one.layers.count == 2 && one.layers[0] == two.layers[0] && one.layers[1] != two.layers[1])
+            let file = try podrec.write("pods.yaml", Self.pod("one", image: "\(registry.host)/team/one:v1") + "---\n"
+                                       + Self.pod("two", image: "\(registry.host)/team/two:v1"))
+            let applied = try podrec("apply", "-f", file, "--wait", "--timeout", "60")
+            #expect(applied.status == 0, "\(applied.output)")
+            #expect(applied.output.contains("+ pod default/one") && applied.output.contains("+ pod default/two"), "\(applied.output)")
+            let blobs = registry.blobDownloads()
+            #expect(blobs.filter { $0.hasSuffix(one.layers[0]) }.count == 1, "the shared layer once: \(blobs)")
+            #expect(blobs.count == 5, "two configs, the shared layer, two others: \(blobs)")
+            let unpacked = try Sys.listDirectory(registry.dataRoot + "/images/layers/sha256")
+            #expect(unpacked.count == 3, "\(unpacked)")
+            #expect(try podrec("logs", "one").output.contains("hello from the image"))
+            #expect(try podrec("logs", "two").output.contains("hello from the image"))
+        }
+
         @Test func watchPullsInTheBackgroundAndLogsThePullAsEvents() throws {
             let registry = try RegistryLab("watch")
             defer { registry.finish() }
