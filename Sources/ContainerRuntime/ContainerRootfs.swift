@@ -52,12 +52,24 @@ public enum ContainerRootfs {
         if root == "/" { throw RootfsError(what: "scratch dir", path: request.scratch, reason: .isRoot) }
         var steps: [MountStep] = [.makePrivate("/")]
         func at(_ path: String) -> String { root + path }
+        let owner = request.userNamespaceRoot
+        // A tmpfs, owned by the user namespace's root when the pod has one.
+        func tmpfs(_ at: String, size: UInt64? = nil, mode: UInt32? = nil) -> MountStep {
+            guard let owner else { return .tmpfs(at: at, size: size, mode: mode) }
+            let options = [size.map { "size=\($0)" }, mode.map { "mode=" + String($0, radix: 8) }, "uid=\(owner)", "gid=\(owner)"].compactMap { $0 }
+            return .mount(source: "tmpfs", target: at, fstype: "tmpfs", flags: MountFlags([.noDev, .noSuid]).rawValue,
+                          data: options.joined(separator: ","))
+        }
 
         switch request.root {
         case .host:
-            steps.append(.tmpfs(at: root, size: hostRootSize, mode: 0o755))
+            steps.append(tmpfs(root, size: hostRootSize, mode: 0o755))
             for name in HostSystemDirectories.allowlist {
                 switch request.hostEntries[name] {
+                case .directory where owner != nil:
+                    // Idmapped before it is made read-only: a clone of the bind takes the map.
+                    steps += [.directory(at("/" + name)), .bind(from: "/" + name, to: at("/" + name), recursive: true),
+                              .idmap(at: at("/" + name), recursive: true, optional: true), .readOnly(at: at("/" + name))]
                 case .directory:
                     steps += [.directory(at("/" + name)), .bind(from: "/" + name, to: at("/" + name), recursive: true, readOnly: true)]
                 case .symlink(let target):
@@ -78,12 +90,13 @@ public enum ContainerRootfs {
                 throw RootfsError(what: "image layers", path: "\(lowers.count) layers", reason: .overlayOptionsTooLong)
             }
             steps.append(.mount(source: "overlay", target: root, fstype: "overlay", flags: 0, data: data))
+            if owner != nil { steps.append(.idmap(at: root, recursive: false)) }
         }
 
         // /proc
         steps += [.directory(at("/proc"), mode: 0o555), .proc(at: at("/proc"))]
         // /dev
-        steps += [.directory(at("/dev")), .tmpfs(at: at("/dev"), size: devSize, mode: 0o755)]
+        steps += [.directory(at("/dev")), tmpfs(at("/dev"), size: devSize, mode: 0o755)]
         for name in devices {
             steps += [.file(at("/dev/" + name), mode: 0o666), .bind(from: "/dev/" + name, to: at("/dev/" + name), recursive: false)]
         }
@@ -92,13 +105,13 @@ public enum ContainerRootfs {
         // are numbered from 0 and none of the host's is visible.
         steps += [.directory(at("/dev/pts")),
                   .mount(source: "devpts", target: at("/dev/pts"), fstype: "devpts", flags: MountFlags([.noSuid, .noExec]).rawValue,
-                         data: devptsOptions)]
+                         data: owner.map { "newinstance,ptmxmode=0666,mode=0620,gid=\($0 + 5)" } ?? devptsOptions)]
         steps.append(.directory(at("/dev/shm"), mode: 0o1777))
         if let shm = request.sharedShm {
             steps.append(.bind(from: try hostPath(shm, what: "shared /dev/shm"), to: at("/dev/shm"), recursive: false))
         } else {
             steps.append(.mount(source: "shm", target: at("/dev/shm"), fstype: "tmpfs", flags: MountFlags([.noSuid, .noDev, .noExec]).rawValue,
-                                data: "mode=1777,size=\(shmSize)"))
+                                data: "mode=1777,size=\(shmSize)" + (owner.map { ",uid=\($0),gid=\($0)" } ?? "")))
         }
         // /sys
         steps.append(.directory(at("/sys"), mode: 0o555))
@@ -122,9 +135,9 @@ public enum ContainerRootfs {
             }
         }
         // Private writable dirs.
-        steps += [.directory(at("/tmp"), mode: 0o1777), .tmpfs(at: at("/tmp"), mode: 0o1777)]
+        steps += [.directory(at("/tmp"), mode: 0o1777), tmpfs(at("/tmp"), mode: 0o1777)]
         if request.root == .host {
-            for dir in ["/var", "/run", "/home"] { steps += [.directory(at(dir)), .tmpfs(at: at(dir), mode: 0o755)] }
+            for dir in ["/var", "/run", "/home"] { steps += [.directory(at(dir)), tmpfs(at(dir), mode: 0o755)] }
         }
 
         // Volumes, mount points made inside the new root (each missing parent too: the
