@@ -355,7 +355,8 @@ static int podspawn_idmap(const struct podspawn_mount *m, int userns_fd) {
         return -1;
     }
     unsigned int recursive = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
-    long fd = syscall(SYS_open_tree, AT_FDCWD, m->target, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | recursive);
+    const char *from = m->source ? m->source : m->target;
+    long fd = syscall(SYS_open_tree, AT_FDCWD, from, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | recursive);
     if (fd < 0) return -1;
     struct podspawn_mount_attr attr;
     memset(&attr, 0, sizeof attr);
@@ -366,7 +367,7 @@ static int podspawn_idmap(const struct podspawn_mount *m, int userns_fd) {
         close((int)fd);
         return 0;
     }
-    if (r == 0) r = umount2(m->target, MNT_DETACH);
+    if (r == 0 && !m->source) r = umount2(m->target, MNT_DETACH);
     if (r == 0) r = (int)syscall(SYS_move_mount, (int)fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH);
     int saved = errno;
     close((int)fd);

@@ -84,13 +84,29 @@ public enum ContainerRootfs {
             guard !lowers.isEmpty else { throw RootfsError(what: "image layer", path: "", reason: .notAbsolute) }
             let upper = try overlayPath(upper, what: "upper dir")
             let work = try overlayPath(work, what: "work dir")
+            if owner != nil {
+                // An overlayfs mount cannot itself be idmapped; its lower layers can (Linux
+                // 5.19), as containerd does it: each gets an idmapped clone mounted on a dir
+                // inside the scratch dir, which the overlay then covers. What host root owns
+                // in the image shows as the namespace's root. The upper dir is not idmapped
+                // (overlayfs makes its work dir there as the mounter, host root, whom the
+                // idmap cannot name): its root is owned by the namespace's root (the caller
+                // chowns it), and what the container writes or copies up is stored with its
+                // host ids, as in an emptyDir.
+                var mapped: [String] = []
+                for (i, layer) in lowers.enumerated() {
+                    let point = root + "/.podrec-layer-\(i)"
+                    steps += [.directory(point, mode: 0o700), .idmap(from: layer, at: point, recursive: false)]
+                    mapped.append(point)
+                }
+                lowers = mapped
+            }
             let data = overlayOptions(lower: lowers.joined(separator: ":"), upper: upper, work: work)
             // mount(2) takes one page of options; a deeper stack needs the new mount API.
             guard data.utf8.count < 4096 else {
                 throw RootfsError(what: "image layers", path: "\(lowers.count) layers", reason: .overlayOptionsTooLong)
             }
             steps.append(.mount(source: "overlay", target: root, fstype: "overlay", flags: 0, data: data))
-            if owner != nil { steps.append(.idmap(at: root, recursive: false)) }
         }
 
         // /proc

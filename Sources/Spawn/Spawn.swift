@@ -181,9 +181,9 @@ extension SpawnRequest {
 extension MountStep {
     var strings: [String] {
         switch self {
-        case .makePrivate(let p), .proc(let p), .readOnly(let p), .directory(let p, _), .file(let p, _), .idmap(let p, _, _):
+        case .makePrivate(let p), .proc(let p), .readOnly(let p), .directory(let p, _), .file(let p, _), .idmap(nil, let p, _, _):
             return [p]
-        case .bind(let from, let to, _, _): return [from, to]
+        case .bind(let from, let to, _, _), .idmap(.some(let from), let to, _, _): return [from, to]
         case .bindBeneath(let volume, let path, let to, _): return [volume, path, to]
         case .tmpfs(let at, _, _): return [at]
         case .symlink(let p, let t): return [p, t]
@@ -279,10 +279,10 @@ struct CMountSteps {
                 if let data { words.append(data) }
                 steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: flags, source: source, target: target, fstype: fstype,
                                   data: data, origin: i, context: "mount \(shown(target)) (\(words.joined(separator: " ")))"))
-            case .idmap(let at, let recursive, let optional):
+            case .idmap(let from, let at, let recursive, let optional):
                 steps.append(Step(kind: PODSPAWN_MOUNT_IDMAP, mode: optional ? 1 : 0, flags: recursive ? MountFlags([.recursive]).rawValue : 0,
-                                  target: at, origin: i,
-                                  context: "mount \(shown(at)) (idmapped to the pod's user namespace\(recursive ? ", recursive" : ""))"))
+                                  source: from, target: at, origin: i,
+                                  context: "mount \(shown(at)) (\(from.map { "a clone of \($0), " } ?? "")idmapped to the pod's user namespace\(recursive ? ", recursive" : ""))"))
             case .ifPresent:
                 break  // unwrapped above
             }

@@ -139,11 +139,11 @@ public enum MountStep: Sendable, Hashable {
     case file(String, mode: UInt32 = 0o644)
     /// A symbolic link at `path` that points to `target`.
     case symlink(String, target: String)
-    /// The mount at the path (and the mounts below it when recursive) replaced by an
-    /// idmapped clone of itself with the request's `userNamespace`: files owned by host id
-    /// 0 show as owned by that namespace's 0. `optional`: a filesystem that cannot be
-    /// idmapped leaves it as it was.
-    case idmap(at: String, recursive: Bool, optional: Bool = false)
+    /// An idmapped clone (with the request's `userNamespace`) of `from` mounted at `at`,
+    /// or, without `from`, the mount at `at` replaced by such a clone of itself; with the
+    /// mounts below when recursive. Files owned by host id 0 show as owned by that
+    /// namespace's 0. `optional`: a filesystem that cannot be idmapped leaves it as it was.
+    case idmap(from: String? = nil, at: String, recursive: Bool, optional: Bool = false)
     /// Any other mount(2), as given.
     case mount(source: String?, target: String, fstype: String?, flags: UInt, data: String?)
     /// The step, skipped when its path does not exist (ENOENT): for procfs and sysfs

@@ -1,4 +1,6 @@
 import Glibc
+import ImageModel
+import Images
 import Kernel
 import KernelTestSupport
 import PodModel
@@ -311,5 +313,47 @@ extension Integration {
             }
             #expect(try podrec.getRow("h") == nil)
         }
+    }
+}
+
+extension Integration.UserNamespaceTests {
+    /// An image container's root is an overlayfs of layers host root owns; idmapped to the
+    /// pod's namespace, they show as owned by its root (0, not nobody), which may write its
+    /// own `/`: the write lands in its upper dir owned by the range's first id, as in an
+    /// emptyDir, and the stored image is untouched.
+    @Test func anImageRootIsIdmappedToTheNamespace() throws {
+        try HostTool.require("/bin/busybox", package: "busybox-static")
+        let (lab, podrec) = try CLI.lab("userns-image")
+        defer { podrec.finish() }
+        let store = try Integration.PodShapeTests.busyboxImage(lab)
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: img}
+        spec:
+          terminationGracePeriodSeconds: 1
+          hostUsers: false
+          containers:
+          - name: c
+            image: busybox:test
+            args: ['exec sleep 3600']
+        """
+        let applied = try Self.apply(podrec, "img.yaml", yaml)
+        try #require(applied.status == 0, "\(applied.output)")
+        let range = try #require(try Self.recorded(lab, "img"))
+        #expect(try Self.uidMap(podrec, "img") == ["0", "\(range.start)", "65536"])
+        let run = try podrec("exec", "img", "--", "sh", "-c", "ls -ln /bin/busybox /etc/os-release; ls -lnd /; echo new > /etc/written && cat /etc/written")
+        let lines = run.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        // `ls -ln`: mode, links, uid, gid, ...
+        for line in lines where line.count > 4 {
+            #expect(line[2] == "0" && line[3] == "0", "owned by the namespace's root: \(run.output)")
+        }
+        #expect(lines.filter { $0.count > 4 }.count == 3, "\(run.output)")
+        #expect(run.output.hasSuffix("new\n"), "\(run.output)")
+        let upper = try #require(try Sys.listDirectory("\(lab.tmp)/data/pods").first.map { "\(lab.tmp)/data/pods/\($0)/overlay/c/upper/etc/written" })
+        let written = try Sys.stat(upper, followSymlinks: false)
+        #expect(written.uid == range.start, "the upper dir is not idmapped: the namespace's root writes as its host id")
+        let image = try store.image(try ImageReference(parsing: "busybox:test"))
+        #expect(!Sys.exists(image.rootfs + "/etc/written"))
     }
 }

@@ -79,13 +79,14 @@ enum podspawn_mount_kind {
     /// checked. A subPath, which the container can rewrite between two of its starts
     /// (CVE-2017-1002101, CVE-2021-25741).
     PODSPAWN_MOUNT_BIND_BENEATH = 5,
-    /// The mount at target (with every mount below it when flags has MS_REC) replaced by
-    /// an idmapped clone of itself: open_tree(OPEN_TREE_CLONE), mount_setattr
-    /// MOUNT_ATTR_IDMAP with the request's userns_fd, the original detached, the clone
-    /// moved onto target (Linux 5.12; overlayfs 5.19, tmpfs 6.3). Files owned by host id 0
-    /// then show as owned by the user namespace's id 0. With `mode` nonzero, a filesystem
-    /// that cannot be idmapped (EINVAL, EPERM, EOPNOTSUPP, ENOSYS) leaves the mount as it
-    /// was instead of failing the spawn.
+    /// An idmapped clone of `source` (a path, as open_tree(OPEN_TREE_CLONE) clones it: the
+    /// mounts below it too when flags has MS_REC), mount_setattr MOUNT_ATTR_IDMAP with the
+    /// request's userns_fd, moved onto target (Linux 5.12; filesystems opt in: ext4, xfs,
+    /// btrfs 5.15, tmpfs 6.3; an overlayfs mount itself never, its layers from 5.19).
+    /// Without a source, the mount at target is replaced by such a clone of itself (the
+    /// original detached). Files owned by host id 0 then show as owned by the user
+    /// namespace's 0. With `mode` nonzero, a filesystem that cannot be idmapped (EINVAL,
+    /// EPERM, EOPNOTSUPP, ENOSYS) leaves things as they were instead of failing the spawn.
     PODSPAWN_MOUNT_IDMAP = 6,
 };
 

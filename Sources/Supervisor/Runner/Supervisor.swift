@@ -433,6 +433,8 @@ public final class Supervisor {
         case .host: root = .host
         case .image(let layers, let upper, let work):
             try Sys.mkdirs(upper, mode: 0o755)
+            // The root of the container's `/` (ContainerRootfs: the upper dir is not idmapped).
+            if userNamespaceFD >= 0, let owner = plan.userNamespace?.start { try Sys.chown(upper, uid: owner, gid: owner) }
             try Sys.mkdirs(work, mode: 0o700)
             root = .image(layers: layers, upper: upper, work: work)
         }
