@@ -121,7 +121,7 @@ public enum ContainerRootfs {
         // are numbered from 0 and none of the host's is visible.
         steps += [.directory(at("/dev/pts")),
                   .mount(source: "devpts", target: at("/dev/pts"), fstype: "devpts", flags: MountFlags([.noSuid, .noExec]).rawValue,
-                         data: owner.map { "newinstance,ptmxmode=0666,mode=0620,gid=\($0 + 5)" } ?? devptsOptions)]
+                         data: devptsOptions)]
         steps.append(.directory(at("/dev/shm"), mode: 0o1777))
         if let shm = request.sharedShm {
             steps.append(.bind(from: try hostPath(shm, what: "shared /dev/shm"), to: at("/dev/shm"), recursive: false))

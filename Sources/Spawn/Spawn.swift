@@ -282,7 +282,8 @@ struct CMountSteps {
             case .idmap(let from, let at, let recursive, let optional):
                 steps.append(Step(kind: PODSPAWN_MOUNT_IDMAP, mode: optional ? 1 : 0, flags: recursive ? MountFlags([.recursive]).rawValue : 0,
                                   source: from, target: at, origin: i,
-                                  context: "mount \(shown(at)) (\(from.map { "a clone of \($0), " } ?? "")idmapped to the pod's user namespace\(recursive ? ", recursive" : ""))"))
+                                  context: "mount \(shown(at)) (\(from.map { "a clone of \($0), " } ?? "")idmapped to the pod's user namespace\(recursive ? ", recursive" : ""); "
+                                      + "EINVAL here is a filesystem that takes no idmapped mount: ext4, xfs and btrfs do, tmpfs from Linux 6.3, overlayfs never)"))
             case .ifPresent:
                 break  // unwrapped above
             }
