@@ -67,9 +67,10 @@ public enum ContainerRootfs {
             for name in HostSystemDirectories.allowlist {
                 switch request.hostEntries[name] {
                 case .directory where owner != nil:
-                    // Idmapped before it is made read-only: a clone of the bind takes the map.
-                    steps += [.directory(at("/" + name)), .bind(from: "/" + name, to: at("/" + name), recursive: true),
-                              .idmap(at: at("/" + name), recursive: true, optional: true), .readOnly(at: at("/" + name))]
+                    // An idmapped clone instead of the bind (an unmapped one where the host's
+                    // filesystem takes no idmap), then read-only.
+                    steps += [.directory(at("/" + name)), .idmap(from: "/" + name, at: at("/" + name), recursive: true, optional: true),
+                              .readOnly(at: at("/" + name))]
                 case .directory:
                     steps += [.directory(at("/" + name)), .bind(from: "/" + name, to: at("/" + name), recursive: true, readOnly: true)]
                 case .symlink(let target):

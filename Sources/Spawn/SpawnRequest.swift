@@ -142,7 +142,8 @@ public enum MountStep: Sendable, Hashable {
     /// An idmapped clone (with the request's `userNamespace`) of `from` mounted at `at`,
     /// or, without `from`, the mount at `at` replaced by such a clone of itself; with the
     /// mounts below when recursive. Files owned by host id 0 show as owned by that
-    /// namespace's 0. `optional`: a filesystem that cannot be idmapped leaves it as it was.
+    /// namespace's 0. `optional`: where the filesystem cannot be idmapped, `from` is bound
+    /// unmapped (a plain bind), a mount in place is left as it was.
     case idmap(from: String? = nil, at: String, recursive: Bool, optional: Bool = false)
     /// Any other mount(2), as given.
     case mount(source: String?, target: String, fstype: String?, flags: UInt, data: String?)

@@ -31,7 +31,7 @@ extension Integration {
         }
 
         static func pod(_ name: String, hostUsers: Bool, privileged: Bool = false, volumes: [String] = [], mounts: [String] = [],
-                        command: String = "exec sleep 3600") -> String {
+                        command: String = "exec sleep 3600", extra: String = "") -> String {
             """
             apiVersion: v1
             kind: Pod
@@ -46,6 +46,7 @@ extension Integration {
                 command: [sh, -c, '\(command)']
                 volumeMounts: [\(mounts.joined(separator: ", "))]
                 securityContext: {privileged: \(privileged)}
+            \(extra)
             """
         }
 
@@ -86,13 +87,17 @@ extension Integration {
         @Test func thePodGetsItsOwnRangeAndOwnsWhatItWrites() throws {
             let (lab, podrec) = try CLI.lab("userns-range")
             defer { podrec.finish() }
+            // The readiness probe passes only in the pod's user namespace: exec probes enter it.
+            let start = UserNamespaceRange.defaultStart
             let yaml = Self.pod("iso", hostUsers: false, volumes: ["{name: scratch, emptyDir: {}}"],
                                 mounts: ["{name: scratch, mountPath: /data}"],
-                                command: "touch /data/made-by-root; exec sleep 3600")
+                                command: "touch /data/made-by-root; exec sleep 3600",
+                                extra: "    readinessProbe: {exec: {command: [sh, -c, 'read a b c < /proc/self/uid_map; test \"$a $b $c\" = \"0 \(start) 65536\"']}, periodSeconds: 1}")
             let applied = try Self.apply(podrec, "iso.yaml", yaml)
             try #require(applied.status == 0, "\(applied.output)")
             let range = try #require(try Self.recorded(lab, "iso"))
-            #expect(range == IDRange(start: UserNamespaceRange.defaultStart, count: 65536))
+            #expect(range == IDRange(start: start, count: 65536))
+            #expect(try podrec.getRow("iso")?.dropFirst().first == "1/1", "Ready: the exec probe ran in the namespace")
             #expect(try Self.uidMap(podrec, "iso") == ["0", "\(range.start)", "65536"])
             let gid = try podrec("exec", "iso", "--", "cat", "/proc/self/gid_map")
             #expect(gid.output.split(whereSeparator: { $0 == " " || $0 == "\n" }) == ["0", "\(range.start)", "65536"], "\(gid.output)")

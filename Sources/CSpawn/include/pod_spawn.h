@@ -86,7 +86,8 @@ enum podspawn_mount_kind {
     /// Without a source, the mount at target is replaced by such a clone of itself (the
     /// original detached). Files owned by host id 0 then show as owned by the user
     /// namespace's 0. With `mode` nonzero, a filesystem that cannot be idmapped (EINVAL,
-    /// EPERM, EOPNOTSUPP, ENOSYS) leaves things as they were instead of failing the spawn.
+    /// EPERM, EOPNOTSUPP, ENOSYS) does not fail the spawn: the clone of a source is moved
+    /// onto target unmapped (a plain bind), a mount in place stays as it was.
     PODSPAWN_MOUNT_IDMAP = 6,
 };
 
