@@ -36,6 +36,10 @@ struct RootOptions: ParsableArguments {
         "The seccomp profile of a container that sets none. Default: $PODREC_SECCOMP_DEFAULT, else runtime-default.",
         valueName: "runtime-default|unconfined"))
     var seccompDefault: String?
+    @Option(name: .customLong("userns-range"), help: ArgumentHelp(
+        "Host ids for pods with hostUsers: false, 65536 per pod: START[:COUNT], START a multiple of 65536. Default: $PODREC_USERNS_RANGE, else 2147483648 up to 4294901760.",
+        valueName: "start[:count]"))
+    var usernsRange: String?
 
     static func env(_ name: String) -> String? {
         getenv(name).flatMap { $0.pointee == 0 ? nil : String(cString: $0) }
@@ -72,6 +76,12 @@ struct RootOptions: ParsableArguments {
         return SeccompSettings(root: seccompRoot ?? Self.env("PODREC_SECCOMP_ROOT") ?? "/var/lib/podrec/seccomp", defaultChoice: choice)
     }
 
+    /// `--userns-range`, else `PODREC_USERNS_RANGE`, else from 2^31.
+    func userNamespaceRange() throws -> UserNamespaceRange {
+        guard let text = usernsRange ?? Self.env("PODREC_USERNS_RANGE") else { return .default }
+        do { return try UserNamespaceRange(parsing: text) } catch { throw CLIError("--userns-range: \(error)") }
+    }
+
     /// The supervisor beside this executable, or $PODREC_SUPERVISOR.
     static var supervisorExecutable: String {
         if let env = env("PODREC_SUPERVISOR") { return env }
@@ -82,9 +92,12 @@ struct RootOptions: ParsableArguments {
     func reconciler() throws -> Reconciler {
         let network = try network()
         let seccomp = try seccomp()
-        do { return try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable, network: network, seccomp: seccomp) } catch {
+        var reconciler: Reconciler
+        do { reconciler = try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable, network: network, seccomp: seccomp) } catch {
             throw CLIError(error.description)
         }
+        reconciler.userNamespaceRange = try userNamespaceRange()
+        return reconciler
     }
 }
 

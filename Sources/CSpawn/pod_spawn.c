@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -43,6 +44,25 @@
 #ifndef SYS_seccomp
 #define SYS_seccomp 317
 #endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef CLONE_NEWUSER
+#define CLONE_NEWUSER 0x10000000
+#endif
+#define PODSPAWN_MOUNT_ATTR_IDMAP 0x00100000ULL
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
@@ -328,7 +348,38 @@ static int podspawn_bind_beneath(const struct podspawn_mount *m) {
     return r;
 }
 
-static int podspawn_mount_step(const struct podspawn_mount *m, uint32_t force) {
+// MOUNT_IDMAP: see pod_spawn.h. The clone is made before the original is detached, so
+// a failure part-way leaves the original in place.
+static int podspawn_idmap(const struct podspawn_mount *m, int userns_fd) {
+    if (userns_fd < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    unsigned int recursive = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
+    const char *from = m->source ? m->source : m->target;
+    long fd = syscall(SYS_open_tree, AT_FDCWD, from, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | recursive);
+    if (fd < 0) return -1;
+    struct podspawn_mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = PODSPAWN_MOUNT_ATTR_IDMAP;
+    attr.userns_fd = (uint64_t)userns_fd;
+    int r = (int)syscall(SYS_mount_setattr, (int)fd, "", AT_EMPTY_PATH | recursive, &attr, sizeof attr);
+    if (r < 0 && m->mode && (errno == EINVAL || errno == EPERM || errno == EOPNOTSUPP || errno == ENOSYS)) {
+        if (!m->source) {
+            close((int)fd);
+            return 0;
+        }
+        r = 0;  // the clone goes on target unmapped: a plain (r)bind of the source
+    }
+    if (r == 0 && !m->source) r = umount2(m->target, MNT_DETACH);
+    if (r == 0) r = (int)syscall(SYS_move_mount, (int)fd, "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH);
+    int saved = errno;
+    close((int)fd);
+    errno = saved;
+    return r;
+}
+
+static int podspawn_mount_step(const struct podspawn_mount *m, uint32_t force, int userns_fd) {
     switch (m->kind) {
     case PODSPAWN_MOUNT_CALL:
         return mount(m->source, m->target, m->fstype, m->flags, m->data);
@@ -352,6 +403,8 @@ static int podspawn_mount_step(const struct podspawn_mount *m, uint32_t force) {
         return symlink(m->source, m->target);
     case PODSPAWN_MOUNT_BIND_BENEATH:
         return podspawn_bind_beneath(m);
+    case PODSPAWN_MOUNT_IDMAP:
+        return podspawn_idmap(m, userns_fd);
     default:
         errno = EINVAL;
         return -1;
@@ -486,7 +539,7 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
     //    tree under the new root, still seen through host paths. A proc mount here shows
     //    our PID namespace, which is already the final one.
     for (size_t i = 0; i < req->mounts_count; i++) {
-        if (podspawn_mount_step(&req->mounts[i], req->force) < 0 && !(req->mounts[i].if_present && errno == ENOENT))
+        if (podspawn_mount_step(&req->mounts[i], req->force, req->userns_fd) < 0 && !(req->mounts[i].if_present && errno == ENOENT))
             podspawn_fail(err_fd, PODSPAWN_STAGE_MOUNT, (int32_t)i);
     }
 
@@ -503,6 +556,14 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
 
     // 7. Hostname, in the UTS namespace joined or unshared above.
     if (req->hostname && sethostname(req->hostname, req->hostname_length) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_HOSTNAME, -1);
+
+    // 7a. The pod's user namespace, once everything that needs the host's privilege is
+    //     done: the mounts above were made as host root in a mount namespace the host's
+    //     user namespace owns, which this process can no longer change. setns gives it
+    //     every capability inside the namespace, and none outside; step 8 then sets its
+    //     ids as the namespace numbers them (the caller always sets them: host uid 0 has
+    //     no id in there).
+    if (req->userns_fd >= 0 && setns(req->userns_fd, CLONE_NEWUSER) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_USERNS, -1);
 
     // 7b. seccomp, when no_new_privs is off: loading a filter then needs CAP_SYS_ADMIN,
     //     which step 8 may take away (and always does for a non-root user), so it goes in
@@ -700,5 +761,136 @@ int podspawn_run(const struct podspawn_request *req, struct podspawn_result *res
     }
     res->pid = final;
     res->pidfd = pidfd;
+    return 0;
+}
+
+// MARK: - A pod's user namespace
+
+static int podspawn_write_file(const char *path, const char *text, size_t length) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t r;
+    do {
+        r = write(fd, text, length);
+    } while (r < 0 && errno == EINTR);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return r == (ssize_t)length ? 0 : -1;
+}
+
+// Decimal digits of v at p; returns the length. No snprintf: the same code must not
+// allocate in a child, and here it keeps the helper self-contained.
+static size_t podspawn_decimal(char *p, uint64_t v) {
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
+    return n;
+}
+
+// The holder of a new user namespace (podspawn_userns): closes its copy of the gate's
+// write end, waits for EOF on the read end, exits. Raw system calls: it runs on our memory.
+static int podspawn_holder(void *arg) {
+    const int *gate = (const int *)arg;
+    syscall(SYS_close, gate[1]);
+    // Every signal is blocked (the caller's mask, inherited), so this returns only at EOF;
+    // errno is not looked at: it is the caller's thread's.
+    char byte;
+    syscall(SYS_read, gate[0], &byte, 1);
+    syscall(SYS_exit, 0);
+    return 0;
+}
+
+int podspawn_userns(uint32_t start, uint32_t count, int32_t flags, int32_t fds[4], struct podspawn_result *res) {
+    res->pid = -1;
+    res->pidfd = -1;
+    res->stage = PODSPAWN_STAGE_NONE;
+    res->index = -1;
+    res->error = 0;
+    for (int i = 0; i < 4; i++) fds[i] = -1;
+
+    int gate[2];
+    if (pipe2(gate, O_CLOEXEC) < 0) return podspawn_parent_fail(res, PODSPAWN_STAGE_PIPE, errno);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    // CLONE_VM on a small stack of its own: the child shares our memory instead of a copy
+    // of our page tables, which for a large caller (the reconciler) was most of the cost.
+    // It makes no library call that could touch shared state: two system calls, then exit.
+    size_t stack_size = 64 * 1024;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        int e = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        close(gate[0]);
+        close(gate[1]);
+        return podspawn_parent_fail(res, PODSPAWN_STAGE_CLONE, e);
+    }
+    long pid = clone(podspawn_holder, (char *)stack + stack_size, CLONE_VM | CLONE_NEWUSER | flags | SIGCHLD, gate);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    close(gate[0]);
+    if (pid < 0) {
+        munmap(stack, stack_size);
+        close(gate[1]);
+        return podspawn_parent_fail(res, PODSPAWN_STAGE_CLONE, clone_errno);
+    }
+
+    char path[64], map[80];
+    size_t n = 0;
+    map[n++] = '0';
+    map[n++] = ' ';
+    n += podspawn_decimal(map + n, start);
+    map[n++] = ' ';
+    n += podspawn_decimal(map + n, count);
+    map[n++] = '\n';
+    int failed = 0;
+    static const char *const names[4] = {"user", "net", "uts", "ipc"};
+    static const int32_t kinds[4] = {CLONE_NEWUSER, CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC};
+    for (int step = 0; step < 6 && !failed; step++) {
+        size_t p = 0;
+        const char *prefix = "/proc/";
+        while (*prefix) path[p++] = *prefix++;
+        p += podspawn_decimal(path + p, (uint64_t)pid);
+        const char *rest;
+        if (step == 0) rest = "/uid_map";
+        else if (step == 1) rest = "/gid_map";
+        else {
+            int k = step - 2;
+            if (k > 0 && !(flags & kinds[k])) continue;
+            path[p++] = '/';
+            path[p++] = 'n';
+            path[p++] = 's';
+            path[p++] = '/';
+            rest = names[k];
+        }
+        while (*rest) path[p++] = *rest++;
+        path[p] = 0;
+        if (step < 2) {
+            if (podspawn_write_file(path, map, n) < 0) failed = step + 1;
+        } else {
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) failed = step + 1;
+            else fds[step - 2] = fd;
+        }
+    }
+    int saved = errno;
+    close(gate[1]);
+    podspawn_reap((pid_t)pid);
+    munmap(stack, stack_size);
+    if (failed) {
+        for (int i = 0; i < 4; i++) {
+            if (fds[i] >= 0) close(fds[i]);
+            fds[i] = -1;
+        }
+        res->stage = PODSPAWN_STAGE_USERNS;
+        res->index = failed - 1;
+        res->error = saved;
+        return saved;
+    }
     return 0;
 }

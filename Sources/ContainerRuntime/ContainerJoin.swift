@@ -27,6 +27,14 @@ public enum ContainerJoin {
                 fds.append(fd)
                 request.joinNamespaces.append(NamespaceJoin(kind, fd: fd, path: path))
             }
+            // The container's user namespace, when it is not ours (`hostUsers: false`):
+            // entered after the others, as the container itself entered it.
+            let userPath = "\(proc)/\(hostPID)/ns/user"
+            if try !Sys.sameNamespace(userPath, "\(proc)/self/ns/user") {
+                let fd = try Sys.openForReading(userPath)
+                fds.append(fd)
+                request.userNamespace = NamespaceJoin(.user, fd: fd, path: userPath)
+            }
             fds += try request.joinCgroup(spec.cgroup, of: driver)
         } catch {
             for fd in fds { Sys.close(fd) }

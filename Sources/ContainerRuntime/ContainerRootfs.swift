@@ -52,12 +52,25 @@ public enum ContainerRootfs {
         if root == "/" { throw RootfsError(what: "scratch dir", path: request.scratch, reason: .isRoot) }
         var steps: [MountStep] = [.makePrivate("/")]
         func at(_ path: String) -> String { root + path }
+        let owner = request.userNamespaceRoot
+        // A tmpfs, owned by the user namespace's root when the pod has one.
+        func tmpfs(_ at: String, size: UInt64? = nil, mode: UInt32? = nil) -> MountStep {
+            guard let owner else { return .tmpfs(at: at, size: size, mode: mode) }
+            let options = [size.map { "size=\($0)" }, mode.map { "mode=" + String($0, radix: 8) }, "uid=\(owner)", "gid=\(owner)"].compactMap { $0 }
+            return .mount(source: "tmpfs", target: at, fstype: "tmpfs", flags: MountFlags([.noDev, .noSuid]).rawValue,
+                          data: options.joined(separator: ","))
+        }
 
         switch request.root {
         case .host:
-            steps.append(.tmpfs(at: root, size: hostRootSize, mode: 0o755))
+            steps.append(tmpfs(root, size: hostRootSize, mode: 0o755))
             for name in HostSystemDirectories.allowlist {
                 switch request.hostEntries[name] {
+                case .directory where owner != nil:
+                    // An idmapped clone instead of the bind (an unmapped one where the host's
+                    // filesystem takes no idmap), then read-only.
+                    steps += [.directory(at("/" + name)), .idmap(from: "/" + name, at: at("/" + name), recursive: true, optional: true),
+                              .readOnly(at: at("/" + name))]
                 case .directory:
                     steps += [.directory(at("/" + name)), .bind(from: "/" + name, to: at("/" + name), recursive: true, readOnly: true)]
                 case .symlink(let target):
@@ -72,6 +85,23 @@ public enum ContainerRootfs {
             guard !lowers.isEmpty else { throw RootfsError(what: "image layer", path: "", reason: .notAbsolute) }
             let upper = try overlayPath(upper, what: "upper dir")
             let work = try overlayPath(work, what: "work dir")
+            if owner != nil {
+                // An overlayfs mount cannot itself be idmapped; its lower layers can (Linux
+                // 5.19), as containerd does it: each gets an idmapped clone mounted on a dir
+                // inside the scratch dir, which the overlay then covers. What host root owns
+                // in the image shows as the namespace's root. The upper dir is not idmapped
+                // (overlayfs makes its work dir there as the mounter, host root, whom the
+                // idmap cannot name): its root is owned by the namespace's root (the caller
+                // chowns it), and what the container writes or copies up is stored with its
+                // host ids, as in an emptyDir.
+                var mapped: [String] = []
+                for (i, layer) in lowers.enumerated() {
+                    let point = root + "/.podrec-layer-\(i)"
+                    steps += [.directory(point, mode: 0o700), .idmap(from: layer, at: point, recursive: false)]
+                    mapped.append(point)
+                }
+                lowers = mapped
+            }
             let data = overlayOptions(lower: lowers.joined(separator: ":"), upper: upper, work: work)
             // mount(2) takes one page of options; a deeper stack needs the new mount API.
             guard data.utf8.count < 4096 else {
@@ -83,7 +113,7 @@ public enum ContainerRootfs {
         // /proc
         steps += [.directory(at("/proc"), mode: 0o555), .proc(at: at("/proc"))]
         // /dev
-        steps += [.directory(at("/dev")), .tmpfs(at: at("/dev"), size: devSize, mode: 0o755)]
+        steps += [.directory(at("/dev")), tmpfs(at("/dev"), size: devSize, mode: 0o755)]
         for name in devices {
             steps += [.file(at("/dev/" + name), mode: 0o666), .bind(from: "/dev/" + name, to: at("/dev/" + name), recursive: false)]
         }
@@ -98,7 +128,7 @@ public enum ContainerRootfs {
             steps.append(.bind(from: try hostPath(shm, what: "shared /dev/shm"), to: at("/dev/shm"), recursive: false))
         } else {
             steps.append(.mount(source: "shm", target: at("/dev/shm"), fstype: "tmpfs", flags: MountFlags([.noSuid, .noDev, .noExec]).rawValue,
-                                data: "mode=1777,size=\(shmSize)"))
+                                data: "mode=1777,size=\(shmSize)" + (owner.map { ",uid=\($0),gid=\($0)" } ?? "")))
         }
         // /sys
         steps.append(.directory(at("/sys"), mode: 0o555))
@@ -122,9 +152,9 @@ public enum ContainerRootfs {
             }
         }
         // Private writable dirs.
-        steps += [.directory(at("/tmp"), mode: 0o1777), .tmpfs(at: at("/tmp"), mode: 0o1777)]
+        steps += [.directory(at("/tmp"), mode: 0o1777), tmpfs(at("/tmp"), mode: 0o1777)]
         if request.root == .host {
-            for dir in ["/var", "/run", "/home"] { steps += [.directory(at(dir)), .tmpfs(at: at(dir), mode: 0o755)] }
+            for dir in ["/var", "/run", "/home"] { steps += [.directory(at(dir)), tmpfs(at(dir), mode: 0o755)] }
         }
 
         // Volumes, mount points made inside the new root (each missing parent too: the

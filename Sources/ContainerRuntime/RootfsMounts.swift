@@ -65,6 +65,15 @@ public struct RootfsRequest: Sendable, Hashable {
     /// containerd's masked and read-only kernel paths (`/proc/kcore`, `/proc/sysrq-trigger`,
     /// `/proc/sys`, ...): on, except for a privileged container.
     public var maskKernelPaths: Bool = true
+    /// The pod has a user namespace whose root is this host id: the container's tmpfs
+    /// mounts (`/`, `/dev`, `/tmp`, ...) are owned by it (devpts keeps gid 5, the host's tty
+    /// group, unmapped inside: older kernels' devpts, 6.1's for one, parse gid= as a signed
+    /// int, and the ranges start at 2^31), and its root is idmapped (`MountStep.idmap`) so that files host root owns
+    /// show as owned by the namespace's root: an image's overlay (needed, or the container
+    /// could not write its own `/`; overlayfs takes an idmap from Linux 5.19) and the host
+    /// dirs of `image: host` (best effort: read-only, readable by all either way). The
+    /// spawn must enter that namespace (`SpawnRequest.userNamespace`). nil: no namespace.
+    public var userNamespaceRoot: UInt32?
 
     public init(root: ContainerRoot, scratch: String, volumes: [VolumeMount] = [], sharedShm: String? = nil,
                 ownNetworkNamespace: Bool = true, hostEntries: [String: HostEntry] = [:]) {

@@ -75,6 +75,28 @@ public struct PodLauncher: Sendable {
         request.newPIDNamespace = plan.shareProcessNamespace && !plan.hostPID
         var fds: [Int32] = [gate.read]
         defer { for fd in fds { Sys.close(fd) } }
+        if !plan.hostUsers {
+            // The pod's user namespace first, and its net, uts and ipc namespaces made in it
+            // (owned by it: the containers' root is root there); the supervisor joins those
+            // and stays in the host's user namespace, with the host's privileges it needs
+            // (cgroups, mounts, state). Its containers enter the user namespace last, after
+            // their mounts (`SpawnRequest.userNamespace`); the supervisor finds it through
+            // its network namespace (NS_GET_USERNS). The PID namespace of a shared pod is the
+            // supervisor's own clone, in the host's user namespace: a container's procfs is
+            // mounted by the supervisor's side before the container enters its namespace.
+            guard let range = plan.userNamespace else {
+                throw .other("hostUsers is false but the plan has no user namespace range")
+            }
+            guard !plan.hostNetwork, !plan.hostIPC, !plan.hostPID else {
+                throw .other("hostUsers false with hostNetwork, hostPID or hostIPC")
+            }
+            do {
+                let made = try makeUserNamespace(start: range.start, count: range.count, owned: unshare)
+                fds += made.all
+                request.joinNamespaces = made.owned
+                request.unshare = []
+            } catch { throw .spawn(error) }
+        }
         let process: SpawnedProcess
         do {
             let log = try Sys.openForAppending(state.path(.supervisorLog), mode: 0o600)

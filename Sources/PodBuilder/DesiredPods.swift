@@ -73,6 +73,8 @@ extension LaunchPlanBuilder {
             "hostname": hostname,
             "volumes": JSONValue.array(pod.spec.volumes.map(\.canonicalJSON)).serialized(),
         ]
+        // Only when set, so that the records of pods made before it stay the same.
+        if pod.spec.hostUsers == false { fields["hostUsers"] = "false" }
         if let network {
             fields["network"] = "\(network.network.name) (\(network.network.file), \(String(FNV1a.hash64(network.network.bytes), radix: 16)))"
             if !network.portMappings.isEmpty { fields["hostPorts"] = network.portMappings.map(\.description).joined(separator: ", ") }

@@ -190,6 +190,8 @@ public enum LaunchPlanBuilder {
             hostPID: spec.hostPID, hostIPC: spec.hostIPC, terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
             logDirectory: layout.logDirectory, scratchDirectory: layout.state.scratchDirectory,
             sharedShm: spec.hostIPC ? "/dev/shm" : layout.shmDirectory, cgroupMount: layout.cgroupMount)
+        // The ids come from the reconciler, which gives each such pod its own range.
+        plan.hostUsers = spec.hostUsers != false
 
         var containerLimits: [String: CgroupLimits] = [:]
         var subPathDirectories: [SubPathDirectory] = []

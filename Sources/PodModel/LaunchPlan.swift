@@ -36,6 +36,12 @@ public struct LaunchPlan: Sendable, Hashable {
     /// network has given them (a plan as built, or a pod on the host's network). The plan as
     /// built holds `podIPToken` where a value needs them; `assigningPodIPs` fills them in.
     public var podIPs: [String] = []
+    /// `hostUsers` of the pod's spec: false gives the pod a user namespace of its own.
+    public var hostUsers: Bool = true
+    /// With `hostUsers: false`: the pod's host ids, which the reconciler gives it from
+    /// podrec's range (`UserNamespaceRange`) and records with the pod. Ids 0..<count inside
+    /// are `start..<start+count` on the host.
+    public var userNamespace: IDRange?
 
     public init(generation: Int, namespace: String, name: String, uid: String, hostname: String,
                 shareProcessNamespace: Bool = false, hostNetwork: Bool = false, hostPID: Bool = false, hostIPC: Bool = false,
@@ -277,6 +283,8 @@ extension LaunchPlan {
         w.line("backoffInitialMilliseconds", backoffInitialMilliseconds)
         w.line("backoffMaxMilliseconds", backoffMaxMilliseconds)
         for ip in podIPs { w.line("podIP", ip) }
+        if !hostUsers { w.line("hostUsers", false) }
+        if let r = userNamespace { w.line("userNamespace", r.recordValue) }
         for c in containers {
             w.line("container", c.name)
             w.line("kind", c.kind.rawValue)
@@ -346,6 +354,8 @@ extension LaunchPlan {
             case "backoffInitialMilliseconds": plan.backoffInitialMilliseconds = try r.int64()
             case "backoffMaxMilliseconds": plan.backoffMaxMilliseconds = try r.int64()
             case "podIP": plan.podIPs.append(r.value)
+            case "hostUsers": plan.hostUsers = try r.bool()
+            case "userNamespace": plan.userNamespace = try IDRange(r)
             default: break
             }
         }

@@ -33,9 +33,13 @@ public struct PodRecord: Sendable, Hashable {
     /// The host ports the pod holds (its attachment's `portMappings`): what a pass checks
     /// another pod's ports against.
     public var hostPorts: [PortMapping] = []
+    /// The host ids of the pod's user namespace (`hostUsers: false`): recorded before the
+    /// supervisor starts, so that no later pass gives them to another pod while this
+    /// record exists; freed with it.
+    public var userNamespace: IDRange?
 
     public init(uid: String, source: String, immutable: [String: String], generation: Int, contents: String = "", deleting: Bool = false,
-                hostPorts: [PortMapping] = []) {
+                hostPorts: [PortMapping] = [], userNamespace: IDRange? = nil) {
         self.uid = uid
         self.source = source
         self.immutable = immutable
@@ -43,13 +47,15 @@ public struct PodRecord: Sendable, Hashable {
         self.contents = contents
         self.deleting = deleting
         self.hostPorts = hostPorts
+        self.userNamespace = userNamespace
     }
 }
 
 /// The pod fields that a running pod cannot change (ARCHITECTURE, "Who does what"):
 /// hostNetwork, hostPID, hostIPC, shareProcessNamespace, hostname and the volumes.
 public enum ImmutableFields {
-    public static let names = ["hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace", "hostname", "volumes", "network", "hostPorts"]
+    public static let names = ["hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace", "hostname", "volumes", "network", "hostPorts",
+                               "hostUsers"]
 }
 
 /// One pod as the input asks for it, resolved for this host: its whole build (launch plan,
@@ -88,7 +94,7 @@ public struct DesiredPod: Sendable {
     /// The record the executor writes for this pod at `generation`.
     public func record(generation: Int) -> PodRecord {
         PodRecord(uid: uid, source: source, immutable: immutable, generation: generation, contents: contents,
-                  hostPorts: network?.portMappings ?? [])
+                  hostPorts: network?.portMappings ?? [], userNamespace: plan.userNamespace)
     }
 }
 
@@ -179,6 +185,7 @@ extension PodRecord {
         for key in immutable.keys.sorted() { w.line("immutable", "\(key)\t\(immutable[key]!)") }
         if deleting { w.line("deleting", true) }
         for p in hostPorts { w.line("hostPort", "\(p.hostPort)\t\(p.containerPort)\t\(p.proto)\t\(p.hostIP)") }
+        if let r = userNamespace { w.line("userNamespace", r.recordValue) }
         return w.text
     }
 
@@ -191,6 +198,7 @@ extension PodRecord {
             case "generation": record.generation = try r.int()
             case "contents": record.contents = r.value
             case "deleting": record.deleting = r.value == "true"
+            case "userNamespace": record.userNamespace = try IDRange(r)
             case "hostPort":
                 let f = r.value.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
                 guard f.count == 4, let host = Int(f[0]), let container = Int(f[1]) else {

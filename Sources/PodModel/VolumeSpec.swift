@@ -111,6 +111,10 @@ public struct PodSetup: Sendable {
     public var dns = PodDNS()
     /// SubPaths that do not exist yet, made before the start.
     public var subPathDirectories: [SubPathDirectory]
+    /// With a user namespace: the host id of its root, which the pod's emptyDirs, its
+    /// configMap and secret files, its `/dev/shm`, hosts and resolv.conf are chowned to
+    /// (uid and gid), so that the container's root owns them. nil: host root keeps them.
+    public var owner: UInt32?
 
     public init(volumes: [(name: String, spec: VolumeSpec)] = [], expectedVolumes: [String: PreparedVolume] = [:], memoryLimit: Int64? = nil,
                 shmSize: Int64? = PodLayout.defaultShmSize, overlayScratch: Bool = false, hostname: String = "",

@@ -27,6 +27,8 @@ public struct Reconciler: Sendable {
     public var networkSettings: NetworkSettings?
     /// Reads and checks the recorded attachments; nil in tests without a network.
     public var network: NetworkAttacher?
+    /// The host ids pods with `hostUsers: false` get theirs from (`--userns-range`).
+    public var userNamespaceRange: UserNamespaceRange = .default
 
     public init(roots: Roots, driver: any CgroupDriver, facts: HostFacts, host: any ExecutorHost,
                 networkSettings: NetworkSettings? = nil, network: NetworkAttacher? = nil) {
@@ -165,6 +167,7 @@ public struct Reconciler: Sendable {
             desired += built.pods
             failures += built.failures
         }
+        assignUserNamespaces(&desired, failures: &failures)
         var options = PlanOptions(owner: owner, prune: prune, held: input.held, unresolved: Set(failures.map(\.key)).union(waiting))
         var plan = Planner.plan(desired: desired, observed: observed, options: options)
         // `Always`: a pod about to start containers pulls their images first. Those pods
@@ -194,6 +197,51 @@ public struct Reconciler: Sendable {
         var pass = Pass(plan: plan, observed: observed, desired: desired, failures: failures, problems: problems)
         pass.pulls = needs.pulls
         return pass
+    }
+
+    /// Gives each desired pod with `hostUsers: false` its host ids: the range its record
+    /// holds (same pod, same uid), else the first range of the pool that no record on the
+    /// host holds (every pod's state dir is read, whatever the pass's scope) and that this
+    /// pass has not given yet. Under the lock (`apply`, `delete`), no other pass gives one
+    /// meanwhile; a range is free again once its pod's record is gone, and a pod made again
+    /// after its supervisor died keeps its own. A pod that finds the pool full is a failure:
+    /// left as it is on the host.
+    func assignUserNamespaces(_ desired: inout [DesiredPod], failures: inout [DesiredBuilder.Failure]) {
+        guard desired.contains(where: { !$0.plan.hostUsers }) else { return }
+        let recorded = Self.recordedUserNamespaces(roots)
+        var used = recorded.map(\.range)
+        var keep: [Int] = []
+        for (i, pod) in desired.enumerated() {
+            guard !pod.plan.hostUsers else {
+                keep.append(i)
+                continue
+            }
+            let own = recorded.first { $0.key == pod.key && $0.uid == pod.uid }?.range
+            let mine = own.flatMap { r in used.filter { $0 == r }.count == 1 ? r : nil }
+            guard let range = mine ?? userNamespaceRange.allocate(avoiding: used) else {
+                failures.append(DesiredBuilder.Failure(key: pod.key, file: pod.source,
+                                                      message: "no free user namespace range: the \(userNamespaceRange.slots) ranges of 65536 ids in \(userNamespaceRange) (--userns-range) are all held by pods"))
+                continue
+            }
+            if mine == nil { used.append(range) }
+            desired[i].plan.userNamespace = range
+            desired[i].setup.owner = range.start
+            keep.append(i)
+        }
+        desired = keep.map { desired[$0] }
+    }
+
+    /// The user namespace ranges the records of every pod on the host hold.
+    static func recordedUserNamespaces(_ roots: Roots) -> [(key: PodKey, uid: String, range: IDRange)] {
+        let stateRoot = roots.stateRoot.podsDirectory
+        var out: [(key: PodKey, uid: String, range: IDRange)] = []
+        for entry in (try? HostReads.names(stateRoot)) ?? [] {
+            guard let key = HostReads.podKey(stateDirectoryName: entry),
+                  let record = PodStateDirectory(path: stateRoot + "/" + entry).record(),
+                  let range = record.userNamespace else { continue }
+            out.append((key, record.uid, range))
+        }
+        return out
     }
 
     /// The pods' network attachments, as a pass needs them: each live pod's checked (a

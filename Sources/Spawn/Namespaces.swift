@@ -1,3 +1,6 @@
+import CSpawn
+import SystemPackage
+
 /// A kind of Linux namespace (Procfs names the `/proc/PID/ns` links with its own
 /// `NamespaceKind`). The raw value is its `CLONE_NEW*` flag.
 public enum Namespace: Int32, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -13,6 +16,9 @@ public enum Namespace: Int32, Sendable, Hashable, CaseIterable, CustomStringConv
     case pid = 0x2000_0000
     /// The cgroup root a process sees. The C name is `CLONE_NEWCGROUP`.
     case cgroup = 0x0200_0000
+    /// User and group ids and capabilities. The C name is `CLONE_NEWUSER`. Never unshared
+    /// by a spawn: `makeUserNamespace` makes a pod's, `SpawnRequest.userNamespace` enters it.
+    case user = 0x1000_0000
 
     /// The name under `/proc/PID/ns/`: `mnt`, `uts`, `ipc`, `net`, `pid`, `cgroup`.
     public var procName: String {
@@ -23,6 +29,7 @@ public enum Namespace: Int32, Sendable, Hashable, CaseIterable, CustomStringConv
         case .network: return "net"
         case .pid: return "pid"
         case .cgroup: return "cgroup"
+        case .user: return "user"
         }
     }
 
@@ -73,4 +80,42 @@ public struct NamespaceJoin: Sendable, Hashable {
         self.fd = fd
         self.path = path
     }
+}
+
+/// A pod's user namespace, made by `makeUserNamespace`, and the namespaces it owns; every
+/// fd is the caller's to close.
+public struct UserNamespaceFDs: Sendable, Hashable {
+    public var user: NamespaceJoin
+    /// net, uts, ipc: those asked for, in that order, to join with setns.
+    public var owned: [NamespaceJoin]
+
+    public var all: [Int32] { [user.fd] + owned.map(\.fd) }
+}
+
+/// A new user namespace whose ids 0..<count are the host's `start..<start+count`, with
+/// `owned` (of network, uts, ipc) made in it, owned by it. A short-lived child of the
+/// caller makes them (clone with `CLONE_NEWUSER` and the others), the caller writes the
+/// maps (as host root: setgroups stays allowed in the namespace) and opens the fds, and the
+/// child exits: the namespaces live on as long as the fds or a process in them.
+public func makeUserNamespace(start: UInt32, count: UInt32, owned: Namespaces) throws(SpawnError) -> UserNamespaceFDs {
+    var fds: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
+    var result = podspawn_result()
+    let flags = owned.intersection([.network, .uts, .ipc]).rawValue
+    let r = withUnsafeMutablePointer(to: &fds) { p in
+        p.withMemoryRebound(to: Int32.self, capacity: 4) { podspawn_userns(start, count, flags, $0, &result) }
+    }
+    if r != 0 {
+        let stage = SpawnError.Stage(c: result.stage)
+        let what = ["uid_map", "gid_map", "ns/user", "ns/net", "ns/uts", "ns/ipc"]
+        let context = stage == .userNamespace && what.indices.contains(Int(result.index))
+            ? "write or open /proc/CHILD/\(what[Int(result.index)]) of a new user namespace (0 \(start) \(count))"
+            : "clone a new user namespace (0 \(start) \(count)) with \(owned)"
+        throw SpawnError(stage: stage, errno: Errno(rawValue: result.error), context: context)
+    }
+    var owners: [NamespaceJoin] = []
+    let list = [fds.1, fds.2, fds.3]
+    for (i, kind) in [Namespace.network, .uts, .ipc].enumerated() where list[i] >= 0 {
+        owners.append(NamespaceJoin(kind, fd: list[i], path: "the pod's \(kind.procName) namespace"))
+    }
+    return UserNamespaceFDs(user: NamespaceJoin(.user, fd: fds.0, path: "the pod's user namespace"), owned: owners)
 }

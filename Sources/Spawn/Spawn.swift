@@ -105,7 +105,8 @@ public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess 
         controlling_terminal: request.controllingTerminal ? 1 : 0,
         keep_fds: arena.array(request.keepFDs),
         keep_fds_count: request.keepFDs.count,
-        force: request.forceFallbacks.rawValue
+        force: request.forceFallbacks.rawValue,
+        userns_fd: request.userNamespace?.fd ?? -1
     )
     var result = podspawn_result()
     if podspawn_run(&c, &result) == 0 {
@@ -165,6 +166,9 @@ extension SpawnRequest {
         if (!mounts.isEmpty || rootfs != nil) && !unshare.contains(.mount) && !joined.contains(.mount) {
             throw refuse("mounts need a mount namespace of the container's (unshare or join mnt); they would change the host's")
         }
+        if userNamespace != nil && user == nil {
+            throw refuse("a user namespace needs the ids to set in it: the caller's host ids have none there")
+        }
         if joinNamespaces.filter({ $0.kind == .pid }).count > 1 {
             throw refuse("more than one PID namespace to join")
         }
@@ -177,9 +181,9 @@ extension SpawnRequest {
 extension MountStep {
     var strings: [String] {
         switch self {
-        case .makePrivate(let p), .proc(let p), .readOnly(let p), .directory(let p, _), .file(let p, _):
+        case .makePrivate(let p), .proc(let p), .readOnly(let p), .directory(let p, _), .file(let p, _), .idmap(nil, let p, _, _):
             return [p]
-        case .bind(let from, let to, _, _): return [from, to]
+        case .bind(let from, let to, _, _), .idmap(.some(let from), let to, _, _): return [from, to]
         case .bindBeneath(let volume, let path, let to, _): return [volume, path, to]
         case .tmpfs(let at, _, _): return [at]
         case .symlink(let p, let t): return [p, t]
@@ -275,6 +279,11 @@ struct CMountSteps {
                 if let data { words.append(data) }
                 steps.append(Step(kind: PODSPAWN_MOUNT_CALL, flags: flags, source: source, target: target, fstype: fstype,
                                   data: data, origin: i, context: "mount \(shown(target)) (\(words.joined(separator: " ")))"))
+            case .idmap(let from, let at, let recursive, let optional):
+                steps.append(Step(kind: PODSPAWN_MOUNT_IDMAP, mode: optional ? 1 : 0, flags: recursive ? MountFlags([.recursive]).rawValue : 0,
+                                  source: from, target: at, origin: i,
+                                  context: "mount \(shown(at)) (\(from.map { "a clone of \($0), " } ?? "")idmapped to the pod's user namespace\(recursive ? ", recursive" : ""); "
+                                      + "EINVAL here is a filesystem that takes no idmapped mount: ext4, xfs and btrfs do, tmpfs from Linux 6.3, overlayfs never)"))
             case .ifPresent:
                 break  // unwrapped above
             }
@@ -348,6 +357,8 @@ extension SpawnError {
             context = "prctl PR_SET_NO_NEW_PRIVS"
         case .seccomp:
             context = "seccomp SECCOMP_SET_MODE_FILTER \(request.seccompFilter ?? "?")"
+        case .userNamespace:
+            context = "setns user \(request.userNamespace?.path.map { $0 + " " } ?? "")(fd \(request.userNamespace?.fd ?? -1))"
         case .stdio:
             if let index {
                 let source = [request.stdin, request.stdout, request.stderr][index].map(String.init) ?? "?"

@@ -41,6 +41,9 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
         case noNewPrivileges
         /// Reading the seccomp program's file (in the caller), or loading it (in the child).
         case seccomp
+        /// setns into the pod's user namespace; or, making one (`makeUserNamespace`), its
+        /// uid_map and gid_map or the fds of its namespaces.
+        case userNamespace
         /// dup of one of stdin, stdout, stderr.
         case stdio
         /// setsid and TIOCSCTTY: stdin as the controlling terminal.
@@ -70,6 +73,7 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case PODSPAWN_STAGE_AMBIENT.rawValue: self = .ambientCapabilities
             case PODSPAWN_STAGE_NO_NEW_PRIVS.rawValue: self = .noNewPrivileges
             case PODSPAWN_STAGE_SECCOMP.rawValue: self = .seccomp
+            case PODSPAWN_STAGE_USERNS.rawValue: self = .userNamespace
             case PODSPAWN_STAGE_STDIO.rawValue: self = .stdio
             case PODSPAWN_STAGE_CONTROLLING_TTY.rawValue: self = .controllingTerminal
             case PODSPAWN_STAGE_CLOSE_FDS.rawValue: self = .closeFileDescriptors
@@ -100,6 +104,7 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case .ambientCapabilities: return "ambient capabilities"
             case .noNewPrivileges: return "no_new_privs"
             case .seccomp: return "seccomp"
+            case .userNamespace: return "user namespace"
             case .stdio: return "stdio"
             case .controllingTerminal: return "controlling terminal"
             case .closeFileDescriptors: return "close fds"

@@ -62,6 +62,10 @@ public struct SpawnRequest: Sendable, Hashable {
     public var rootfs: String?
     /// Set in the child's UTS namespace, which must be new or joined.
     public var hostname: String?
+    /// The pod's user namespace (an fd the caller owns), entered after the mounts, the
+    /// pivot and the hostname, before seccomp and the id change; `user` is then in its ids
+    /// and must be set. `MountStep.idmap` maps with it. nil: the caller's user namespace.
+    public var userNamespace: NamespaceJoin?
 
     /// The cgroup the process starts in; joined before anything else.
     public var cgroup: CgroupJoin = .none
@@ -135,6 +139,12 @@ public enum MountStep: Sendable, Hashable {
     case file(String, mode: UInt32 = 0o644)
     /// A symbolic link at `path` that points to `target`.
     case symlink(String, target: String)
+    /// An idmapped clone (with the request's `userNamespace`) of `from` mounted at `at`,
+    /// or, without `from`, the mount at `at` replaced by such a clone of itself; with the
+    /// mounts below when recursive. Files owned by host id 0 show as owned by that
+    /// namespace's 0. `optional`: where the filesystem cannot be idmapped, `from` is bound
+    /// unmapped (a plain bind), a mount in place is left as it was.
+    case idmap(from: String? = nil, at: String, recursive: Bool, optional: Bool = false)
     /// Any other mount(2), as given.
     case mount(source: String?, target: String, fstype: String?, flags: UInt, data: String?)
     /// The step, skipped when its path does not exist (ENOENT): for procfs and sysfs

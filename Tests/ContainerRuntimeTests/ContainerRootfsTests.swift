@@ -91,7 +91,7 @@ struct ContainerRootfsTests {
             // Every mount point, dir, file and symlink is inside the new root.
             switch step {
             case .makePrivate: break
-            case .directory(let p, _), .file(let p, _), .symlink(let p, _), .tmpfs(let p, _, _), .proc(let p), .readOnly(let p):
+            case .directory(let p, _), .file(let p, _), .symlink(let p, _), .tmpfs(let p, _, _), .proc(let p), .readOnly(let p), .idmap(_, let p, _, _):
                 #expect(p == Self.r || p.hasPrefix(Self.r + "/"), "\(step)")
             case .bind(_, let to, _, _), .bindBeneath(_, _, let to, _): #expect(to.hasPrefix(Self.r + "/"), "\(step)")
             case .mount(_, let target, _, _, _): #expect(target.hasPrefix(Self.r + "/"), "\(step)")

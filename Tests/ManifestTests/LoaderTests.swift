@@ -190,6 +190,18 @@ let oneContainer = """
         #expect(!bad.isValid)
     }
 
+    @Test func hostUsersFalseIsHonouredAndRefusedWithHostNamespaces() {
+        #expect(load(pod(oneContainer + "\nhostUsers: false")).isValid)
+        let all = load(pod(oneContainer + "\nhostUsers: false\nhostNetwork: true\nhostPID: true\nhostIPC: true"))
+        // The API server's words and field names (validateHostUsers), its capitals included.
+        #expect(Set(all.diagnostics.errors.map { "\($0.path): \($0.message)" }) == [
+            "spec.hostNetwork: Forbidden: when `pod.Spec.HostUsers` is false",
+            "spec.HostPID: Forbidden: when `pod.Spec.HostUsers` is false",
+            "spec.HostIPC: Forbidden: when `pod.Spec.HostUsers` is false",
+        ])
+        #expect(load(pod(oneContainer + "\nhostUsers: true\nhostNetwork: true\nhostPID: true\nhostIPC: true")).isValid)
+    }
+
     @Test func namespaceRulesAndPodRules() {
         let both = load(pod(oneContainer + "\nhostPID: true\nshareProcessNamespace: true"))
         #expect(both.diagnostics.errors.map(\.message) == ["cannot be set together with hostPID, as Kubernetes refuses it"])

@@ -44,3 +44,42 @@ import Testing
         #expect(LaunchPlan.displaying("http://\(LaunchPlan.podIPToken)/") == "http://<pod IP>/")
     }
 }
+
+@Suite struct UserNamespaceRecordTests {
+    @Test func theRangeRoundTripsInTheRecordAndThePlan() throws {
+        let range = IDRange(start: 1 << 31, count: 65536)
+        let r = PodRecord(uid: "u", source: "apply", immutable: [:], generation: 1, userNamespace: range)
+        #expect(try PodRecord.decode(r.encoded()).userNamespace == range)
+        #expect(try PodRecord.decode(PodRecord(uid: "u", source: "apply", immutable: [:], generation: 1).encoded()).userNamespace == nil)
+        var plan = LaunchPlan(generation: 1, namespace: "default", name: "p", uid: "u", hostname: "p", logDirectory: "/l", scratchDirectory: "/s")
+        #expect(!plan.encoded().contains("hostUsers"), "a plan with the host's users reads as before")
+        plan.hostUsers = false
+        plan.userNamespace = range
+        #expect(try LaunchPlan.decode(plan.encoded()) == plan)
+        #expect(throws: RecordError.self) { try PodRecord.decode("podrec-pod-record 1\nuid u\nuserNamespace 5\n") }
+        #expect(throws: RecordError.self) { try PodRecord.decode("podrec-pod-record 1\nuid u\nuserNamespace 4294967295\t2\n") }
+    }
+
+    @Test func theFlagParsesStartAndCount() throws {
+        #expect(try UserNamespaceRange(parsing: "2147483648") == .default)
+        #expect(UserNamespaceRange.default.slots == 32767)
+        #expect(try UserNamespaceRange(parsing: "65536:131072") == UserNamespaceRange(start: 65536, count: 131072))
+        for bad in ["", "0", "100000", "65536:100", "x", "65536:x", "4294901760", "4294901760:65536", "1:2:3"] {
+            #expect(throws: UserNamespaceRangeError.self, "\(bad)") { try UserNamespaceRange(parsing: bad) }
+        }
+    }
+
+    @Test func allocationTakesTheFirstFreeSlot() {
+        let pool = UserNamespaceRange(start: 1 << 20, count: 3 * 65536)
+        let first = IDRange(start: 1 << 20, count: 65536)
+        let second = IDRange(start: (1 << 20) + 65536, count: 65536)
+        let third = IDRange(start: (1 << 20) + 131072, count: 65536)
+        #expect(pool.allocate(avoiding: []) == first)
+        #expect(pool.allocate(avoiding: [first]) == second)
+        #expect(pool.allocate(avoiding: [second]) == first)
+        #expect(pool.allocate(avoiding: [first, third]) == second)
+        #expect(pool.allocate(avoiding: [first, second, third]) == nil)
+        // A recorded range that is not aligned (an older pool) blocks every slot it touches.
+        #expect(pool.allocate(avoiding: [IDRange(start: (1 << 20) + 10, count: 65536)]) == third)
+    }
+}

@@ -65,7 +65,8 @@ final class BenchLab {
     /// A pod of `containers` busybox sleepers, with its launcher, cgroup paths filled in.
     /// `seccomp`: every container's program (RuntimeDefault, compiled once by `main`); nil
     /// leaves them unconfined.
-    func pod(_ name: String, containers: [String], seccomp: SeccompFilterRef? = nil) -> (PodLauncher, LaunchPlan) {
+    /// `userNamespace`: the pod gets a user namespace with these host ids (`hostUsers: false`).
+    func pod(_ name: String, containers: [String], seccomp: SeccompFilterRef? = nil, userNamespace: IDRange? = nil) -> (PodLauncher, LaunchPlan) {
         let layout = layout(name)
         let launcher = PodLauncher(layout: layout, supervisorExecutable: supervisorExecutable, driver: driver)
         var plan = LaunchPlan(generation: 1, namespace: layout.namespace, name: layout.name, uid: layout.uid,
@@ -75,6 +76,10 @@ final class BenchLab {
                               hostname: layout.name, terminationGracePeriodSeconds: 0,
                               logDirectory: layout.logDirectory, scratchDirectory: layout.state.scratchDirectory,
                               cgroupMount: driver.setup.root, containers: containers.map(Self.sleeper))
+        if let userNamespace {
+            plan.hostUsers = false
+            plan.userNamespace = userNamespace
+        }
         for i in plan.containers.indices {
             plan.containers[i].cgroup = launcher.containerCgroup(plan.containers[i].name)
             plan.containers[i].seccomp = seccomp

@@ -85,6 +85,8 @@ struct StartResults {
     /// The same pods with RuntimeDefault's program in every container, in blocks that
     /// alternate with the unconfined ones.
     var podrecWarmSeccomp: [Double] = []
+    /// The same pods with a user namespace (`hostUsers: false`), in blocks of their own.
+    var podrecWarmUserns: [Double] = []
     var podlbWarm: [Double] = []
     var podlbWarmLoop: Summary?
     var podrecCold: [Double] = []
@@ -112,10 +114,11 @@ final class StartBench {
     }
 
     /// One podrec start of a 2-container pod, in ms; stop and cleanup are not timed.
-    func podrecRun(gapMs: Int, seccomp: Bool = false) throws -> Double {
+    func podrecRun(gapMs: Int, seccomp: Bool = false, userns: Bool = false) throws -> Double {
         try checkInterrupted()
         serial += 1
-        let (launcher, plan) = lab.pod("start-\(serial)", containers: ["c0", "c1"], seccomp: seccomp ? runtimeDefault : nil)
+        let (launcher, plan) = lab.pod("start-\(serial)", containers: ["c0", "c1"], seccomp: seccomp ? runtimeDefault : nil,
+                                       userNamespace: userns ? IDRange(start: UserNamespaceRange.defaultStart, count: UserNamespaceRange.perPod) : nil)
         sleepMilliseconds(gapMs)
         let (_, ns) = try lab.create(launcher, plan, limits: startLimits)
         try lab.destroy(launcher)
@@ -143,6 +146,9 @@ final class StartBench {
             progress("warm: podrec with RuntimeDefault, runs \(done + 1)-\(done + n) of \(runs)")
             _ = try podrecRun(gapMs: 0, seccomp: true)
             for _ in 0..<n { r.podrecWarmSeccomp.append(try podrecRun(gapMs: 0, seccomp: true)) }
+            progress("warm: podrec with a user namespace, runs \(done + 1)-\(done + n) of \(runs)")
+            _ = try podrecRun(gapMs: 0, userns: true)
+            for _ in 0..<n { r.podrecWarmUserns.append(try podrecRun(gapMs: 0, userns: true)) }
             progress("warm: podlb runs \(done + 1)-\(done + n) of \(runs)")
             _ = try podlbRun(gapMs: 0)
             for _ in 0..<n { r.podlbWarm.append(try podlbRun(gapMs: 0)) }
@@ -231,6 +237,8 @@ func printStart(_ r: StartResults, _ options: Options) {
     row("warm: **podrec** `PodLauncher.create`", warm, ratio: nil)
     let seccomp = Summary(r.podrecWarmSeccomp)
     row("warm: podrec, every container under RuntimeDefault (seccomp)", seccomp, ratio: warm.median / seccomp.median)
+    let userns = Summary(r.podrecWarmUserns)
+    row("warm: podrec, the pod in a user namespace (hostUsers: false)", userns, ratio: warm.median / userns.median)
     row("warm: podlb, `podlb bench 1` per run", warmLb, ratio: warm.median / warmLb.median)
     if let l = r.podlbWarmLoop { row("warm: podlb, `podlb bench \(l.runs)` in one process", l, ratio: warm.median / l.median) }
     row("cold: **podrec** `PodLauncher.create`", cold, ratio: nil)
@@ -238,6 +246,7 @@ func printStart(_ r: StartResults, _ options: Options) {
     if let l = r.podlbColdLoop { row("cold: podlb, `GAP_MS=\(options.gapMs) podlb bench \(l.runs)` in one process", l, ratio: cold.median / l.median) }
     print()
     print("RuntimeDefault against Unconfined, warm medians: \(ms(seccomp.median)) − \(ms(warm.median)) = \(ms(seccomp.median - warm.median)) ms per pod start (2 containers).")
+    print("A user namespace against none, warm medians: \(ms(userns.median)) − \(ms(warm.median)) = \(ms(userns.median - warm.median)) ms per pod start (2 containers).")
     print()
 }
 

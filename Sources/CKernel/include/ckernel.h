@@ -178,6 +178,12 @@ static inline int ckernel_pty_peer(int master) {
     return ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 }
 
+// NS_GET_USERNS (Linux 4.9): an fd (close-on-exec) of the user namespace that owns the
+// namespace open as fd.
+static inline int ckernel_ns_get_userns(int fd) {
+    return ioctl(fd, (unsigned long)0xb701 /* _IO(0xb7, 0x1) */);
+}
+
 static inline int ckernel_get_window_size(int fd, unsigned short *rows, unsigned short *cols) {
     struct winsize ws;
     if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return -1;

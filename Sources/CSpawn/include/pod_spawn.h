@@ -52,6 +52,9 @@ enum podspawn_stage {
     /// no_new_privs when that is set, else before the id and capability changes (see
     /// pod_spawn.c, step 9b).
     PODSPAWN_STAGE_SECCOMP = 30,
+    /// setns(userns_fd, CLONE_NEWUSER): after the mounts, pivot_root and the hostname,
+    /// before seccomp and the id change (see pod_spawn.c, step 7a).
+    PODSPAWN_STAGE_USERNS = 31,
 };
 
 /// What a mount step does. Flags and data are passed to the kernel as given: the
@@ -76,6 +79,16 @@ enum podspawn_mount_kind {
     /// checked. A subPath, which the container can rewrite between two of its starts
     /// (CVE-2017-1002101, CVE-2021-25741).
     PODSPAWN_MOUNT_BIND_BENEATH = 5,
+    /// An idmapped clone of `source` (a path, as open_tree(OPEN_TREE_CLONE) clones it: the
+    /// mounts below it too when flags has MS_REC), mount_setattr MOUNT_ATTR_IDMAP with the
+    /// request's userns_fd, moved onto target (Linux 5.12; filesystems opt in: ext4, xfs,
+    /// btrfs 5.15, tmpfs 6.3; an overlayfs mount itself never, its layers from 5.19).
+    /// Without a source, the mount at target is replaced by such a clone of itself (the
+    /// original detached). Files owned by host id 0 then show as owned by the user
+    /// namespace's 0. With `mode` nonzero, a filesystem that cannot be idmapped (EINVAL,
+    /// EPERM, EOPNOTSUPP, ENOSYS) does not fail the spawn: the clone of a source is moved
+    /// onto target unmapped (a plain bind), a mount in place stays as it was.
+    PODSPAWN_MOUNT_IDMAP = 6,
 };
 
 struct podspawn_mount {
@@ -172,6 +185,14 @@ struct podspawn_request {
     size_t keep_fds_count;
 
     uint32_t force;                     ///< enum podspawn_force
+
+    /// A user namespace fd (/proc/PID/ns/user, or NS_GET_USERNS of a namespace it owns) to
+    /// enter after the mounts, pivot_root and the hostname, or -1. The mounts are made as
+    /// the caller (host root), in a mount namespace the host's user namespace owns, which
+    /// the process then cannot change; the id change that follows is in the namespace's
+    /// ids (uid 0 there is the first id of its range on the host), and the capabilities
+    /// kept apply inside it only. MOUNT_IDMAP steps idmap with it.
+    int32_t userns_fd;
 };
 
 struct podspawn_result {
@@ -191,5 +212,16 @@ struct podspawn_result {
 /// (res->pid and res->pidfd are set), or the errno of the first stage that failed
 /// (res->stage, res->index), in which case every process started was reaped.
 int podspawn_run(const struct podspawn_request *_Nonnull req, struct podspawn_result *_Nonnull res);
+
+/// A new user namespace whose ids 0..count-1 are host ids start..start+count-1 (uid_map
+/// and gid_map written by this process, which must hold CAP_SETUID and CAP_SETGID in its
+/// own user namespace, so setgroups stays allowed), and the namespaces of `flags`
+/// (CLONE_NEWNET, CLONE_NEWUTS, CLONE_NEWIPC) owned by it. They are made by a child that
+/// clones with CLONE_NEWUSER|flags, waits until the maps are written and the fds opened,
+/// and exits: nothing runs in them afterwards. fds[0] is the user namespace, then one fd
+/// per flag in the order net, uts, ipc (-1 for a flag not given); all close-on-exec and
+/// the caller's. Returns 0, or an errno with res->stage (CLONE, USERNS for the maps and
+/// the fds, PIPE) set.
+int podspawn_userns(uint32_t start, uint32_t count, int32_t flags, int32_t fds[_Nonnull 4], struct podspawn_result *_Nonnull res);
 
 #endif

@@ -103,7 +103,13 @@ struct PodValidation {
             validateIDs(runAsUser: sc.runAsUser, runAsGroup: sc.runAsGroup, path: path + ".securityContext")
         }
         if let os = spec.os, os != "linux" { error(path + ".os.name", "podrec runs Linux pods only, found \"\(os)\"") }
-        if spec.hostUsers == false { error(path + ".hostUsers", "user namespaces are not supported yet") }
+        if spec.hostUsers == false {
+            // The API server's rule and words (validateHostUsers), its field names included.
+            let forbidden = APIServerWording.forbidden("when `pod.Spec.HostUsers` is false")
+            if spec.hostNetwork { error(path + ".hostNetwork", forbidden) }
+            if spec.hostPID { error(path + ".HostPID", forbidden) }
+            if spec.hostIPC { error(path + ".HostIPC", forbidden) }
+        }
         if let r = spec.resources { validateResources(r, path: path + ".resources") }
     }
 

@@ -29,6 +29,8 @@ public final class Supervisor {
     let pidNamespaced: Bool
     var signalFD: Int32 = -1
     var nullFD: Int32 = -1
+    /// The pod's user namespace (`hostUsers: false`), which every container enters; -1 without.
+    var userNamespaceFD: Int32 = -1
     var lastStatus = ""
     /// The last status write failed (no fd left, a full disk): it is tried again soon,
     /// whether or not anything changes meanwhile.
@@ -169,6 +171,14 @@ public final class Supervisor {
             signalFD = try Sys.signalDescriptor([Signal.child, Signal.hangup, Signal.terminate, Signal.interrupt])
             nullFD = try Sys.openNull()
             reserveFD = try Sys.openNull()
+            if !lifecycle.plan.hostUsers {
+                // The reconciler made the pod's namespaces in its user namespace: the one
+                // that owns our network namespace. Never the host's own.
+                userNamespaceFD = try Sys.owningUserNamespace(of: "/proc/self/ns/net")
+                if try Sys.sameNamespace("/proc/self/fd/\(userNamespaceFD)", "/proc/self/ns/user") {
+                    throw SupervisorError("hostUsers is false but the pod's network namespace belongs to the host's user namespace")
+                }
+            }
         } catch {
             throw SupervisorError("setup: \(error)")
         }
@@ -423,6 +433,8 @@ public final class Supervisor {
         case .host: root = .host
         case .image(let layers, let upper, let work):
             try Sys.mkdirs(upper, mode: 0o755)
+            // The root of the container's `/` (ContainerRootfs: the upper dir is not idmapped).
+            if userNamespaceFD >= 0, let owner = plan.userNamespace?.start { try Sys.chown(upper, uid: owner, gid: owner) }
             try Sys.mkdirs(work, mode: 0o700)
             root = .image(layers: layers, upper: upper, work: work)
         }
@@ -431,6 +443,7 @@ public final class Supervisor {
                                         sharedShm: plan.sharedShm, ownNetworkNamespace: !plan.hostNetwork, hostEntries: hostEntries)
         rootRequest.readOnlyRoot = spec.readOnlyRootFilesystem
         rootRequest.maskKernelPaths = !spec.privileged
+        if userNamespaceFD >= 0 { rootRequest.userNamespaceRoot = plan.userNamespace?.start }
         let rootfs = try ContainerRootfs.mounts(rootRequest)
 
         var request = SpawnRequest(spec.arguments.isEmpty ? [spec.executable] : spec.arguments,
@@ -441,6 +454,7 @@ public final class Supervisor {
         request.newPIDNamespace = !plan.shareProcessNamespace && !plan.hostPID
         request.mounts = rootfs.mounts
         request.rootfs = rootfs.rootfs
+        if userNamespaceFD >= 0 { request.userNamespace = NamespaceJoin(.user, fd: userNamespaceFD, path: "the pod's user namespace") }
 
         let cgroupFDs = try request.joinCgroup(spec.cgroup, of: driver)
         let oomBefore = (try? driver.oomKills(spec.cgroup)) ?? 0
