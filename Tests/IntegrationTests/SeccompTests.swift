@@ -20,23 +20,11 @@ extension Integration {
 
         /// The probe, built into `<lab>/bin`, which the pods mount at /probe.
         static func probe(_ lab: PodLab) throws -> String {
-            let dir = lab.tmp + "/bin"
-            try Sys.mkdirs(dir, mode: 0o755)
-            let source = CLIPodTests.repository + "/Tests/Fixtures/seccomp/syscall_probe.c"
-            let cc = try CLI(lab: lab).run(["/usr/bin/cc", "-static", "-O2", source, "-o", dir + "/syscall_probe"])
-            try #require(cc.status == 0, "cc: \(cc.output)")
-            return dir
+            try SyscallProbe.build(lab, "seccomp/syscall_probe.c", as: "syscall_probe")
         }
 
         /// One line per call: `name ERRNO` or `name OK`, into a dictionary.
-        static func results(_ output: String) -> [String: String] {
-            var out: [String: String] = [:]
-            for line in output.split(separator: "\n") {
-                let f = line.split(separator: " ")
-                if f.count == 2 { out[String(f[0])] = String(f[1]) }
-            }
-            return out
-        }
+        static func results(_ output: String) -> [String: String] { SyscallProbe.results(output) }
 
         static func probeVolume(_ dir: String) -> String {
             "  volumes: [{name: probe, hostPath: {path: \(dir), type: Directory}}]"

@@ -22,12 +22,7 @@ extension Integration {
         typealias CLI = CLIPodTests.CLI
 
         static func probe(_ lab: PodLab) throws -> String {
-            let dir = lab.tmp + "/bin"
-            try Sys.mkdirs(dir, mode: 0o755)
-            let source = CLIPodTests.repository + "/Tests/Fixtures/userns/userns_probe.c"
-            let cc = try CLI(lab: lab).run(["/usr/bin/cc", "-static", "-O2", source, "-o", dir + "/userns_probe"])
-            try #require(cc.status == 0, "cc: \(cc.output)")
-            return dir
+            try SyscallProbe.build(lab, "userns/userns_probe.c", as: "userns_probe")
         }
 
         static func pod(_ name: String, hostUsers: Bool, privileged: Bool = false, volumes: [String] = [], mounts: [String] = [],
@@ -71,14 +66,7 @@ extension Integration {
         }
 
         /// One line per action: `action ERRNO` or `action OK`.
-        static func results(_ output: String) -> [String: String] {
-            var out: [String: String] = [:]
-            for line in output.split(separator: "\n") {
-                let f = line.split(separator: " ")
-                if f.count == 2 { out[String(f[0])] = String(f[1]) }
-            }
-            return out
-        }
+        static func results(_ output: String) -> [String: String] { SyscallProbe.results(output) }
 
         /// The pod's range in its uid_map and gid_map, its root is that range's first id
         /// on the host (the main process's Uid line), a file it makes in an emptyDir is
