@@ -3,9 +3,9 @@ import ImageModel
 import ImagePull
 import Images
 
-/// The registry flags of every command that may pull (`image pull`, and `apply`, `diff`,
-/// `watch` through `@OptionGroup`): each overrides its environment variable, which
-/// overrides podrec's default (`RegistryOptions.fromEnvironment`).
+/// The registry flags of every command that may pull (`image pull`, and `apply` and
+/// `watch` through `@OptionGroup`; `diff` pulls nothing): each overrides its environment
+/// variable, which overrides podrec's default (`RegistryOptions.fromEnvironment`).
 struct RegistryFlags: ParsableArguments {
     @Option(help: ArgumentHelp("Pull for this platform from a multi-platform image. Default: linux/<this machine's architecture>.",
                                valueName: "os/arch[/variant]"))
