@@ -73,24 +73,10 @@ extension Integration {
 
             /// Runs `argv` (podrec, or a wrapper of it) with this test's environment.
             func run(_ argv: [String]) throws -> Run {
-                var (request, netnsFD) = try request(argv)
+                let (request, netnsFD) = try request(argv)
                 defer { if let netnsFD { close(netnsFD) } }
-                var ends: [Int32] = [-1, -1]
-                try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
-                defer { close(ends[0]) }
-                request.stdout = ends[1]
-                request.stderr = ends[1]
-                let child: SpawnedProcess
-                do { child = try spawn(request) } catch {
-                    close(ends[1])
-                    throw error
-                }
-                close(ends[1])
-                if let fd = child.pidfd { close(fd) }
-                let output = String(decoding: try Sys.readAll(ends[0]), as: UTF8.self)
-                let status = WaitStatus(try Sys.wait(child.pid))
-                guard case .exited(let code) = status else { return Run(status: -1, output: output) }
-                return Run(status: code, output: output)
+                let (status, output) = try runToEnd(request)
+                return Run(status: status, output: output)
             }
 
             func write(_ name: String, _ text: String) throws -> String {

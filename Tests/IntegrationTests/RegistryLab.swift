@@ -206,23 +206,9 @@ final class RegistryLab {
     /// Runs `argv` to its end; with `check`, requires exit 0.
     @discardableResult
     func run(_ argv: [String], check: Bool = true, environment: [String]? = nil) throws -> Run {
-        var ends: [Int32] = [-1, -1]
-        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0)
-        defer { close(ends[0]) }
         var request = SpawnRequest(argv, environment: environment ?? ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=\(tmp)", "XDG_RUNTIME_DIR=\(tmp)"])
         request.workingDirectory = tmp
-        request.stdout = ends[1]
-        request.stderr = ends[1]
-        let child: SpawnedProcess
-        do { child = try spawn(request) } catch {
-            close(ends[1])
-            throw error
-        }
-        close(ends[1])
-        if let fd = child.pidfd { close(fd) }
-        let output = String(decoding: try Sys.readAll(ends[0]), as: UTF8.self)
-        var status: Int32 = -1
-        if case .exited(let code) = WaitStatus(try Sys.wait(child.pid)) { status = code }
+        let (status, output) = try runToEnd(request)
         if check { try #require(status == 0, "\(argv.joined(separator: " ")): exit \(status): \(output)") }
         return Run(status: status, output: output)
     }
