@@ -5,6 +5,7 @@ import Kernel
 import PodBuilder
 import PodModel
 import Seccomp
+import Synchronization
 
 // The host's side of the builder's two lookups: the reconciler wires these in
 // (`Reconciler.onThisHost`), and the builder itself stays pure.
@@ -21,6 +22,18 @@ extension FileLookup {
 }
 
 extension ImageLookup {
+    /// This lookup with each answer kept (a thrown error is not): a pass asks for an image
+    /// twice, whether to pull it and then to build with it, and reads the store once.
+    func remembering() -> ImageLookup {
+        let answers = Mutex<[ImageReference: Found?]>([:])
+        return ImageLookup { ref in
+            if let known = answers.withLock({ $0[ref] }) { return known }
+            let found = try find(ref)
+            answers.withLock { $0[ref] = found }
+            return found
+        }
+    }
+
     /// podrec's image store: an image not in it is nil, a store that cannot be read throws.
     public static func store(_ store: ImageStore) -> ImageLookup {
         ImageLookup { ref in

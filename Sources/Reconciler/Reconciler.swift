@@ -145,6 +145,7 @@ public struct Reconciler: Sendable {
                 throw ReconcileError(description: "the pod network: \(error)")
             }
         }
+        facts.images = facts.images.remembering()
         let builder = DesiredBuilder(facts: facts, roots: roots)
         var needs = PullNeeds(images: facts.images, pulled: input.pulled)
         var waiting = Set<PodKey>()
