@@ -82,9 +82,12 @@ final class RegistryProxy {
         _ = try? Sys.wait(pid)
     }
 
-    /// The log so far, one entry a request.
+    /// Its whole log, one entry a request: the proxy is stopped first, so every request it
+    /// served is in it (a request is logged after its body went out, which the client may
+    /// have read, and acted on, before that line was written).
     func entries() -> [Entry] {
-        ((try? Sys.readString(log)) ?? "").split(separator: "\n").compactMap { line in
+        stop()
+        return ((try? Sys.readString(log)) ?? "").split(separator: "\n").compactMap { line in
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return Entry(listener: o["listener"] as? String ?? "", method: o["method"] as? String ?? "", path: o["path"] as? String ?? "",
                          status: o["status"] as? Int ?? 0, hadAuthorization: o["had_authorization"] as? Bool ?? false)

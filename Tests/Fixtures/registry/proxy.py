@@ -240,7 +240,9 @@ def main():
         listener = "redirect"
 
     class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-        daemon_threads = True
+        # Not daemon threads: server_close() waits for every handler, so that a stopped
+        # proxy's log has every request it served.
+        daemon_threads = False
         allow_reuse_address = True
 
         def handle_error(self, request, client_address):
