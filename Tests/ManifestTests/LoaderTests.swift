@@ -325,6 +325,31 @@ let oneContainer = """
         #expect(again.pods.first?.pod.canonicalJSON.serialized(indent: 2) == printed)
     }
 
+    /// Found by Fuzz/ (fuzz-manifest's round trip): `!!null podAffinityTerm:` was checked
+    /// as the field podAffinityTerm and printed under the key "" (JSON has no null key), so
+    /// the output did not load again. A null key is an error, as kubectl's "unsupported map
+    /// key" is.
+    @Test(arguments: ["!!null podAffinityTerm", "~", "null", "\"\"", "!!str ~"])
+    func nullKeysAreErrors(key: String) {
+        let set = load(pod("""
+            containers: [{name: c, image: host}]
+            affinity:
+              podAntiAffinity:
+                preferredDuringSchedulingIgnoredDuringExecution:
+                - weight: 100
+                  \(key): {topologyKey: zone}
+            """))
+        let errors = set.diagnostics.errors.map(\.description)
+        switch key {
+        case "\"\"", "!!str ~":
+            // A string key, empty or not: an unknown field, printed and read back as such.
+            #expect(errors.contains { $0.hasSuffix("unknown field") }, "\(errors)")
+        default:
+            #expect(errors.contains { $0.hasSuffix("preferredDuringSchedulingIgnoredDuringExecution[0]: a key must be a string, found null") }, "\(errors)")
+        }
+        #expect(!set.isValid)
+    }
+
     @Test func canonicalFormIsStableUnderReordering() throws {
         let a = load(pod("containers:\n- {name: c, image: host, resources: {limits: {memory: 1Gi, cpu: \"1\"}}}\nrestartPolicy: Never"))
         let b = load(pod("restartPolicy: Never\ncontainers:\n- {image: host, name: c, resources: {limits: {cpu: 1000m, memory: 1073741824}}}"))

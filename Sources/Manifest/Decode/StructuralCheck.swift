@@ -155,6 +155,13 @@ struct StructuralCheck {
             error(key.mark, path, "a key must be a string, found \(key.kindDescription)")
             return nil
         }
+        // A null key (`~:`, an empty key, `!!null name:`) has no JSON form: kubectl refuses
+        // it ("unsupported map key"), and passing it would print a verbatim field under
+        // the key "" while the checks here read its text.
+        if key.isNull {
+            error(key.mark, path, "a key must be a string, found null")
+            return nil
+        }
         // JSON object keys are strings; kubectl turns `1:` or `true:` into "1" and "true".
         return s.value
     }
