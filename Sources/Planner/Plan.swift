@@ -46,7 +46,8 @@ public struct Action: Sendable {
         /// recorded owner).
         case skip(PodKey)
         /// Not acted on, and an error: the pod asks for what another pod holds (a host
-        /// port). The pod is left as it is; the pass reports the reason and fails.
+        /// port), or `apply` names a pod that a watcher owns. The pod is left as it is; the
+        /// pass reports the reason and fails.
         case refuse(PodKey)
         /// The pod's network attachment is broken (its interface or its port rules gone):
         /// DEL with what was recorded, then ADD again into the same namespace, asking for the
@@ -170,12 +171,16 @@ public struct PlanOptions: Sendable {
     /// Pods of the input that could not be built this pass (an image not in the store, a
     /// hostPath of the wrong type): not "missing from the input", so never pruned.
     public var unresolved: Set<PodKey>
+    /// Take over the input's pods that another source owns (`apply --force-owner`): the
+    /// record names this pass's source from now on, and the pod is planned as one's own.
+    public var forceOwner: Bool
 
-    public init(owner: String = "apply", prune: Bool = false, held: Set<String> = [], unresolved: Set<PodKey> = []) {
+    public init(owner: String = "apply", prune: Bool = false, held: Set<String> = [], unresolved: Set<PodKey> = [], forceOwner: Bool = false) {
         self.owner = owner
         self.prune = prune
         self.held = held
         self.unresolved = unresolved
+        self.forceOwner = forceOwner
     }
 
     /// Whether a pod recorded with `source` belongs to this pass.

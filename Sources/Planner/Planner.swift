@@ -71,8 +71,14 @@ public enum Planner {
             }
             return [Action(.create(d), reason: "not on this host", details: networkDetails(d))]
         }
-        if !options.owns(record.source) {
-            return [Action(.skip(d.key), reason: "owned by \(record.source); the pod keeps its recorded owner")]
+        if !options.owns(record.source) && !options.forceOwner {
+            // A watcher leaves another owner's pod alone. `apply` is a person asking for
+            // this very pod: tell them who owns it instead of reporting success, as kubectl
+            // reports a field manager's conflict (`--force-conflicts` there, `--force-owner` here).
+            guard options.owner == "apply" else {
+                return [Action(.skip(d.key), reason: "owned by \(record.source); the pod keeps its recorded owner")]
+            }
+            return [Action(.refuse(d.key), reason: "owned by \(record.source), which keeps it as that source says; change the pod there, or apply --force-owner to take it over")]
         }
         if record.deleting {
             if case .alive = o.supervisor {
@@ -109,7 +115,8 @@ public enum Planner {
             actions.append(Action(.repairNetwork(d), reason: "its network attachment is broken: \(problem)"))
         }
         if record.source != d.source {
-            actions.append(Action(.recordSource(d.key, source: d.source), reason: "now defined by \(d.source) (was \(record.source))"))
+            let why = options.owns(record.source) ? "now defined by \(d.source) (was \(record.source))" : "taken over from \(record.source) (--force-owner)"
+            actions.append(Action(.recordSource(d.key, source: d.source), reason: why))
         }
         if record.contents != d.contents {
             actions.append(Action(.refreshFiles(d), reason: "configMap or secret contents changed (swapped in place, no restart)"))

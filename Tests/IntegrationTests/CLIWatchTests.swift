@@ -268,6 +268,53 @@ extension Integration {
             try watcher.waitForLine("~ pod default/wd recreate: its supervisor is dead")
         }
 
+        /// A watched pod touched by hand. `delete` removes it and says that the watcher will
+        /// bring it back unless its file goes, as kubectl says of a mirror pod; the watcher
+        /// does. `apply` of the same pod changes nothing and exits 1 naming the owner;
+        /// `apply --force-owner` takes it over: its record names apply, and the watcher leaves
+        /// it alone from then on (an edit of the file no longer reaches it).
+        @Test func aWatchedPodDeletedOrAppliedByHand() throws {
+            let t = try WatchLab("watch-owner")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wo"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wo running") { try Self.pods(podrec)["wo"] == "Running" }
+            let first = try #require(try podrec.supervisorPID("wo"))
+
+            let deleted = try podrec("delete", "wo", "--grace-period", "0")
+            #expect(deleted.status == 0, "\(deleted.output)")
+            #expect(deleted.output.contains("pod default/wo deleted"))
+            #expect(deleted.output.contains("warning: pod default/wo is defined by \(dir)/a.yaml; its watcher creates it again unless that file goes"),
+                    "\(deleted.output)")
+            try watcher.signal(SIGHUP)
+            try Self.waitFor("wo back", context: { watcher.log }) {
+                let now = try? podrec.supervisorPID("wo")
+                let status = try Self.pods(podrec)["wo"]
+                return now != nil && now != first && status == "Running"
+            }
+
+            let file = try podrec.write("wo.yaml", Self.pod("wo", value: "2"))
+            let refused = try podrec("apply", "-f", file)
+            #expect(refused.status == 1, "\(refused.output)")
+            #expect(refused.output.contains("! pod default/wo refused: owned by watch:\(dir)/a.yaml"), "\(refused.output)")
+            #expect(refused.output.contains("--force-owner"), "\(refused.output)")
+            #expect(Self.value(lab, "wo") == "1", "refused: the pod runs as its file says")
+            let diff = try podrec("diff", "-f", file, "--force-owner")
+            #expect(diff.status == 1 && diff.output.contains("~ pod default/wo source apply: taken over from watch:\(dir)/a.yaml (--force-owner)"),
+                    "\(diff.output)")
+
+            let taken = try podrec("apply", "-f", file, "--force-owner")
+            #expect(taken.status == 0, "\(taken.output)")
+            #expect(Self.value(lab, "wo") == "2")
+            #expect(try podrec("apply", "-f", file).output.contains("no changes"), "apply owns it now")
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wo", value: "3"))
+            try watcher.signal(SIGHUP)
+            try watcher.waitForLine("= pod default/wo: owned by apply")
+            #expect(Self.value(lab, "wo") == "2", "the watcher leaves apply's pod alone")
+        }
+
         /// A file made invalid keeps its pods as they were, and that includes repairing them:
         /// a limit written by hand and a supervisor killed while the file is broken are put
         /// back as the file last said. (Found by the chaos soak: such a pod stayed

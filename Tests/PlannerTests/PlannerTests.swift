@@ -131,9 +131,9 @@ import Testing
          { @Sendable (d: inout DesiredPod, o: inout Observed) in
              o.pods[key]!.status?.containers = [ContainerStatus(name: "app", kind: .main, specHash: "h1", state: .waiting, reason: "CrashLoopBackOff", restartCount: 7)] },
          []),
-        ("owned by a watcher: left alone",
+        ("owned by a watcher: apply refuses it and changes nothing",
          { @Sendable (d: inout DesiredPod, o: inout Observed) in o.pods[key]!.record?.source = "watch:/etc/podrec/web.yaml"; d.plan.containers[0].specHash = "h2" },
-         ["skip"]),
+         ["refuse default/web"]),
         ("leftovers of a crashed pass: removed",
          { @Sendable (d: inout DesiredPod, o: inout Observed) in o.strayCgroups = ["default_old_u0"]; o.strayDataUIDs = ["u0"]; o.strayLogDirectories = ["default_old_u0"] },
          ["stray cgroup default_old_u0", "stray data u0", "stray logs default_old_u0"]),
@@ -280,6 +280,25 @@ import Testing
         let actions = Self.run(d, o, owner: "watch:/d")
         #expect(Self.kinds(actions) == ["source watch:/d/b.yaml"])
         #expect(actions.first?.reason == "now defined by watch:/d/b.yaml (was watch:/d/a.yaml)")
+    }
+
+    /// A pod a watcher owns, in `apply`'s input: refused with the owner named (a pass
+    /// that changed nothing must not look like success); another watcher skips it; with
+    /// `--force-owner` apply takes it over, its record names apply, and the rest of the
+    /// plan is as for its own pod.
+    @Test func aPodAnotherSourceOwnsIsRefusedSkippedOrTakenOver() {
+        var o = Self.observed()
+        o.pods[Self.key]!.record?.source = "watch:/etc/podrec/web.yaml"
+        var d = Self.desired()
+        d.plan.containers[0].specHash = "h2"
+        let refused = Self.run(d, o)
+        #expect(Self.kinds(refused) == ["refuse default/web"])
+        #expect(refused.first?.reason.hasPrefix("owned by watch:/etc/podrec/web.yaml") == true)
+        #expect(Plan(actions: refused).hasChanges, "diff exits 1: apply would not do what the file says")
+        #expect(Self.kinds(Self.run(d, o, owner: "watch:/srv/other")) == ["skip"], "a watcher leaves another owner's pod alone")
+        let taken = Planner.plan(desired: [d], observed: o, options: PlanOptions(owner: "apply", forceOwner: true)).actions
+        #expect(Self.kinds(taken) == ["source apply", "update g4 restart[\"app\"] add[] remove[]"])
+        #expect(taken.first?.reason == "taken over from watch:/etc/podrec/web.yaml (--force-owner)")
     }
 
     @Test func aRecordKeepsItsDeletingMark() throws {
