@@ -37,6 +37,9 @@ public final class Watcher {
     let reconciler: Reconciler
     let options: Options
     let log: WatchLog
+    /// systemd's notify socket, when run as a `Type=notify` service.
+    let notify: SystemdNotify?
+    var notifyFailed = false
     var owner: String { WatchInput.source(directory.path) }
 
     /// What was last reported per file (or pod), so that a problem is logged once per change.
@@ -83,11 +86,12 @@ public final class Watcher {
     }
 
     public init(directory: String, reconciler: Reconciler, options: Options = Options(), log: WatchLog,
-                fetcher: (any ImageFetcher)? = nil) throws(KernelError) {
+                fetcher: (any ImageFetcher)? = nil, notify: SystemdNotify? = nil) throws(KernelError) {
         self.directory = ManifestDirectory(path: directory)
         self.reconciler = reconciler
         self.options = options
         self.log = log
+        self.notify = notify
         store = LastGoodStore(stateRoot: reconciler.roots.state, directory: directory)
         inotify = try Inotify()
         pulls = try fetcher.map { f throws(KernelError) in try BackgroundPulls(fetcher: f) }
@@ -108,13 +112,19 @@ public final class Watcher {
         rewatchDirectory()
         log.write(.info, "watch", "watching \(directory.path), resync every \(options.resyncSeconds) s")
         pass("start")
+        tell(["READY=1", "STATUS=watching \(directory.path)"])
 
         defer { for entry in supervisors.values { Sys.close(entry.fd) } }
         defer { pulls?.shutdown() }
         let resync = Int64(options.resyncSeconds) * 1_000_000_000
         var nextResync = MonotonicClock.now() + resync
+        var nextPet = notify?.watchdogInterval.map { MonotonicClock.now() + $0 }
         while true {
-            let wait = max(0, (nextResync - MonotonicClock.now()) / 1_000_000)
+            if let due = nextPet, MonotonicClock.now() >= due, let interval = notify?.watchdogInterval {
+                tell(["WATCHDOG=1"])
+                nextPet = MonotonicClock.now() + interval
+            }
+            let wait = max(0, (min(nextResync, nextPet ?? .max) - MonotonicClock.now()) / 1_000_000)
             let pids = Array(supervisors.keys)
             let ready = try Sys.pollReadable([signals, inotify.fd] + pids.map { supervisors[$0]!.fd } + (pulls.map { [$0.wake.read] } ?? []),
                                              timeoutMilliseconds: Int32(min(wait, Int64(Int32.max))))
@@ -134,6 +144,7 @@ public final class Watcher {
                         resyncNow = true
                     } else {
                         log.write(.info, "watch", "\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): stopping; the pods keep running")
+                        tell(["STOPPING=1"])
                         return
                     }
                 }
@@ -149,6 +160,16 @@ public final class Watcher {
                 pass("resync")
                 nextResync = MonotonicClock.now() + resync
             }
+        }
+    }
+
+    /// Tells systemd, if it listens. A failure is logged once: the pods matter more than
+    /// the service manager's view of the watcher.
+    func tell(_ fields: [String]) {
+        guard let notify else { return }
+        do { try notify.send(fields) } catch {
+            if !notifyFailed { log.write(.error, "watch", "systemd notify socket \(notify.socket): \(error)") }
+            notifyFailed = true
         }
     }
 

@@ -315,6 +315,47 @@ extension Integration {
             #expect(Self.value(lab, "wo") == "2", "the watcher leaves apply's pod alone")
         }
 
+        /// Under systemd (`Type=notify`, `WatchdogSec=`): READY=1 once the first full pass
+        /// has made the directory's pods, WATCHDOG=1 every half of WATCHDOG_USEC while the
+        /// loop runs, STOPPING=1 on SIGTERM; the variables do not reach the pods. The shipped
+        /// unit file passes `systemd-analyze verify` where systemd is installed.
+        @Test func theSystemdNotifyProtocol() throws {
+            let t = try WatchLab("watch-notify")
+            defer { t.finish() }
+            let dir = t.dir
+            var podrec = t.podrec
+            let listener = try NotifyListener(path: t.lab.tmp + "/notify")
+            defer { listener.close() }
+            podrec.extraEnvironment = ["NOTIFY_SOCKET=\(listener.path)", "WATCHDOG_USEC=200000"]
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wn", command: "echo NOTIFY_SOCKET=$NOTIFY_SOCKET; exec sleep 3600"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            let ready = try #require(listener.receive(until: "READY=1", milliseconds: 30_000), "READY=1\n\(watcher.log)")
+            #expect(ready.last == "READY=1\nSTATUS=watching \(dir)\n")
+            #expect(try podrec.getRow("wn") != nil, "the first pass made the pod before READY=1")
+            var pets = 0
+            let start = MonotonicClock.now()
+            while pets < 3, MonotonicClock.now() - start < 10_000_000_000 {
+                if listener.receive(milliseconds: 1000) == "WATCHDOG=1\n" { pets += 1 }
+            }
+            #expect(pets == 3, "the watchdog is petted while the loop runs")
+            try watcher.signal(SIGTERM)
+            #expect(listener.receive(until: "STOPPING=1", milliseconds: 10_000) != nil)
+            #expect(try watcher.stop() == .exited(0))
+            try Self.waitFor("the pod's log") { (try? podrec("logs", "wn").output.contains("NOTIFY_SOCKET=")) ?? false }
+            #expect(try podrec("logs", "wn").output == "NOTIFY_SOCKET=\n", "the pod does not inherit the notify socket")
+
+            let unit = try Sys.readString(CLIPodTests.repository + "/contrib/systemd/podrec-watch.service")
+            #expect(unit.contains("\nType=notify\n") && unit.contains("\nWatchdogSec="))
+            let analyze = "/usr/bin/systemd-analyze"
+            if access(analyze, X_OK) == 0 {
+                let copy = try podrec.write("podrec-watch.service", unit.replacingOccurrences(of: "/usr/local/bin/podrec", with: podrec.binary))
+                let verify = try podrec.run([analyze, "verify", copy])
+                // An unknown key is only a warning to verify: no output at all is the pass.
+                #expect(verify.status == 0 && verify.output.isEmpty, "\(verify.output)")
+            }
+        }
+
         /// A file made invalid keeps its pods as they were, and that includes repairing them:
         /// a limit written by hand and a supervisor killed while the file is broken are put
         /// back as the file last said. (Found by the chaos soak: such a pod stayed

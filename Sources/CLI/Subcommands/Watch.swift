@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Kernel
 import Watch
 import PodModel
@@ -44,6 +45,9 @@ extension Podrec {
             var options = Watcher.Options()
             options.resyncSeconds = resync
             let log = WatchLog(format: logFormat)
+            let notify = SystemdNotify(environment: Dictionary(SystemdNotify.variables.compactMap { name in RootOptions.env(name).map { (name, $0) } },
+                                                               uniquingKeysWith: { a, _ in a }), pid: getpid())
+            for name in SystemdNotify.variables { unsetenv(name) }
             do {
                 let reconciler = try roots.reconciler()
                 // systemd's Delegate=yes on cgroup v2: pods under the unit's own cgroup, the
@@ -55,7 +59,7 @@ extension Podrec {
                 // watcher reads from its signalfd.
                 try Sys.blockSignals(Watcher.signals)
                 let fetcher = try registry.fetcher(dataRoot: reconciler.roots.data)
-                try Watcher(directory: path, reconciler: reconciler, options: options, log: log, fetcher: fetcher).run()
+                try Watcher(directory: path, reconciler: reconciler, options: options, log: log, fetcher: fetcher, notify: notify).run()
             } catch let e as CLIError { throw e } catch { throw CLIError("\(error)") }
         }
     }
