@@ -50,21 +50,27 @@ extension Integration {
             }
 
             static func start(_ podrec: CLI, dir: String, _ extra: String...) throws -> WatchProcess {
-                let logPath = podrec.lab.tmp + "/watch.log"
-                let fd = try Sys.openForAppending(logPath, mode: 0o644)
-                defer { Sys.close(fd) }
-                var request = SpawnRequest([podrec.binary, "watch", dir] + extra, environment: podrec.environment)
-                request.stdout = fd
-                request.stderr = fd
-                let child = try spawn(request)
-                if let pidfd = child.pidfd { Sys.close(pidfd) }
-                let w = WatchProcess(pid: child.pid, logPath: logPath)
+                let w = try background(podrec, ["watch", dir] + extra, log: "watch.log")
                 try CLIWatchTests.waitFor("the watcher's first pass") {
                     if w.log.contains("watching ") { return true }
                     if let status = Sys.reapChild(w.pid) { w.exit = WaitStatus(status) }
                     return w.exit != nil
                 }
                 return w
+            }
+
+            /// Any podrec command, running on with its stdout and stderr in `<lab>/<log>`
+            /// (`get -w`, `events -w`).
+            static func background(_ podrec: CLI, _ arguments: [String], log: String) throws -> WatchProcess {
+                let logPath = podrec.lab.tmp + "/" + log
+                let fd = try Sys.openForAppending(logPath, mode: 0o644)
+                defer { Sys.close(fd) }
+                var request = SpawnRequest([podrec.binary] + arguments, environment: podrec.environment)
+                request.stdout = fd
+                request.stderr = fd
+                let child = try spawn(request)
+                if let pidfd = child.pidfd { Sys.close(pidfd) }
+                return WatchProcess(pid: child.pid, logPath: logPath)
             }
 
             var log: String { (try? Sys.readString(logPath)) ?? "" }

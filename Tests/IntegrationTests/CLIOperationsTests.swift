@@ -1,0 +1,74 @@
+import Glibc
+import Kernel
+import KernelTestSupport
+import Testing
+
+extension Integration {
+    /// Following pods as an operator does, with the built podrec: `get -w` sees a container
+    /// killed by hand, a probe turning unready and a pod deleted, as `kubectl get -w` does.
+    /// Each test has its own roots and cgroup parent and checks for leaks.
+    @Suite(.serialized, .enabled(if: Privilege.enabled))
+    struct CLIOperationsTests {
+        typealias CLI = CLIPodTests.CLI
+        typealias Background = CLIWatchTests.WatchProcess
+
+        /// The rows of a `get -w` output: each split into its columns.
+        static func rows(_ text: String) -> [[String]] {
+            text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        }
+
+        @Test func getWatchPrintsEachChange() throws {
+            let (_, podrec) = try CLI.lab("get-w")
+            defer { podrec.finish() }
+            let file = try podrec.write("pod.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: gw}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: app
+                    image: host
+                    command: [sleep, '3600']
+                    readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
+                """)
+            // Ready once /tmp/ready exists: each run of the container has a /tmp of its own.
+            #expect(try podrec("apply", "-f", file).status == 0)
+            try CLIWatchTests.waitFor("the container") { try podrec.pid("gw", "app") != nil }
+            #expect(try podrec("exec", "gw", "--", "touch", "/tmp/ready").status == 0)
+            #expect(try podrec("apply", "-f", file, "--wait").status == 0)
+            let get = try Background.background(podrec, ["get", "-w"], log: "get-w.log")
+            defer { _ = try? get.stop() }
+            func waitForRow(_ columns: [String], _ what: String) throws {
+                try CLIWatchTests.waitFor(what, context: { get.log }) {
+                    Self.rows(get.log).contains { $0.count == 5 && $0[0] == "gw" && Array($0[1...3]) == columns }
+                }
+            }
+            try waitForRow(["1/1", "Running", "0"], "the list")
+            #expect(Self.rows(get.log).first == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"])
+
+            // Killed by hand: the supervisor restarts it (a row with one restart).
+            let pid = try #require(try podrec.pid("gw", "app"))
+            try Sys.kill(pid, SIGKILL)
+            try CLIWatchTests.waitFor("the restart") { (try podrec.pid("gw", "app")).map { $0 != pid } == true }
+            try CLIWatchTests.waitFor("a row with one restart", context: { get.log }) {
+                Self.rows(get.log).contains { $0.first == "gw" && $0.count == 5 && $0[3] == "1" }
+            }
+            // Its new run has no /tmp/ready: not ready. Then ready again.
+            try waitForRow(["0/1", "Running", "1"], "unready")
+            #expect(try podrec("exec", "gw", "--", "touch", "/tmp/ready").status == 0)
+            try waitForRow(["1/1", "Running", "1"], "ready again")
+
+            let rowsBefore = Self.rows(get.log).count
+            #expect(try podrec("delete", "gw", "--grace-period", "0").status == 0)
+            try CLIWatchTests.waitFor("the Terminating row", context: { get.log }) {
+                Self.rows(get.log).dropFirst(rowsBefore).contains { $0.first == "gw" && $0.count == 5 && $0[2] == "Terminating" }
+            }
+            // Nothing printed that did not change: no two rows in a row with the same READY,
+            // STATUS and RESTARTS, except the Terminating row kubectl prints for the deletion.
+            let rows = Self.rows(get.log).dropFirst().map { Array($0[1...3]) }
+            for (a, b) in zip(rows, rows.dropFirst()) where b[1] != "Terminating" { #expect(a != b, "\(get.log)") }
+            #expect(try get.stop() == .signaled(SIGTERM), "runs until interrupted")
+        }
+    }
+}
