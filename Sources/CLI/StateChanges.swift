@@ -6,7 +6,8 @@ import PodModel
 /// print, without a polling loop. inotify on `<root>/pods` (a pod's dir made or removed)
 /// and on each pod's dir (its status, record or plan renamed into place: the supervisor
 /// writes a status for every change of a container, a probe's result or an event), and a
-/// pidfd per live supervisor (its death changes the pod's STATUS but writes no file).
+/// pidfd per live supervisor (its death changes the pod's STATUS but writes no file); for
+/// `events`, the root too, where the reconciler appends its events.
 final class StateChanges {
     let inotify: Inotify
     let stateRoot: StateRoot
@@ -14,9 +15,13 @@ final class StateChanges {
     var top: (watch: Int32, path: String)?
     var podWatches: [String: Int32] = [:]
     var pidfds: [Int32: Int32] = [:]
+    /// Whether to watch `<root>/events`, and the watch on the root for it.
+    let events: Bool
+    var rootWatch: Int32?
 
-    init(stateRoot: StateRoot) throws {
+    init(stateRoot: StateRoot, events: Bool = false) throws {
         self.stateRoot = stateRoot
+        self.events = events
         do { inotify = try Inotify() } catch { throw CLIError("inotify: \(error)") }
     }
 
@@ -32,6 +37,10 @@ final class StateChanges {
             if let w = try? inotify.add(pods, mask: mask) { top = (w, pods) }
             else if let w = try? inotify.add(stateRoot.path, mask: mask) { top = (w, stateRoot.path) }
             else { top = nil }
+        }
+        if events && rootWatch == nil {
+            // The root, not the file: it may not exist yet, and a trim replaces it by rename.
+            rootWatch = try? inotify.add(stateRoot.path, mask: UInt32(IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR))
         }
         var dirs: Set<String> = []
         for key in observed.pods.keys {

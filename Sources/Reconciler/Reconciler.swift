@@ -295,7 +295,9 @@ public struct Reconciler: Sendable {
         let lock = try takeLock()
         defer { Sys.close(lock) }
         let planned = try plan(input, owner: owner, prune: prune)
+        let started = WallClock.now()
         let outcomes = executor(graceMilliseconds: graceMilliseconds, stopWithoutWaiting: stopWithoutWaiting).run(planned.plan, observed: planned.observed)
+        record(outcomes, source: owner, started: started)
         if input.scope == nil { collectNetwork() }
         return (planned, outcomes)
     }
@@ -332,7 +334,10 @@ public struct Reconciler: Sendable {
         let missing = wanted.filter { observed.pods[$0] == nil }.sorted()
         let plan = Planner.deletions(wanted, observed: observed, reason: "deleted by request")
         let sources = wanted.reduce(into: [PodKey: String]()) { $0[$1] = observed.pods[$1]?.record?.source }
-        return (missing, executor(graceMilliseconds: graceMilliseconds).run(plan, observed: observed), sources)
+        let started = WallClock.now()
+        let outcomes = executor(graceMilliseconds: graceMilliseconds).run(plan, observed: observed)
+        record(outcomes, source: "delete", started: started)
+        return (missing, outcomes, sources)
     }
 
     func executor(graceMilliseconds: Int64?, stopWithoutWaiting: Bool = false) -> Executor {

@@ -12,6 +12,14 @@ extension Integration {
         typealias CLI = CLIPodTests.CLI
         typealias Background = CLIWatchTests.WatchProcess
 
+        /// The rows of an `events` output: each split into its cells, which are apart by two
+        /// spaces or more (LAST SEEN and MESSAGE have single spaces inside).
+        static func cells(_ text: String) -> [[String]] {
+            text.split(separator: "\n").map { line in
+                line.split(separator: "  ", omittingEmptySubsequences: true).map { String($0.drop { $0 == " " }) }.filter { !$0.isEmpty }
+            }
+        }
+
         /// The rows of a `get -w` output: each split into its columns.
         static func rows(_ text: String) -> [[String]] {
             text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
@@ -34,13 +42,13 @@ extension Integration {
                 """)
             // Ready once /tmp/ready exists: each run of the container has a /tmp of its own.
             #expect(try podrec("apply", "-f", file).status == 0)
-            try CLIWatchTests.waitFor("the container") { try podrec.pid("gw", "app") != nil }
+            try Integration.CLIWatchTests.waitFor("the container") { try podrec.pid("gw", "app") != nil }
             #expect(try podrec("exec", "gw", "--", "touch", "/tmp/ready").status == 0)
             #expect(try podrec("apply", "-f", file, "--wait").status == 0)
             let get = try Background.background(podrec, ["get", "-w"], log: "get-w.log")
             defer { _ = try? get.stop() }
             func waitForRow(_ columns: [String], _ what: String) throws {
-                try CLIWatchTests.waitFor(what, context: { get.log }) {
+                try Integration.CLIWatchTests.waitFor(what, context: { get.log }) {
                     Self.rows(get.log).contains { $0.count == 5 && $0[0] == "gw" && Array($0[1...3]) == columns }
                 }
             }
@@ -50,8 +58,8 @@ extension Integration {
             // Killed by hand: the supervisor restarts it (a row with one restart).
             let pid = try #require(try podrec.pid("gw", "app"))
             try Sys.kill(pid, SIGKILL)
-            try CLIWatchTests.waitFor("the restart") { (try podrec.pid("gw", "app")).map { $0 != pid } == true }
-            try CLIWatchTests.waitFor("a row with one restart", context: { get.log }) {
+            try Integration.CLIWatchTests.waitFor("the restart") { (try podrec.pid("gw", "app")).map { $0 != pid } == true }
+            try Integration.CLIWatchTests.waitFor("a row with one restart", context: { get.log }) {
                 Self.rows(get.log).contains { $0.first == "gw" && $0.count == 5 && $0[3] == "1" }
             }
             // Its new run has no /tmp/ready: not ready. Then ready again.
@@ -61,7 +69,7 @@ extension Integration {
 
             let rowsBefore = Self.rows(get.log).count
             #expect(try podrec("delete", "gw", "--grace-period", "0").status == 0)
-            try CLIWatchTests.waitFor("the Terminating row", context: { get.log }) {
+            try Integration.CLIWatchTests.waitFor("the Terminating row", context: { get.log }) {
                 Self.rows(get.log).dropFirst(rowsBefore).contains { $0.first == "gw" && $0.count == 5 && $0[2] == "Terminating" }
             }
             // Nothing printed that did not change: no two rows in a row with the same READY,
@@ -70,5 +78,68 @@ extension Integration {
             for (a, b) in zip(rows, rows.dropFirst()) where b[1] != "Terminating" { #expect(a != b, "\(get.log)") }
             #expect(try get.stop() == .signaled(SIGTERM), "runs until interrupted")
         }
+    }
+}
+
+extension Integration.CLIOperationsTests {
+    /// `events -w` tells a pod's story as `kubectl events -w` does, the reconciler's actions
+    /// among the supervisor's: Created by apply, Started, a container killed by hand
+    /// (started again), a probe failing (Unhealthy, a Warning), Updated by a second apply,
+    /// Deleted. `events POD` and `-o json` show the same, for that pod only.
+    @Test func eventsWatchTellsAPodsStory() throws {
+        let (_, podrec) = try CLI.lab("events-w")
+        defer { podrec.finish() }
+        func manifest(_ value: String) -> String {
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: ev}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: app
+                image: host
+                command: [sleep, '3600']
+                env: [{name: V, value: "\(value)"}]
+                readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
+            """
+        }
+        let file = try podrec.write("pod.yaml", manifest("1"))
+        let other = try podrec.write("other.yaml", Integration.CLIPodTests.pod("quiet"))
+        #expect(try podrec("apply", "-f", file, "-f", other).status == 0)
+        try Integration.CLIWatchTests.waitFor("the container") { try podrec.pid("ev", "app") != nil }
+        let events = try Background.background(podrec, ["events", "-w"], log: "events-w.log")
+        defer { _ = try? events.stop() }
+        func waitFor(_ reason: String, _ message: String, _ type: String = "Normal") throws {
+            try Integration.CLIWatchTests.waitFor("\(type) \(reason) \(message)", context: { events.log }) {
+                Self.cells(events.log).contains { $0.count == 5 && $0[1...3] == [type, reason, "pod/ev"] && $0[4].contains(message) }
+            }
+        }
+        try waitFor("Created", "not on this host [app]")
+        try waitFor("Started", "Started container app")
+        #expect(Self.cells(events.log).first == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"])
+        // Not ready: the probe's failures, counted.
+        try waitFor("Unhealthy", "Readiness probe failed", "Warning")
+
+        let pid = try #require(try podrec.pid("ev", "app"))
+        try Sys.kill(pid, SIGKILL)
+        try Integration.CLIWatchTests.waitFor("a second start, counted", context: { events.log }) {
+            Self.cells(events.log).contains { $0.count == 5 && $0[0].contains("(x2 over") && $0[1...3] == ["Normal", "Started", "pod/ev"] }
+        }
+        try podrec.write("pod.yaml", manifest("2"))
+        #expect(try podrec("apply", "-f", file).status == 0)
+        try waitFor("Updated", "changed: app [plan generation 2 [~ app restart]]")
+        #expect(try podrec("delete", "ev", "--grace-period", "0").status == 0)
+        try waitFor("Deleted", "deleted by request")
+
+        // One pod's events; the reconciler's stay once the pod is gone.
+        let quiet = try podrec("events", "quiet")
+        #expect(quiet.status == 0 && Self.cells(quiet.output).contains { $0.count == 5 && $0[2...3] == ["Created", "pod/quiet"] }
+                && !quiet.output.contains("pod/ev"), "\(quiet.output)")
+        let json = try podrec("events", "ev", "-o", "json").output
+        for field in ["\"reason\": \"Created\"", "\"reason\": \"Updated\"", "\"reason\": \"Deleted\"", "\"from\": \"delete\"", "\"from\": \"apply\""] {
+            #expect(json.contains(field), "\(field) in \(json)")
+        }
+        #expect(try events.stop() == .signaled(SIGTERM), "runs until interrupted")
     }
 }
