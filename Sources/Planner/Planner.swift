@@ -112,7 +112,7 @@ public enum Planner {
             actions.append(Action(.recordSource(d.key, source: d.source), reason: "now defined by \(d.source) (was \(record.source))"))
         }
         if record.contents != d.contents {
-            actions.append(Action(.refreshFiles(d), reason: "configMap or secret contents changed (swapped in place, no restart)"))
+            actions.append(Action(.refreshFiles(d), reason: "configMap, secret or downward API contents changed (swapped in place, no restart)"))
         }
         // Limits first, so that containers a new plan starts or restarts run under them.
         actions += resizes(d, o, unified: unified, existing: Set(current.containers.map(\.name)))
