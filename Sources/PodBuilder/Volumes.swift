@@ -57,7 +57,9 @@ extension LaunchPlanBuilder {
     ///   volume's `defaultMode` (a projection has none), merged in source order, a later
     ///   path replacing an earlier one (validation refuses repeated item paths, as the API
     ///   server does, but a source without `items` can still shadow one). With a secret
-    ///   source, the files go on a tmpfs as a secret volume's.
+    ///   source, the files go on a tmpfs as a secret volume's. (kubelet wraps every
+    ///   downwardAPI and projected volume in a memory-medium emptyDir; podrec keeps the
+    ///   ones with nothing secret on the data root, as configMap volumes.)
     ///
     /// The downward API's values come from the manifest: a label or annotation edited there
     /// changes the files, which the pod's contents hash (`contents`) sees, so the files are
