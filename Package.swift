@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(name: "ImagesTests", dependencies: ["PodModel", "ImageModel", "Images", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "HostSetupTests", dependencies: ["HostSetup", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "PodModel", "Spawn", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "PodModel", "ImageModel", "Images", "Reconciler", "Manifest", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "Planner", "PodModel", "ImageModel", "Images", "Reconciler", "Manifest", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["PodModel", "Watch", "Manifest", "Planner", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodModel"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "PodBuilder", "Manifest", "ImageModel", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),

@@ -10,8 +10,10 @@ import YAML
 /// - `imagePullPolicy`, which says when the image is fetched, not what runs;
 /// - `resources` of each resource (cpu, memory) whose resize policy is NotRequired, since
 ///   those change in place;
-/// - the contents of mounted configMap and secret volumes, which are updated in place
-///   through the `..data` symlink swap, as kubelet does (only their names are in the spec).
+/// - the contents of mounted configMap, secret, downwardAPI and projected volumes, which
+///   are updated in place through the `..data` symlink swap, as kubelet does (only their
+///   names are in the spec; the pod's labels and annotations, which downwardAPI files
+///   show, are not in a container's spec at all).
 ///
 /// Added: the SHA-256 of the container's compiled seccomp program, when it has one. That is
 /// the effective profile (a pod-level one reaches every container through it), the

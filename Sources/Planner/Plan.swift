@@ -23,7 +23,8 @@ public struct Action: Sendable {
         /// changed; `add` and `remove`: containers added and removed. Fields that restart
         /// nothing (a grace period) change the plan too.
         case updatePlan(DesiredPod, generation: Int, restart: [String], add: [String], remove: [String])
-        /// New contents for the pod's configMap and secret volumes, swapped in through
+        /// New contents for the pod's configMap, secret, downwardAPI and projected volumes
+        /// (a ConfigMap or Secret edited, a label or annotation changed), swapped in through
         /// `..data` while the containers run, as kubelet does.
         case refreshFiles(DesiredPod)
         /// The supervisor has not taken up the recorded plan: signal it again.
@@ -101,7 +102,7 @@ public struct Action: Sendable {
             parts += add.map { "+ \($0)" }
             parts += remove.map { "- \($0)" }
             return ("~", "pod \(d.key) plan generation \(g)" + (parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"))
-        case .refreshFiles(let d): return ("~", "pod \(d.key) configMap/secret files")
+        case .refreshFiles(let d): return ("~", "pod \(d.key) volume files")
         case .resignal(let k, let g): return ("~", "pod \(k) signal for generation \(g)")
         case .resize(let k, let c, _, _):
             return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))

@@ -119,7 +119,7 @@ public enum Planner {
             actions.append(Action(.recordSource(d.key, source: d.source), reason: why))
         }
         if record.contents != d.contents {
-            actions.append(Action(.refreshFiles(d), reason: "configMap or secret contents changed (swapped in place, no restart)"))
+            actions.append(Action(.refreshFiles(d), reason: "configMap, secret or downward API contents changed (swapped in place, no restart)"))
         }
         // Limits first, so that containers a new plan starts or restarts run under them.
         actions += resizes(d, o, unified: unified, existing: Set(current.containers.map(\.name)))

@@ -117,8 +117,8 @@ public enum FieldClasses {
         "Volume.secret": .honoured,
         "Volume.persistentVolumeClaim": .refused(singleHostVolume),
         "Volume.ephemeral": .refused(singleHostVolume),
-        "Volume.projected": .refused("projected volumes (service-account tokens, downward API) are not supported yet; mount configMap and secret volumes separately"),
-        "Volume.downwardAPI": .refused("downwardAPI volumes are not supported yet; use env fieldRef"),
+        "Volume.projected": .honoured,
+        "Volume.downwardAPI": .honoured,
         "Volume.image": .refused("image volumes are not supported yet"),
         "Volume.csi": .refused(singleHostVolume),
         "Volume.gitRepo": .refused("gitRepo is deprecated in Kubernetes; clone into an emptyDir in an init container"),
@@ -141,6 +141,11 @@ public enum FieldClasses {
         "Volume.scaleIO": .refused(singleHostVolume),
         "Volume.storageos": .refused(singleHostVolume),
         "Volume.vsphereVolume": .refused(singleHostVolume),
+
+        // Projected volume sources: the ones that need a cluster's API server to sign or
+        // publish their contents.
+        "VolumeProjection.serviceAccountToken": .refused("service-account tokens are issued by an API server; " + noServiceAccount),
+        "VolumeProjection.clusterTrustBundle": .refused("ClusterTrustBundles are objects of an API server, which podrec does not have"),
 
         // VolumeMount
         "VolumeMount.subPathExpr": .refused("subPathExpr is not supported yet; use subPath"),
