@@ -14,6 +14,8 @@ public struct PodStateDirectory: Sendable, Hashable {
         case status
         /// `pid starttime` of the supervisor (`SupervisorIdentity`).
         case supervisor
+        /// The supervisor's CPU samples of the pod's cgroups (`UsageSample`), for `top`.
+        case usage
         /// The supervisor's own stderr: what it could not put in the status.
         case supervisorLog = "supervisor.log"
     }

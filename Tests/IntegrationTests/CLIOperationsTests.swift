@@ -143,3 +143,54 @@ extension Integration.CLIOperationsTests {
         #expect(try events.stop() == .signaled(SIGTERM), "runs until interrupted")
     }
 }
+
+extension Integration.CLIOperationsTests {
+    /// `top` against known work, as `kubectl top pod --containers` reads it: a busy loop
+    /// under a 250m CPU limit reads near 250m (it cannot read more: CFS throttles it), and
+    /// a process holding 64 MiB of tmpfs (not reclaimable file pages: part of the working
+    /// set) reads near 64Mi.
+    @Test func topReadsKnownWork() throws {
+        let (_, podrec) = try CLI.lab("top")
+        defer { podrec.finish() }
+        let file = try podrec.write("pod.yaml", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: busy}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: spin
+                image: host
+                command: [sh, -c, 'while :; do :; done']
+                resources: {limits: {cpu: 250m, memory: 64Mi}}
+              - name: hold
+                image: host
+                command: [sh, -c, 'head -c 67108864 /dev/zero > /dev/shm/held && exec sleep 3600']
+                resources: {limits: {memory: 256Mi}}
+            """)
+        #expect(try podrec("apply", "-f", file, "--wait").status == 0)
+        MonotonicClock.sleep(nanoseconds: 2_000_000_000)
+        let run = try podrec("top", "busy", "--containers", "--sort-by", "cpu")
+        #expect(run.status == 0, "\(run.output)")
+        let rows = Self.rows(run.output)
+        #expect(rows.first == ["POD", "NAME", "CPU(cores)", "MEMORY(bytes)"], "\(run.output)")
+        #expect(rows.dropFirst().map { $0.prefix(2) } == [["busy", "spin"], ["busy", "hold"]], "sorted by CPU: \(run.output)")
+        func value(_ cell: String, _ unit: String) -> Int? { cell.hasSuffix(unit) ? Int(cell.dropLast(unit.count)) : nil }
+        let spin = try #require(rows.first { $0.count == 4 && $0[1] == "spin" })
+        let hold = try #require(rows.first { $0.count == 4 && $0[1] == "hold" })
+        let cpu = try #require(value(spin[2], "m"), "\(run.output)")
+        // At most its quota (with a little slack for the window's edges); on a loaded
+        // machine it may get less, never nothing.
+        #expect(cpu >= 100 && cpu <= 270, "a busy loop under 250m: \(run.output)")
+        #expect((value(hold[2], "m") ?? 1000) < 50, "sleeping: \(run.output)")
+        let held = try #require(value(hold[3], "Mi"), "\(run.output)")
+        #expect(held >= 63 && held <= 72, "64 MiB held: \(run.output)")
+        #expect((value(spin[3], "Mi") ?? 100) < 8, "\(run.output)")
+
+        let pods = Self.rows(try podrec("top").output)
+        #expect(pods.first == ["NAME", "CPU(cores)", "MEMORY(bytes)"] && pods.count == 2 && pods[1][0] == "busy", "\(pods)")
+        let json = try podrec("top", "-o", "json").output
+        #expect(json.contains("\"cpuMillicores\"") && json.contains("\"memoryWorkingSetBytes\"") && json.contains("\"name\": \"hold\""), "\(json)")
+        #expect(try podrec("top", "nosuch").output.contains("pod default/nosuch not found"))
+    }
+}

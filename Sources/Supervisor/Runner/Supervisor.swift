@@ -23,6 +23,8 @@ public final class Supervisor {
     var observedGeneration: Int
     var planError: String?
     let driver: any CgroupDriver
+    /// CPU samples for `top` (`UsageSampler`).
+    var usage = UsageSampler()
     let hostEntries: [String: HostEntry]
     let hostPID: Int32
     /// The supervisor is PID 1 of the pod's PID namespace (shareProcessNamespace).
@@ -234,7 +236,8 @@ public final class Supervisor {
     func wait() {
         var timeout: Int32? = nil
         let now = MonotonicClock.now()
-        if let deadline = [lifecycle.nextDeadline(), probes.nextDeadline].compactMap({ $0 }).min() {
+        let sampleDue = lifecycle.stopped ? nil : usage.sampleIfDue(now: now, plan: lifecycle.plan, driver: driver, state: state)
+        if let deadline = [lifecycle.nextDeadline(), probes.nextDeadline, sampleDue].compactMap({ $0 }).min() {
             let ms = (deadline - now + 999_999) / 1_000_000
             timeout = Int32(clamping: max(ms, 0))
         }
