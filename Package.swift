@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The system libyaml (Debian: libyaml-dev). We link it; we do not vendor it.
@@ -130,6 +131,17 @@ let package = Package(
         .target(name: "KernelTestSupport", dependencies: ["PodModel", "Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // `podrec watch DIR`: the directory's rules, the files → one pass's input, the loop.
         .target(name: "Watch", dependencies: ["Reconciler", "Planner", "Manifest", "ImageModel", "Kernel", "Cgroups", "PodModel", "YAML"]),
+        // The watcher's HTTP endpoint: /metrics (swift-prometheus), /healthz, /readyz.
+        .target(
+            name: "WatchMetrics",
+            dependencies: [
+                "Watch", "Reconciler", "Planner", "Cgroups", "Kernel", "PodModel",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The thin CLI: one file per subcommand, in a library so that tests can link it.
         .target(
             name: "CLI",
@@ -148,6 +160,7 @@ let package = Package(
                 "PodModel",
                 "PodState",
                 "Watch",
+                "WatchMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

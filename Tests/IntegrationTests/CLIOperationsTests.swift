@@ -194,3 +194,101 @@ extension Integration.CLIOperationsTests {
         #expect(try podrec("top", "nosuch").output.contains("pod default/nosuch not found"))
     }
 }
+
+extension Integration.CLIOperationsTests {
+    /// One HTTP GET from outside podrec (Python's urllib): the status and the body, or the
+    /// error's text with status 0.
+    static func get(_ podrec: CLI, _ url: String) throws -> (status: Int, body: String) {
+        let script = """
+            import sys, urllib.request, urllib.error
+            try:
+                r = urllib.request.urlopen(sys.argv[1], timeout=10); print(r.status); sys.stdout.write(r.read().decode())
+            except urllib.error.HTTPError as e:
+                print(e.code); sys.stdout.write(e.read().decode())
+            except Exception as e:
+                print(0); print(e)
+            """
+        let run = try podrec.run(["/usr/bin/python3", "-c", script, url])
+        let lines = run.output.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        return (Int(lines.first ?? "") ?? -1, lines.count > 1 ? String(lines[1]) : "")
+    }
+
+    /// A free TCP port on 127.0.0.1 now.
+    static func freePort() throws -> Int {
+        let fd = try Sys.bindPort(.tcp, address: "127.0.0.1", port: 0)
+        defer { Sys.close(fd) }
+        var a = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: a.sin_port))
+    }
+
+    /// The watcher's `/metrics` with 50 pods, checked by real Prometheus tools: `promtool
+    /// check metrics` finds nothing wrong with a scrape, the series have cAdvisor's and
+    /// kube-state-metrics' names and labels, and a Prometheus server started here on
+    /// 127.0.0.1 scrapes the endpoint and answers a PromQL query for a pod's memory.
+    /// `/readyz` after the first full pass, `/healthz` while the loop runs.
+    @Test func metricsForPrometheus() throws {
+        try HostTool.require("/usr/bin/promtool", package: "prometheus")
+        try HostTool.require("/usr/bin/prometheus", package: "prometheus")
+        let t = try Integration.CLIWatchTests.WatchLab("metrics")
+        defer { t.finish() }
+        let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
+        let pods = (0..<50).map { i in
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: m\(i)}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - {name: app, image: host, command: [sleep, '3600'], resources: {limits: {memory: 48Mi}}}
+            """
+        }
+        try Integration.CLIWatchTests.writeByRename(dir + "/pods.yaml", pods.joined(separator: "\n---\n") + "\n")
+        let watcher = try Background.start(podrec, dir: dir, "--metrics-address", "127.0.0.1:0")
+        defer { _ = try? watcher.stop() }
+        let line = try #require(watcher.log.split(separator: "\n").first { $0.contains("metrics on http://") }, "\(watcher.log)")
+        let base = String(line[line.range(of: "http://")!.lowerBound...].dropLast("/metrics".count))
+        try Integration.CLIWatchTests.waitFor("ready", seconds: 120, context: { watcher.log }) { try Self.get(podrec, base + "/readyz").status == 200 }
+        #expect(try Self.get(podrec, base + "/healthz") == (200, "ok\n"))
+        #expect(try Self.get(podrec, base + "/nothing").status == 404)
+
+        try Integration.CLIWatchTests.waitFor("50 pods running", seconds: 120) {
+            try Self.get(podrec, base + "/metrics").body.components(separatedBy: "phase=\"Running\"} 1.0").count == 51
+        }
+        let scrape = try Self.get(podrec, base + "/metrics").body
+        let file = try podrec.write("scrape.txt", scrape)
+        let check = try podrec.run(["/bin/sh", "-c", "/usr/bin/promtool check metrics < \(file)"])
+        #expect(check.status == 0 && check.output.isEmpty, "promtool: \(check.output)")
+        for series in ["container_memory_working_set_bytes{namespace=\"default\",pod=\"m7\",container=\"app\"} ",
+                       "container_spec_memory_limit_bytes{namespace=\"default\",pod=\"m7\",container=\"app\"} 50331648.0",
+                       "kube_pod_container_status_restarts_total{namespace=\"default\",pod=\"m7\",container=\"app\"} 0\n",
+                       "kube_pod_status_phase{namespace=\"default\",pod=\"m7\",phase=\"Running\"} 1.0",
+                       "container_cpu_usage_seconds_total{namespace=\"default\",pod=\"m7\",container=\"app\"} ",
+                       "podrec_reconcile_actions_total{kind=\"create\",outcome=\"ok\"} 50",
+                       "podrec_reconcile_pass_duration_seconds_count{scope=\"full\"} ",
+                       "podrec_manifest_problems 0"] {
+            #expect(scrape.contains(series), "\(series) in the scrape")
+        }
+
+        // A real Prometheus, on loopback, scraping every second.
+        let port = try Self.freePort()
+        let config = try podrec.write("prometheus.yml", """
+            global: {scrape_interval: 1s, evaluation_interval: 1s}
+            scrape_configs:
+            - job_name: podrec
+              static_configs: [{targets: ['\(base.dropFirst("http://".count))']}]
+            """)
+        let prometheus = try Background.background(podrec, ["--config.file=\(config)", "--storage.tsdb.path=\(lab.tmp)/tsdb",
+                                                          "--web.listen-address=127.0.0.1:\(port)"], log: "prometheus.log", binary: "/usr/bin/prometheus")
+        defer { _ = try? prometheus.stop() }
+        let query = "http://127.0.0.1:\(port)/api/v1/query?query=container_memory_working_set_bytes%7Bpod%3D%22m7%22%7D"
+        try Integration.CLIWatchTests.waitFor("Prometheus answers with m7's memory", seconds: 120, context: { prometheus.log }) {
+            let answer = try Self.get(podrec, query)
+            return answer.status == 200 && answer.body.contains("\"pod\":\"m7\"") && answer.body.contains("\"container\":\"app\"")
+        }
+        _ = try prometheus.stop()
+        try Sys.removeTree(lab.tmp + "/tsdb")
+    }
+}

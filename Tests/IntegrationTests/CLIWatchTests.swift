@@ -59,13 +59,13 @@ extension Integration {
                 return w
             }
 
-            /// Any podrec command, running on with its stdout and stderr in `<lab>/<log>`
-            /// (`get -w`, `events -w`).
-            static func background(_ podrec: CLI, _ arguments: [String], log: String) throws -> WatchProcess {
+            /// Any podrec command (or `binary`), running on with its stdout and stderr in
+            /// `<lab>/<log>` (`get -w`, `events -w`, a Prometheus server).
+            static func background(_ podrec: CLI, _ arguments: [String], log: String, binary: String? = nil) throws -> WatchProcess {
                 let logPath = podrec.lab.tmp + "/" + log
                 let fd = try Sys.openForAppending(logPath, mode: 0o644)
                 defer { Sys.close(fd) }
-                var request = SpawnRequest([podrec.binary] + arguments, environment: podrec.environment)
+                var request = SpawnRequest([binary ?? podrec.binary] + arguments, environment: podrec.environment)
                 request.stdout = fd
                 request.stderr = fd
                 let child = try spawn(request)
