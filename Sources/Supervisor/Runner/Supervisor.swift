@@ -51,7 +51,9 @@ public final class Supervisor {
         var cgroup: String
         var oomKillsAtStart: Int64
         var forksRefusedAtStart: Int64 = 0
-        /// The host file bound at the container's `terminationMessagePath` for this run.
+        /// Termination messages are collected (a plan that says where); the host file bound
+        /// at the container's `terminationMessagePath` for this run, if it could be made.
+        var terminationMessages = false
         var terminationFile: String?
         var terminationPolicy: TerminationMessagePolicy = .file
         /// This run's log: `<log dir>/<container>/<restart>.log`.
@@ -349,15 +351,18 @@ public final class Supervisor {
     /// lines, at most 2048 bytes. The run's pipes are drained first, so that its last words
     /// are in the log (and an unterminated last line, once its pipes are at EOF).
     func terminationMessage(_ name: String, _ run: Run, exitCode: Int32) -> String? {
-        guard let file = run.terminationFile else { return nil }
+        guard run.terminationMessages else { return nil }
         var closed: [Int] = []
         for (i, pipe) in pipes.enumerated() where pipe.log.container == name && pipe.log.restart == run.logRestart {
             if !drain(pipe) { closed.append(i) }
         }
         closePipes(at: closed)
-        let bytes: [UInt8]?
-        do { bytes = try Sys.readTail(file, max: TerminationMessage.maxFileBytes) } catch {
-            return "Error on reading termination log \(file): \(error)"
+        // No file (it could not be made): as kubelet without the mount, only the log.
+        var bytes: [UInt8]?
+        if let file = run.terminationFile {
+            do { bytes = try Sys.readTail(file, max: TerminationMessage.maxFileBytes) } catch {
+                return "Error on reading termination log \(file): \(error)"
+            }
         }
         return TerminationMessage.message(file: bytes, policy: run.terminationPolicy, exitCode: exitCode, started: true) {
             do { return try LogTail.terminationMessage(directory: lifecycle.plan.logDirectory + "/" + name, restart: run.logRestart) } catch {
@@ -483,16 +488,22 @@ public final class Supervisor {
         // of the container may write it (and owned by the user namespace's root, with one),
         // bound at terminationMessagePath. It is on the host, in the data dir, so it works
         // with a read-only root; the last run's file was read at its exit and goes now.
+        // A file that cannot be made (a full or read-only data dir) fails nothing: kubelet
+        // logs the error and starts the container without the mount, and so do we.
         var terminationFile: String?
         if let dir = spec.terminationMessageDirectory {
-            try Sys.mkdirs(dir, mode: 0o700)
-            for old in (try? Sys.listDirectory(dir)) ?? [] { try? Sys.unlinkIfPresent(dir + "/" + old) }
             let serial = runSerial[spec.name, default: 0]
             runSerial[spec.name] = serial + 1
             let file = dir + "/" + String(serial)
-            try Sys.makeEmptyFile(file, mode: 0o666, owner: userNamespaceFD >= 0 ? plan.userNamespace?.start : nil)
-            volumes.append(VolumeMount(source: file, target: spec.terminationMessagePath, readOnly: false, kind: .file))
-            terminationFile = file
+            do {
+                try Sys.mkdirs(dir, mode: 0o700)
+                for old in (try? Sys.listDirectory(dir)) ?? [] { try? Sys.unlinkIfPresent(dir + "/" + old) }
+                try Sys.makeEmptyFile(file, mode: 0o666, owner: userNamespaceFD >= 0 ? plan.userNamespace?.start : nil)
+                volumes.append(VolumeMount(source: file, target: spec.terminationMessagePath, readOnly: false, kind: .file))
+                terminationFile = file
+            } catch {
+                Sys.printError("podrec-supervisor: container \(spec.name): the termination message file: \(error); started without it\n")
+            }
         }
         var rootRequest = RootfsRequest(root: root, scratch: scratch,
                                         volumes: volumes,
@@ -558,7 +569,8 @@ public final class Supervisor {
         lifecycle.started(name, pid: process.pid, hostPID: host, at: now)
         let restart = lifecycle.containerStatuses.first { $0.name == name }?.restartCount ?? 0
         runs[name] = Run(pid: process.pid, cgroup: p.spec.cgroup, oomKillsAtStart: p.oomKillsAtStart, forksRefusedAtStart: p.forksRefusedAtStart,
-                         terminationFile: p.terminationFile, terminationPolicy: p.spec.terminationMessagePolicy, logRestart: restart)
+                         terminationMessages: p.spec.terminationMessageDirectory != nil, terminationFile: p.terminationFile,
+                         terminationPolicy: p.spec.terminationMessagePolicy, logRestart: restart)
 
         let log = RunLog(container: name, directory: lifecycle.plan.logDirectory + "/" + name, restart: restart)
         pipes.append(Pipe(fd: p.stdout.read, stream: .stdout, log: log))
