@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodModel"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "PodBuilder", "Manifest", "ImageModel", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerLogsTests", dependencies: ["ContainerLogs", "PodModel", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport", "ContainerLogs"]),
         // Unprivileged: the CNI side over fake plugins (shell scripts that record what they got).
         .testTarget(name: "PodNetworkTests", dependencies: ["PodNetwork", "PodModel", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.

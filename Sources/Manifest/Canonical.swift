@@ -148,6 +148,8 @@ extension Container {
             o["lifecycle"] = x.value
         }
         if let s = securityContext { o["securityContext"] = s.canonicalJSON }
+        o["terminationMessagePath"] = .string(terminationMessagePath)
+        o["terminationMessagePolicy"] = .string(terminationMessagePolicy)
         for key in ignored.keys.sorted() { o[key] = ignored[key] }
         return o.value
     }

@@ -38,6 +38,13 @@ public enum SpecHash {
         // The pull policy says when to fetch the image, not what runs: changing it alone
         // restarts nothing (and pods made before it was honoured keep their hash).
         members.removeAll { $0.key == "imagePullPolicy" }
+        // The termination message's path and policy are part of the container as kubelet
+        // hashes it, so a change restarts it; at their defaults they add nothing, so that
+        // containers made before they were honoured keep their hash and are not restarted.
+        members.removeAll { m in
+            (m.key == "terminationMessagePath" && m.value == .string(Container.defaultTerminationMessagePath))
+                || (m.key == "terminationMessagePolicy" && m.value == .string("File"))
+        }
         members.append(JSONMember("resolvedEnv", .array(resolvedEnv.map {
             .object([JSONMember("name", .string($0.name)), JSONMember("value", .string($0.value))])
         })))

@@ -47,9 +47,14 @@ public struct Action: Sendable {
         /// recorded owner).
         case skip(PodKey)
         /// Not acted on, and an error: the pod asks for what another pod holds (a host
-        /// port), or `apply` names a pod that a watcher owns. The pod is left as it is; the
-        /// pass reports the reason and fails.
+        /// port), `apply` names a pod that a watcher owns, or asks for a change the API
+        /// server refuses on a live pod (a longer active deadline). The pod is left as it is;
+        /// the pass reports the reason and fails.
         case refuse(PodKey)
+        /// Not acted on: the pod has failed for good (its active deadline passed) and its
+        /// supervisor keeps it so, as kubelet keeps a Failed pod; nothing is repaired,
+        /// restarted or handed over. Deleting the pod is how it runs again.
+        case finished(PodKey)
         /// The pod's network attachment is broken (its interface or its port rules gone):
         /// DEL with what was recorded, then ADD again into the same namespace, asking for the
         /// same address; the containers run on.
@@ -78,7 +83,7 @@ public struct Action: Sendable {
     public var key: PodKey? {
         switch kind {
         case .create(let d), .recreate(let d), .updatePlan(let d, _, _, _, _), .refreshFiles(let d), .repairNetwork(let d): return d.key
-        case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k), .refuse(let k),
+        case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k), .refuse(let k), .finished(let k),
              .awaitTermination(let k), .recordSource(let k, _): return k
         case .removeStrayCgroup, .removeStrayData, .removeStrayLogs, .removeStrayAttachment: return nil
         }
@@ -113,6 +118,7 @@ public struct Action: Sendable {
         case .recordSource(let k, let source): return ("~", "pod \(k) source \(source)")
         case .skip(let k): return ("=", "pod \(k)")
         case .refuse(let k): return ("!", "pod \(k) refused")
+        case .finished(let k): return ("=", "pod \(k)")
         case .repairNetwork(let d): return ("~", "pod \(d.key) network \(d.network?.network.name ?? "")")
         case .removeStrayCgroup(let c): return ("-", "cgroup \(c)")
         case .removeStrayData(let u): return ("-", "data of uid \(u)")
@@ -123,8 +129,10 @@ public struct Action: Sendable {
 
     /// Reported, never a difference.
     public var isInformational: Bool {
-        if case .skip = kind { return true }
-        return false
+        switch kind {
+        case .skip, .finished: return true
+        default: return false
+        }
     }
 }
 

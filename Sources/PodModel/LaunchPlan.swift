@@ -42,6 +42,13 @@ public struct LaunchPlan: Sendable, Hashable {
     /// podrec's range (`UserNamespaceRange`) and records with the pod. Ids 0..<count inside
     /// are `start..<start+count` on the host.
     public var userNamespace: IDRange?
+    /// `activeDeadlineSeconds`: the supervisor stops the pod for good this long after
+    /// `startTime` (`ActiveDeadline`). A change reaches it with the next plan, no restart.
+    public var activeDeadlineSeconds: Int64?
+    /// The pod's `status.startTime`, recorded once by the reconciler when it made the pod
+    /// (`PodRecord.startTime`) and carried in every plan: a new plan, a restarted `apply`
+    /// or a new supervisor never counts the deadline from anew. nil until it is recorded.
+    public var startTime: WallTime?
 
     public init(generation: Int, namespace: String, name: String, uid: String, hostname: String,
                 shareProcessNamespace: Bool = false, hostNetwork: Bool = false, hostPID: Bool = false, hostIPC: Bool = false,
@@ -220,6 +227,14 @@ public struct ContainerLaunch: Sendable, Hashable {
     public var readinessProbe: ProbeSpec?
     public var postStart: HandlerAction?
     public var preStop: HandlerAction?
+    /// `terminationMessagePath`, absolute (a relative one is taken from `/`, as runc
+    /// takes a mount destination), and the policy.
+    public var terminationMessagePath: String = "/dev/termination-log"
+    public var terminationMessagePolicy: TerminationMessagePolicy = .file
+    /// The host dir (`<data-root>/pods/<uid>/containers/<name>`) where the supervisor makes
+    /// each run's empty message file, bound at `terminationMessagePath`; nil: none (a plan
+    /// written before termination messages were honoured).
+    public var terminationMessageDirectory: String?
 
     public func probe(_ kind: ProbeSpec.Kind) -> ProbeSpec? {
         switch kind {
@@ -285,6 +300,8 @@ extension LaunchPlan {
         for ip in podIPs { w.line("podIP", ip) }
         if !hostUsers { w.line("hostUsers", false) }
         if let r = userNamespace { w.line("userNamespace", r.recordValue) }
+        w.optional("activeDeadlineSeconds", activeDeadlineSeconds)
+        w.optional("startTime", startTime?.nanoseconds)
         for c in containers {
             w.line("container", c.name)
             w.line("kind", c.kind.rawValue)
@@ -326,6 +343,9 @@ extension LaunchPlan {
             if let p = c.readinessProbe { HandlerRecords.write("readinessProbe", p, into: &w) }
             if let h = c.postStart { HandlerRecords.write("postStart", h, into: &w) }
             if let h = c.preStop { HandlerRecords.write("preStop", h, into: &w) }
+            if let dir = c.terminationMessageDirectory {
+                w.line("terminationMessage", "\(c.terminationMessagePolicy.rawValue)\t\(dir)\t\(c.terminationMessagePath)")
+            }
             w.line("end", "")
         }
         return w.text
@@ -356,6 +376,8 @@ extension LaunchPlan {
             case "podIP": plan.podIPs.append(r.value)
             case "hostUsers": plan.hostUsers = try r.bool()
             case "userNamespace": plan.userNamespace = try IDRange(r)
+            case "activeDeadlineSeconds": plan.activeDeadlineSeconds = try r.int64()
+            case "startTime": plan.startTime = WallTime(try r.int64())
             default: break
             }
         }
@@ -420,6 +442,15 @@ extension LaunchPlan {
                 case "cgroup": c.cgroup = r.value
                 case "stopSignal": c.stopSignal = Int32(try r.int())
                 case "oomScoreAdj": c.oomScoreAdj = Int32(try r.int())
+                case "terminationMessage":
+                    // The container path last, whole: it may hold a tab.
+                    let f = r.value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+                    guard f.count == 3, let policy = TerminationMessagePolicy(rawValue: f[0]), f[1].hasPrefix("/") else {
+                        throw RecordError(line: r.line, reason: "terminationMessage: POLICY HOST-DIR PATH expected")
+                    }
+                    c.terminationMessagePolicy = policy
+                    c.terminationMessageDirectory = f[1]
+                    c.terminationMessagePath = f[2]
                 default:
                     if try HandlerRecords.read(r, into: &handlers) { lastHandlerLine = r.line }
                     // else a newer writer's key

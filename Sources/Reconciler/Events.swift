@@ -38,7 +38,7 @@ extension ReconcilerEvent {
         case .recordSource: return ("ChangeOwner", "OwnerChanged")
         case .refuse: return ("Apply", "Refused")
         case .repairNetwork: return ("RepairNetwork", "NetworkRepaired")
-        case .resignal, .awaitTermination, .skip, .removeStrayCgroup, .removeStrayData, .removeStrayLogs, .removeStrayAttachment:
+        case .resignal, .awaitTermination, .skip, .finished, .removeStrayCgroup, .removeStrayData, .removeStrayLogs, .removeStrayAttachment:
             return nil
         }
     }

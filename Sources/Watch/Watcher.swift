@@ -453,8 +453,11 @@ public final class Watcher {
     }
 
     static func isWaiting(_ action: Action) -> Bool {
-        if case .awaitTermination = action.kind { return true }
-        return false
+        switch action.kind {
+        // A pod failed for good is no news at every pass either: `get` shows it.
+        case .awaitTermination, .finished: return true
+        default: return false
+        }
     }
 
     /// One file's set, parsed again only when its bytes changed.

@@ -83,6 +83,7 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
         case .awaitTermination: "await_termination"
         case .recordSource: "record_source"
         case .skip: "skip"
+        case .finished: "finished"
         case .refuse: "refuse"
         case .repairNetwork: "repair_network"
         case .removeStrayCgroup, .removeStrayData, .removeStrayLogs, .removeStrayAttachment: "remove_leftover"

@@ -65,6 +65,7 @@ import Testing
             case .removeStrayLogs(let d): return "stray logs \(d)"
             case .removeStrayAttachment(let id): return "stray attachment \(id)"
             case .refuse(let k): return "refuse \(k)"
+            case .finished(let k): return "finished \(k)"
             case .repairNetwork(let d): return "repair network \(d.key)"
             }
         }

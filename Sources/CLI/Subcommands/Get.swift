@@ -45,7 +45,7 @@ extension Podrec {
             case "json":
                 print(JSONValue.array(json).serialized(indent: 2))
             case "yaml":
-                print(json.map(Self.yaml).joined(), terminator: "")
+                print(Self.yaml(.array(json)), terminator: "")
             default:
                 if rows.isEmpty {
                     print("No resources found")
@@ -81,7 +81,7 @@ extension Podrec {
                                JSONMember("restarts", .string(row[2])), JSONMember("age", .string(row[3])),
                                JSONMember("podIP", .string(ips.first ?? "")), JSONMember("podIPs", .array(ips.map { .string($0) })),
                                JSONMember("hostIP", .string(node)),
-                           ]))
+                           ] + Self.statusMembers(pod)))
         }
 
         /// `-w`: a row per pod whose READY, STATUS or RESTARTS changed, or that appeared, as
@@ -93,7 +93,7 @@ extension Podrec {
             var widths = Self.widths(shown.values.map(\.row) + [["NAME", "READY", "STATUS", "RESTARTS", "AGE"]])
             func emit(_ l: Listing) {
                 if output == "json" { print(l.json.serialized()) }
-                else if output == "yaml" { print("---\n" + Self.yaml(l.json), terminator: "") }
+                else if output == "yaml" { print("---\n" + Self.yaml(.array([l.json])), terminator: "") }
                 else {
                     widths = zip(widths + [Int](repeating: 0, count: max(0, l.row.count - widths.count)), l.row).map { max($0, $1.count) }
                     print(Self.table([l.row], widths: widths), terminator: "")
@@ -122,17 +122,90 @@ extension Podrec {
             }
         }
 
-        /// Flat string fields only: each quoted as JSON quotes it, which YAML reads.
-        static func yaml(_ object: JSONValue) -> String {
-            guard case .object(let members) = object else { return "" }
-            return members.enumerated().map { i, m in (i == 0 ? "- " : "  ") + m.key + ": " + m.value.serialized() + "\n" }.joined()
-        }
-
         /// The pod's IPs as kubectl shows them: its network's addresses (from the plan the
         /// attachment filled in), the node's on the host's network; none with only `lo`.
         static func podIPs(_ pod: ObservedPod, node: String) -> [String] {
             guard let plan = pod.plan else { return [] }
             return plan.hostNetwork ? [node] : plan.podIPs
+        }
+
+        /// The pod's status as the API shows it, in its words: `phase`, `reason`, `message`,
+        /// `startTime`, and per container `state` and `lastState` (`terminated.message` is
+        /// what the container wrote at its terminationMessagePath).
+        static func statusMembers(_ pod: ObservedPod) -> [JSONMember] {
+            guard let status = pod.status else { return [] }
+            var out = [JSONMember("phase", .string(status.phase.rawValue))]
+            if let r = status.reason { out.append(JSONMember("reason", .string(r))) }
+            if let m = status.message { out.append(JSONMember("message", .string(m))) }
+            if let t = status.startTime { out.append(JSONMember("startTime", .string(stamp(t)))) }
+            func containers(_ kinds: [ContainerKind]) -> JSONValue {
+                .array(status.containers.filter { kinds.contains($0.kind) }.map { c in
+                    var state: [JSONMember] = []
+                    switch c.state {
+                    case .running:
+                        state = [JSONMember("running", .object(c.startedAt.map { [JSONMember("startedAt", .string(stamp($0)))] } ?? []))]
+                    case .waiting:
+                        var w: [JSONMember] = []
+                        if let r = c.reason { w.append(JSONMember("reason", .string(r))) }
+                        if let m = c.message { w.append(JSONMember("message", .string(m))) }
+                        state = [JSONMember("waiting", .object(w))]
+                    case .terminated:
+                        if let t = c.termination { state = [JSONMember("terminated", terminated(t))] }
+                    }
+                    var members = [JSONMember("name", .string(c.name)), JSONMember("state", .object(state)),
+                                   JSONMember("lastState", .object(c.lastTermination.map { [JSONMember("terminated", terminated($0))] } ?? [])),
+                                   JSONMember("ready", .bool(c.ready ?? (c.state == .running))),
+                                   JSONMember("restartCount", .int(Int64(c.restartCount)))]
+                    if c.kind == .sidecar || c.kind == .main { members.append(JSONMember("started", .bool(c.state == .running))) }
+                    return .object(members)
+                })
+            }
+            out.append(JSONMember("initContainerStatuses", containers([.initContainer, .sidecar])))
+            out.append(JSONMember("containerStatuses", containers([.main])))
+            return out
+        }
+
+        /// `state.terminated` as the API spells it.
+        static func terminated(_ t: Termination) -> JSONValue {
+            var m = [JSONMember("exitCode", .int(Int64(t.exitCode)))]
+            if let s = t.signal { m.append(JSONMember("signal", .int(Int64(s)))) }
+            m.append(JSONMember("reason", .string(t.reason)))
+            if let msg = t.message { m.append(JSONMember("message", .string(msg))) }
+            if let s = t.startedAt { m.append(JSONMember("startedAt", .string(stamp(s)))) }
+            m.append(JSONMember("finishedAt", .string(stamp(t.finishedAt))))
+            return .object(m)
+        }
+
+        /// metav1.Time's form: RFC 3339 in seconds, UTC.
+        static func stamp(_ t: WallTime) -> String { String(t.rfc3339Nano.prefix(19)) + "Z" }
+
+        /// A JSON value as block YAML, every scalar quoted as JSON quotes it (YAML reads JSON
+        /// strings, numbers and booleans as they are).
+        static func yaml(_ value: JSONValue, indent: Int = 0) -> String {
+            let pad = String(repeating: "  ", count: indent)
+            switch value {
+            case .array(let items):
+                if items.isEmpty { return pad + "[]\n" }
+                return items.map { item -> String in
+                    let body = yaml(item, indent: indent + 1)
+                    // The first line of the item after `- `, the rest as they are.
+                    let trimmed = body.dropFirst(pad.count + 2)
+                    return pad + "- " + trimmed
+                }.joined()
+            case .object(let members):
+                if members.isEmpty { return pad + "{}\n" }
+                return members.map { m -> String in
+                    switch m.value {
+                    case .object(let inner) where !inner.isEmpty: return pad + m.key + ":\n" + yaml(m.value, indent: indent + 1)
+                    case .array(let inner) where !inner.isEmpty: return pad + m.key + ":\n" + yaml(m.value, indent: indent + 1)
+                    case .object: return pad + m.key + ": {}\n"
+                    case .array: return pad + m.key + ": []\n"
+                    default: return pad + m.key + ": " + m.value.serialized() + "\n"
+                    }
+                }.joined()
+            default:
+                return pad + value.serialized() + "\n"
+            }
         }
 
         /// READY, STATUS, RESTARTS, AGE for one pod, with kubectl's STATUS rules: a waiting or
@@ -148,6 +221,9 @@ extension Podrec {
             if case .dead = pod.supervisor { state = "SupervisorDead" }
             else if let c = counted.first(where: { $0.state == .waiting && $0.reason != nil && $0.reason != "ContainerCreating" }) { state = c.reason! }
             else if status.phase == .running, let c = counted.first(where: { $0.state == .terminated }), let r = c.reason { state = r }
+            // A reason of the pod's own (DeadlineExceeded) is what kubectl starts from, and a
+            // pod that failed for it shows it, not its killed containers' Error.
+            if let reason = status.reason, status.phase == .failed, pod.supervisor != .dead { state = reason }
             if status.terminated { state = "Terminating" }
             let restarts = status.containers.reduce(0) { $0 + $1.restartCount }
             let started = status.containers.compactMap { $0.startedAt?.nanoseconds }.min() ?? status.updatedAt.nanoseconds

@@ -84,6 +84,9 @@ struct Decoder {
         c.args = n["args"].flatMap { $0.isNull ? nil : $0.stringList }
         c.workingDir = n["workingDir"]?.string
         c.imagePullPolicy = n["imagePullPolicy"]?.string ?? ""
+        // The API server defaults an empty (or absent) value.
+        if let path = n["terminationMessagePath"]?.string, !path.isEmpty { c.terminationMessagePath = path }
+        if let policy = n["terminationMessagePolicy"]?.string, !policy.isEmpty { c.terminationMessagePolicy = policy }
         c.ports = list(n["ports"]) { _, p, _ in
             var port = ContainerPort(containerPort: Int32(truncatingIfNeeded: p["containerPort"]?.int ?? 0))
             port.name = p["name"]?.string

@@ -24,6 +24,11 @@ public struct Container: Sendable, Hashable {
     public var startupProbe: Probe?
     public var lifecycle: Lifecycle?
     public var securityContext: SecurityContext?
+    /// Where the container may write why it ended: a file the runtime binds there, read
+    /// after it exits (`terminated.message`). The API server's default.
+    public var terminationMessagePath = Container.defaultTerminationMessagePath
+    /// `File`, or `FallbackToLogsOnError`: an empty file and a failed exit take the log's tail.
+    public var terminationMessagePolicy = "File"
     /// Cluster-only fields as written; see `FieldClasses`.
     public var ignored: [String: JSONValue] = [:]
 
@@ -33,6 +38,9 @@ public struct Container: Sendable, Hashable {
     }
 
     public var isSidecar: Bool { restartPolicy == "Always" }
+
+    /// `TerminationMessagePathDefault`.
+    public static let defaultTerminationMessagePath = "/dev/termination-log"
 
     /// The policy for `resource` (`cpu` or `memory`); Kubernetes defaults to NotRequired.
     public func resizePolicy(for resource: String) -> String {

@@ -69,7 +69,11 @@ struct PodValidation {
             error(path + ".shareProcessNamespace", "cannot be set together with hostPID, as Kubernetes refuses it")
         }
         if spec.terminationGracePeriodSeconds < 0 { error(path + ".terminationGracePeriodSeconds", "must be 0 or more") }
-        if let d = spec.activeDeadlineSeconds, d < 1 { error(path + ".activeDeadlineSeconds", "must be 1 or more") }
+        // ValidatePodSpec's range. The upper bound also keeps the supervisor's deadline (a
+        // time in nanoseconds) far from overflow.
+        if let d = spec.activeDeadlineSeconds, d < 1 || d > Int64(Int32.max) {
+            error(path + ".activeDeadlineSeconds", d < 1 ? "must be 1 or more" : "must be at most 2147483647 (2^31 - 1), as Kubernetes requires")
+        }
         if let h = spec.hostname, let why = Names.dns1123Label(h) { error(path + ".hostname", why) }
         if let s = spec.subdomain, let why = Names.dns1123Label(s) { error(path + ".subdomain", why) }
         if spec.hostNetwork, spec.hostname != nil {

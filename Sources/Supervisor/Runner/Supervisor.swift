@@ -53,6 +53,13 @@ public final class Supervisor {
         var cgroup: String
         var oomKillsAtStart: Int64
         var forksRefusedAtStart: Int64 = 0
+        /// Termination messages are collected (a plan that says where); the host file bound
+        /// at the container's `terminationMessagePath` for this run, if it could be made.
+        var terminationMessages = false
+        var terminationFile: String?
+        var terminationPolicy: TerminationMessagePolicy = .file
+        /// This run's log: `<log dir>/<container>/<restart>.log`.
+        var logRestart: Int = 0
     }
     var runs: [String: Run] = [:]
     /// Probes in flight (tcpSocket, httpGet, exec).
@@ -196,7 +203,9 @@ public final class Supervisor {
                 perform(actions)
             }
             writeStatus()
-            if lifecycle.stopped && pipes.isEmpty {
+            // A pod stopped by its active deadline stays, Failed, until it is deleted: its
+            // supervisor keeps its status (and tells `apply` it is alive and as meant).
+            if stopRequested && lifecycle.stopped && pipes.isEmpty {
                 writeStatus(force: true)
                 return 0
             }
@@ -262,12 +271,7 @@ public final class Supervisor {
         for (i, pipe) in pipes.enumerated() where ready[i + 1] != 0 {
             if !drain(pipe) { closed.append(i) }
         }
-        for i in closed.reversed() {
-            let pipe = pipes.remove(at: i)
-            note(pipe.log, pipe.log.finish(pipe.stream))
-            Sys.close(pipe.fd)
-            if !pipes.contains(where: { $0.log === pipe.log }) { pipe.log.close() }
-        }
+        closePipes(at: closed)
         if ready[0] != 0 {
             for signal in Sys.pendingSignals(signalFD) {
                 switch signal {
@@ -279,6 +283,16 @@ public final class Supervisor {
                 default: break
                 }
             }
+        }
+    }
+
+    /// Pipes at EOF: their logs finish (a last unterminated line is written), and close.
+    func closePipes(at closed: [Int]) {
+        for i in closed.sorted().reversed() {
+            let pipe = pipes.remove(at: i)
+            note(pipe.log, pipe.log.finish(pipe.stream))
+            Sys.close(pipe.fd)
+            if !pipes.contains(where: { $0.log === pipe.log }) { pipe.log.close() }
         }
     }
 
@@ -325,11 +339,38 @@ public final class Supervisor {
                 _ = try? driver.kill(run.cgroup, method: .automatic)
             }
             let outcome: WaitOutcome
+            let exitCode: Int32
             switch WaitStatus(raw) {
-            case .exited(let c): outcome = .exited(c)
-            case .signaled(let s): outcome = .signaled(s)
+            case .exited(let c): outcome = .exited(c); exitCode = c
+            case .signaled(let s): outcome = .signaled(s); exitCode = 128 + s
             }
-            lifecycle.exited(name, status: outcome, oomKilled: oom, at: Self.now())
+            lifecycle.exited(name, status: outcome, oomKilled: oom, message: terminationMessage(name, run, exitCode: exitCode), at: Self.now())
+        }
+    }
+
+    /// What the run left at its `terminationMessagePath`, as kubelet reads it when it sees the
+    /// container exited (getTerminationMessage): the file's last 4096 bytes; with
+    /// `FallbackToLogsOnError`, a failed exit and nothing in the file, the log's last 80
+    /// lines, at most 2048 bytes. The run's pipes are drained first, so that its last words
+    /// are in the log (and an unterminated last line, once its pipes are at EOF).
+    func terminationMessage(_ name: String, _ run: Run, exitCode: Int32) -> String? {
+        guard run.terminationMessages else { return nil }
+        var closed: [Int] = []
+        for (i, pipe) in pipes.enumerated() where pipe.log.container == name && pipe.log.restart == run.logRestart {
+            if !drain(pipe) { closed.append(i) }
+        }
+        closePipes(at: closed)
+        // No file (it could not be made): as kubelet without the mount, only the log.
+        var bytes: [UInt8]?
+        if let file = run.terminationFile {
+            do { bytes = try Sys.readTail(file, max: TerminationMessage.maxFileBytes) } catch {
+                return "Error on reading termination log \(file): \(error)"
+            }
+        }
+        return TerminationMessage.message(file: bytes, policy: run.terminationPolicy, exitCode: exitCode, started: true) {
+            do { return try LogTail.terminationMessage(directory: lifecycle.plan.logDirectory + "/" + name, restart: run.logRestart) } catch {
+                return "Error on reading termination message from logs: \(error)"
+            }
         }
     }
 
@@ -425,7 +466,11 @@ public final class Supervisor {
         var cgroupFDs: [Int32]
         var oomKillsAtStart: Int64
         var forksRefusedAtStart: Int64
+        var terminationFile: String?
     }
+
+    /// Runs of each container so far: names each run's termination message file.
+    var runSerial: [String: Int] = [:]
 
     func prepare(_ spec: ContainerLaunch) throws -> Prepared {
         let plan = lifecycle.plan
@@ -441,8 +486,30 @@ public final class Supervisor {
             try Sys.mkdirs(work, mode: 0o700)
             root = .image(layers: layers, upper: upper, work: work)
         }
+        var volumes = spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory, beneath: $0.beneath) }
+        // As kubelet's makeMounts: a new empty file for each run, mode 0666 so that any user
+        // of the container may write it (and owned by the user namespace's root, with one),
+        // bound at terminationMessagePath. It is on the host, in the data dir, so it works
+        // with a read-only root; the last run's file was read at its exit and goes now.
+        // A file that cannot be made (a full or read-only data dir) fails nothing: kubelet
+        // logs the error and starts the container without the mount, and so do we.
+        var terminationFile: String?
+        if let dir = spec.terminationMessageDirectory {
+            let serial = runSerial[spec.name, default: 0]
+            runSerial[spec.name] = serial + 1
+            let file = dir + "/" + String(serial)
+            do {
+                try Sys.mkdirs(dir, mode: 0o700)
+                for old in (try? Sys.listDirectory(dir)) ?? [] { try? Sys.unlinkIfPresent(dir + "/" + old) }
+                try Sys.makeEmptyFile(file, mode: 0o666, owner: userNamespaceFD >= 0 ? plan.userNamespace?.start : nil)
+                volumes.append(VolumeMount(source: file, target: spec.terminationMessagePath, readOnly: false, kind: .file))
+                terminationFile = file
+            } catch {
+                Sys.printError("podrec-supervisor: container \(spec.name): the termination message file: \(error); started without it\n")
+            }
+        }
         var rootRequest = RootfsRequest(root: root, scratch: scratch,
-                                        volumes: spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory, beneath: $0.beneath) },
+                                        volumes: volumes,
                                         sharedShm: plan.sharedShm, ownNetworkNamespace: !plan.hostNetwork, hostEntries: hostEntries)
         rootRequest.readOnlyRoot = spec.readOnlyRootFilesystem
         rootRequest.maskKernelPaths = !spec.privileged
@@ -478,7 +545,7 @@ public final class Supervisor {
         request.stdout = out.write
         request.stderr = err.write
         return Prepared(spec: spec, request: request, stdout: out, stderr: err, cgroupFDs: cgroupFDs, oomKillsAtStart: oomBefore,
-                        forksRefusedAtStart: refusedBefore)
+                        forksRefusedAtStart: refusedBefore, terminationFile: terminationFile)
     }
 
     func finish(_ p: Prepared, _ result: Result<SpawnedProcess, SpawnError>, at now: Instant) {
@@ -502,10 +569,12 @@ public final class Supervisor {
         let host = pidNamespaced ? ((try? process.hostPID()) ?? process.pid) : process.pid
         if let pidfd = process.pidfd { Sys.close(pidfd) }
         if let adj = p.spec.oomScoreAdj { try? Sys.setOOMScoreAdjust(host, adj) }
-        runs[name] = Run(pid: process.pid, cgroup: p.spec.cgroup, oomKillsAtStart: p.oomKillsAtStart, forksRefusedAtStart: p.forksRefusedAtStart)
         lifecycle.started(name, pid: process.pid, hostPID: host, at: now)
-
         let restart = lifecycle.containerStatuses.first { $0.name == name }?.restartCount ?? 0
+        runs[name] = Run(pid: process.pid, cgroup: p.spec.cgroup, oomKillsAtStart: p.oomKillsAtStart, forksRefusedAtStart: p.forksRefusedAtStart,
+                         terminationMessages: p.spec.terminationMessageDirectory != nil, terminationFile: p.terminationFile,
+                         terminationPolicy: p.spec.terminationMessagePolicy, logRestart: restart)
+
         let log = RunLog(container: name, directory: lifecycle.plan.logDirectory + "/" + name, restart: restart)
         pipes.append(Pipe(fd: p.stdout.read, stream: .stdout, log: log))
         pipes.append(Pipe(fd: p.stderr.read, stream: .stderr, log: log))
@@ -517,6 +586,11 @@ public final class Supervisor {
         var status = PodStatus(observedGeneration: observedGeneration, phase: lifecycle.phase, supervisorPID: hostPID,
                                updatedAt: WallTime(0), planError: planError, terminated: stopRequested && lifecycle.stopped,
                                containers: lifecycle.containerStatuses, events: lifecycle.events)
+        if lifecycle.deadlineExceeded {
+            status.reason = ActiveDeadline.reason
+            status.message = ActiveDeadline.message
+        }
+        status.startTime = lifecycle.plan.startTime
         let key = status.encoded()
         if key == lastStatus && !force && !statusWriteFailed { return }
         status.updatedAt = WallTime(WallClock.now())
