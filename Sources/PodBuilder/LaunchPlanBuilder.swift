@@ -192,6 +192,11 @@ public enum LaunchPlanBuilder {
             sharedShm: spec.hostIPC ? "/dev/shm" : layout.shmDirectory, cgroupMount: layout.cgroupMount)
         // The ids come from the reconciler, which gives each such pod its own range.
         plan.hostUsers = spec.hostUsers != false
+        // For `attach` without -c; kubectl ignores an annotation that names no container.
+        if let name = pod.metadata.annotations["kubectl.kubernetes.io/default-container"],
+           (spec.containers + spec.initContainers).contains(where: { $0.name == name }) {
+            plan.defaultContainer = name
+        }
 
         var containerLimits: [String: CgroupLimits] = [:]
         var subPathDirectories: [SubPathDirectory] = []
@@ -359,6 +364,9 @@ public enum LaunchPlanBuilder {
             oomScoreAdj: SecurityBuilder.oomScoreAdj(c, isSidecar: kind == .sidecar, pod: spec, qos: qos, memoryCapacity: input.node.memoryBytes))
         launch.secretEnvironment = environment.secret
         launch.seccomp = seccomp
+        launch.tty = c.tty
+        launch.stdin = c.stdin
+        launch.stdinOnce = c.stdinOnce
         try ProbeBuilder.apply(c, to: &launch, at: path, podAddress: env.probeAddress)
         return launch
     }
