@@ -56,12 +56,12 @@ struct AttachRelay {
                 if n == 0 {
                     // kubelet's stdinOnce closes the container's stdin here.
                     inputOpen = false
-                    try Sys.sendPacket(socket, AttachMessage.endOfInput.encoded)
+                    _ = try send(.endOfInput)
                 } else if n > 0 {
                     var bytes = Array(buffer[..<n])
                     var detach = false
                     if raw { (bytes, detach) = keys.scan(bytes) }
-                    if !bytes.isEmpty { try Sys.sendPacket(socket, AttachMessage.input(bytes).encoded) }
+                    if try !bytes.isEmpty && !send(.input(bytes)) { inputOpen = false }
                     if detach { return .detached }
                 }
             }
@@ -70,6 +70,15 @@ struct AttachRelay {
                 sendWindowSize()
             }
         }
+    }
+
+    /// One message to the supervisor; false when the session is over on its side (the
+    /// run ended while we sent): what it sent before that is still to be read.
+    func send(_ message: AttachMessage) throws -> Bool {
+        do { try Sys.sendPacket(socket, message.encoded) } catch where [EPIPE, ECONNRESET].contains(error.errno.rawValue) {
+            return false
+        }
+        return true
     }
 
     /// Our terminal's size to the container's (`TerminalRelay.localWindowSize`).
