@@ -10,16 +10,15 @@ extension Podrec {
             commandName: "attach",
             abstract: "Attach to the running main process of a container, as kubectl attach.",
             discussion: """
-                Streams the container's output from now on (what it wrote before is in its log:
-                podrec logs) and, with -i, sends our stdin to its stdin, which needs `stdin: true`
-                in its spec. A container with `tty: true` has a terminal: with -i, and stdin a
-                terminal, ours is raw until the session ends, and its size follows ours. The
-                session ends when the container's run does; ctrl-p ctrl-q (--detach-keys, as
-                docker and podman attach) leaves it earlier and the container runs on.
-                With `stdinOnce: true` the container's stdin is closed when the first attach
-                session that had it ends, as kubelet does.
-                Without -c: the container the kubectl.kubernetes.io/default-container annotation
-                names, else the first.
+                Streams the container's output from now on (what it wrote before is in its log: \
+                podrec logs) and, with -i, sends our stdin to its stdin, which needs `stdin: true` \
+                in its spec. A container with `tty: true` has a terminal: with -i, and stdin a \
+                terminal, ours is raw until the session ends, and its size follows ours. The \
+                session ends when the container's run does; ctrl-p ctrl-q (--detach-keys, as \
+                docker and podman attach) leaves it earlier and the container runs on. With \
+                `stdinOnce: true` the container's stdin is closed when the first attach session \
+                that had it ends, as kubelet does. Without -c: the container that the \
+                kubectl.kubernetes.io/default-container annotation names, else the first.
                 """
         )
 
