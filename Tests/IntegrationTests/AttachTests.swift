@@ -206,6 +206,41 @@ extension Integration {
             #expect(!(try podrec("logs", "open").output.contains("done")))
         }
 
+        /// kubectl attach's choice without -c (podcmd.FindOrDefaultContainerByName): the
+        /// container the `kubectl.kubernetes.io/default-container` annotation names, else the
+        /// first, with kubectl's "Defaulted container" note when there are several.
+        @Test func withoutAContainerNameAttachTakesTheAnnotatedOneElseTheFirst() throws {
+            let (_, podrec) = try CLI.lab("attach-default")
+            defer { podrec.finish() }
+            func pod(_ name: String, annotation: String) -> String {
+                """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: \(name)\(annotation)}
+                spec:
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: app
+                    image: host
+                    command: [sh, -c, 'while :; do echo from-app; sleep 0.2; done']
+                  - name: side
+                    image: host
+                    command: [sh, -c, 'while :; do echo from-side; sleep 0.2; done']
+                """
+            }
+            let file = try podrec.write("pod.yaml", pod("marked", annotation: ", annotations: {kubectl.kubernetes.io/default-container: side}")
+                                          + "\n---\n" + pod("plain", annotation: ""))
+            try #require(try podrec("apply", "-f", file, "--wait").status == 0)
+            let marked = try TerminalClient(podrec, ["attach", "marked"])
+            defer { marked.close() }
+            try marked.waitFor("from-side")
+            #expect(!marked.text.contains("from-app") && !marked.text.contains("Defaulted"), "\(marked.text)")
+            let plain = try TerminalClient(podrec, ["attach", "plain"])
+            defer { plain.close() }
+            try plain.waitFor("from-app")
+            #expect(plain.text.contains("Defaulted container \"app\" out of: app, side") && !plain.text.contains("from-side"), "\(plain.text)")
+        }
+
         /// kubectl attach's errors: -i to a container without `stdin: true`, and a container
         /// that is not running (naming its state). -t to a container without a terminal is
         /// kubectl's warning, and the attach goes on without one.
