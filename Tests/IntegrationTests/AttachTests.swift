@@ -110,6 +110,9 @@ extension Integration {
             let applied = try podrec("apply", "-f", file, "--wait")
             try #require(applied.status == 0, "\(applied.output)")
             let pid = try #require(try podrec.pid("tty", "app"))
+            // The attach socket: the supervisor's, in the pod's state dir, mode 0600 as conmon's.
+            let socket = try Sys.stat("\(lab.tmp)/run/pods/default_tty/attach")
+            #expect(socket.mode & 0o170000 == 0o140000 && socket.mode & 0o7777 == 0o600, "mode \(String(socket.mode, radix: 8))")
 
             let client = try TerminalClient(podrec, ["attach", "-it", "tty"])
             defer { client.close() }
