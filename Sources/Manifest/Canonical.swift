@@ -150,6 +150,11 @@ extension Container {
         if let s = securityContext { o["securityContext"] = s.canonicalJSON }
         o["terminationMessagePath"] = .string(terminationMessagePath)
         o["terminationMessagePolicy"] = .string(terminationMessagePolicy)
+        // Only when set: the hash of a container without them is what it was before they
+        // were honoured (kubelet restarts a container when they change: they are in its hash).
+        if stdin { o["stdin"] = .bool(true) }
+        if stdinOnce { o["stdinOnce"] = .bool(true) }
+        if tty { o["tty"] = .bool(true) }
         for key in ignored.keys.sorted() { o[key] = ignored[key] }
         return o.value
     }

@@ -194,6 +194,11 @@ public enum LaunchPlanBuilder {
         plan.hostUsers = spec.hostUsers != false
         // The start time is the reconciler's to fill in (the planner, from the record).
         plan.activeDeadlineSeconds = spec.activeDeadlineSeconds
+        // For `attach` without -c; kubectl ignores an annotation that names no container.
+        if let name = pod.metadata.annotations["kubectl.kubernetes.io/default-container"],
+           (spec.containers + spec.initContainers).contains(where: { $0.name == name }) {
+            plan.defaultContainer = name
+        }
 
         var containerLimits: [String: CgroupLimits] = [:]
         var subPathDirectories: [SubPathDirectory] = []
@@ -364,6 +369,9 @@ public enum LaunchPlanBuilder {
         launch.terminationMessagePath = Self.terminationMessagePath(c.terminationMessagePath)
         launch.terminationMessagePolicy = TerminationMessagePolicy(rawValue: c.terminationMessagePolicy) ?? .file
         launch.terminationMessageDirectory = layout.terminationMessageDirectory(c.name)
+        launch.tty = c.tty
+        launch.stdin = c.stdin
+        launch.stdinOnce = c.stdinOnce
         try ProbeBuilder.apply(c, to: &launch, at: path, podAddress: env.probeAddress)
         return launch
     }

@@ -49,6 +49,9 @@ public struct LaunchPlan: Sendable, Hashable {
     /// (`PodRecord.startTime`) and carried in every plan: a new plan, a restarted `apply`
     /// or a new supervisor never counts the deadline from anew. nil until it is recorded.
     public var startTime: WallTime?
+    /// The `kubectl.kubernetes.io/default-container` annotation, when it names a container
+    /// of the pod: the one `attach` means without -c, as kubectl picks.
+    public var defaultContainer: String?
 
     public init(generation: Int, namespace: String, name: String, uid: String, hostname: String,
                 shareProcessNamespace: Bool = false, hostNetwork: Bool = false, hostPID: Bool = false, hostIPC: Bool = false,
@@ -222,6 +225,14 @@ public struct ContainerLaunch: Sendable, Hashable {
     /// kubelet's QoS score; nil leaves the supervisor's (0).
     public var oomScoreAdj: Int32?
 
+    /// The container's stdio is a terminal of its own devpts (it is its controlling
+    /// terminal); the supervisor holds the master, logs it as stdout and relays attaches.
+    public var tty = false
+    /// Stdin is the supervisor's (a pipe, or the terminal) for `attach -i`, not /dev/null.
+    public var stdin = false
+    /// The supervisor closes stdin once the first attach session of a run has ended.
+    public var stdinOnce = false
+
     public var startupProbe: ProbeSpec?
     public var livenessProbe: ProbeSpec?
     public var readinessProbe: ProbeSpec?
@@ -302,6 +313,7 @@ extension LaunchPlan {
         if let r = userNamespace { w.line("userNamespace", r.recordValue) }
         w.optional("activeDeadlineSeconds", activeDeadlineSeconds)
         w.optional("startTime", startTime?.nanoseconds)
+        w.optional("defaultContainer", defaultContainer)
         for c in containers {
             w.line("container", c.name)
             w.line("kind", c.kind.rawValue)
@@ -338,6 +350,10 @@ extension LaunchPlan {
             w.line("cgroup", c.cgroup)
             w.line("stopSignal", c.stopSignal)
             w.optional("oomScoreAdj", c.oomScoreAdj)
+            // Only when set: plans without them read the same by either podrec.
+            if c.tty { w.line("tty", true) }
+            if c.stdin { w.line("stdin", true) }
+            if c.stdinOnce { w.line("stdinOnce", true) }
             if let p = c.startupProbe { HandlerRecords.write("startupProbe", p, into: &w) }
             if let p = c.livenessProbe { HandlerRecords.write("livenessProbe", p, into: &w) }
             if let p = c.readinessProbe { HandlerRecords.write("readinessProbe", p, into: &w) }
@@ -378,6 +394,7 @@ extension LaunchPlan {
             case "userNamespace": plan.userNamespace = try IDRange(r)
             case "activeDeadlineSeconds": plan.activeDeadlineSeconds = try r.int64()
             case "startTime": plan.startTime = WallTime(try r.int64())
+            case "defaultContainer": plan.defaultContainer = r.value
             default: break
             }
         }
@@ -411,6 +428,9 @@ extension LaunchPlan {
                 case "noNewPrivileges": c.noNewPrivileges = try r.bool()
                 case "readOnlyRootFilesystem": c.readOnlyRootFilesystem = try r.bool()
                 case "privileged": c.privileged = try r.bool()
+                case "tty": c.tty = try r.bool()
+                case "stdin": c.stdin = try r.bool()
+                case "stdinOnce": c.stdinOnce = try r.bool()
                 case "seccomp":
                     // The profile last, whole: a Localhost path may hold a tab.
                     let f = r.value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
@@ -491,6 +511,24 @@ public enum ContainerChoice {
         var message = "a container name must be specified for pod \(pod), choose one of: [\(mains.joined(separator: " "))]"
         if !inits.isEmpty { message += " or one of the init containers: [\(inits.joined(separator: " "))]" }
         return .failure(ChoiceError(message))
+    }
+
+    /// `kubectl attach`'s rule (podcmd.FindOrDefaultContainerByName): the one named, else
+    /// the `kubectl.kubernetes.io/default-container` annotation's, else the spec's first
+    /// (main) container. The second value is kubectl's note on stderr when it defaulted
+    /// among several.
+    public static func pickForAttach(_ wanted: String?, pod: String, containers: [(name: String, kind: ContainerKind)],
+                                     annotated: String?) -> Result<(name: String, note: String?), ChoiceError> {
+        if let wanted {
+            return containers.contains { $0.name == wanted } ? .success((wanted, nil)) : .failure(ChoiceError("container \(wanted) is not valid for pod \(pod)"))
+        }
+        if let annotated, containers.contains(where: { $0.name == annotated }) { return .success((annotated, nil)) }
+        let mains = containers.filter { $0.kind == .main }.map(\.name)
+        guard let first = mains.first else { return .failure(ChoiceError("pod \(pod) does not have a container")) }
+        let all = mains + containers.filter { $0.kind != .main }.map(\.name)
+        let note = all.count > 1 ? "Defaulted container \"\(first)\" out of: \(mains.joined(separator: ", "))"
+            + (all.count > mains.count ? ", " + containers.filter { $0.kind != .main }.map { "\($0.name) (init)" }.joined(separator: ", ") : "") : nil
+        return .success((first, note))
     }
 
     public struct ChoiceError: Error, Sendable, CustomStringConvertible {

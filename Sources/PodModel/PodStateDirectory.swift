@@ -18,6 +18,9 @@ public struct PodStateDirectory: Sendable, Hashable {
         case usage
         /// The supervisor's own stderr: what it could not put in the status.
         case supervisorLog = "supervisor.log"
+        /// The supervisor's attach socket (`AttachMessage`), mode 0600, as conmon's: `podrec
+        /// attach` connects here. A socket, not a file: it is never read or replaced.
+        case attach
     }
 
     public var path: String

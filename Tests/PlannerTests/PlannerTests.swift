@@ -239,6 +239,7 @@ import Testing
         changed.environment = ["MODE=b", "PASS=hunter2-new", "NEW=x"]
         changed.arguments = ["sh", "-c", "login hunter2-new; sleep 2"]
         changed.mounts = [MountSpec(source: "/v/data", target: "/data", readOnly: true)]
+        changed.tty = true
         let d = Self.desired(containers: [changed, Self.container("extra")])
         let update = Self.run(d, o).first { if case .updatePlan = $0.kind { true } else { false } }
         let lines = update?.details.map { String(repeating: "  ", count: $0.depth) + $0.description } ?? []
@@ -249,6 +250,7 @@ import Testing
             "    ~ env PASS: (secret) changed",
             "    + env NEW=x",
             "    - env GONE",
+            "    ~ tty: false → true",
             "    + mount /data (read-only)",
             "  + container extra",
             "  - container side",

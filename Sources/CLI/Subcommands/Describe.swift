@@ -124,6 +124,10 @@ extension Podrec {
                 if launch.uid != nil || launch.gid != nil { out.field(2, "User", "\(launch.uid ?? 0):\(launch.gid ?? 0)") }
                 if launch.privileged { out.field(2, "Privileged", "true") }
                 if launch.readOnlyRootFilesystem { out.field(2, "Read-only root", "true") }
+                // As kubectl describe: Stdin, StdinOnce and TTY, when set.
+                if launch.stdin { out.field(2, "Stdin", "true") }
+                if launch.stdinOnce { out.field(2, "StdinOnce", "true") }
+                if launch.tty { out.field(2, "TTY", "true") }
                 if kind == .main { out.field(2, "Restart policy", launch.restartPolicy.rawValue) }
             } else {
                 out.field(2, "Plan", "<not in the plan: being removed>")

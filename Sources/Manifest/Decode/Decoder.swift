@@ -137,6 +137,9 @@ struct Decoder {
             }
             c.securityContext = sc
         }
+        c.tty = n["tty"]?.bool ?? false
+        c.stdin = n["stdin"]?.bool ?? false
+        c.stdinOnce = n["stdinOnce"]?.bool ?? false
         c.ignored = ignoredFields(n, type: "Container")
         return c
     }

@@ -29,6 +29,12 @@ public struct Container: Sendable, Hashable {
     public var terminationMessagePath = Container.defaultTerminationMessagePath
     /// `File`, or `FallbackToLogsOnError`: an empty file and a failed exit take the log's tail.
     public var terminationMessagePolicy = "File"
+    /// A terminal of the container's own devpts as its stdio and controlling terminal.
+    public var tty = false
+    /// Stdin stays open for `podrec attach -i` (else it reads /dev/null).
+    public var stdin = false
+    /// Stdin is closed when the first attach session ends (kubelet's CRI `stdin_once`).
+    public var stdinOnce = false
     /// Cluster-only fields as written; see `FieldClasses`.
     public var ignored: [String: JSONValue] = [:]
 

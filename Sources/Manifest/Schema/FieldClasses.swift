@@ -101,9 +101,9 @@ public enum FieldClasses {
         "Container.imagePullPolicy": .honoured,
         "Container.terminationMessagePath": .honoured,
         "Container.terminationMessagePolicy": .honoured,
-        "Container.stdin": .ignored("podrec does not attach to containers; stdin is /dev/null"),
-        "Container.stdinOnce": .ignored("podrec does not attach to containers; stdin is /dev/null"),
-        "Container.tty": .refused("podrec does not allocate terminals for containers yet"),
+        "Container.stdin": .honoured,
+        "Container.stdinOnce": .honoured,
+        "Container.tty": .honoured,
         "Container.volumeDevices": .refused("raw block volumes need a PersistentVolumeClaim; " + singleHostVolume),
 
         // ResourceRequirements

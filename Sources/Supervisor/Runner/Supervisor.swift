@@ -64,6 +64,13 @@ public final class Supervisor {
     var runs: [String: Run] = [:]
     /// Probes in flight (tcpSocket, httpGet, exec).
     let probes = ProbeRunner()
+    /// The attach socket (`AttachSessions`), its clients, the consoles (terminal masters and
+    /// stdin pipes) of the running containers that have one, and each container's current
+    /// run's log, which identifies the run that a session attaches to.
+    var attachFD: Int32 = -1
+    var sessions: [Session] = []
+    var consoles: [String: Console] = [:]
+    var currentLogs: [String: RunLog] = [:]
 
     /// One run's log, opened at its first output: making the dir and the file is then off
     /// the path of a start. Output that cannot be written (a full disk, no fd left, a log
@@ -124,15 +131,19 @@ public final class Supervisor {
         func close() { log?.close() }
     }
 
-    /// One open stdout or stderr pipe of a run, until EOF.
+    /// One open stdout or stderr pipe of a run, until EOF; or the master of its terminal,
+    /// the one stream of a `tty` container, logged as stdout (as containerd and CRI-O do).
     final class Pipe {
         let fd: Int32
         let stream: LogStream
         let log: RunLog
-        init(fd: Int32, stream: LogStream, log: RunLog) {
+        /// A terminal's master: EIO is its EOF (no process holds the terminal end any more).
+        let terminal: Bool
+        init(fd: Int32, stream: LogStream, log: RunLog, terminal: Bool = false) {
             self.fd = fd
             self.stream = stream
             self.log = log
+            self.terminal = terminal
         }
     }
     var pipes: [Pipe] = []
@@ -191,6 +202,7 @@ public final class Supervisor {
         } catch {
             throw SupervisorError("setup: \(error)")
         }
+        listenForAttach()
         if gate { try waitAtGate() }
         // The first status is written after the first round of starts: a waiting `apply`
         // then sees the start errors together with observedGeneration.
@@ -207,6 +219,7 @@ public final class Supervisor {
             // supervisor keeps its status (and tells `apply` it is alive and as meant).
             if stopRequested && lifecycle.stopped && pipes.isEmpty {
                 writeStatus(force: true)
+                if attachFD >= 0 { _ = try? Sys.unlinkIfPresent(state.path(.attach)) }
                 return 0
             }
             wait()
@@ -252,7 +265,8 @@ public final class Supervisor {
         }
         if statusWriteFailed { timeout = min(timeout ?? Self.statusRetryMilliseconds, Self.statusRetryMilliseconds) }
         let probeFDs = probes.pollSet
-        let fds = [(signalFD, Sys.pollReadableEvent)] + pipes.map { ($0.fd, Sys.pollReadableEvent) } + probeFDs
+        let sessionsPolled = sessions, consoleNames = consoleOrder
+        let fds = [(signalFD, Sys.pollReadableEvent)] + pipes.map { ($0.fd, Sys.pollReadableEvent) } + probeFDs + attachPollSet
         guard let ready = try? Sys.poll(fds, timeoutMilliseconds: timeout) else {
             // poll itself fails when it is given more fds than RLIMIT_NOFILE allows (EINVAL):
             // wait a little rather than spin, until the limit is raised again.
@@ -266,6 +280,9 @@ public final class Supervisor {
         var moved = Set<Int32>()
         for (i, p) in probeFDs.enumerated() where ready[1 + pipes.count + i] != 0 { moved.insert(p.fd) }
         for r in probes.progress(ready: moved) + probes.expire(now: MonotonicClock.now()) { report(r) }
+        // Attach: input and new clients before output, so that a client's typing reaches
+        // the container before the echo of the output read below.
+        serveAttach(ready[(1 + pipes.count + probeFDs.count)...], consoleNames: consoleNames, sessionsPolled: sessionsPolled)
         // Logs first: a container's last words belong in its log before its exit is handled.
         var closed: [Int] = []
         for (i, pipe) in pipes.enumerated() where ready[i + 1] != 0 {
@@ -292,16 +309,26 @@ public final class Supervisor {
             let pipe = pipes.remove(at: i)
             note(pipe.log, pipe.log.finish(pipe.stream))
             Sys.close(pipe.fd)
-            if !pipes.contains(where: { $0.log === pipe.log }) { pipe.log.close() }
+            if !pipes.contains(where: { $0.log === pipe.log }) {
+                pipe.log.close()
+                runOutputEnded(pipe.log)
+            }
         }
     }
 
     /// Reads what is there; false at EOF (every writer gone).
     func drain(_ pipe: Pipe) -> Bool {
         while true {
-            guard let n = try? Sys.readSome(pipe.fd, into: buffer) else { return true }
+            let read: Int?
+            do { read = try Sys.readSome(pipe.fd, into: buffer) } catch {
+                // A terminal whose every holder has gone answers EIO, not 0.
+                return !(pipe.terminal && error.errno.symbol == "EIO")
+            }
+            guard let n = read else { return true }
             if n == 0 { return false }
-            note(pipe.log, pipe.log.append(pipe.stream, UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            note(pipe.log, pipe.log.append(pipe.stream, bytes))
+            forward(pipe.log, pipe.stream, bytes)
             if n < buffer.count { return true }
         }
     }
@@ -461,8 +488,13 @@ public final class Supervisor {
     struct Prepared {
         var spec: ContainerLaunch
         var request: SpawnRequest
+        /// -1s with a terminal, whose master comes back over `console`.
         var stdout: (read: Int32, write: Int32)
         var stderr: (read: Int32, write: Int32)
+        /// Without a terminal, with `stdin`: the pipe the container reads (-1s otherwise).
+        var stdin: (read: Int32, write: Int32) = (-1, -1)
+        /// With a terminal: our end of the pair the spawn shim sends the master over.
+        var console: (ours: Int32, child: Int32) = (-1, -1)
         var cgroupFDs: [Int32]
         var oomKillsAtStart: Int64
         var forksRefusedAtStart: Int64
@@ -529,37 +561,58 @@ public final class Supervisor {
         let cgroupFDs = try request.joinCgroup(spec.cgroup, of: driver)
         let oomBefore = (try? driver.oomKills(spec.cgroup)) ?? 0
         let refusedBefore = (try? driver.pidsMaxEvents(spec.cgroup)) ?? 0
-        let out: (read: Int32, write: Int32)
-        let err: (read: Int32, write: Int32)
+        var out: (read: Int32, write: Int32) = (-1, -1)
+        var err: (read: Int32, write: Int32) = (-1, -1)
+        var input: (read: Int32, write: Int32) = (-1, -1)
+        var console: (ours: Int32, child: Int32) = (-1, -1)
         do {
-            out = try Sys.pipe(nonBlockingRead: true)
-            do { err = try Sys.pipe(nonBlockingRead: true) } catch {
-                Sys.close(out.read); Sys.close(out.write)
-                throw error
+            if spec.tty {
+                // kubelet's tty: the container's own devpts gives the terminal (the shim
+                // opens it in the new root); stdin, stdout and stderr are its terminal end.
+                console = try Sys.seqpacketPair()
+            } else {
+                out = try Sys.pipe(nonBlockingRead: true)
+                err = try Sys.pipe(nonBlockingRead: true)
+                if spec.stdin {
+                    // Ours is the write end, non-blocking: a container that does not read
+                    // never blocks the supervisor. Its read end stays blocking.
+                    input = try Sys.pipe()
+                    try Sys.setNonBlocking(input.write)
+                }
             }
         } catch {
+            for fd in [out.read, out.write, err.read, err.write, input.read, input.write, console.ours, console.child] where fd >= 0 { Sys.close(fd) }
             for fd in cgroupFDs { Sys.close(fd) }
             throw error
         }
-        request.stdin = nullFD
-        request.stdout = out.write
-        request.stderr = err.write
-        return Prepared(spec: spec, request: request, stdout: out, stderr: err, cgroupFDs: cgroupFDs, oomKillsAtStart: oomBefore,
-                        forksRefusedAtStart: refusedBefore, terminationFile: terminationFile)
+        if spec.tty {
+            request.consoleSocket = console.child
+            request.controllingTerminal = true
+        } else {
+            request.stdin = spec.stdin ? input.read : nullFD
+            request.stdout = out.write
+            request.stderr = err.write
+        }
+        return Prepared(spec: spec, request: request, stdout: out, stderr: err, stdin: input, console: console, cgroupFDs: cgroupFDs,
+                        oomKillsAtStart: oomBefore, forksRefusedAtStart: refusedBefore, terminationFile: terminationFile)
     }
 
     func finish(_ p: Prepared, _ result: Result<SpawnedProcess, SpawnError>, at now: Instant) {
         // The child has its own copies of the write ends (or never will): ours go now, so
         // that the read ends see EOF when the container's last writer exits.
-        Sys.close(p.stdout.write)
-        Sys.close(p.stderr.write)
+        for fd in [p.stdout.write, p.stderr.write, p.stdin.read, p.console.child] where fd >= 0 { Sys.close(fd) }
         for fd in p.cgroupFDs { Sys.close(fd) }
+        // The master, sent before exec: here already if the spawn got that far.
+        var master: Int32? = nil
+        if p.console.ours >= 0 {
+            master = Sys.receiveDescriptor(p.console.ours)
+            Sys.close(p.console.ours)
+        }
         let process: SpawnedProcess
         switch result {
         case .success(let started): process = started
         case .failure(let error):
-            Sys.close(p.stdout.read)
-            Sys.close(p.stderr.read)
+            for fd in [p.stdout.read, p.stderr.read, p.stdin.write, master ?? -1] where fd >= 0 { Sys.close(fd) }
             lifecycle.startFailed(p.spec.name, message: startMessage(error), at: now)
             return
         }
@@ -576,8 +629,22 @@ public final class Supervisor {
                          terminationPolicy: p.spec.terminationMessagePolicy, logRestart: restart)
 
         let log = RunLog(container: name, directory: lifecycle.plan.logDirectory + "/" + name, restart: restart)
-        pipes.append(Pipe(fd: p.stdout.read, stream: .stdout, log: log))
-        pipes.append(Pipe(fd: p.stderr.read, stream: .stderr, log: log))
+        currentLogs[name] = log
+        if let old = consoles.removeValue(forKey: name) { old.closeInput() }
+        if let master {
+            try? Sys.setNonBlocking(master)
+            pipes.append(Pipe(fd: master, stream: .stdout, log: log, terminal: true))
+            consoles[name] = Console(container: name, log: log, terminal: master, input: p.spec.stdin ? master : -1, ownsInput: false,
+                                     stdinOnce: p.spec.stdinOnce)
+        } else if p.spec.tty {
+            Sys.printError("podrec-supervisor: container \(name) started without its terminal's master\n")
+        } else {
+            pipes.append(Pipe(fd: p.stdout.read, stream: .stdout, log: log))
+            pipes.append(Pipe(fd: p.stderr.read, stream: .stderr, log: log))
+            if p.stdin.write >= 0 {
+                consoles[name] = Console(container: name, log: log, terminal: nil, input: p.stdin.write, ownsInput: true, stdinOnce: p.spec.stdinOnce)
+            }
+        }
     }
 
     // MARK: Status
