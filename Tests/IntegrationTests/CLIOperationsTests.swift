@@ -150,7 +150,7 @@ extension Integration.CLIOperationsTests {
     /// a process holding 64 MiB of tmpfs (not reclaimable file pages: part of the working
     /// set) reads near 64Mi.
     @Test func topReadsKnownWork() throws {
-        let (_, podrec) = try CLI.lab("top")
+        let (lab, podrec) = try CLI.lab("top")
         defer { podrec.finish() }
         let file = try podrec.write("pod.yaml", """
             apiVersion: v1
@@ -165,11 +165,19 @@ extension Integration.CLIOperationsTests {
                 resources: {limits: {cpu: 250m, memory: 64Mi}}
               - name: hold
                 image: host
-                command: [sh, -c, 'head -c 67108864 /dev/zero > /dev/shm/held && exec sleep 3600']
+                command: [sh, -c, 'head -c 67108864 /dev/zero > /dev/shm/held && touch /tmp/held && exec sleep 3600']
                 resources: {limits: {memory: 256Mi}}
+                readinessProbe: {exec: {command: [test, -f, /tmp/held]}, periodSeconds: 1}
             """)
         #expect(try podrec("apply", "-f", file, "--wait").status == 0)
-        MonotonicClock.sleep(nanoseconds: 2_000_000_000)
+        // A window that starts once the 64 MiB are written (slow in an emulated VM): a
+        // supervisor sample taken after the pod was ready, and a second more.
+        let ready = WallClock.now()
+        try Integration.CLIWatchTests.waitFor("a CPU sample after the writes", seconds: 30) {
+            let text = (try? Sys.readString("\(lab.tmp)/run/pods/default_busy/usage")) ?? ""
+            return text.split(separator: "\n").contains { $0.hasPrefix("sample ") && (Int64($0.dropFirst(7)) ?? 0) > ready }
+        }
+        MonotonicClock.sleep(nanoseconds: 1_500_000_000)
         let run = try podrec("top", "busy", "--containers", "--sort-by", "cpu")
         #expect(run.status == 0, "\(run.output)")
         let rows = Self.rows(run.output)
@@ -272,10 +280,11 @@ extension Integration.CLIOperationsTests {
             #expect(scrape.contains(series), "\(series) in the scrape")
         }
 
-        // A real Prometheus, on loopback, scraping every second.
+        // A real Prometheus, on loopback, scraping every 2 s (a scrape of 50 pods takes more
+        // than a second in an emulated VM).
         let port = try Self.freePort()
         let config = try podrec.write("prometheus.yml", """
-            global: {scrape_interval: 1s, evaluation_interval: 1s}
+            global: {scrape_interval: 2s, scrape_timeout: 2s, evaluation_interval: 2s}
             scrape_configs:
             - job_name: podrec
               static_configs: [{targets: ['\(base.dropFirst("http://".count))']}]
@@ -284,7 +293,9 @@ extension Integration.CLIOperationsTests {
                                                           "--web.listen-address=127.0.0.1:\(port)"], log: "prometheus.log", binary: "/usr/bin/prometheus")
         defer { _ = try? prometheus.stop() }
         let query = "http://127.0.0.1:\(port)/api/v1/query?query=container_memory_working_set_bytes%7Bpod%3D%22m7%22%7D"
-        try Integration.CLIWatchTests.waitFor("Prometheus answers with m7's memory", seconds: 120, context: { prometheus.log }) {
+        let targets = "http://127.0.0.1:\(port)/api/v1/targets"
+        try Integration.CLIWatchTests.waitFor("Prometheus answers with m7's memory", seconds: 120,
+                                              context: { ((try? Self.get(podrec, targets).body) ?? "") + "\n" + prometheus.log }) {
             let answer = try Self.get(podrec, query)
             return answer.status == 200 && answer.body.contains("\"pod\":\"m7\"") && answer.body.contains("\"container\":\"app\"")
         }
