@@ -15,7 +15,7 @@ extension ReconcilerEvent {
         var detail = ""
         switch o.action.kind {
         case .create, .updatePlan, .resize, .deferredResize, .repairNetwork:
-            detail = o.action.subject.hasPrefix("pod \(key)") ? String(o.action.subject.dropFirst("pod \(key)".count)).trimmingSpaces : ""
+            detail = o.action.subject.hasPrefix("pod \(key) ") ? String(o.action.subject.dropFirst("pod \(key) ".count)) : ""
             if detail.hasPrefix("("), detail.hasSuffix(")") { detail = String(detail.dropFirst().dropLast()) }
         default: break
         }
@@ -52,8 +52,4 @@ extension Reconciler {
     func record(_ outcomes: [Executor.Outcome], source: String, started: Int64) {
         try? roots.stateRoot.append(outcomes.compactMap { ReconcilerEvent.of($0, source: source, time: WallTime(started)) })
     }
-}
-
-extension String {
-    var trimmingSpaces: String { String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
 }
