@@ -8,7 +8,7 @@ public protocol WatchMetricsSink: AnyObject, Sendable {
     /// The loop went round: `/healthz` says whether it still does.
     func loopAlive()
     /// A pass ended: `full` when it planned every pod (`/readyz` after the first).
-    func passDone(trigger: String, seconds: Double, full: Bool, outcomes: [Executor.Outcome])
+    func passDone(seconds: Double, full: Bool, outcomes: [Executor.Outcome])
     /// The problems the files of the directory have now (parse, validation, refusals).
     func manifestProblems(_ count: Int)
     /// An image pull ended.

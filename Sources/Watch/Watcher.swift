@@ -365,7 +365,7 @@ public final class Watcher {
             }
         }
         rememberPods(input, planned.observed, scope: scope)
-        metrics?.passDone(trigger: why, seconds: Double(MonotonicClock.now() - began) / 1e9, full: scope == nil, outcomes: outcomes)
+        metrics?.passDone(seconds: Double(MonotonicClock.now() - began) / 1e9, full: scope == nil, outcomes: outcomes)
     }
 
     /// The pulls that ended: each logged as an event, then a pass over the pods that waited.

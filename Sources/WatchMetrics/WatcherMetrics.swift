@@ -18,11 +18,16 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
     /// `/healthz` fails when the loop has not gone round for this long: it wakes at least
     /// once a resync.
     let healthyWithin: Int64
-    struct State {
+    /// What `/healthz` and `/readyz` read; its own lock, so that the watcher's loop never
+    /// waits for a scrape.
+    struct Health {
         var lastLoop: Int64 = 0
         var ready = false
-        /// The pod series of the last scrape, by name and labels: removed when their pod
-        /// or container is gone.
+    }
+    let health = Mutex(Health())
+    /// The pod series of the last scrape, by name and labels: removed when their pod or
+    /// container is gone. Held for a whole scrape: one scrape at a time.
+    struct Scrape {
         var series: [Series: SeriesMetric] = [:]
     }
     struct Series: Hashable {
@@ -33,7 +38,7 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
         case counter(Counter)
         case gauge(Gauge)
     }
-    let state = Mutex(State())
+    let scrapes = Mutex(Scrape())
 
     let passDuration: ValueHistogram
     let passDurationScoped: ValueHistogram
@@ -51,16 +56,16 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
 
     // MARK: What the watcher reports
 
-    public func loopAlive() { state.withLock { $0.lastLoop = MonotonicClock.now() } }
+    public func loopAlive() { health.withLock { $0.lastLoop = MonotonicClock.now() } }
 
-    public func passDone(trigger: String, seconds: Double, full: Bool, outcomes: [Executor.Outcome]) {
+    public func passDone(seconds: Double, full: Bool, outcomes: [Executor.Outcome]) {
         (full ? passDuration : passDurationScoped).record(seconds)
         for o in outcomes {
             let outcome = o.error != nil ? "error" : o.deferred ? "deferred" : o.stopping ? "stopping" : "ok"
             registry.makeCounter(name: "podrec_reconcile_actions_total", labels: [("kind", Self.kind(o.action)), ("outcome", outcome)],
                                  help: "Actions the watcher's passes did, by kind and outcome.").increment()
         }
-        if full { state.withLock { $0.ready = true } }
+        if full { health.withLock { $0.ready = true } }
     }
 
     public func manifestProblems(_ count: Int) { problems.set(Int64(count)) }
@@ -93,14 +98,14 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
     // MARK: Endpoints
 
     /// `/healthz`: the loop went round recently.
-    public var healthy: Bool { MonotonicClock.now() - state.withLock { $0.lastLoop } < healthyWithin }
+    public var healthy: Bool { MonotonicClock.now() - health.withLock { $0.lastLoop } < healthyWithin }
     /// `/readyz`: the first full pass is done.
-    public var ready: Bool { state.withLock { $0.ready } }
+    public var ready: Bool { health.withLock { $0.ready } }
 
     /// `/metrics`: the pods read now, then everything in the text format. One scrape at a
     /// time (the lock): a series is set and emitted by the same scrape.
     public func scrape() -> [UInt8] {
-        state.withLock { state in
+        scrapes.withLock { state in
             let observed = try? reconciler.observe()
             var seen = Set<Series>()
             func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {

@@ -52,7 +52,8 @@ extension Podrec {
             let observed = try reconciler.observed(scope: keys.isEmpty ? nil : Set(keys))
             for key in keys where observed.pods[key] == nil { throw CLIError("pod \(key) not found") }
             var rows = observed.pods.keys.sorted().compactMap { key in
-                observed.pods[key]!.plan.map { Self.usage(key, plan: $0, driver: reconciler.driver, state: reconciler.roots.stateRoot.pod(key)) }
+                let pod = observed.pods[key]!
+                return pod.plan.map { Self.usage(key, plan: $0, podCgroup: pod.cgroup, driver: reconciler.driver, state: reconciler.roots.stateRoot.pod(key)) }
             }
             if let sortBy {
                 func value(_ u: Usage) -> Int64 { (sortBy == .cpu ? u.millicores : u.workingSet) ?? -1 }
@@ -75,7 +76,7 @@ extension Podrec {
         }
 
         /// The counters now, against the supervisor's newest sample at least a second old.
-        static func usage(_ key: PodKey, plan: LaunchPlan, driver: any CgroupDriver, state: PodStateDirectory) -> PodUsage {
+        static func usage(_ key: PodKey, plan: LaunchPlan, podCgroup: String?, driver: any CgroupDriver, state: PodStateDirectory) -> PodUsage {
             let now = WallClock.now()
             let samples = ((try? state.text(.usage)) ?? nil).flatMap(UsageSample.decode) ?? []
             let start = UsageSample.start(of: samples, now: now)
@@ -89,7 +90,7 @@ extension Podrec {
                 return Usage(millicores: millicores, workingSet: (try? driver.workingSet(cgroup)) ?? nil)
             }
             let containers = plan.containers.map { (name: $0.name, usage: read($0.name, $0.cgroup)) }
-            let pod = plan.containers.first.map { read("", parentDirectory($0.cgroup)) } ?? Usage()
+            let pod = podCgroup.map { read("", $0) } ?? Usage()
             return PodUsage(key: key, pod: pod, containers: containers)
         }
 
