@@ -232,6 +232,10 @@ public protocol CgroupDriver: Sendable {
     /// which the kernel can drop at once (v1 `memory.usage_in_bytes` − `total_inactive_file`,
     /// v2 `memory.current` − `inactive_file`), never below 0; nil when absent.
     func workingSet(_ path: String) throws(CgroupError) -> Int64?
+    /// The memory limit alone (`CgroupReading.memory`): one file, for the watcher's
+    /// metrics, where `limits` would read the four controllers' files of every container
+    /// at every scrape; nil when absent.
+    func memoryLimit(_ path: String) throws(CgroupError) -> CgroupLimit?
 
     /// How a new process joins `path` at spawn.
     func joinTarget(_ path: String) throws(CgroupError) -> CgroupJoin

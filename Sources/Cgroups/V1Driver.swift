@@ -266,12 +266,12 @@ public struct V1Driver: CgroupDriver {
 
     public func oomKills(_ path: String) throws(CgroupError) -> Int64? {
         _ = try CgroupPaths.validate(path)
-        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.oom_control"))["oom_kill"] } ?? nil
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.oom_control"), key: "oom_kill") } ?? nil
     }
 
     public func pidsMaxEvents(_ path: String) throws(CgroupError) -> Int64? {
         _ = try CgroupPaths.validate(path)
-        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("pids", path, "pids.events"))["max"] } ?? nil
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(try knob("pids", path, "pids.events"), key: "max") } ?? nil
     }
 
     public func memoryUsage(_ path: String) throws(CgroupError) -> Int64? {
@@ -286,9 +286,14 @@ public struct V1Driver: CgroupDriver {
 
     public func workingSet(_ path: String) throws(CgroupError) -> Int64? {
         guard let usage = try memoryUsage(path),
-              let stat = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.stat")) })
+              let inactive = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.stat"), key: "total_inactive_file") })
         else { return nil }
-        return max(0, usage - (stat["total_inactive_file"] ?? 0))
+        return max(0, usage - (inactive ?? 0))
+    }
+
+    public func memoryLimit(_ path: String) throws(CgroupError) -> CgroupLimit? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try readMemoryLimit(try knob("memory", path, "memory.limit_in_bytes")) }
     }
 
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {

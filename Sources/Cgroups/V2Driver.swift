@@ -120,7 +120,7 @@ public struct V2Driver: CgroupDriver {
             // cgroup.events says "frozen 1" once every task stopped; on timeout the walk
             // below catches whatever still runs.
             let deadline = Clock.now() + CgroupTiming.freezeWaitNanoseconds
-            while (try Knobs.readKeyed(dir + "/cgroup.events"))["frozen"] != 1 && Clock.now() < deadline {
+            while try Knobs.readKeyed(dir + "/cgroup.events", key: "frozen") != 1 && Clock.now() < deadline {
                 Clock.sleep(nanoseconds: 1_000_000)
             }
             signalled = try list()
@@ -198,12 +198,12 @@ public struct V2Driver: CgroupDriver {
 
     public func oomKills(_ path: String) throws(CgroupError) -> Int64? {
         _ = try CgroupPaths.validate(path)
-        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/memory.events")["oom_kill"] } ?? nil
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/memory.events", key: "oom_kill") } ?? nil
     }
 
     public func pidsMaxEvents(_ path: String) throws(CgroupError) -> Int64? {
         _ = try CgroupPaths.validate(path)
-        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/pids.events")["max"] } ?? nil
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/pids.events", key: "max") } ?? nil
     }
 
     public func memoryUsage(_ path: String) throws(CgroupError) -> Int64? {
@@ -213,15 +213,20 @@ public struct V2Driver: CgroupDriver {
 
     public func cpuUsage(_ path: String) throws(CgroupError) -> Int64? {
         _ = try CgroupPaths.validate(path)
-        let stat = try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/cpu.stat") }
-        return stat?["usage_usec"].map { $0 * 1000 }
+        let usec = try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/cpu.stat", key: "usage_usec") }
+        return (usec ?? nil).map { $0 * 1000 }
     }
 
     public func workingSet(_ path: String) throws(CgroupError) -> Int64? {
         guard let usage = try memoryUsage(path),
-              let stat = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/memory.stat") })
+              let inactive = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/memory.stat", key: "inactive_file") })
         else { return nil }
-        return max(0, usage - (stat["inactive_file"] ?? 0))
+        return max(0, usage - (inactive ?? 0))
+    }
+
+    public func memoryLimit(_ path: String) throws(CgroupError) -> CgroupLimit? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readLimit(directory(path) + "/memory.max") }
     }
 
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
