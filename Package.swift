@@ -188,7 +188,7 @@ let package = Package(
         .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "Planner", "PodModel", "ImageModel", "Images", "Reconciler", "Manifest", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "WatchTests", dependencies: ["PodModel", "Watch", "Manifest", "Planner", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodModel"]),
-        .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "PodBuilder", "Manifest", "ImageModel", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Seccomp", "Planner", "PodBuilder", "Manifest", "ImageModel", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerLogsTests", dependencies: ["ContainerLogs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport", "ContainerLogs"]),
         // Unprivileged: the CNI side over fake plugins (shell scripts that record what they got).
