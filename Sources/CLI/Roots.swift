@@ -106,6 +106,11 @@ extension Reconciler {
     func observed(scope: Set<PodKey>? = nil) throws -> Observed {
         do { return try observe(scope: scope) } catch { throw CLIError(error.description) }
     }
+
+    /// `glance`, failing as one clear line.
+    func glanced(scope: Set<PodKey>? = nil) throws -> [PodGlance] {
+        do { return try glance(scope: scope) } catch { throw CLIError(error.description) }
+    }
 }
 
 /// One clear line on stderr and a non-zero exit.

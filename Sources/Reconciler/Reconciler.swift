@@ -306,12 +306,9 @@ public struct Reconciler: Sendable {
     /// names (lease files, netns pins, cached results, port rules), removed. The plugins
     /// have no GC verb (containernetworking-plugins 1.1.1), so podrec sweeps itself.
     func collectNetwork() {
-        guard let network, let observed = try? observe() else { return }
-        var live = Set<String>()
-        for pod in observed.pods.values {
-            if let uid = pod.record?.uid { live.insert(uid) }
-            if let uid = pod.plan?.uid { live.insert(uid) }
-        }
+        // The uids alone: a whole observation again, after the pass's own, was a third of an
+        // idle watcher's resync. Unreadable state: no sweep this time.
+        guard let network, let live = try? Observer(roots: roots, driver: driver).claimedUIDs() else { return }
         // The nat table is listed (two iptables runs, ~10 ms) only when something was left:
         // a DEL sweeps its own pod's rules, so rules without a record follow only a crash,
         // and a crash leaves a record, a pin or a lease too.
@@ -354,6 +351,12 @@ public struct Reconciler: Sendable {
     public func observe(scope: Set<PodKey>? = nil) throws(ReconcileError) -> Observed {
         let observer = Observer(roots: roots, driver: driver)
         do { return try observer.observation(scope: scope).observed } catch { throw ReconcileError(description: error.description) }
+    }
+
+    /// Each pod's plan, status and cgroup, without the lock and without the observation's
+    /// limits and liveness (`Observer.glance`): for `top` and the watcher's metrics.
+    public func glance(scope: Set<PodKey>? = nil) throws(ReconcileError) -> [PodGlance] {
+        do { return try Observer(roots: roots, driver: driver).glance(scope: scope) } catch { throw ReconcileError(description: error.description) }
     }
 
     /// The pid of the pod's supervisor, when the one its state records still lives (same

@@ -106,7 +106,8 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
     /// time (the lock): a series is set and emitted by the same scrape.
     public func scrape() -> [UInt8] {
         scrapes.withLock { state in
-            let observed = try? reconciler.observe()
+            // The plans and statuses only: each counter below is one or two files.
+            let pods = (try? reconciler.glance()) ?? []
             var seen = Set<Series>()
             func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
                 let key = Series(name: name, labels: labels.map { "\($0.0)=\($0.1)" })
@@ -132,14 +133,15 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
                 g.set(value)
             }
             let driver = reconciler.driver
-            for (key, pod) in observed?.pods ?? [:] {
+            for pod in pods {
+                let key = pod.key
                 let podLabels = [("namespace", key.namespace), ("pod", key.name)]
                 let phase = pod.status?.phase
                 for p in PodPhase.allCases.map(\.rawValue) + ["Unknown"] {
                     let current = phase?.rawValue ?? "Unknown"
                     gauge("kube_pod_status_phase", "The pod's current phase.", podLabels + [("phase", p)], p == current ? 1 : 0)
                 }
-                for c in pod.plan?.containers ?? [] {
+                for c in pod.plan.containers {
                     let labels = podLabels + [("container", c.name)]
                     if let ns = (try? driver.cpuUsage(c.cgroup)) ?? nil {
                         counter("container_cpu_usage_seconds_total", "Cumulative cpu time consumed in seconds.", labels, Double(ns) / 1e9)
@@ -149,7 +151,7 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
                     }
                     // cAdvisor's 0 for no limit.
                     var limit: Double = 0
-                    if case .value(let v)? = pod.limits[c.name]?.memory { limit = Double(v) }
+                    if case .value(let v)? = (try? driver.memoryLimit(c.cgroup)) ?? nil { limit = Double(v) }
                     gauge("container_spec_memory_limit_bytes", "Memory limit for the container.", labels, limit)
                     if let s = pod.status?.containers.first(where: { $0.name == c.name }) {
                         counter("kube_pod_container_status_restarts_total", "The number of container restarts per container.", labels, Double(s.restartCount))

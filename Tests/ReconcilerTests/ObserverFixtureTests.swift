@@ -283,6 +283,38 @@ import KernelTestSupport
         #expect(problem.reason.contains("line 3"), "\(problem)")
     }
 
+    // MARK: The light reads
+
+    /// `glance` (top, the metrics): the pods with a plan, sorted, with their status and the
+    /// cgroup the plan's uid names, and nothing of the cgroups read; `claimedUIDs` (the
+    /// network's sweep): the record's and the plan's uid, as the observation claims them.
+    @Test func aGlanceAndTheClaimedUIDsReadOnlyTheStateFiles() throws {
+        let host = try FakeHost(unified: false)
+        defer { host.remove() }
+        let web = PodKey(namespace: "default", name: "web"), db = PodKey(namespace: "prod", name: "db")
+        let noPlan = PodKey(namespace: "default", name: "new"), corrupt = PodKey(namespace: "default", name: "bad")
+        try host.state(web, record: PodRecord(uid: "u1", source: "apply", immutable: [:], generation: 1),
+                       plan: host.plan(web, uid: "u1", containers: ["app"]), status: PodStatus(observedGeneration: 1, phase: .running, supervisorPID: 100))
+        try host.state(db, plan: host.plan(db, uid: "u2", containers: ["db", "log"]))
+        try host.state(noPlan, record: PodRecord(uid: "u3", source: "apply", immutable: [:], generation: 1))
+        try host.state(corrupt, plan: host.plan(corrupt, uid: "u4", containers: ["app"]))
+        try host.write("run/pods/default_bad/record", "podrec-pod-record 1\nuid u5\ngeneration many\n")
+        try host.write("run/pods/default_web/status", "not a status")
+
+        let pods = try host.observer().glance()
+        #expect(pods.map(\.key) == [corrupt, web, db])
+        #expect(pods.map(\.cgroup) == ["podrec/default_bad_u4", "podrec/default_web_u1", "podrec/prod_db_u2"])
+        #expect(pods[2].plan.containers.map(\.name) == ["db", "log"])
+        #expect(pods.allSatisfy { $0.status == nil })  // web's does not decode
+        #expect(try host.observer().glance(scope: [db, noPlan]).map(\.key) == [db])
+        #expect(try host.observer().claimedUIDs() == ["u1", "u2", "u3", "u4"])
+
+        // A state file that cannot be read (EISDIR): no claim can be trusted, so it throws.
+        try Sys.unlink(host.path("run/pods/default_new/record"))
+        try host.dir("run/pods/default_new/record")
+        #expect(throws: ObserveError.self) { try host.observer().claimedUIDs() }
+    }
+
     /// No record and no plan: the one cgroup of this key is the pod's (`<ns>_<name>_…`
     /// belongs to no other key).
     @Test func aStateDirWithoutRecordOrPlanGetsItsKeysOnlyCgroup() throws {

@@ -49,12 +49,9 @@ extension Podrec {
         func run() throws {
             let reconciler = try roots.reconciler()
             let keys = pods.map(Delete.key)
-            let observed = try reconciler.observed(scope: keys.isEmpty ? nil : Set(keys))
-            for key in keys where observed.pods[key] == nil { throw CLIError("pod \(key) not found") }
-            var rows = observed.pods.keys.sorted().compactMap { key in
-                let pod = observed.pods[key]!
-                return pod.plan.map { Self.usage(key, plan: $0, podCgroup: pod.cgroup, driver: reconciler.driver, state: reconciler.roots.stateRoot.pod(key)) }
-            }
+            let pods = try reconciler.glanced(scope: keys.isEmpty ? nil : Set(keys))
+            for key in keys where !pods.contains(where: { $0.key == key }) { throw CLIError("pod \(key) not found") }
+            var rows = pods.map { Self.usage($0.key, plan: $0.plan, podCgroup: $0.cgroup, driver: reconciler.driver, state: reconciler.roots.stateRoot.pod($0.key)) }
             if let sortBy {
                 func value(_ u: Usage) -> Int64 { (sortBy == .cpu ? u.millicores : u.workingSet) ?? -1 }
                 rows.sort { value($0.pod) > value($1.pod) }
@@ -76,7 +73,7 @@ extension Podrec {
         }
 
         /// The counters now, against the supervisor's newest sample at least a second old.
-        static func usage(_ key: PodKey, plan: LaunchPlan, podCgroup: String?, driver: any CgroupDriver, state: PodStateDirectory) -> PodUsage {
+        static func usage(_ key: PodKey, plan: LaunchPlan, podCgroup: String, driver: any CgroupDriver, state: PodStateDirectory) -> PodUsage {
             let now = WallClock.now()
             let samples = ((try? state.text(.usage)) ?? nil).flatMap(UsageSample.decode) ?? []
             let start = UsageSample.start(of: samples, now: now)
@@ -90,7 +87,7 @@ extension Podrec {
                 return Usage(millicores: millicores, workingSet: (try? driver.workingSet(cgroup)) ?? nil)
             }
             let containers = plan.containers.map { (name: $0.name, usage: read($0.name, $0.cgroup)) }
-            let pod = podCgroup.map { read("", $0) } ?? Usage()
+            let pod = read("", podCgroup)
             return PodUsage(key: key, pod: pod, containers: containers)
         }
 
