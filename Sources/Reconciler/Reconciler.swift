@@ -355,8 +355,8 @@ public struct Reconciler: Sendable {
 
     /// Each pod's plan, status and cgroup, without the lock and without the observation's
     /// limits and liveness (`Observer.glance`): for `top` and the watcher's metrics.
-    public func glance(scope: Set<PodKey>? = nil) throws(ReconcileError) -> [PodGlance] {
-        do { return try Observer(roots: roots, driver: driver).glance(scope: scope) } catch { throw ReconcileError(description: error.description) }
+    public func glance(scope: Set<PodKey>? = nil, plans: PlanCache? = nil) throws(ReconcileError) -> [PodGlance] {
+        do { return try Observer(roots: roots, driver: driver).glance(scope: scope, plans: plans) } catch { throw ReconcileError(description: error.description) }
     }
 
     /// The pid of the pod's supervisor, when the one its state records still lives (same

@@ -25,20 +25,34 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
         var ready = false
     }
     let health = Mutex(Health())
-    /// The pod series of the last scrape, by name and labels: removed when their pod or
-    /// container is gone. Held for a whole scrape: one scrape at a time.
+    /// The pod series of the last scrape, by name and labels, with the number of the last
+    /// scrape that set each: removed when their pod or container is gone. Held for a whole
+    /// scrape: one scrape at a time.
     struct Scrape {
-        var series: [Series: SeriesMetric] = [:]
+        var series: [Series: (metric: SeriesMetric, scrape: Int)] = [:]
+        var count = 0
     }
+    /// One pod series: its metric's name and the values of its labels. Fields, not formatted
+    /// labels: a scrape of 500 pods looks up 5,500 series.
     struct Series: Hashable {
         var name: String
-        var labels: [String]
+        var namespace: String
+        var pod: String
+        /// "" for a series without the label.
+        var container = ""
+        var phase = ""
+
+        var labels: [(String, String)] {
+            [("namespace", namespace), ("pod", pod)] + (container.isEmpty ? [] : [("container", container)]) + (phase.isEmpty ? [] : [("phase", phase)])
+        }
     }
     enum SeriesMetric {
         case counter(Counter)
         case gauge(Gauge)
     }
     let scrapes = Mutex(Scrape())
+    /// The pods' plans, decoded again only when their file changed.
+    let plans = PlanCache()
 
     let passDuration: ValueHistogram
     let passDurationScoped: ValueHistogram
@@ -107,59 +121,59 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
     public func scrape() -> [UInt8] {
         scrapes.withLock { state in
             // The plans and statuses only: each counter below is one or two files.
-            let pods = (try? reconciler.glance()) ?? []
-            var seen = Set<Series>()
-            func counter(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
-                let key = Series(name: name, labels: labels.map { "\($0.0)=\($0.1)" })
-                seen.insert(key)
-                guard case .counter(let c)? = state.series[key] else {
-                    let c = registry.makeCounter(name: name, labels: labels, help: help)
+            let pods = (try? reconciler.glance(plans: plans)) ?? []
+            state.count += 1
+            let scrape = state.count
+            func counter(_ series: Series, _ help: String, _ value: Double) {
+                guard case .counter(let c)? = state.series[series]?.metric else {
+                    let c = registry.makeCounter(name: series.name, labels: series.labels, help: help)
                     c.increment(by: value)
-                    state.series[key] = .counter(c)
+                    state.series[series] = (.counter(c), scrape)
                     return
                 }
+                state.series[series]?.scrape = scrape
                 // A counter the kernel keeps: its value, not an increment.
                 c.reset()
                 c.increment(by: value)
             }
-            func gauge(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double) {
-                let key = Series(name: name, labels: labels.map { "\($0.0)=\($0.1)" })
-                seen.insert(key)
+            func gauge(_ series: Series, _ help: String, _ value: Double) {
                 let g: Gauge
-                if case .gauge(let existing)? = state.series[key] { g = existing } else {
-                    g = registry.makeGauge(name: name, labels: labels, help: help)
-                    state.series[key] = .gauge(g)
+                if case .gauge(let existing)? = state.series[series]?.metric {
+                    g = existing
+                    state.series[series]?.scrape = scrape
+                } else {
+                    g = registry.makeGauge(name: series.name, labels: series.labels, help: help)
+                    state.series[series] = (.gauge(g), scrape)
                 }
                 g.set(value)
             }
             let driver = reconciler.driver
+            let phases = PodPhase.allCases.map(\.rawValue) + ["Unknown"]
             for pod in pods {
-                let key = pod.key
-                let podLabels = [("namespace", key.namespace), ("pod", key.name)]
-                let phase = pod.status?.phase
-                for p in PodPhase.allCases.map(\.rawValue) + ["Unknown"] {
-                    let current = phase?.rawValue ?? "Unknown"
-                    gauge("kube_pod_status_phase", "The pod's current phase.", podLabels + [("phase", p)], p == current ? 1 : 0)
+                let (namespace, name) = (pod.key.namespace, pod.key.name)
+                let current = pod.status?.phase.rawValue ?? "Unknown"
+                for p in phases {
+                    gauge(Series(name: "kube_pod_status_phase", namespace: namespace, pod: name, phase: p), "The pod's current phase.", p == current ? 1 : 0)
                 }
                 for c in pod.plan.containers {
-                    let labels = podLabels + [("container", c.name)]
+                    func series(_ metric: String) -> Series { Series(name: metric, namespace: namespace, pod: name, container: c.name) }
                     if let ns = (try? driver.cpuUsage(c.cgroup)) ?? nil {
-                        counter("container_cpu_usage_seconds_total", "Cumulative cpu time consumed in seconds.", labels, Double(ns) / 1e9)
+                        counter(series("container_cpu_usage_seconds_total"), "Cumulative cpu time consumed in seconds.", Double(ns) / 1e9)
                     }
                     if let ws = (try? driver.workingSet(c.cgroup)) ?? nil {
-                        gauge("container_memory_working_set_bytes", "Current working set in bytes.", labels, Double(ws))
+                        gauge(series("container_memory_working_set_bytes"), "Current working set in bytes.", Double(ws))
                     }
                     // cAdvisor's 0 for no limit.
                     var limit: Double = 0
                     if case .value(let v)? = (try? driver.memoryLimit(c.cgroup)) ?? nil { limit = Double(v) }
-                    gauge("container_spec_memory_limit_bytes", "Memory limit for the container.", labels, limit)
+                    gauge(series("container_spec_memory_limit_bytes"), "Memory limit for the container.", limit)
                     if let s = pod.status?.containers.first(where: { $0.name == c.name }) {
-                        counter("kube_pod_container_status_restarts_total", "The number of container restarts per container.", labels, Double(s.restartCount))
+                        counter(series("kube_pod_container_status_restarts_total"), "The number of container restarts per container.", Double(s.restartCount))
                     }
                 }
             }
-            for (key, metric) in state.series where !seen.contains(key) {
-                switch metric {
+            for (key, entry) in state.series where entry.scrape != scrape {
+                switch entry.metric {
                 case .counter(let c): registry.unregisterCounter(c)
                 case .gauge(let g): registry.unregisterGauge(g)
                 }

@@ -1,6 +1,7 @@
 import Kernel
 import PodModel
 import PodState
+import Synchronization
 
 /// One pod as `top` and the watcher's metrics read it: its plan (container names and
 /// cgroups), its status, and its pod cgroup's path. Nothing here decides anything: a
@@ -22,20 +23,57 @@ extension Observer {
     /// metrics read their counters themselves, and at 500 pods that difference was most of
     /// a scrape (190 ms against the 50 ms budget). What does not read or decode is left
     /// out: a glance is not the place to report damage, `get` and the watcher's passes are.
-    public func glance(scope: Set<PodKey>? = nil) throws(ObserveError) -> [PodGlance] {
+    /// `plans`: a process that glances again and again (the watcher's scrapes) keeps the
+    /// decoded plans there.
+    public func glance(scope: Set<PodKey>? = nil, plans: PlanCache? = nil) throws(ObserveError) -> [PodGlance] {
         let stateRoot = roots.stateRoot.podsDirectory
         var pods: [PodGlance] = []
+        var planPaths = Set<String>()
         for entry in try HostReads.names(stateRoot) {
             guard let key = HostReads.podKey(stateDirectoryName: entry) else { continue }
             if let scope, !scope.contains(key) { continue }
             let directory = PodStateDirectory(path: stateRoot + "/" + entry)
-            func read(_ file: PodStateDirectory.File) -> String? { (try? directory.text(file)) ?? nil }
-            guard let planText = read(.plan), let plan = try? LaunchPlan.decode(planText) else { continue }
-            let status = read(.status).flatMap { try? PodStatus.decode($0) }
+            let planPath = directory.path(.plan)
+            guard let plan = plans.map({ $0.plan(planPath) }) ?? Self.plan(planPath) else { continue }
+            planPaths.insert(planPath)
+            let status = ((try? directory.text(.status)) ?? nil).flatMap { try? PodStatus.decode($0) }
             let cgroup = parentPath(CgroupNames.pod(namespace: key.namespace, name: key.name, uid: plan.uid))
             pods.append(PodGlance(key: key, plan: plan, status: status, cgroup: cgroup))
         }
+        if scope == nil { plans?.keep(planPaths) }
         return pods.sorted { $0.key < $1.key }
+    }
+
+    /// The plan at `path`, when it reads and decodes.
+    static func plan(_ path: String) -> LaunchPlan? {
+        guard let bytes = try? Sys.readFile(path) else { return nil }
+        return try? LaunchPlan.decode(String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+/// Plans decoded before, by their file's identity. A plan file is only ever replaced whole,
+/// renamed over (`Sys.writeFileAtomically`), so the same device, inode, size and mtime is
+/// the same plan: one stat instead of a read and a decode, which were a fifth of a scrape.
+public final class PlanCache: Sendable {
+    struct Identity: Hashable {
+        var device: UInt64, inode: UInt64, size: Int64, mtimeSeconds: Int64, mtimeNanoseconds: Int64
+    }
+    private let entries = Mutex<[String: (identity: Identity, plan: LaunchPlan)]>([:])
+
+    public init() {}
+
+    func plan(_ path: String) -> LaunchPlan? {
+        guard let st = try? Sys.stat(path) else { return nil }
+        let identity = Identity(device: st.device, inode: st.inode, size: st.size, mtimeSeconds: st.mtimeSeconds, mtimeNanoseconds: st.mtimeNanoseconds)
+        if let entry = entries.withLock({ $0[path] }), entry.identity == identity { return entry.plan }
+        guard let plan = Observer.plan(path) else { return nil }
+        entries.withLock { $0[path] = (identity, plan) }
+        return plan
+    }
+
+    /// Forgets the plans of pods that are gone.
+    func keep(_ paths: Set<String>) {
+        entries.withLock { entries in entries = entries.filter { paths.contains($0.key) } }
     }
 }
 
