@@ -107,7 +107,12 @@ public struct Node: Sendable {
     /// The value under a string key of a mapping (first match), or nil.
     public subscript(key: String) -> Node? {
         guard case .mapping(let pairs) = content else { return nil }
-        return pairs.first { $0.key.scalar?.value == key }?.value
+        // Matched in place: `pair.key.scalar` made a copy of each key (a retain and a
+        // release) for every lookup, and the decoder looks up every field it reads.
+        for pair in pairs {
+            if case .scalar(let s) = pair.key.content, s.value == key { return pair.value }
+        }
+        return nil
     }
 
     /// A word for error messages: "a mapping", "a list", "a string", "a number", ...
