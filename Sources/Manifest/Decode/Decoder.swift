@@ -182,7 +182,9 @@ struct Decoder {
         return out
     }
 
-    mutating func quantity(_ node: Node, path: KeyPath) -> Quantity? {
+    /// `path` is made only for an error (most quantities are valid, and a resource name's
+    /// path took more time than parsing the quantity).
+    mutating func quantity(_ node: Node, path: @autoclosure () -> KeyPath) -> Quantity? {
         guard var text = node.scalar?.value else { return nil }
         // A plain number is resolved as kubectl resolves it before it becomes a quantity:
         // `cpu: 010` is octal 8, `1_000` is 1000; quoted, "010" is ten.
@@ -190,7 +192,7 @@ struct Decoder {
         do {
             return try Quantity(parsing: text)
         } catch {
-            self.error(node, path, "invalid quantity \"\(text)\": \(error.reason)")
+            self.error(node, path(), "invalid quantity \"\(text)\": \(error.reason)")
             return nil
         }
     }
@@ -332,11 +334,11 @@ struct Decoder {
         return s
     }
 
-    mutating func base64(_ node: Node, path: KeyPath) -> [UInt8]? {
+    mutating func base64(_ node: Node, path: @autoclosure () -> KeyPath) -> [UInt8]? {
         guard let text = node.scalar?.value else { return nil }
         guard let bytes = Base64.decode(text) else {
             // Never echo the value: it may be a secret.
-            error(node, path, "not valid base64")
+            error(node, path(), "not valid base64")
             return nil
         }
         return bytes
