@@ -251,6 +251,7 @@ struct Composer {
 
     /// `consuming`: the node is moved into its parent, not copied and then destroyed (a
     /// node's copy retains its payload and tag; this ran for every node).
+    @inline(__always)
     mutating func add(_ node: consuming Node, anchor: String?) throws(YAMLError) {
         if let anchor { anchors[anchor] = copy node }
         guard !stack.isEmpty else {
@@ -267,12 +268,16 @@ struct Composer {
         // Most mappings are small: comparing keys pairwise beats hashing them.
         if pairs.count <= 12 {
             var simple = true
-            for (i, pair) in pairs.enumerated() {
-                guard let key = pair.key.scalar else { continue }
-                if key.value.utf8.first == UInt8(ascii: "<") && isMergeKey(pair.key) { simple = false; break }
-                for earlier in pairs[..<i] where earlier.key.scalar?.value == key.value {
+            // By index and pattern, not `pair.key.scalar`: that made an Optional copy of
+            // each key, a retain and a release, on every one of the n^2/2 comparisons.
+            for i in pairs.indices {
+                guard case .scalar(let key) = pairs[i].key.content else { continue }
+                if key.value.utf8.first == UInt8(ascii: "<") && isMergeKey(pairs[i].key) { simple = false; break }
+                for j in 0..<i {
+                    guard case .scalar(let other) = pairs[j].key.content, other.value == key.value else { continue }
+                    let earlier = pairs[j]
                     throw YAMLError(
-                        .duplicateKey(key: key.value, previous: earlier.key.mark), mark: pair.key.mark,
+                        .duplicateKey(key: key.value, previous: earlier.key.mark), mark: pairs[i].key.mark,
                         message: "duplicate key \"\(key.value)\" (first defined at \(earlier.key.mark))")
                 }
             }
