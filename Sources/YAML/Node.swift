@@ -109,10 +109,12 @@ public struct Node: Sendable {
         guard case .mapping(let pairs) = content else { return nil }
         // Matched in place: `pair.key.scalar` made a copy of each key (a retain and a
         // release) for every lookup, and the decoder looks up every field it reads.
-        for pair in pairs {
-            if case .scalar(let s) = pair.key.content, s.value == key { return pair.value }
+        return pairs.withUnsafeBufferPointer { buffer -> Node? in
+            for i in buffer.indices {
+                if case .scalar(let s) = buffer[i].key.content, s.value == key { return buffer[i].value }
+            }
+            return nil
         }
-        return nil
     }
 
     /// A word for error messages: "a mapping", "a list", "a string", "a number", ...
