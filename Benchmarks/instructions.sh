@@ -33,6 +33,8 @@ trap 'rm -rf "$work"' EXIT
 cp "$bin" "$work/manifest-bench"
 strip --strip-debug "$work/manifest-bench"
 python="$(python3 -c 'import sys; print(sys.executable)')"
+# The floor, as run.sh builds it: libyaml's events and nothing else.
+cc -O2 -o "$work/libyaml_events" "$here/libyaml_events.c" $(pkg-config --cflags --libs yaml-0.1)
 
 count() {  # count OUTFILE COMMAND... -> prints the instruction total
     valgrind --tool=callgrind --callgrind-out-file="$1" "${@:2}" >/dev/null 2>"$1.log"
@@ -42,12 +44,14 @@ count() {  # count OUTFILE COMMAND... -> prints the instruction total
 bytes="$(find "$corpus" -maxdepth 1 -type f ! -name '.*' -printf '%s\n' | awk '{s += $1} END {print s}')"
 echo "Corpus: $corpus ($bytes bytes); $passes passes; callgrind instruction counts."
 echo
-echo "| measurement | instructions per byte | ratio vs podrec YAML (its instructions / these; >1 = fewer) |"
+echo "| measurement | instructions per byte | libyaml events' instructions / these (1 = the floor) |"
 echo "|---|---:|---:|"
 base=""
-for key in podrec-yaml podrec-full yams-compose yams-compose-utf8 pyyaml-csafe-compose; do
+for key in libyaml-events podrec-yaml podrec-full yams-compose yams-compose-utf8 pyyaml-csafe-compose; do
     if [ "$key" = pyyaml-csafe-compose ]; then
         cmd=("$python" "$here/pyyaml_bench.py" --corpus "$corpus")
+    elif [ "$key" = libyaml-events ]; then
+        cmd=("$work/libyaml_events" --corpus "$corpus")
     else
         cmd=("$work/manifest-bench" --corpus "$corpus" --only "$key")
     fi

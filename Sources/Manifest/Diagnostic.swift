@@ -54,8 +54,28 @@ struct KeyPath: Sendable, Hashable, CustomStringConvertible {
 
     /// A map key that is not a plain identifier is quoted, as kubectl prints it.
     func mapKey(_ key: String) -> KeyPath {
-        let plain = !key.isEmpty && key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+        let plain = !key.isEmpty && Self.isPlainKey(key)
         return plain ? appending(key) : KeyPath(text + "[\"\(key)\"]")
+    }
+
+    /// Letters (Unicode's Alphabetic), digits, `_` and `-`. ASCII is tested by bytes: the
+    /// Unicode property lookup cost ~300 instructions a character, for every resource name
+    /// and label key. In ASCII, Alphabetic is exactly A-Z and a-z.
+    static func isPlainKey(_ key: String) -> Bool {
+        var ascii = true
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "_"), UInt8(ascii: "-"):
+                continue
+            case 0x80...:
+                ascii = false
+            default:
+                return false  // an ASCII byte outside the set is a character outside it
+            }
+        }
+        if ascii { return true }
+        return key.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
     }
 
     var description: String { text }

@@ -107,7 +107,14 @@ public struct Node: Sendable {
     /// The value under a string key of a mapping (first match), or nil.
     public subscript(key: String) -> Node? {
         guard case .mapping(let pairs) = content else { return nil }
-        return pairs.first { $0.key.scalar?.value == key }?.value
+        // Matched in place: `pair.key.scalar` made a copy of each key (a retain and a
+        // release) for every lookup, and the decoder looks up every field it reads.
+        return pairs.withUnsafeBufferPointer { buffer -> Node? in
+            for i in buffer.indices {
+                if case .scalar(let s) = buffer[i].key.content, s.value == key { return buffer[i].value }
+            }
+            return nil
+        }
     }
 
     /// A word for error messages: "a mapping", "a list", "a string", "a number", ...

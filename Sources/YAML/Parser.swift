@@ -149,15 +149,10 @@ struct Composer {
         case sequence, mapping
     }
 
-    /// An open collection. Items and pairs are stored fields, not enum payloads, so that
-    /// `stack[top].items.append` mutates in place: taking an array out of an enum to append
-    /// to it copies the whole array while the enum still holds it (always so at -Onone),
-    /// which made wide documents quadratic.
+    /// An open collection. Its children are not here but in `children`, from `start` on.
     struct Frame {
         var kind: Kind
-        var items: [Node] = []
-        var pairs: [Pair] = []
-        var pendingKey: Node? = nil
+        var start = 0
         var tag: String?
         var anchor: String?
         var mark: Mark
@@ -166,6 +161,10 @@ struct Composer {
     let limits: Limits
     var documents: [Document] = []
     var stack: [Frame] = []
+    /// The children of every open collection, innermost last (a mapping's as key, value,
+    /// key, ...), in one buffer for the whole stream. Each collection used to grow arrays
+    /// of its own (1, 2, 4, 8, ... elements: several allocations and copies each).
+    let children = NodeStack()
     var anchors: [String: Node] = [:]
     var root: Node?
     var documentMark = Mark(line: 1, column: 1)
@@ -200,18 +199,18 @@ struct Composer {
             try add(node, anchor: string(s.anchor))
         case YAML_SEQUENCE_START_EVENT:
             let s = event.data.sequence_start
-            try push(Frame(kind: .sequence, tag: string(s.tag), anchor: string(s.anchor), mark: mark))
+            try push(Frame(kind: .sequence, start: children.count, tag: string(s.tag), anchor: string(s.anchor), mark: mark))
         case YAML_MAPPING_START_EVENT:
             let m = event.data.mapping_start
-            try push(Frame(kind: .mapping, tag: string(m.tag), anchor: string(m.anchor), mark: mark))
+            try push(Frame(kind: .mapping, start: children.count, tag: string(m.tag), anchor: string(m.anchor), mark: mark))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
             let node: Node
             switch frame.kind {
             case .sequence:
-                node = Node(.sequence(frame.items), tag: frame.tag, mark: frame.mark)
+                node = Node(.sequence(children.popItems(from: frame.start)), tag: frame.tag, mark: frame.mark)
             case .mapping:
-                node = Node(.mapping(try Composer.mergeAndCheck(frame.pairs)), tag: frame.tag, mark: frame.mark)
+                node = Node(.mapping(try Composer.mergeAndCheck(children.popPairs(from: frame.start))), tag: frame.tag, mark: frame.mark)
             }
             try add(node, anchor: frame.anchor)
         case YAML_ALIAS_EVENT:
@@ -250,25 +249,16 @@ struct Composer {
         }
     }
 
-    mutating func add(_ node: Node, anchor: String?) throws(YAMLError) {
-        if let anchor { anchors[anchor] = node }
+    /// `consuming`: the node is moved into its parent, not copied and then destroyed (a
+    /// node's copy retains its payload and tag; this ran for every node).
+    @inline(__always)
+    mutating func add(_ node: consuming Node, anchor: String?) throws(YAMLError) {
+        if let anchor { anchors[anchor] = copy node }
         guard !stack.isEmpty else {
             root = node
             return
         }
-        // Mutate in place (see `Frame`), so appends stay O(1).
-        let top = stack.count - 1
-        switch stack[top].kind {
-        case .sequence:
-            stack[top].items.append(node)
-        case .mapping:
-            if let key = stack[top].pendingKey {
-                stack[top].pendingKey = nil
-                stack[top].pairs.append(Pair(key: key, value: node))
-            } else {
-                stack[top].pendingKey = node
-            }
-        }
+        children.push(node)
     }
 
     /// Applies `<<` merge keys (https://yaml.org/type/merge.html) and rejects duplicate
@@ -278,12 +268,16 @@ struct Composer {
         // Most mappings are small: comparing keys pairwise beats hashing them.
         if pairs.count <= 12 {
             var simple = true
-            for (i, pair) in pairs.enumerated() {
-                guard let key = pair.key.scalar else { continue }
-                if key.value.utf8.first == UInt8(ascii: "<") && isMergeKey(pair.key) { simple = false; break }
-                for earlier in pairs[..<i] where earlier.key.scalar?.value == key.value {
+            // By index and pattern, not `pair.key.scalar`: that made an Optional copy of
+            // each key, a retain and a release, on every one of the n^2/2 comparisons.
+            for i in pairs.indices {
+                guard case .scalar(let key) = pairs[i].key.content else { continue }
+                if key.value.utf8.first == UInt8(ascii: "<") && isMergeKey(pairs[i].key) { simple = false; break }
+                for j in 0..<i {
+                    guard case .scalar(let other) = pairs[j].key.content, other.value == key.value else { continue }
+                    let earlier = pairs[j]
                     throw YAMLError(
-                        .duplicateKey(key: key.value, previous: earlier.key.mark), mark: pair.key.mark,
+                        .duplicateKey(key: key.value, previous: earlier.key.mark), mark: pairs[i].key.mark,
                         message: "duplicate key \"\(key.value)\" (first defined at \(earlier.key.mark))")
                 }
             }
@@ -338,6 +332,71 @@ struct Composer {
         guard let s = node.scalar else { return false }
         if node.tag == "tag:yaml.org,2002:merge" { return true }
         return node.tag == nil && s.style == .plain && s.value == "<<"
+    }
+}
+
+/// A stack of nodes in one growing buffer, whose tops are moved out into exact-size arrays:
+/// a finished collection costs one allocation and no reference counting for its children
+/// (an `Array` slice copy would retain each child, and removing them release it again).
+final class NodeStack {
+    private var base: UnsafeMutablePointer<Node>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init() {
+        capacity = 64
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        // An error leaves open collections behind.
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    func push(_ node: consuming Node) {
+        if count == capacity {
+            let bigger = UnsafeMutablePointer<Node>.allocate(capacity: capacity * 2)
+            bigger.moveInitialize(from: base, count: count)
+            base.deallocate()
+            base = bigger
+            capacity *= 2
+        }
+        (base + count).initialize(to: node)
+        count += 1
+    }
+
+    /// The nodes from `start` on, moved into an array, in order.
+    func popItems(from start: Int) -> [Node] {
+        let n = count - start
+        guard n > 0 else { return [] }
+        let items = [Node](unsafeUninitializedCapacity: n) { buffer, initialized in
+            buffer.baseAddress!.moveInitialize(from: base + start, count: n)
+            initialized = n
+        }
+        count = start
+        return items
+    }
+
+    /// The nodes from `start` on as key, value pairs, moved into an array, in order. libyaml
+    /// gives every key a value; an odd node out (never seen) is dropped, as the old
+    /// composer's pending key was.
+    func popPairs(from start: Int) -> [Pair] {
+        let n = (count - start) / 2
+        if (count - start) % 2 == 1 { (base + count - 1).deinitialize(count: 1) }
+        guard n > 0 else {
+            count = start
+            return []
+        }
+        let pairs = [Pair](unsafeUninitializedCapacity: n) { buffer, initialized in
+            for i in 0..<n {
+                let key = base + start + 2 * i
+                (buffer.baseAddress! + i).initialize(to: Pair(key: key.move(), value: (key + 1).move()))
+            }
+            initialized = n
+        }
+        count = start
+        return pairs
     }
 }
 

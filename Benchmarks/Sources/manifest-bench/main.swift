@@ -6,10 +6,13 @@
 // A B C, ...) so that slow drift of the machine spreads over all of them alike.
 //
 //   manifest-bench [--corpus DIR] [--json] [--seconds S] [--repetitions N]
-//                  [--only KEY] [--passes N]
+//                  [--only KEY] [--passes N] [--dump]
 //
 // MB is 10^6 bytes. --only KEY --passes N runs one measurement a fixed number of passes,
 // untimed and without calibration, for a profiler (valgrind --tool=callgrind, perf record).
+// --dump prints what podrec made of each file instead (every node with its tag, mark,
+// count and height; every diagnostic; every accepted object in full): two builds' dumps
+// are identical when a speed change kept every answer and every position.
 
 import Foundation
 import Manifest
@@ -26,6 +29,7 @@ struct Options {
     var repetitions = 7
     var only: String?
     var passes: Int?
+    var dump = false
 }
 
 func usage() -> Never {
@@ -63,6 +67,7 @@ func parseOptions() -> Options {
         case "--repetitions": options.repetitions = Int(value(arg)) ?? { usage() }()
         case "--only": options.only = value(arg)
         case "--passes": options.passes = Int(value(arg)) ?? { usage() }()
+        case "--dump": options.dump = true
         case "-h", "--help": usage()
         default:
             FileHandle.standardError.write(Data("manifest-bench: unknown argument \(arg)\n".utf8))
@@ -232,6 +237,47 @@ guard !corpus.isEmpty else {
     exit(1)
 }
 let corpusBytes = corpus.reduce(0) { $0 + $1.bytes.count }
+
+// MARK: - Dump
+
+func dumpNode(_ node: YAML.Node, _ indent: String, into out: inout String) {
+    out += indent + "\(node.mark) tag=\(node.tag ?? "-") count=\(node.count) height=\(node.height) "
+    switch node.content {
+    case .scalar(let s):
+        out += "scalar \(s.style) \(String(reflecting: s.value))\n"
+    case .sequence(let items):
+        out += "sequence \(items.count)\n"
+        for item in items { dumpNode(item, indent + "  ", into: &out) }
+    case .mapping(let pairs):
+        out += "mapping \(pairs.count)\n"
+        for pair in pairs {
+            dumpNode(pair.key, indent + "  ? ", into: &out)
+            dumpNode(pair.value, indent + "  : ", into: &out)
+        }
+    }
+}
+
+if options.dump {
+    for file in corpus {
+        var out = "== \(file.name)\n"
+        do {
+            for document in try YAMLParser.parse(file.bytes, file: file.name) {
+                out += "document \(document.mark) \(document.file)\n"
+                dumpNode(document.root, "", into: &out)
+            }
+        } catch {
+            out += "YAMLError \(error.kind) \(error)\n"
+        }
+        let set = ManifestLoader.load([ManifestFile(name: file.name, bytes: file.bytes)])
+        for d in set.diagnostics { out += "diagnostic \(d)\n" }
+        out += "invalid \(set.invalidFiles.sorted())\n"
+        for p in set.pods { dump(p, to: &out) }
+        for key in set.configMaps.keys.sorted() { dump(set.configMaps[key]!, to: &out) }
+        for key in set.secrets.keys.sorted() { dump(set.secrets[key]!, to: &out) }
+        print(out, terminator: "")
+    }
+    exit(0)
+}
 var workloads = makeWorkloads(corpus)
 if let only = options.only {
     workloads = workloads.filter { $0.key == only }

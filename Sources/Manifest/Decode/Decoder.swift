@@ -74,7 +74,7 @@ struct Decoder {
         s.os = n["os"]?["name"]?.string
         s.hostUsers = n["hostUsers"]?.bool
         s.imagePullSecrets = list(n["imagePullSecrets"]) { _, r, _ in r["name"]?.string ?? "" }
-        s.ignored = ignoredFields(n, type: "PodSpec")
+        s.ignored = ignoredFields(n, type: Self.podSpecType)
         return s
     }
 
@@ -140,7 +140,7 @@ struct Decoder {
         c.tty = n["tty"]?.bool ?? false
         c.stdin = n["stdin"]?.bool ?? false
         c.stdinOnce = n["stdinOnce"]?.bool ?? false
-        c.ignored = ignoredFields(n, type: "Container")
+        c.ignored = ignoredFields(n, type: Self.containerType)
         return c
     }
 
@@ -182,7 +182,9 @@ struct Decoder {
         return out
     }
 
-    mutating func quantity(_ node: Node, path: KeyPath) -> Quantity? {
+    /// `path` is made only for an error (most quantities are valid, and a resource name's
+    /// path took more time than parsing the quantity).
+    mutating func quantity(_ node: Node, path: @autoclosure () -> KeyPath) -> Quantity? {
         guard var text = node.scalar?.value else { return nil }
         // A plain number is resolved as kubectl resolves it before it becomes a quantity:
         // `cpu: 010` is octal 8, `1_000` is 1000; quoted, "010" is ten.
@@ -190,7 +192,7 @@ struct Decoder {
         do {
             return try Quantity(parsing: text)
         } catch {
-            self.error(node, path, "invalid quantity \"\(text)\": \(error.reason)")
+            self.error(node, path(), "invalid quantity \"\(text)\": \(error.reason)")
             return nil
         }
     }
@@ -332,17 +334,20 @@ struct Decoder {
         return s
     }
 
-    mutating func base64(_ node: Node, path: KeyPath) -> [UInt8]? {
+    mutating func base64(_ node: Node, path: @autoclosure () -> KeyPath) -> [UInt8]? {
         guard let text = node.scalar?.value else { return nil }
         guard let bytes = Base64.decode(text) else {
             // Never echo the value: it may be a secret.
-            error(node, path, "not valid base64")
+            error(node, path(), "not valid base64")
             return nil
         }
         return bytes
     }
 
     // MARK: Helpers
+
+    static let podSpecType = UpstreamSchema.shared["PodSpec"]!
+    static let containerType = UpstreamSchema.shared["Container"]!
 
     mutating func list<T>(_ node: Node?, _ body: (inout Decoder, Node, Int) -> T) -> [T] {
         guard let items = node?.sequence else { return [] }
@@ -353,11 +358,17 @@ struct Decoder {
     }
 
     /// The fields of `node` that `FieldClasses` marks ignored, as written.
-    func ignoredFields(_ node: Node, type: String) -> [String: JSONValue] {
+    ///
+    /// The class comes from the schema's field, where `UpstreamSchema` stored
+    /// `FieldClasses.classOf` once: asking `classOf` here built `"Container." + key` (an
+    /// allocation) and hashed it for every field of every container. Every entry of the
+    /// table names a field of the schema (FieldClassTests), so a key that is not a field
+    /// has no class either way.
+    func ignoredFields(_ node: Node, type: UpstreamSchema.TypeDef) -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
         for pair in node.mapping ?? [] {
             guard let key = pair.key.scalar?.value, !pair.value.isEmptyValue,
-                case .ignored = FieldClasses.classOf(type: type, field: key)
+                case .ignored = type.field(key)?.fieldClass
             else { continue }
             out[key] = pair.value.json(.kubectl)
         }

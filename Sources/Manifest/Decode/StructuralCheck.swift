@@ -8,6 +8,31 @@ struct StructuralCheck {
     let file: String
     var diagnostics: [Diagnostic] = []
 
+    /// Where the walk is: the path it started at and the steps taken from there. The text
+    /// (`spec.containers[0].image`) is made only for a finding, through `path`: making it
+    /// for every node was a third of the check's time, and a valid file has no findings.
+    var base = KeyPath()
+    var steps: [Step] = []
+
+    enum Step {
+        case field(String)
+        case index(Int)
+        case mapKey(String)
+    }
+
+    /// The key path of the node being checked, built as the walk used to build it.
+    var path: KeyPath {
+        var p = base
+        for step in steps {
+            switch step {
+            case .field(let key): p = p.appending(key)
+            case .index(let i): p = p.index(i)
+            case .mapKey(let key): p = p.mapKey(key)
+            }
+        }
+        return p
+    }
+
     init(schema: UpstreamSchema = .shared, file: String) {
         self.schema = schema
         self.file = file
@@ -24,6 +49,13 @@ struct StructuralCheck {
     /// `inherited` is the class of the nearest enclosing classified field: inside an
     /// ignored field nothing warns again, but the structure is still checked.
     mutating func check(_ node: Node, type id: Int, path: KeyPath, inherited: FieldClass = .honoured) {
+        base = path
+        steps.removeAll(keepingCapacity: true)
+        visit(node, type: id, inherited: inherited)
+    }
+
+    /// Checks `node` at `path` (`base` and `steps`); pushes a step for each child it visits.
+    mutating func visit(_ node: Node, type id: Int, inherited: FieldClass) {
         let type = schema[id]
         if node.isNull {
             if !type.nullable { error(node.mark, path, "expected \(Self.describe(type.kind)), found null") }
@@ -36,14 +68,13 @@ struct StructuralCheck {
             }
             var present = type.hasRequiredFields ? [Bool](repeating: false, count: fields.count) : []
             for pair in pairs {
-                guard let key = stringKey(pair.key, path: path) else { continue }
-                let fieldPath = path.appending(key)
+                guard let key = stringKey(pair.key) else { continue }
                 guard let index = type.fieldIndex[key] else {
                     if let name = type.name, let why = Self.newerRefused[name + "." + key] {
-                        error(pair.key.mark, fieldPath, "a field newer than Kubernetes \(FieldClasses.kubernetesVersion), refused: " + why)
+                        error(pair.key.mark, path.appending(key), "a field newer than Kubernetes \(FieldClasses.kubernetesVersion), refused: " + why)
                         continue
                     }
-                    error(pair.key.mark, fieldPath, "unknown field" + Self.suggestion(for: key, among: fields.map(\.name)))
+                    error(pair.key.mark, path.appending(key), "unknown field" + Self.suggestion(for: key, among: fields.map(\.name)))
                     continue
                 }
                 let field = fields[index]
@@ -54,13 +85,15 @@ struct StructuralCheck {
                     if !pair.value.isEmptyValue {
                         switch own {
                         case .honoured: break
-                        case .ignored(let reason): warning(pair.key.mark, fieldPath, "ignored: \(reason)")
-                        case .refused(let reason): error(pair.key.mark, fieldPath, reason)
+                        case .ignored(let reason): warning(pair.key.mark, path.appending(key), "ignored: \(reason)")
+                        case .refused(let reason): error(pair.key.mark, path.appending(key), reason)
                         }
                     }
                 }
                 if case .refused = cls { continue }
-                check(pair.value, type: field.type, path: fieldPath, inherited: cls)
+                steps.append(.field(key))
+                visit(pair.value, type: field.type, inherited: cls)
+                steps.removeLast()
             }
             for (i, field) in fields.enumerated() where field.required && !present[i] {
                 error(node.mark, path.appending(field.name), "required field is missing")
@@ -78,23 +111,26 @@ struct StructuralCheck {
                 return error(node.mark, path, "expected a mapping, found \(node.kindDescription)")
             }
             for pair in pairs {
-                guard let key = stringKey(pair.key, path: path) else { continue }
-                let entryPath = path.mapKey(key)
-                check(pair.value, type: values, path: entryPath, inherited: inherited)
+                guard let key = stringKey(pair.key) else { continue }
+                steps.append(.mapKey(key))
+                visit(pair.value, type: values, inherited: inherited)
+                steps.removeLast()
             }
         case .array(let items):
             guard let elements = node.sequence else {
                 return error(node.mark, path, "expected a list, found \(node.kindDescription)")
             }
             for (i, element) in elements.enumerated() {
-                check(element, type: items, path: path.index(i), inherited: inherited)
+                steps.append(.index(i))
+                visit(element, type: items, inherited: inherited)
+                steps.removeLast()
             }
         case .anyObject:
             if node.mapping == nil { error(node.mark, path, "expected a mapping, found \(node.kindDescription)") }
         case .string, .dateTime, .base64:
-            expectString(node, path)
+            expectString(node)
         case .enumeration(let values):
-            if expectString(node, path), let v = node.scalar?.value, !values.contains(v) {
+            if expectString(node), let v = node.scalar?.value, !values.contains(v) {
                 error(node.mark, path, "must be " + values.map { "\"\($0)\"" }.joined(separator: " or ") + ", found \"\(v)\"")
             }
         case .int32, .int64:
@@ -147,7 +183,7 @@ struct StructuralCheck {
     ]
 
     @discardableResult
-    mutating func expectString(_ node: Node, _ path: KeyPath) -> Bool {
+    mutating func expectString(_ node: Node) -> Bool {
         switch node.resolved(.kubectl) {
         case .string: return true
         default:
@@ -165,7 +201,7 @@ struct StructuralCheck {
         return " (\"\(s.value)\"); remove the quotes"
     }
 
-    mutating func stringKey(_ key: Node, path: KeyPath) -> String? {
+    mutating func stringKey(_ key: Node) -> String? {
         guard let s = key.scalar else {
             error(key.mark, path, "a key must be a string, found \(key.kindDescription)")
             return nil
@@ -305,7 +341,10 @@ extension Node {
     var isNull: Bool {
         guard let s = scalar, tag == nil || tag == "tag:yaml.org,2002:null" else { return false }
         if tag != nil { return true }
-        return s.style == .plain && (s.value.isEmpty || s.value == "~" || s.value == "null" || s.value == "Null" || s.value == "NULL")
+        // The byte count first: this runs for every node, and the words are ASCII, which
+        // nothing else is canonically equivalent to, so a longer value is none of them.
+        guard s.style == .plain, s.value.utf8.count <= 4 else { return false }
+        return s.value.isEmpty || s.value == "~" || s.value == "null" || s.value == "Null" || s.value == "NULL"
     }
 
     /// null, `{}` or `[]`: nothing to warn about even on an ignored field.

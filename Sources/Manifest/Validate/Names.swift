@@ -2,13 +2,15 @@
 /// that return the reason a name is bad, or nil.
 enum Names {
     static func isAlnum(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+    static func isAlnum(_ c: UInt8) -> Bool { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) }
 
     /// RFC 1123 label: lowercase alphanumerics and '-', starting and ending alphanumeric.
     static func dns1123Label(_ s: String) -> String? {
         if s.isEmpty { return "must not be empty" }
         if s.utf8.count > 63 { return "must be no more than 63 characters" }
-        let u = Array(s.unicodeScalars)
-        guard u.allSatisfy({ isAlnum($0) || $0 == "-" }), isAlnum(u.first!), isAlnum(u.last!) else {
+        // By bytes (no array of scalars): a non-ASCII scalar fails as any of its bytes does.
+        let u = s.utf8
+        guard u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") }), isAlnum(u.first!), isAlnum(u.last!) else {
             return "must be a lowercase RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (\"my-name\")"
         }
         return nil
@@ -18,8 +20,11 @@ enum Names {
     static func dns1123Subdomain(_ s: String) -> String? {
         if s.isEmpty { return "must not be empty" }
         if s.utf8.count > 253 { return "must be no more than 253 characters" }
-        for label in s.split(separator: ".", omittingEmptySubsequences: false) {
-            if dns1123Label(String(label)) != nil {
+        // Labels split by bytes, not characters: a `.` that a combining mark joins to would
+        // not split a character, but either way that label holds a non-ASCII scalar and fails.
+        for label in s.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+            if label.isEmpty || label.count > 63 || !label.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
+                || !isAlnum(label.first!) || !isAlnum(label.last!) {
                 return "must be a lowercase RFC 1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (\"example.com\")"
             }
         }

@@ -404,19 +404,20 @@ struct PodValidation {
     mutating func validateResources(_ r: ResourceRequirements, path: String) {
         for (section, values) in [("requests", r.requests), ("limits", r.limits)] {
             for (name, q) in values {
-                let rp = KeyPath(path).appending(section).mapKey(name).description
+                // The path only for a finding: most resources have none.
+                func rp() -> String { KeyPath(path).appending(section).mapKey(name).description }
                 switch name {
                 case "cpu", "memory":
-                    if q.isNegative { error(rp, "must not be negative") }
-                    if name == "cpu", q.milliValue == nil { error(rp, "\(q.text) of CPU is too large to represent in millicores") }
-                    if name == "memory", q.value == nil { error(rp, "\(q.text) of memory is too large to represent in bytes") }
+                    if q.isNegative { error(rp(), "must not be negative") }
+                    if name == "cpu", q.milliValue == nil { error(rp(), "\(q.text) of CPU is too large to represent in millicores") }
+                    if name == "memory", q.value == nil { error(rp(), "\(q.text) of memory is too large to represent in bytes") }
                 case "ephemeral-storage":
-                    warning(rp, "ignored: ephemeral-storage is not enforced yet", atKey: true)
+                    warning(rp(), "ignored: ephemeral-storage is not enforced yet", atKey: true)
                 default:
                     if name.hasPrefix("hugepages-") {
-                        error(rp, "hugepages are not supported yet", atKey: true)
+                        error(rp(), "hugepages are not supported yet", atKey: true)
                     } else {
-                        error(rp, "unsupported resource \"\(name)\"; podrec honours cpu and memory (extended resources need a device plugin)", atKey: true)
+                        error(rp(), "unsupported resource \"\(name)\"; podrec honours cpu and memory (extended resources need a device plugin)", atKey: true)
                     }
                 }
             }
@@ -458,7 +459,19 @@ struct PodValidation {
     }
 
     static func cleanPath(_ p: String) -> String {
-        "/" + p.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        let bytes = p.utf8
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            // The same steps over the bytes (in ASCII, `/` and `.` are characters of their
+            // own): splitting by characters cost ~11,000 instructions a mount.
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + 1)
+            for part in bytes.split(separator: UInt8(ascii: "/")) where !part.elementsEqual(CollectionOfOne(UInt8(ascii: "."))) {
+                out.append(UInt8(ascii: "/"))
+                out.append(contentsOf: part)
+            }
+            return out.isEmpty ? "/" : String(decoding: out, as: UTF8.self)
+        }
+        return "/" + p.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
     }
 }
 
