@@ -103,8 +103,8 @@ struct RootOptions: ParsableArguments {
 
 extension Reconciler {
     /// `observe`, failing as one clear line.
-    func observed(scope: Set<PodKey>? = nil) throws -> Observed {
-        do { return try observe(scope: scope) } catch { throw CLIError(error.description) }
+    func observed(scope: Set<PodKey>? = nil, cgroups: Bool = true) throws -> Observed {
+        do { return try observe(scope: scope, cgroups: cgroups) } catch { throw CLIError(error.description) }
     }
 
     /// `glance`, failing as one clear line.

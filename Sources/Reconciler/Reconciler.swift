@@ -347,9 +347,10 @@ public struct Reconciler: Sendable {
     }
 
     /// The host as it is now, without the lock (`get`, `describe`, `logs`, `exec`, `apply
-    /// --wait`); with `scope`, only those pods and no leftovers.
-    public func observe(scope: Set<PodKey>? = nil) throws(ReconcileError) -> Observed {
-        let observer = Observer(roots: roots, driver: driver)
+    /// --wait`); with `scope`, only those pods and no leftovers; without `cgroups`, nothing
+    /// of cgroupfs and no leftovers (`Observer.readsCgroups`).
+    public func observe(scope: Set<PodKey>? = nil, cgroups: Bool = true) throws(ReconcileError) -> Observed {
+        let observer = Observer(roots: roots, driver: driver, readsCgroups: cgroups)
         do { return try observer.observation(scope: scope).observed } catch { throw ReconcileError(description: error.description) }
     }
 

@@ -59,6 +59,17 @@ import KernelTestSupport
             "log": host.reading(cpuShares: nil, quota: nil, memory: .max, pids: .max),
         ])
         #expect(o.memoryUsage == ["": 90 * Self.mib, "app": 64 * Self.mib, "log": 3 * Self.mib])
+
+        // `get`'s observation: the same state and supervisor, nothing of cgroupfs, no strays.
+        try host.cgroup("podrec/default_gone_u9")
+        var light = try host.observer(processes: .always)
+        light.readsCgroups = false
+        let seen = try #require(try light.observe().pods[key])
+        #expect(seen.record == o.record && seen.plan == o.plan && seen.status == o.status && seen.supervisor == o.supervisor)
+        #expect(seen.cgroup == "podrec/default_web_u1")
+        #expect(!seen.cgroupExists && seen.limits.isEmpty && seen.memoryUsage.isEmpty && seen.processes.isEmpty)
+        #expect(try light.observe().strayCgroups.isEmpty)
+        #expect(try host.observer().observe().strayCgroups == ["default_gone_u9"])
     }
 
     /// A container of the plan whose cgroup is not made yet (an update that did not

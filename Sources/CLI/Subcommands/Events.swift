@@ -64,7 +64,7 @@ extension Podrec {
             let reconciler = try roots.reconciler()
             let only = pod.map(Delete.key)
             let changes = watch ? try StateChanges(stateRoot: reconciler.roots.stateRoot, events: true) : nil
-            let observed = try reconciler.observed(scope: only.map { [$0] })
+            let observed = try reconciler.observed(scope: only.map { [$0] }, cgroups: false)
             changes?.follow(observed)
             let rows = Self.rows(observed, reconciler.roots.stateRoot.events(), only: only)
             let now = WallClock.now()
@@ -84,7 +84,7 @@ extension Podrec {
             var widths = Get.widths([["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]] + rows.map { $0.cells(now: now) })
             while true {
                 do { try changes.wait() } catch { return }
-                guard let observed = try? reconciler.observed(scope: only.map { [$0] }) else { continue }
+                guard let observed = try? reconciler.observed(scope: only.map { [$0] }, cgroups: false) else { continue }
                 changes.follow(observed)
                 let now = WallClock.now()
                 for r in Self.rows(observed, reconciler.roots.stateRoot.events(), only: only) where shown[r.identity] != r {

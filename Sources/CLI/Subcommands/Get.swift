@@ -32,7 +32,7 @@ extension Podrec {
             if let output, !["wide", "json", "yaml"].contains(output) { throw CLIError("unknown output format \"\(output)\": wide, json or yaml") }
             let reconciler = try roots.reconciler()
             let changes = watch ? try StateChanges(stateRoot: reconciler.roots.stateRoot) : nil
-            let observed = try reconciler.observed()
+            let observed = try reconciler.observed(cgroups: false)
             changes?.follow(observed)
             let node = Sys.nodeAddress()
             let listed = observed.pods.keys.sorted().map { Self.listing(observed.pods[$0]!, now: WallClock.now(), node: node, wide: output == "wide") }
@@ -102,7 +102,7 @@ extension Podrec {
             }
             while true {
                 do { try changes.wait() } catch { return }
-                guard let observed = try? reconciler.observed() else { continue }
+                guard let observed = try? reconciler.observed(cgroups: false) else { continue }
                 changes.follow(observed)
                 let now = WallClock.now()
                 for key in observed.pods.keys.sorted() {

@@ -32,6 +32,9 @@ struct CgroupListing {
     /// Directory names (one path component each) under the parent.
     var names: Set<String> = []
 
+    /// None: for an observation that reads no cgroups.
+    init() {}
+
     init(driver: any CgroupDriver, parent: String) throws(ObserveError) {
         let dirs: [String]
         do { dirs = try driver.directories(parent) } catch { throw ObserveError(.cgroup(error)) }
