@@ -90,6 +90,20 @@ public struct CPUStat: Sendable, Hashable {
     }
 }
 
+/// What `top` and the watcher's metrics read of a cgroup: `CgroupDriver.cpuUsage`,
+/// `workingSet` and the memory limit at once. Nil where the file is absent (or the cgroup).
+public struct CgroupCounters: Sendable, Hashable {
+    public var cpuNanoseconds: Int64?
+    public var workingSet: Int64?
+    public var memoryLimit: CgroupLimit?
+
+    public init(cpuNanoseconds: Int64? = nil, workingSet: Int64? = nil, memoryLimit: CgroupLimit? = nil) {
+        self.cpuNanoseconds = cpuNanoseconds
+        self.workingSet = workingSet
+        self.memoryLimit = memoryLimit
+    }
+}
+
 /// What a cgroup uses now. Nil where the controller's file is absent.
 public struct CgroupUsage: Sendable, Hashable {
     /// v1 `memory.usage_in_bytes`, v2 `memory.current`.
@@ -232,10 +246,10 @@ public protocol CgroupDriver: Sendable {
     /// which the kernel can drop at once (v1 `memory.usage_in_bytes` − `total_inactive_file`,
     /// v2 `memory.current` − `inactive_file`), never below 0; nil when absent.
     func workingSet(_ path: String) throws(CgroupError) -> Int64?
-    /// The memory limit alone (`CgroupReading.memory`): one file, for the watcher's
-    /// metrics, where `limits` would read the four controllers' files of every container
-    /// at every scrape; nil when absent.
-    func memoryLimit(_ path: String) throws(CgroupError) -> CgroupLimit?
+    /// `cpuUsage`, `workingSet` and the memory limit (`CgroupReading.memory`), each file opened relative to its hierarchy's directory of the
+    /// cgroup: one path walk per hierarchy, not per file. The walks through cgroupfs were
+    /// most of a metrics scrape with 500 pods.
+    func counters(_ path: String) throws(CgroupError) -> CgroupCounters
 
     /// How a new process joins `path` at spawn.
     func joinTarget(_ path: String) throws(CgroupError) -> CgroupJoin

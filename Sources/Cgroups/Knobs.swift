@@ -62,6 +62,37 @@ enum Knobs {
         return .value(v)
     }
 
+    /// A directory fd for reading files below it (`readAt`); nil when it does not exist.
+    static func openDirectory(_ path: String) throws(CgroupError) -> Int32? {
+        try optional { () throws(CgroupError) in try k { try Sys.open(path, Sys.openPath | O_DIRECTORY) } }
+    }
+
+    /// The file `name` below `dirfd` (`dir` names it in errors), as `read` trims it; nil
+    /// when it does not exist.
+    static func readAt(_ dirfd: Int32, _ dir: String, _ name: String) throws(CgroupError) -> [UInt8]? {
+        try optional { () throws(CgroupError) in
+            let fd = try k { try Sys.openat(dirfd, name, O_RDONLY, describedAs: dir + "/" + name) }
+            defer { Sys.close(fd) }
+            return try k { try Sys.readAll(fd, path: dir + "/" + name) }
+        }
+    }
+
+    /// An integer file's bytes, as `readInt` reads its text.
+    static func parseInt(_ bytes: [UInt8], path: String) throws(CgroupError) -> Int64 {
+        let trimmed = bytes.last == UInt8(ascii: "\n") ? bytes.dropLast() : bytes[...]
+        guard let v = decimal(trimmed) else { throw .malformed(path: path, content: String(decoding: trimmed, as: UTF8.self)) }
+        return v
+    }
+
+    /// `CgroupDriver.workingSet` from the two files' bytes: usage less `inactiveKey`.
+    static func workingSet(usage: [UInt8]?, stat: [UInt8]?, inactiveKey: String, path: String) throws(CgroupError) -> Int64? {
+        guard let usage, let stat else { return nil }
+        let wanted = Array(inactiveKey.utf8)
+        var inactive: Int64 = 0
+        forEachKeyed(stat) { name, value in if name.elementsEqual(wanted) { inactive = value } }
+        return max(0, try parseInt(usage, path: path) - inactive)
+    }
+
     /// Files of "key value" lines: cpu.stat, memory.events, memory.oom_control, pids.events.
     static func readKeyed(_ path: String) throws(CgroupError) -> [String: Int64] {
         parseKeyed(try k { try Sys.readFile(path) })

@@ -291,9 +291,23 @@ public struct V1Driver: CgroupDriver {
         return max(0, usage - (inactive ?? 0))
     }
 
-    public func memoryLimit(_ path: String) throws(CgroupError) -> CgroupLimit? {
+    public func counters(_ path: String) throws(CgroupError) -> CgroupCounters {
         _ = try CgroupPaths.validate(path)
-        return try Knobs.optional { () throws(CgroupError) in try readMemoryLimit(try knob("memory", path, "memory.limit_in_bytes")) }
+        var c = CgroupCounters()
+        if let dir = directory("memory", path), let fd = try Knobs.openDirectory(dir) {
+            defer { Sys.close(fd) }
+            c.workingSet = try Knobs.workingSet(usage: try Knobs.readAt(fd, dir, "memory.usage_in_bytes"), stat: try Knobs.readAt(fd, dir, "memory.stat"),
+                                                inactiveKey: "total_inactive_file", path: dir + "/memory.usage_in_bytes")
+            if let bytes = try Knobs.readAt(fd, dir, "memory.limit_in_bytes") {
+                let v = try Knobs.parseInt(bytes, path: dir + "/memory.limit_in_bytes")
+                c.memoryLimit = v < 0 || v >= Memory.v1Unlimited ? .max : .value(v)
+            }
+        }
+        if let dir = directory("cpuacct", path), let fd = try Knobs.openDirectory(dir) {
+            defer { Sys.close(fd) }
+            c.cpuNanoseconds = try Knobs.readAt(fd, dir, "cpuacct.usage").map { b throws(CgroupError) in try Knobs.parseInt(b, path: dir + "/cpuacct.usage") }
+        }
+        return c
     }
 
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {

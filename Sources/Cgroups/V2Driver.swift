@@ -224,9 +224,21 @@ public struct V2Driver: CgroupDriver {
         return max(0, usage - (inactive ?? 0))
     }
 
-    public func memoryLimit(_ path: String) throws(CgroupError) -> CgroupLimit? {
+    public func counters(_ path: String) throws(CgroupError) -> CgroupCounters {
         _ = try CgroupPaths.validate(path)
-        return try Knobs.optional { () throws(CgroupError) in try Knobs.readLimit(directory(path) + "/memory.max") }
+        let dir = directory(path)
+        guard let fd = try Knobs.openDirectory(dir) else { return CgroupCounters() }
+        defer { Sys.close(fd) }
+        var c = CgroupCounters()
+        if let stat = try Knobs.readAt(fd, dir, "cpu.stat") {
+            Knobs.forEachKeyed(stat) { name, value in if name.elementsEqual("usage_usec".utf8) { c.cpuNanoseconds = value * 1000 } }
+        }
+        c.workingSet = try Knobs.workingSet(usage: try Knobs.readAt(fd, dir, "memory.current"), stat: try Knobs.readAt(fd, dir, "memory.stat"),
+                                            inactiveKey: "inactive_file", path: dir + "/memory.current")
+        if let bytes = try Knobs.readAt(fd, dir, "memory.max") {
+            c.memoryLimit = bytes.starts(with: "max".utf8) ? .max : .value(try Knobs.parseInt(bytes, path: dir + "/memory.max"))
+        }
+        return c
     }
 
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {

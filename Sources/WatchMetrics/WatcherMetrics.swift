@@ -157,15 +157,16 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
                 }
                 for c in pod.plan.containers {
                     func series(_ metric: String) -> Series { Series(name: metric, namespace: namespace, pod: name, container: c.name) }
-                    if let ns = (try? driver.cpuUsage(c.cgroup)) ?? nil {
+                    let counters = (try? driver.counters(c.cgroup)) ?? CgroupCounters()
+                    if let ns = counters.cpuNanoseconds {
                         counter(series("container_cpu_usage_seconds_total"), "Cumulative cpu time consumed in seconds.", Double(ns) / 1e9)
                     }
-                    if let ws = (try? driver.workingSet(c.cgroup)) ?? nil {
+                    if let ws = counters.workingSet {
                         gauge(series("container_memory_working_set_bytes"), "Current working set in bytes.", Double(ws))
                     }
                     // cAdvisor's 0 for no limit.
                     var limit: Double = 0
-                    if case .value(let v)? = (try? driver.memoryLimit(c.cgroup)) ?? nil { limit = Double(v) }
+                    if case .value(let v)? = counters.memoryLimit { limit = Double(v) }
                     gauge(series("container_spec_memory_limit_bytes"), "Memory limit for the container.", limit)
                     if let s = pod.status?.containers.first(where: { $0.name == c.name }) {
                         counter(series("kube_pod_container_status_restarts_total"), "The number of container restarts per container.", Double(s.restartCount))

@@ -78,13 +78,13 @@ extension Podrec {
             let samples = ((try? state.text(.usage)) ?? nil).flatMap(UsageSample.decode) ?? []
             let start = UsageSample.start(of: samples, now: now)
             func read(_ name: String, _ cgroup: String) -> Usage {
-                let cpu = (try? driver.cpuUsage(cgroup)) ?? nil
+                let counters = (try? driver.counters(cgroup)) ?? CgroupCounters()
                 var millicores: Int64?
-                if let cpu, let start, let before = start.cpu[name] {
+                if let cpu = counters.cpuNanoseconds, let start, let before = start.cpu[name] {
                     // ns of CPU per ns of wall time, in thousandths of a core.
                     millicores = max(0, cpu - before) * 1000 / max(1, now - start.time.nanoseconds)
                 }
-                return Usage(millicores: millicores, workingSet: (try? driver.workingSet(cgroup)) ?? nil)
+                return Usage(millicores: millicores, workingSet: counters.workingSet)
             }
             let containers = plan.containers.map { (name: $0.name, usage: read($0.name, $0.cgroup)) }
             let pod = read("", podCgroup)
