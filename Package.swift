@@ -135,7 +135,7 @@ let package = Package(
         .target(
             name: "WatchMetrics",
             dependencies: [
-                "Watch", "Reconciler", "Planner", "Cgroups", "Kernel", "PodModel",
+                "Watch", "Reconciler", "Planner", "Cgroups", "Kernel", "PodModel", "PodNetwork",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -6,6 +6,7 @@ import PodBuilder
 import Planner
 import Reconciler
 import PodModel
+import PodNetwork
 
 /// `--root`, `--data-root`, `--log-dir` and `--cgroup-root`, each with its environment
 /// variable (ARCHITECTURE, "Flags, defaults, layout"). Shared by the pod subcommands.
@@ -89,11 +90,14 @@ struct RootOptions: ParsableArguments {
         return parentDirectory(exe) + "/podrec-supervisor"
     }
 
-    func reconciler() throws -> Reconciler {
+    func reconciler(pluginRuns: (@Sendable (CNIRunner.Command, String, Double, Bool) -> Void)? = nil) throws -> Reconciler {
         let network = try network()
         let seccomp = try seccomp()
         var reconciler: Reconciler
-        do { reconciler = try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable, network: network, seccomp: seccomp) } catch {
+        do {
+            reconciler = try Reconciler.onThisHost(roots: roots, supervisorExecutable: Self.supervisorExecutable, network: network, seccomp: seccomp,
+                                                   pluginRuns: pluginRuns)
+        } catch {
             throw CLIError(error.description)
         }
         reconciler.userNamespaceRange = try userNamespaceRange()

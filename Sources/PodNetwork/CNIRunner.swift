@@ -17,6 +17,9 @@ public struct CNIRunner: Sendable {
     public var timeoutMilliseconds: Int32
     /// The plugins' `PATH`: portmap, bridge and firewall run `iptables`.
     public var path: String
+    /// Told of each plugin run: its command, its type, its time in seconds and whether it
+    /// succeeded (the watcher's metrics).
+    public var timed: (@Sendable (_ command: Command, _ plugin: String, _ seconds: Double, _ ok: Bool) -> Void)?
 
     public init(binDirectories: [String], runIn: String? = nil, timeoutMilliseconds: Int32 = 10_000,
                 path: String = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") {
@@ -41,6 +44,21 @@ public struct CNIRunner: Sendable {
     /// plugin's error object (`msg`, `details`, `code`), else its exit status and stderr.
     public func invoke(_ command: Command, type: String, config: JSON, containerID: String, netns: String,
                        ifName: String, args: String) throws(NetworkError) -> JSON? {
+        guard let timed else { return try invokeOnce(command, type: type, config: config, containerID: containerID, netns: netns, ifName: ifName, args: args) }
+        let start = MonotonicClock.now()
+        func seconds() -> Double { Double(MonotonicClock.now() - start) / 1e9 }
+        do {
+            let result = try invokeOnce(command, type: type, config: config, containerID: containerID, netns: netns, ifName: ifName, args: args)
+            timed(command, type, seconds(), true)
+            return result
+        } catch {
+            timed(command, type, seconds(), false)
+            throw error
+        }
+    }
+
+    func invokeOnce(_ command: Command, type: String, config: JSON, containerID: String, netns: String,
+                    ifName: String, args: String) throws(NetworkError) -> JSON? {
         func fail(_ reason: PluginFailure.Reason) -> NetworkError {
             .plugin(PluginFailure(plugin: type, command: command.rawValue, reason: reason))
         }

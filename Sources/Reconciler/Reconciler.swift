@@ -42,9 +42,11 @@ public struct Reconciler: Sendable {
 
     /// The reconciler of this host: its cgroup driver, podrec's image store under the data
     /// root, the node's name, CPUs and memory, the host dirs an `image: host` root holds, and
-    /// `supervisorExecutable` for the pods' supervisors.
+    /// `supervisorExecutable` for the pods' supervisors. `pluginRuns` is told of each CNI
+    /// plugin run (`CNIRunner.timed`).
     public static func onThisHost(roots: Roots, supervisorExecutable: String, network settings: NetworkSettings? = nil,
-                                  seccomp: SeccompSettings = SeccompSettings()) throws(ReconcileError) -> Reconciler {
+                                  seccomp: SeccompSettings = SeccompSettings(),
+                                  pluginRuns: (@Sendable (CNIRunner.Command, String, Double, Bool) -> Void)? = nil) throws(ReconcileError) -> Reconciler {
         let driver: any CgroupDriver
         do { driver = try Cgroups.driver(root: roots.cgroup) } catch { throw ReconcileError(description: "cgroups: \(error)") }
         let volumes = PodVolumes()
@@ -56,7 +58,7 @@ public struct Reconciler: Sendable {
                               seccomp: .host(seccomp, store: SeccompStore(directory: roots.state + "/seccomp")))
         // Attachments recorded earlier are still DEL'd with `--pod-network none`: the
         // plugins' default dirs then.
-        let network = NetworkAttacher(layout: roots.network, settings: settings ?? .host)
+        let network = NetworkAttacher(layout: roots.network, settings: settings ?? .host, timed: pluginRuns)
         return Reconciler(roots: roots, driver: driver, facts: facts,
                           host: LiveHost(supervisorExecutable: supervisorExecutable, driver: driver, volumes: volumes, network: network),
                           networkSettings: settings, network: network)

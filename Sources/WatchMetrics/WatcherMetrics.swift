@@ -2,6 +2,7 @@ import Cgroups
 import Kernel
 import Planner
 import PodModel
+import PodNetwork
 import Prometheus
 import Reconciler
 import Synchronization
@@ -88,6 +89,13 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
         registry.makeValueHistogram(name: "podrec_image_pull_duration_seconds", labels: [("outcome", ok ? "ok" : "error")],
                                     buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
                                     help: "Time of one image pull, from its start to its layers in the store.").record(seconds)
+    }
+
+    public func pluginRunDone(command: CNIRunner.Command, plugin: String, seconds: Double, ok: Bool) {
+        registry.makeValueHistogram(name: "podrec_cni_plugin_duration_seconds",
+                                    labels: [("command", command.rawValue), ("plugin", plugin), ("outcome", ok ? "ok" : "error")],
+                                    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+                                    help: "Time of one CNI plugin run (ADD, DEL or CHECK), from its start to its exit.").record(seconds)
     }
 
     static func kind(_ a: Action) -> String {
@@ -181,6 +189,22 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
                 state.series[key] = nil
             }
             return registry.emitToBuffer()
+        }
+    }
+}
+
+/// Hands each CNI plugin run (`CNIRunner.timed`) to the metrics, which are made after the
+/// reconciler whose network runs the plugins.
+public final class PluginRunRelay: Sendable {
+    private let metrics = Mutex<WatcherMetrics?>(nil)
+
+    public init() {}
+
+    public func connect(_ m: WatcherMetrics) { metrics.withLock { $0 = m } }
+
+    public var record: @Sendable (CNIRunner.Command, String, Double, Bool) -> Void {
+        { [self] command, plugin, seconds, ok in
+            metrics.withLock { $0 }?.pluginRunDone(command: command, plugin: plugin, seconds: seconds, ok: ok)
         }
     }
 }

@@ -2,6 +2,7 @@ import Glibc
 import Kernel
 import KernelTestSupport
 import PodModel
+import Synchronization
 import Testing
 
 @testable import PodNetwork
@@ -91,6 +92,24 @@ import Testing
     static let ports = [PortMapping(hostPort: 8080, containerPort: 80), PortMapping(hostPort: 5353, containerPort: 53, proto: "udp", hostIP: "127.0.0.1")]
 
     // MARK: Invocation
+
+    /// `CNIRunner.timed` (the watcher's `podrec_cni_plugin_duration_seconds`) hears of every
+    /// run, the failed ones too, in order, each with its time.
+    @Test func everyPluginRunIsTimed() throws {
+        let lab = try Lab()
+        try lab.plugin("a")
+        try lab.plugin("b", #"[ "$CNI_COMMAND" = ADD ] && { echo '{"code":7,"msg":"no"}'; exit 1; }; exit 0"#)
+        let runs = Mutex<[(command: String, plugin: String, seconds: Double, ok: Bool)]>([])
+        var runner = CNIRunner(binDirectories: [lab.bin], path: lab.bin)
+        runner.timed = { command, plugin, seconds, ok in runs.withLock { $0.append((command.rawValue, plugin, seconds, ok)) } }
+        #expect(throws: NetworkError.self) {
+            _ = try NetworkAttacher(layout: lab.layout, runner: runner).attach(lab.attachment([["type": "a"], ["type": "b"]]), netns: "/x")
+        }
+        let seen = runs.withLock { $0 }
+        // ADD a, ADD b (refused), then the undoing DELs in reverse order.
+        #expect(seen.map { "\($0.command) \($0.plugin) \($0.ok)" } == ["ADD a true", "ADD b false", "DEL b true", "DEL a true"])
+        #expect(seen.allSatisfy { $0.seconds > 0 && $0.seconds < 10 })
+    }
 
     @Test func thePluginGetsTheSpecsEnvironment() throws {
         let lab = try Lab()

@@ -57,7 +57,8 @@ extension Podrec {
                                                                uniquingKeysWith: { a, _ in a }), pid: getpid())
             for name in SystemdNotify.variables { unsetenv(name) }
             do {
-                let reconciler = try roots.reconciler()
+                let pluginRuns = PluginRunRelay()
+                let reconciler = try roots.reconciler(pluginRuns: metricsAddress == nil ? nil : pluginRuns.record)
                 // systemd's Delegate=yes on cgroup v2: pods under the unit's own cgroup, the
                 // watcher in a leaf beside them (README, "Running under systemd").
                 if let leaf = try reconciler.driver.moveSelfIntoLeaf(under: reconciler.roots.cgroupParent) {
@@ -75,6 +76,7 @@ extension Podrec {
                         throw CLIError("--metrics-address \(metricsAddress): \(error)")
                     }
                     metrics = m
+                    pluginRuns.connect(m)
                     log.write(.info, "watch", "metrics on http://\(server!.address)/metrics")
                 }
                 defer { server?.shutdown() }
