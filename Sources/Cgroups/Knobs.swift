@@ -160,15 +160,12 @@ enum Knobs {
             let d = out[i]
             i += 1
             let names: [String]
-            do { names = try Sys.listDirectory(d) } catch {
+            do { names = try Sys.listSubdirectories(d) } catch {
                 // A child removed while we walk is not an error.
                 if error.errno.rawValue == ENOENT && d != dir { continue }
                 throw .kernel(error)
             }
-            for name in names.sorted() {
-                let path = d + "/" + name
-                if let st = try? Sys.stat(path, followSymlinks: false), st.isDirectory { out.append(path) }
-            }
+            for name in names { out.append(d + "/" + name) }
         }
         return out
     }

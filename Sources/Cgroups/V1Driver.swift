@@ -169,16 +169,14 @@ public struct V1Driver: CgroupDriver {
         var queue = [dir]
         while let next = queue.popLast() {
             let names: [String]
-            do { names = try Sys.listDirectory(next) } catch {
+            do { names = try Sys.listSubdirectories(next) } catch {
                 if error.isNotFound { continue }
                 throw .kernel(error)
             }
             for name in names {
                 let child = next + "/" + name
-                if (try? Sys.stat(child, followSymlinks: false))?.isDirectory == true {
-                    out.append(child)
-                    queue.append(child)
-                }
+                out.append(child)
+                queue.append(child)
             }
         }
         return out
