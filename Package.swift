@@ -27,6 +27,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        // gRPC health probes (podrec-probe only): gRPC over swift-nio's HTTP/2, messages by
+        // swift-protobuf.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.30.0"),
     ],
     targets: [
         // The system libyaml (Debian: libyaml-dev). We link it; we do not vendor it.
@@ -126,6 +132,35 @@ let package = Package(
             dependencies: ["Supervisor"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
+        // Run by `podrec-probe`, the helper the supervisor starts for one probe run that needs
+        // a protocol stack the supervisor cannot carry within its 1 MiB: a gRPC health check
+        // (grpc.health.v1, plaintext HTTP/2) or an HTTPS GET (TLS unverified, as kubelet's).
+        // Its answer is its exit status and one line of kubelet's words on stdout.
+        .target(
+            name: "ProbeHelper",
+            dependencies: [
+                "PodModel",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // `podrec-probe`: a `main` over ProbeHelper, started per probe
+        // run by the supervisor (in the pod's network namespace and the supervisor's cgroup),
+        // so that no supervisor links NIO, BoringSSL or gRPC.
+        .executableTarget(
+            name: "podrec-probe",
+            dependencies: ["ProbeHelper", "Kernel", "PodModel"],
+            // swift-protobuf and swift-certificates bring all of Foundation: its C parts
+            // (CoreFoundation, ICU) are named here, as podrec names FoundationEssentials'.
+            linkerSettings: [.unsafeFlags(["-static-executable", "-lFoundationInternationalization", "-lCoreFoundation",
+                                           "-l_FoundationICU", "-l_FoundationCollections", "-l_FoundationCShims", "-lstdc++"])]
+        ),
         // Helpers for the kernel tests: leak checks, fixture trees, test cgroup roots.
         .target(name: "KernelTestSupport", dependencies: ["PodModel", "Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // `podrec watch DIR`: the directory's rules, the files → one pass's input, the loop.
@@ -178,6 +213,9 @@ let package = Package(
         .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "PodBuilder", "Manifest", "ImageModel", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerLogsTests", dependencies: ["ContainerLogs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport"]),
+        // The probe helper's pure parts (kubelet's words), and the built helper against real
+        // servers on 127.0.0.1.
+        .testTarget(name: "ProbeHelperTests", dependencies: ["ProbeHelper", "Kernel", "KernelTestSupport"]),
         // Unprivileged: the CNI side over fake plugins (shell scripts that record what they got).
         .testTarget(name: "PodNetworkTests", dependencies: ["PodNetwork", "PodModel", "Kernel", "KernelTestSupport"]),
         // Privileged, on the real kernel: cgroup v1/hybrid here, v2 in ../shared/tools/cgroup2-vm.
