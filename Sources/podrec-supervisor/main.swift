@@ -14,8 +14,12 @@ guard arguments.count == 2 || (arguments.count == 3 && arguments[2] == "--gate")
     Sys.printError("usage: podrec-supervisor STATE_DIR [--gate]\n")
     Sys.exit(2)
 }
+// The probe helper is the one beside this executable, as the reconciler started it: the
+// reconciler chose this supervisor by its own directory, and the helper ships with it.
+let own = arguments[0]
+let helper = (own.lastIndex(of: "/").map { String(own[..<$0]) } ?? ".") + "/" + ProbeHelperCall.executableName
 do {
-    let supervisor = try Supervisor(stateDirectory: arguments[1], gate: arguments.count == 3)
+    let supervisor = try Supervisor(stateDirectory: arguments[1], gate: arguments.count == 3, probeHelper: helper)
     Sys.exit(try supervisor.run())
 } catch {
     Sys.printError("podrec-supervisor: \(error)\n")

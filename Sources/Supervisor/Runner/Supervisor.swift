@@ -53,8 +53,8 @@ public final class Supervisor {
         var forksRefusedAtStart: Int64 = 0
     }
     var runs: [String: Run] = [:]
-    /// Probes in flight (tcpSocket, httpGet, exec).
-    let probes = ProbeRunner()
+    /// Probes in flight (tcpSocket, httpGet, exec, and grpc and HTTPS through the helper).
+    let probes: ProbeRunner
 
     /// One run's log, opened at its first output: making the dir and the file is then off
     /// the path of a start. Output that cannot be written (a full disk, no fd left, a log
@@ -134,9 +134,11 @@ public final class Supervisor {
     /// Whether stdin is the launcher's gate (see `waitAtGate`).
     let gate: Bool
 
-    public init(stateDirectory: String, gate: Bool = false) throws(SupervisorError) {
+    /// `probeHelper`: the `podrec-probe` executable, for gRPC and HTTPS probes and hooks.
+    public init(stateDirectory: String, gate: Bool = false, probeHelper: String? = nil) throws(SupervisorError) {
         self.state = PodStateDirectory(path: stateDirectory)
         self.gate = gate
+        self.probes = ProbeRunner(helper: probeHelper)
         let planPath = state.path(.plan)
         let plan: LaunchPlan
         do {
@@ -195,6 +197,7 @@ public final class Supervisor {
             }
             writeStatus()
             if lifecycle.stopped && pipes.isEmpty {
+                probes.stopAll()
                 writeStatus(force: true)
                 return 0
             }
