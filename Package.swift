@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.0"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.30.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The system libyaml (Debian: libyaml-dev). We link it; we do not vendor it.
@@ -165,6 +166,17 @@ let package = Package(
         .target(name: "KernelTestSupport", dependencies: ["PodModel", "Kernel", "Cgroups", "Procfs"], path: "Tests/KernelTestSupport"),
         // `podrec watch DIR`: the directory's rules, the files → one pass's input, the loop.
         .target(name: "Watch", dependencies: ["Reconciler", "Planner", "Manifest", "ImageModel", "Kernel", "Cgroups", "PodModel", "YAML"]),
+        // The watcher's HTTP endpoint: /metrics (swift-prometheus), /healthz, /readyz.
+        .target(
+            name: "WatchMetrics",
+            dependencies: [
+                "Watch", "Reconciler", "Planner", "Cgroups", "Kernel", "PodModel",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The thin CLI: one file per subcommand, in a library so that tests can link it.
         .target(
             name: "CLI",
@@ -183,6 +195,7 @@ let package = Package(
                 "PodModel",
                 "PodState",
                 "Watch",
+                "WatchMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -207,12 +220,12 @@ let package = Package(
         .testTarget(name: "ImagesTests", dependencies: ["PodModel", "ImageModel", "Images", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "HostSetupTests", dependencies: ["HostSetup", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "PodModel", "Spawn", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "PodModel", "ImageModel", "Images", "Reconciler", "Manifest", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "WatchTests", dependencies: ["PodModel", "Watch", "Manifest", "Planner", "Kernel"]),
+        .testTarget(name: "PodBuilderTests", dependencies: ["PodBuilder", "Planner", "PodModel", "ImageModel", "Images", "Reconciler", "Manifest", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "WatchTests", dependencies: ["PodModel", "Watch", "Manifest", "Planner", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "PlannerTests", dependencies: ["Planner", "PodModel"]),
         .testTarget(name: "ReconcilerTests", dependencies: ["PodState", "Reconciler", "Planner", "PodBuilder", "Manifest", "ImageModel", "HostSetup", "ContainerRuntime", "Cgroups", "Procfs", "PodModel", "Kernel", "KernelTestSupport"]),
         .testTarget(name: "ContainerLogsTests", dependencies: ["ContainerLogs", "PodModel", "Kernel", "KernelTestSupport"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["PodState", "Supervisor", "PodModel", "Kernel", "KernelTestSupport", "ContainerLogs"]),
         // The probe helper's pure parts (kubelet's words), and the built helper against real
         // servers on 127.0.0.1.
         .testTarget(name: "ProbeHelperTests", dependencies: ["ProbeHelper", "Kernel", "KernelTestSupport"]),

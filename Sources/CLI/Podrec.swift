@@ -6,7 +6,7 @@ public struct Podrec: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "podrec",
         abstract: "Declarative Kubernetes-style pods on one Linux host, with no container daemon.",
-        subcommands: [Apply.self, Watch.self, Diff.self, Delete.self, Get.self, Exec.self, Logs.self, Describe.self, Validate.self, Fields.self, Image.self, Network.self]
+        subcommands: [Apply.self, Watch.self, Diff.self, Delete.self, Get.self, Events.self, Top.self, Exec.self, Attach.self, Logs.self, Describe.self, Validate.self, Fields.self, Image.self, Network.self]
     )
 
     public init() {}

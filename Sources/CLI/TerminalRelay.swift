@@ -72,7 +72,11 @@ struct TerminalRelay {
     /// Also called before the command is spawned, so that its first look (`stty size`, a
     /// shell's $COLUMNS) sees our size, not 0x0.
     static func copyWindowSize(to master: Int32) {
-        guard let size = Sys.windowSize(0) ?? Sys.windowSize(1) else { return }
+        guard let size = localWindowSize() else { return }
         try? Sys.setWindowSize(master, rows: size.rows, columns: size.columns)
     }
+
+    /// Our terminal's size: stdin's, else stdout's; nil when neither is a terminal. Also
+    /// what `attach -t` sends the container's terminal (`AttachRelay`).
+    static func localWindowSize() -> (rows: UInt16, columns: UInt16)? { Sys.windowSize(0) ?? Sys.windowSize(1) }
 }

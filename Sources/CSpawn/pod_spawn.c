@@ -20,6 +20,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -557,6 +558,37 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
     // 7. Hostname, in the UTS namespace joined or unshared above.
     if (req->hostname && sethostname(req->hostname, req->hostname_length) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_HOSTNAME, -1);
 
+    // 7c. The container's terminal, from its own devpts (mounted above, now /dev/pts):
+    //     opened here, as host root like the mounts, and before the id change, which could
+    //     take away the right to the ptmx node. The master goes to the caller (runc's
+    //     console socket); the terminal end replaces stdio at step 10.
+    int console = -1;
+    if (req->console_socket >= 0) {
+        int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_CONSOLE, 0);
+        int unlock = 0;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_CONSOLE, 1);
+        console = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (console < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_CONSOLE, 1);
+        char byte = 0;
+        struct iovec iov = { &byte, 1 };
+        union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } control;
+        memset(&control, 0, sizeof control);
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = control.space;
+        m.msg_controllen = sizeof control.space;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &master, sizeof master);
+        if (sendmsg(req->console_socket, &m, MSG_NOSIGNAL) < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_CONSOLE, 2);
+        close(master);
+    }
+
     // 7a. The pod's user namespace, once everything that needs the host's privilege is
     //     done: the mounts above were made as host root in a mount namespace the host's
     //     user namespace owns, which this process can no longer change. setns gives it
@@ -615,8 +647,9 @@ __attribute__((noreturn)) static void podspawn_child(const struct podspawn_reque
     //     dup2 always clears close-on-exec (dup2(fd, fd) would not).
     int copies[3] = {-1, -1, -1};
     for (int i = 0; i < 3; i++) {
-        if (req->stdio[i] < 0) continue;
-        copies[i] = fcntl(req->stdio[i], F_DUPFD_CLOEXEC, 3);
+        int source = console >= 0 ? console : req->stdio[i];
+        if (source < 0) continue;
+        copies[i] = fcntl(source, F_DUPFD_CLOEXEC, 3);
         if (copies[i] < 0) podspawn_fail(err_fd, PODSPAWN_STAGE_STDIO, i);
     }
     for (int i = 0; i < 3; i++) {

@@ -224,6 +224,14 @@ public protocol CgroupDriver: Sendable {
     /// Usage counters; each is nil when its file is absent (a controller not there, or the
     /// cgroup itself gone: check `exists` to tell them apart).
     func usage(_ path: String) throws(CgroupError) -> CgroupUsage
+    /// CPU time used by the processes of `path` and below since it was made, in
+    /// nanoseconds (v1 `cpuacct.usage`, v2 `cpu.stat` `usage_usec`); nil when absent. `top`
+    /// and the metrics read it: a counter, so a rate needs two readings.
+    func cpuUsage(_ path: String) throws(CgroupError) -> Int64?
+    /// kubelet's (cAdvisor's) working set: the memory in use less the inactive file pages,
+    /// which the kernel can drop at once (v1 `memory.usage_in_bytes` − `total_inactive_file`,
+    /// v2 `memory.current` − `inactive_file`), never below 0; nil when absent.
+    func workingSet(_ path: String) throws(CgroupError) -> Int64?
 
     /// How a new process joins `path` at spawn.
     func joinTarget(_ path: String) throws(CgroupError) -> CgroupJoin

@@ -279,6 +279,18 @@ public struct V1Driver: CgroupDriver {
         return try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(try knob("memory", path, "memory.usage_in_bytes")) }
     }
 
+    public func cpuUsage(_ path: String) throws(CgroupError) -> Int64? {
+        _ = try CgroupPaths.validate(path)
+        return try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(try knob("cpuacct", path, "cpuacct.usage")) }
+    }
+
+    public func workingSet(_ path: String) throws(CgroupError) -> Int64? {
+        guard let usage = try memoryUsage(path),
+              let stat = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.stat")) })
+        else { return nil }
+        return max(0, usage - (stat["total_inactive_file"] ?? 0))
+    }
+
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
         _ = try CgroupPaths.validate(path)
         var u = CgroupUsage()

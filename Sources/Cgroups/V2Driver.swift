@@ -211,6 +211,19 @@ public struct V2Driver: CgroupDriver {
         return try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(directory(path) + "/memory.current") }
     }
 
+    public func cpuUsage(_ path: String) throws(CgroupError) -> Int64? {
+        _ = try CgroupPaths.validate(path)
+        let stat = try Knobs.optional { () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/cpu.stat") }
+        return stat?["usage_usec"].map { $0 * 1000 }
+    }
+
+    public func workingSet(_ path: String) throws(CgroupError) -> Int64? {
+        guard let usage = try memoryUsage(path),
+              let stat = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/memory.stat") })
+        else { return nil }
+        return max(0, usage - (stat["inactive_file"] ?? 0))
+    }
+
     public func usage(_ path: String) throws(CgroupError) -> CgroupUsage {
         let dir = directory(path)
         _ = try CgroupPaths.validate(path)

@@ -148,6 +148,13 @@ extension Container {
             o["lifecycle"] = x.value
         }
         if let s = securityContext { o["securityContext"] = s.canonicalJSON }
+        o["terminationMessagePath"] = .string(terminationMessagePath)
+        o["terminationMessagePolicy"] = .string(terminationMessagePolicy)
+        // Only when set: the hash of a container without them is what it was before they
+        // were honoured (kubelet restarts a container when they change: they are in its hash).
+        if stdin { o["stdin"] = .bool(true) }
+        if stdinOnce { o["stdinOnce"] = .bool(true) }
+        if tty { o["tty"] = .bool(true) }
         for key in ignored.keys.sorted() { o[key] = ignored[key] }
         return o.value
     }
@@ -302,13 +309,55 @@ extension Volume {
             o["hostPath"] = .object([JSONMember("path", .string(path)), JSONMember("type", .string(type))])
         case .configMap(let k): o["configMap"] = k.canonicalJSON(nameKey: "name")
         case .secret(let k): o["secret"] = k.canonicalJSON(nameKey: "secretName")
+        case .downwardAPI(let d):
+            var x = JSONObject()
+            if !d.items.isEmpty { x["items"] = .array(d.items.map(\.canonicalJSON)) }
+            x["defaultMode"] = .int(Int64(d.defaultMode))
+            o["downwardAPI"] = x.value
+        case .projected(let p):
+            var x = JSONObject()
+            x["sources"] = .array(p.sources.map { source in
+                var y = JSONObject()
+                switch source {
+                case .configMap(let k): y["configMap"] = k.canonicalJSON(nameKey: "name", defaultMode: false)
+                case .secret(let k): y["secret"] = k.canonicalJSON(nameKey: "name", defaultMode: false)
+                case .downwardAPI(let items):
+                    var z = JSONObject()
+                    if !items.isEmpty { z["items"] = .array(items.map(\.canonicalJSON)) }
+                    y["downwardAPI"] = z.value
+                case .empty: break
+                }
+                return y.value
+            })
+            x["defaultMode"] = .int(Int64(p.defaultMode))
+            o["projected"] = x.value
         }
         return o.value
     }
 }
 
+extension DownwardAPIFile {
+    var canonicalJSON: JSONValue {
+        var x = JSONObject()
+        x["path"] = .string(path)
+        if let fieldPath {
+            x["fieldRef"] = .object([JSONMember("apiVersion", .string(fieldAPIVersion)), JSONMember("fieldPath", .string(fieldPath))])
+        }
+        if let r = resourceFieldRef {
+            var f = JSONObject()
+            if let c = r.containerName { f["containerName"] = .string(c) }
+            f["resource"] = .string(r.resource)
+            if let d = r.divisor { f["divisor"] = .string(d.canonical) }
+            x["resourceFieldRef"] = f.value
+        }
+        if let mode { x["mode"] = .int(Int64(mode)) }
+        return x.value
+    }
+}
+
 extension ProjectedKeys {
-    func canonicalJSON(nameKey: String) -> JSONValue {
+    /// `defaultMode: false` for a projection's configMap or secret, which has none.
+    func canonicalJSON(nameKey: String, defaultMode withMode: Bool = true) -> JSONValue {
         var o = JSONObject()
         o[nameKey] = .string(name)
         if !items.isEmpty {
@@ -320,7 +369,7 @@ extension ProjectedKeys {
                 return x.value
             })
         }
-        o["defaultMode"] = .int(Int64(defaultMode))
+        if withMode { o["defaultMode"] = .int(Int64(defaultMode)) }
         if optional { o["optional"] = .bool(true) }
         return o.value
     }

@@ -238,6 +238,19 @@ public enum ManifestLoader {
             case .secret(let k):
                 require("Secret", k.name, optional: k.optional, namePath: vp + ".secret.secretName",
                         keys: k.items.enumerated().map { ($1.key, "\(vp).secret.items[\($0)].key") })
+            case .projected(let p):
+                for (j, source) in p.sources.enumerated() {
+                    let sp = "\(vp).projected.sources[\(j)]"
+                    switch source {
+                    case .configMap(let k):
+                        require("ConfigMap", k.name, optional: k.optional, namePath: sp + ".configMap.name",
+                                keys: k.items.enumerated().map { ($1.key, "\(sp).configMap.items[\($0)].key") })
+                    case .secret(let k):
+                        require("Secret", k.name, optional: k.optional, namePath: sp + ".secret.name",
+                                keys: k.items.enumerated().map { ($1.key, "\(sp).secret.items[\($0)].key") })
+                    case .downwardAPI, .empty: break
+                    }
+                }
             default: break
             }
         }

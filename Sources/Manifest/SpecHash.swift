@@ -10,8 +10,10 @@ import YAML
 /// - `imagePullPolicy`, which says when the image is fetched, not what runs;
 /// - `resources` of each resource (cpu, memory) whose resize policy is NotRequired, since
 ///   those change in place;
-/// - the contents of mounted configMap and secret volumes, which are updated in place
-///   through the `..data` symlink swap, as kubelet does (only their names are in the spec).
+/// - the contents of mounted configMap, secret, downwardAPI and projected volumes, which
+///   are updated in place through the `..data` symlink swap, as kubelet does (only their
+///   names are in the spec; the pod's labels and annotations, which downwardAPI files
+///   show, are not in a container's spec at all).
 ///
 /// Added: the SHA-256 of the container's compiled seccomp program, when it has one. That is
 /// the effective profile (a pod-level one reaches every container through it), the
@@ -36,6 +38,13 @@ public enum SpecHash {
         // The pull policy says when to fetch the image, not what runs: changing it alone
         // restarts nothing (and pods made before it was honoured keep their hash).
         members.removeAll { $0.key == "imagePullPolicy" }
+        // The termination message's path and policy are part of the container as kubelet
+        // hashes it, so a change restarts it; at their defaults they add nothing, so that
+        // containers made before they were honoured keep their hash and are not restarted.
+        members.removeAll { m in
+            (m.key == "terminationMessagePath" && m.value == .string(Container.defaultTerminationMessagePath))
+                || (m.key == "terminationMessagePolicy" && m.value == .string("File"))
+        }
         members.append(JSONMember("resolvedEnv", .array(resolvedEnv.map {
             .object([JSONMember("name", .string($0.name)), JSONMember("value", .string($0.value))])
         })))

@@ -29,6 +29,9 @@ enum ContainerChanges {
         change("privileged", String(was.privileged), String(now.privileged))
         change("allowPrivilegeEscalation", String(!was.noNewPrivileges), String(!now.noNewPrivileges))
         change("readOnlyRootFilesystem", String(was.readOnlyRootFilesystem), String(now.readOnlyRootFilesystem))
+        change("tty", String(was.tty), String(now.tty))
+        change("stdin", String(was.stdin), String(now.stdin))
+        change("stdinOnce", String(was.stdinOnce), String(now.stdinOnce))
         if was.seccomp != now.seccomp {
             // The same profile with another program (a Localhost file edited, another
             // capability set) shows the programs' hashes.

@@ -23,7 +23,8 @@ public struct Action: Sendable {
         /// changed; `add` and `remove`: containers added and removed. Fields that restart
         /// nothing (a grace period) change the plan too.
         case updatePlan(DesiredPod, generation: Int, restart: [String], add: [String], remove: [String])
-        /// New contents for the pod's configMap and secret volumes, swapped in through
+        /// New contents for the pod's configMap, secret, downwardAPI and projected volumes
+        /// (a ConfigMap or Secret edited, a label or annotation changed), swapped in through
         /// `..data` while the containers run, as kubelet does.
         case refreshFiles(DesiredPod)
         /// The supervisor has not taken up the recorded plan: signal it again.
@@ -46,8 +47,14 @@ public struct Action: Sendable {
         /// recorded owner).
         case skip(PodKey)
         /// Not acted on, and an error: the pod asks for what another pod holds (a host
-        /// port). The pod is left as it is; the pass reports the reason and fails.
+        /// port), `apply` names a pod that a watcher owns, or asks for a change the API
+        /// server refuses on a live pod (a longer active deadline). The pod is left as it is;
+        /// the pass reports the reason and fails.
         case refuse(PodKey)
+        /// Not acted on: the pod has failed for good (its active deadline passed) and its
+        /// supervisor keeps it so, as kubelet keeps a Failed pod; nothing is repaired,
+        /// restarted or handed over. Deleting the pod is how it runs again.
+        case finished(PodKey)
         /// The pod's network attachment is broken (its interface or its port rules gone):
         /// DEL with what was recorded, then ADD again into the same namespace, asking for the
         /// same address; the containers run on.
@@ -76,7 +83,7 @@ public struct Action: Sendable {
     public var key: PodKey? {
         switch kind {
         case .create(let d), .recreate(let d), .updatePlan(let d, _, _, _, _), .refreshFiles(let d), .repairNetwork(let d): return d.key
-        case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k), .refuse(let k),
+        case .resignal(let k, _), .resize(let k, _, _, _), .deferredResize(let k, _, _, _), .delete(let k), .skip(let k), .refuse(let k), .finished(let k),
              .awaitTermination(let k), .recordSource(let k, _): return k
         case .removeStrayCgroup, .removeStrayData, .removeStrayLogs, .removeStrayAttachment: return nil
         }
@@ -100,7 +107,7 @@ public struct Action: Sendable {
             parts += add.map { "+ \($0)" }
             parts += remove.map { "- \($0)" }
             return ("~", "pod \(d.key) plan generation \(g)" + (parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"))
-        case .refreshFiles(let d): return ("~", "pod \(d.key) configMap/secret files")
+        case .refreshFiles(let d): return ("~", "pod \(d.key) volume files")
         case .resignal(let k, let g): return ("~", "pod \(k) signal for generation \(g)")
         case .resize(let k, let c, _, _):
             return ("~", "pod \(k)" + (c.map { " container \($0)" } ?? " cgroup"))
@@ -111,6 +118,7 @@ public struct Action: Sendable {
         case .recordSource(let k, let source): return ("~", "pod \(k) source \(source)")
         case .skip(let k): return ("=", "pod \(k)")
         case .refuse(let k): return ("!", "pod \(k) refused")
+        case .finished(let k): return ("=", "pod \(k)")
         case .repairNetwork(let d): return ("~", "pod \(d.key) network \(d.network?.network.name ?? "")")
         case .removeStrayCgroup(let c): return ("-", "cgroup \(c)")
         case .removeStrayData(let u): return ("-", "data of uid \(u)")
@@ -121,8 +129,10 @@ public struct Action: Sendable {
 
     /// Reported, never a difference.
     public var isInformational: Bool {
-        if case .skip = kind { return true }
-        return false
+        switch kind {
+        case .skip, .finished: return true
+        default: return false
+        }
     }
 }
 
@@ -170,12 +180,16 @@ public struct PlanOptions: Sendable {
     /// Pods of the input that could not be built this pass (an image not in the store, a
     /// hostPath of the wrong type): not "missing from the input", so never pruned.
     public var unresolved: Set<PodKey>
+    /// Take over the input's pods that another source owns (`apply --force-owner`): the
+    /// record names this pass's source from now on, and the pod is planned as one's own.
+    public var forceOwner: Bool
 
-    public init(owner: String = "apply", prune: Bool = false, held: Set<String> = [], unresolved: Set<PodKey> = []) {
+    public init(owner: String = "apply", prune: Bool = false, held: Set<String> = [], unresolved: Set<PodKey> = [], forceOwner: Bool = false) {
         self.owner = owner
         self.prune = prune
         self.held = held
         self.unresolved = unresolved
+        self.forceOwner = forceOwner
     }
 
     /// Whether a pod recorded with `source` belongs to this pass.

@@ -71,14 +71,31 @@ public enum Planner {
             }
             return [Action(.create(d), reason: "not on this host", details: networkDetails(d))]
         }
-        if !options.owns(record.source) {
-            return [Action(.skip(d.key), reason: "owned by \(record.source); the pod keeps its recorded owner")]
+        if !options.owns(record.source) && !options.forceOwner {
+            // A watcher leaves another owner's pod alone. `apply` is a person asking for
+            // this very pod: tell them who owns it instead of reporting success, as kubectl
+            // reports a field manager's conflict (`--force-conflicts` there, `--force-owner` here).
+            guard options.owner == "apply" else {
+                return [Action(.skip(d.key), reason: "owned by \(record.source); the pod keeps its recorded owner")]
+            }
+            return [Action(.refuse(d.key), reason: "owned by \(record.source), which keeps it as that source says; change the pod there, or apply --force-owner to take it over")]
         }
         if record.deleting {
             if case .alive = o.supervisor {
                 return [Action(.awaitTermination(d.key), reason: "terminating; created again once its supervisor has stopped")]
             }
+            // A new pod, with a start time of its own.
             return [Action(.recreate(d), reason: "it was deleted and is in the input again", details: networkDetails(d))]
+        }
+        // The start time belongs to the pod for as long as its uid: whatever makes it again
+        // or hands it a plan keeps it, so its active deadline is never counted from anew.
+        var d = d
+        d.plan.startTime = record.startTime
+        if case .alive = o.supervisor, let status = o.status, status.phase == .failed, status.reason == ActiveDeadline.reason {
+            // kubelet keeps a pod that ran out of time Failed for good, and so does its
+            // supervisor: no repair, restart or new plan would run anything again.
+            return [Action(.finished(d.key), reason: "Failed (\(ActiveDeadline.reason)): \(status.message ?? ActiveDeadline.message); "
+                           + "its containers stay stopped; delete the pod to run it again")]
         }
         switch o.supervisor {
         case .dead: return [Action(.recreate(d), reason: "its supervisor is dead", details: networkDetails(d))]
@@ -98,8 +115,12 @@ public enum Planner {
         guard let current = o.plan else { return [Action(.recreate(d), reason: "its launch plan is gone")] }
         if record.uid != d.uid { return [Action(.recreate(d), reason: "a new uid \(d.uid) (was \(record.uid))")] }
 
+        if let why = ActiveDeadline.refusedChange(from: current.activeDeadlineSeconds, to: d.plan.activeDeadlineSeconds) {
+            // As the API server refuses the update; the pod runs on under its deadline.
+            return [Action(.refuse(d.key), reason: why)]
+        }
+
         // The pod's IPs are what its attachment gave when it started: every action keeps them.
-        var d = d
         if d.network != nil {
             d.plan = d.plan.assigningPodIPs(current.podIPs)
             d.setup.podIPs = current.podIPs
@@ -109,10 +130,11 @@ public enum Planner {
             actions.append(Action(.repairNetwork(d), reason: "its network attachment is broken: \(problem)"))
         }
         if record.source != d.source {
-            actions.append(Action(.recordSource(d.key, source: d.source), reason: "now defined by \(d.source) (was \(record.source))"))
+            let why = options.owns(record.source) ? "now defined by \(d.source) (was \(record.source))" : "taken over from \(record.source) (--force-owner)"
+            actions.append(Action(.recordSource(d.key, source: d.source), reason: why))
         }
         if record.contents != d.contents {
-            actions.append(Action(.refreshFiles(d), reason: "configMap or secret contents changed (swapped in place, no restart)"))
+            actions.append(Action(.refreshFiles(d), reason: "configMap, secret or downward API contents changed (swapped in place, no restart)"))
         }
         // Limits first, so that containers a new plan starts or restarts run under them.
         actions += resizes(d, o, unified: unified, existing: Set(current.containers.map(\.name)))
@@ -159,6 +181,10 @@ public enum Planner {
         }
         if current.terminationGracePeriodSeconds != want.terminationGracePeriodSeconds {
             out.append(ActionDetail("~", "terminationGracePeriodSeconds: \(current.terminationGracePeriodSeconds) → \(want.terminationGracePeriodSeconds)", depth: 1))
+        }
+        if current.activeDeadlineSeconds != want.activeDeadlineSeconds {
+            let shown = { (d: Int64?) in d.map { "\($0)s" } ?? "(none)" }
+            out.append(ActionDetail("~", "activeDeadlineSeconds: \(shown(current.activeDeadlineSeconds)) → \(shown(want.activeDeadlineSeconds))", depth: 1))
         }
         return out
     }

@@ -42,8 +42,9 @@ extension LaunchPlanBuilder {
                           setup: build.setup, contents: contents(build.setup.volumes), network: network)
     }
 
-    /// `PodRecord.contents`: FNV-1a 64 over every configMap and secret volume's files, names,
-    /// bytes and modes, in order. Secrets enter only through the hash.
+    /// `PodRecord.contents`: FNV-1a 64 over every configMap, secret, downwardAPI and
+    /// projected volume's files, names, bytes and modes, in order. Secrets enter only
+    /// through the hash.
     public static func contents(_ specs: [(name: String, spec: VolumeSpec)]) -> String {
         var bytes: [UInt8] = []
         for (name, spec) in specs {

@@ -192,6 +192,13 @@ public enum LaunchPlanBuilder {
             sharedShm: spec.hostIPC ? "/dev/shm" : layout.shmDirectory, cgroupMount: layout.cgroupMount)
         // The ids come from the reconciler, which gives each such pod its own range.
         plan.hostUsers = spec.hostUsers != false
+        // The start time is the reconciler's to fill in (the planner, from the record).
+        plan.activeDeadlineSeconds = spec.activeDeadlineSeconds
+        // For `attach` without -c; kubectl ignores an annotation that names no container.
+        if let name = pod.metadata.annotations["kubectl.kubernetes.io/default-container"],
+           (spec.containers + spec.initContainers).contains(where: { $0.name == name }) {
+            plan.defaultContainer = name
+        }
 
         var containerLimits: [String: CgroupLimits] = [:]
         var subPathDirectories: [SubPathDirectory] = []
@@ -359,8 +366,28 @@ public enum LaunchPlanBuilder {
             oomScoreAdj: SecurityBuilder.oomScoreAdj(c, isSidecar: kind == .sidecar, pod: spec, qos: qos, memoryCapacity: input.node.memoryBytes))
         launch.secretEnvironment = environment.secret
         launch.seccomp = seccomp
+        launch.terminationMessagePath = Self.terminationMessagePath(c.terminationMessagePath)
+        launch.terminationMessagePolicy = TerminationMessagePolicy(rawValue: c.terminationMessagePolicy) ?? .file
+        launch.terminationMessageDirectory = layout.terminationMessageDirectory(c.name)
+        launch.tty = c.tty
+        launch.stdin = c.stdin
+        launch.stdinOnce = c.stdinOnce
         try ProbeBuilder.apply(c, to: &launch, at: path, podAddress: env.probeAddress)
         return launch
+    }
+
+    /// The API server checks nothing of `terminationMessagePath` but that it is set (it
+    /// defaults it). The runtime binds a file there: runc takes a relative destination from
+    /// `/` and resolves `..` inside the root, so podrec does the same, lexically, and a
+    /// path that names `/` itself fails the start, as the bind would.
+    static func terminationMessagePath(_ path: String) -> String {
+        var parts: [Substring] = []
+        for component in path.split(separator: "/") {
+            if component == "." { continue }
+            if component == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(component)
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// argv, the Kubernetes way with the image's defaults (containerd `WithProcessArgs`):

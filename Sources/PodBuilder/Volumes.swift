@@ -5,7 +5,7 @@ extension LaunchPlanBuilder {
     /// Step 1: what the host side must prepare for `input.pod` (`input.preparedVolumes` is
     /// not read). See `volumeSpecs(_:configMaps:secrets:)`.
     public static func volumeSpecs(_ input: PodBuildInput) throws(BuildError) -> [(name: String, spec: VolumeSpec)] {
-        try volumeSpecs(input.pod, configMaps: input.configMaps, secrets: input.secrets)
+        try volumeSpecs(input.pod, configMaps: input.configMaps, secrets: input.secrets, uid: input.layout.uid, node: input.node)
     }
 
     /// Where `PodVolumes.prepare` will put each volume, without making anything: what the
@@ -48,8 +48,28 @@ extension LaunchPlanBuilder {
     ///   sorted by path; modes are the manifest's (Kubernetes' default 0644 for secrets
     ///   too: the model cannot tell a default from a written 0644, and 0644 lets a
     ///   non-root container read its secret; the files are on a tmpfs below a 0700 dir).
-    public static func volumeSpecs(_ pod: Manifest.Pod, configMaps: [String: ConfigMap], secrets: [String: Secret]) throws(BuildError) -> [(name: String, spec: VolumeSpec)] {
+    /// - downwardAPI: kubelet's `downwardapi.CollectData`, one file per item: a fieldRef's
+    ///   value as env's (`fieldpath.ExtractFieldPathAsString`: labels and annotations as
+    ///   `FormatMap`'s `key="value"` lines, `uid` the pod's `uid`), a resourceFieldRef's as
+    ///   env's (`node`'s allocatable for a limit that is not set). Two items of one path:
+    ///   the last wins, as in kubelet's map.
+    /// - projected: kubelet's projected `collectData`: each source's files as above, at the
+    ///   volume's `defaultMode` (a projection has none), merged in source order, a later
+    ///   path replacing an earlier one (validation refuses repeated item paths, as the API
+    ///   server does, but a source without `items` can still shadow one). With a secret
+    ///   source, the files go on a tmpfs as a secret volume's. (kubelet wraps every
+    ///   downwardAPI and projected volume in a memory-medium emptyDir; podrec keeps the
+    ///   ones with nothing secret on the data root, as configMap volumes.)
+    ///
+    /// The downward API's values come from the manifest: a label or annotation edited there
+    /// changes the files, which the pod's contents hash (`contents`) sees, so the files are
+    /// swapped in place and nothing restarts, as kubelet refreshes them.
+    public static func volumeSpecs(_ pod: Manifest.Pod, configMaps: [String: ConfigMap], secrets: [String: Secret],
+                                   uid: String = "", node: NodeFacts = NodeFacts()) throws(BuildError) -> [(name: String, spec: VolumeSpec)] {
         let ns = pod.metadata.namespace
+        // Only metadata and resource fields reach a volume (validation), so the pod IP,
+        // which is not known yet, is never read.
+        let fields = EnvironmentBuilder(pod: pod, uid: uid, configMaps: configMaps, secrets: secrets, node: node, podIP: "", podIPs: "", hostname: "")
         var out: [(name: String, spec: VolumeSpec)] = []
         for (i, v) in pod.spec.volumes.enumerated() {
             let vp = "spec.volumes[\(i)]"
@@ -63,25 +83,90 @@ extension LaunchPlanBuilder {
                 }
                 out.append((v.name, .hostPath(path: path, type: t)))
             case .configMap(let keys):
-                let cm = configMaps["\(ns)/\(keys.name)"]
-                if cm == nil && !keys.optional {
-                    throw BuildError(path: vp + ".configMap.name", message: "ConfigMap \"\(keys.name)\" is not defined in namespace \(ns)")
-                }
-                var values: [String: [UInt8]] = [:]
-                for (k, s) in cm?.data ?? [:] { values[k] = Array(s.utf8) }
-                for (k, b) in cm?.binaryData ?? [:] where values[k] == nil { values[k] = b }
-                let files = try projectedFiles(keys, values: values, exists: cm != nil, kind: "ConfigMap", at: vp + ".configMap")
+                let files = try configMapFiles(keys, configMaps["\(ns)/\(keys.name)"], namespace: ns, at: vp + ".configMap", nameKey: "name")
                 out.append((v.name, .files(ProjectedFiles(files: files, secret: false))))
             case .secret(let keys):
-                let s = secrets["\(ns)/\(keys.name)"]
-                if s == nil && !keys.optional {
-                    throw BuildError(path: vp + ".secret.secretName", message: "Secret \"\(keys.name)\" is not defined in namespace \(ns)")
-                }
-                let files = try projectedFiles(keys, values: s?.data ?? [:], exists: s != nil, kind: "Secret", at: vp + ".secret")
+                let files = try secretFiles(keys, secrets["\(ns)/\(keys.name)"], namespace: ns, at: vp + ".secret", nameKey: "secretName")
                 out.append((v.name, .files(ProjectedFiles(files: files, secret: true))))
+            case .downwardAPI(let d):
+                let files = try downwardAPIFiles(d.items, defaultMode: d.defaultMode, fields: fields, at: vp + ".downwardAPI")
+                out.append((v.name, .files(ProjectedFiles(files: files, secret: false))))
+            case .projected(let p):
+                var merged: [String: ProjectedFiles.File] = [:]
+                var secret = false
+                for (j, source) in p.sources.enumerated() {
+                    let sp = "\(vp).projected.sources[\(j)]"
+                    var files: [ProjectedFiles.File] = []
+                    switch source {
+                    case .configMap(var keys):
+                        keys.defaultMode = p.defaultMode
+                        files = try configMapFiles(keys, configMaps["\(ns)/\(keys.name)"], namespace: ns, at: sp + ".configMap", nameKey: "name")
+                    case .secret(var keys):
+                        keys.defaultMode = p.defaultMode
+                        secret = true
+                        files = try secretFiles(keys, secrets["\(ns)/\(keys.name)"], namespace: ns, at: sp + ".secret", nameKey: "name")
+                    case .downwardAPI(let items):
+                        files = try downwardAPIFiles(items, defaultMode: p.defaultMode, fields: fields, at: sp + ".downwardAPI")
+                    case .empty:
+                        break
+                    }
+                    for f in files { merged[Self.cleanFilePath(f.path)] = f }
+                }
+                out.append((v.name, .files(ProjectedFiles(files: merged.keys.sorted().map { merged[$0]! }, secret: secret))))
             }
         }
         return out
+    }
+
+    /// The files of a configMap volume or projection: `data` and `binaryData`; a missing
+    /// ConfigMap is an error unless optional, and then gives nothing.
+    static func configMapFiles(_ keys: ProjectedKeys, _ cm: ConfigMap?, namespace ns: String, at path: String, nameKey: String) throws(BuildError) -> [ProjectedFiles.File] {
+        if cm == nil && !keys.optional {
+            throw BuildError(path: "\(path).\(nameKey)", message: "ConfigMap \"\(keys.name)\" is not defined in namespace \(ns)")
+        }
+        var values: [String: [UInt8]] = [:]
+        for (k, s) in cm?.data ?? [:] { values[k] = Array(s.utf8) }
+        for (k, b) in cm?.binaryData ?? [:] where values[k] == nil { values[k] = b }
+        return try projectedFiles(keys, values: values, exists: cm != nil, kind: "ConfigMap", at: path)
+    }
+
+    /// The files of a secret volume or projection, as `configMapFiles`.
+    static func secretFiles(_ keys: ProjectedKeys, _ s: Secret?, namespace ns: String, at path: String, nameKey: String) throws(BuildError) -> [ProjectedFiles.File] {
+        if s == nil && !keys.optional {
+            throw BuildError(path: "\(path).\(nameKey)", message: "Secret \"\(keys.name)\" is not defined in namespace \(ns)")
+        }
+        return try projectedFiles(keys, values: s?.data ?? [:], exists: s != nil, kind: "Secret", at: path)
+    }
+
+    /// The files of downwardAPI items, sorted by path; the last item of a path wins.
+    static func downwardAPIFiles(_ items: [DownwardAPIFile], defaultMode: Int32, fields: EnvironmentBuilder, at path: String) throws(BuildError) -> [ProjectedFiles.File] {
+        var files: [String: ProjectedFiles.File] = [:]
+        for (i, item) in items.enumerated() {
+            let ip = "\(path).items[\(i)]"
+            let value: String
+            if let fieldPath = item.fieldPath {
+                guard let v = fields.fieldValue(fieldPath) else {
+                    throw BuildError(path: ip + ".fieldRef.fieldPath", message: "unsupported field path \"\(fieldPath)\"")
+                }
+                value = v
+            } else if let r = item.resourceFieldRef {
+                // The container is required in a volume (validation); `current` is its
+                // fallback in env only.
+                guard let c = fields.pod.spec.allContainers.first(where: { $0.name == r.containerName }) else {
+                    throw BuildError(path: ip + ".resourceFieldRef.containerName", message: "no container named \"\(r.containerName ?? "")\" in this pod")
+                }
+                value = try fields.resourceValue(container: r.containerName, resource: r.resource, divisor: r.divisor, current: c, at: ip + ".resourceFieldRef")
+            } else {
+                throw BuildError(path: ip, message: "one of fieldRef and resourceFieldRef is required")
+            }
+            files[cleanFilePath(item.path)] = ProjectedFiles.File(path: item.path, bytes: Array(value.utf8), mode: UInt32(clamping: item.mode ?? defaultMode) & 0o777)
+        }
+        return files.keys.sorted().map { files[$0]! }
+    }
+
+    /// kubelet keys a payload by `path.Clean(path)`: `a/./b` and `a//b` are one file.
+    static func cleanFilePath(_ p: String) -> String {
+        p.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
     }
 
     static func projectedFiles(_ keys: ProjectedKeys, values: [String: [UInt8]], exists: Bool, kind: String, at path: String) throws(BuildError) -> [ProjectedFiles.File] {
@@ -148,7 +233,7 @@ extension LaunchPlanBuilder {
             }
             var readOnly = m.readOnly || prepared.readOnly
             switch volume.source {
-            case .configMap, .secret: readOnly = true
+            case .configMap, .secret, .downwardAPI, .projected: readOnly = true
             default: break
             }
             out.append(MountSpec(source: source, target: m.mountPath, readOnly: readOnly, isFile: isFile, beneath: beneath))

@@ -42,6 +42,16 @@ public struct LaunchPlan: Sendable, Hashable {
     /// podrec's range (`UserNamespaceRange`) and records with the pod. Ids 0..<count inside
     /// are `start..<start+count` on the host.
     public var userNamespace: IDRange?
+    /// `activeDeadlineSeconds`: the supervisor stops the pod for good this long after
+    /// `startTime` (`ActiveDeadline`). A change reaches it with the next plan, no restart.
+    public var activeDeadlineSeconds: Int64?
+    /// The pod's `status.startTime`, recorded once by the reconciler when it made the pod
+    /// (`PodRecord.startTime`) and carried in every plan: a new plan, a restarted `apply`
+    /// or a new supervisor never counts the deadline from anew. nil until it is recorded.
+    public var startTime: WallTime?
+    /// The `kubectl.kubernetes.io/default-container` annotation, when it names a container
+    /// of the pod: the one `attach` means without -c, as kubectl picks.
+    public var defaultContainer: String?
 
     public init(generation: Int, namespace: String, name: String, uid: String, hostname: String,
                 shareProcessNamespace: Bool = false, hostNetwork: Bool = false, hostPID: Bool = false, hostIPC: Bool = false,
@@ -215,11 +225,27 @@ public struct ContainerLaunch: Sendable, Hashable {
     /// kubelet's QoS score; nil leaves the supervisor's (0).
     public var oomScoreAdj: Int32?
 
+    /// The container's stdio is a terminal of its own devpts (it is its controlling
+    /// terminal); the supervisor holds the master, logs it as stdout and relays attaches.
+    public var tty = false
+    /// Stdin is the supervisor's (a pipe, or the terminal) for `attach -i`, not /dev/null.
+    public var stdin = false
+    /// The supervisor closes stdin once the first attach session of a run has ended.
+    public var stdinOnce = false
+
     public var startupProbe: ProbeSpec?
     public var livenessProbe: ProbeSpec?
     public var readinessProbe: ProbeSpec?
     public var postStart: HandlerAction?
     public var preStop: HandlerAction?
+    /// `terminationMessagePath`, absolute (a relative one is taken from `/`, as runc
+    /// takes a mount destination), and the policy.
+    public var terminationMessagePath: String = "/dev/termination-log"
+    public var terminationMessagePolicy: TerminationMessagePolicy = .file
+    /// The host dir (`<data-root>/pods/<uid>/containers/<name>`) where the supervisor makes
+    /// each run's empty message file, bound at `terminationMessagePath`; nil: none (a plan
+    /// written before termination messages were honoured).
+    public var terminationMessageDirectory: String?
 
     public func probe(_ kind: ProbeSpec.Kind) -> ProbeSpec? {
         switch kind {
@@ -285,6 +311,9 @@ extension LaunchPlan {
         for ip in podIPs { w.line("podIP", ip) }
         if !hostUsers { w.line("hostUsers", false) }
         if let r = userNamespace { w.line("userNamespace", r.recordValue) }
+        w.optional("activeDeadlineSeconds", activeDeadlineSeconds)
+        w.optional("startTime", startTime?.nanoseconds)
+        w.optional("defaultContainer", defaultContainer)
         for c in containers {
             w.line("container", c.name)
             w.line("kind", c.kind.rawValue)
@@ -321,11 +350,18 @@ extension LaunchPlan {
             w.line("cgroup", c.cgroup)
             w.line("stopSignal", c.stopSignal)
             w.optional("oomScoreAdj", c.oomScoreAdj)
+            // Only when set: plans without them read the same by either podrec.
+            if c.tty { w.line("tty", true) }
+            if c.stdin { w.line("stdin", true) }
+            if c.stdinOnce { w.line("stdinOnce", true) }
             if let p = c.startupProbe { HandlerRecords.write("startupProbe", p, into: &w) }
             if let p = c.livenessProbe { HandlerRecords.write("livenessProbe", p, into: &w) }
             if let p = c.readinessProbe { HandlerRecords.write("readinessProbe", p, into: &w) }
             if let h = c.postStart { HandlerRecords.write("postStart", h, into: &w) }
             if let h = c.preStop { HandlerRecords.write("preStop", h, into: &w) }
+            if let dir = c.terminationMessageDirectory {
+                w.line("terminationMessage", "\(c.terminationMessagePolicy.rawValue)\t\(dir)\t\(c.terminationMessagePath)")
+            }
             w.line("end", "")
         }
         return w.text
@@ -356,6 +392,9 @@ extension LaunchPlan {
             case "podIP": plan.podIPs.append(r.value)
             case "hostUsers": plan.hostUsers = try r.bool()
             case "userNamespace": plan.userNamespace = try IDRange(r)
+            case "activeDeadlineSeconds": plan.activeDeadlineSeconds = try r.int64()
+            case "startTime": plan.startTime = WallTime(try r.int64())
+            case "defaultContainer": plan.defaultContainer = r.value
             default: break
             }
         }
@@ -389,6 +428,9 @@ extension LaunchPlan {
                 case "noNewPrivileges": c.noNewPrivileges = try r.bool()
                 case "readOnlyRootFilesystem": c.readOnlyRootFilesystem = try r.bool()
                 case "privileged": c.privileged = try r.bool()
+                case "tty": c.tty = try r.bool()
+                case "stdin": c.stdin = try r.bool()
+                case "stdinOnce": c.stdinOnce = try r.bool()
                 case "seccomp":
                     // The profile last, whole: a Localhost path may hold a tab.
                     let f = r.value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
@@ -420,6 +462,15 @@ extension LaunchPlan {
                 case "cgroup": c.cgroup = r.value
                 case "stopSignal": c.stopSignal = Int32(try r.int())
                 case "oomScoreAdj": c.oomScoreAdj = Int32(try r.int())
+                case "terminationMessage":
+                    // The container path last, whole: it may hold a tab.
+                    let f = r.value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+                    guard f.count == 3, let policy = TerminationMessagePolicy(rawValue: f[0]), f[1].hasPrefix("/") else {
+                        throw RecordError(line: r.line, reason: "terminationMessage: POLICY HOST-DIR PATH expected")
+                    }
+                    c.terminationMessagePolicy = policy
+                    c.terminationMessageDirectory = f[1]
+                    c.terminationMessagePath = f[2]
                 default:
                     if try HandlerRecords.read(r, into: &handlers) { lastHandlerLine = r.line }
                     // else a newer writer's key
@@ -460,6 +511,24 @@ public enum ContainerChoice {
         var message = "a container name must be specified for pod \(pod), choose one of: [\(mains.joined(separator: " "))]"
         if !inits.isEmpty { message += " or one of the init containers: [\(inits.joined(separator: " "))]" }
         return .failure(ChoiceError(message))
+    }
+
+    /// `kubectl attach`'s rule (podcmd.FindOrDefaultContainerByName): the one named, else
+    /// the `kubectl.kubernetes.io/default-container` annotation's, else the spec's first
+    /// (main) container. The second value is kubectl's note on stderr when it defaulted
+    /// among several.
+    public static func pickForAttach(_ wanted: String?, pod: String, containers: [(name: String, kind: ContainerKind)],
+                                     annotated: String?) -> Result<(name: String, note: String?), ChoiceError> {
+        if let wanted {
+            return containers.contains { $0.name == wanted } ? .success((wanted, nil)) : .failure(ChoiceError("container \(wanted) is not valid for pod \(pod)"))
+        }
+        if let annotated, containers.contains(where: { $0.name == annotated }) { return .success((annotated, nil)) }
+        let mains = containers.filter { $0.kind == .main }.map(\.name)
+        guard let first = mains.first else { return .failure(ChoiceError("pod \(pod) does not have a container")) }
+        let all = mains + containers.filter { $0.kind != .main }.map(\.name)
+        let note = all.count > 1 ? "Defaulted container \"\(first)\" out of: \(mains.joined(separator: ", "))"
+            + (all.count > mains.count ? ", " + containers.filter { $0.kind != .main }.map { "\($0.name) (init)" }.joined(separator: ", ") : "") : nil
+        return .success((first, note))
     }
 
     public struct ChoiceError: Error, Sendable, CustomStringConvertible {

@@ -52,6 +52,12 @@ public struct PodLayout: Sendable, Hashable {
     /// Overlay upper and work dirs of `image:` containers: `<data>/pods/<uid>/overlay/<c>/{upper,work}`.
     public func overlayDirectory(_ container: String) -> String { "\(dataDirectory)/overlay/\(container)" }
 
+    /// Where the supervisor makes each run's termination message file, bound at the
+    /// container's `terminationMessagePath`: `<data>/pods/<uid>/containers/<c>`, as kubelet
+    /// keeps them under `/var/lib/kubelet/pods/<uid>/containers/<c>`. On disk, not in the
+    /// state's tmpfs: a container can make its file as large as it likes.
+    public func terminationMessageDirectory(_ container: String) -> String { "\(dataDirectory)/containers/\(container)" }
+
     /// `<log-dir>/pods/<ns>_<name>_<uid>`.
     public var logDirectory: String { "\(Self.pods(logRoot))/\(namespace)_\(name)_\(uid)" }
 

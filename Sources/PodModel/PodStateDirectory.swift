@@ -14,8 +14,13 @@ public struct PodStateDirectory: Sendable, Hashable {
         case status
         /// `pid starttime` of the supervisor (`SupervisorIdentity`).
         case supervisor
+        /// The supervisor's CPU samples of the pod's cgroups (`UsageSample`), for `top`.
+        case usage
         /// The supervisor's own stderr: what it could not put in the status.
         case supervisorLog = "supervisor.log"
+        /// The supervisor's attach socket (`AttachMessage`), mode 0600, as conmon's: `podrec
+        /// attach` connects here. A socket, not a file: it is never read or replaced.
+        case attach
     }
 
     public var path: String

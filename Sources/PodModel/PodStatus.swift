@@ -14,6 +14,12 @@ public struct PodStatus: Sendable, Hashable {
     public var containers: [ContainerStatus]
     /// What happened to the pod, as kubectl's events: the latest, repeats counted.
     public var events: [PodEvent] = []
+    /// The pod's own `status.reason` and `status.message`: `DeadlineExceeded` and kubelet's
+    /// words once its active deadline has passed; nil otherwise.
+    public var reason: String?
+    public var message: String?
+    /// `status.startTime`, from the plan.
+    public var startTime: WallTime?
 
     public init(observedGeneration: Int = 0, phase: PodPhase = .pending, supervisorPID: Int32 = 0, updatedAt: WallTime = WallTime(0),
                 planError: String? = nil, terminated: Bool = false, containers: [ContainerStatus] = [], events: [PodEvent] = []) {
@@ -96,13 +102,17 @@ public struct Termination: Sendable, Hashable {
     public var reason: String
     public var startedAt: WallTime?
     public var finishedAt: WallTime
+    /// `terminated.message`: what the container wrote at its `terminationMessagePath` (the
+    /// last 4096 bytes), or its log's tail under `FallbackToLogsOnError` (`TerminationMessage`).
+    public var message: String?
 
-    public init(exitCode: Int32, signal: Int32? = nil, reason: String, startedAt: WallTime?, finishedAt: WallTime) {
+    public init(exitCode: Int32, signal: Int32? = nil, reason: String, startedAt: WallTime?, finishedAt: WallTime, message: String? = nil) {
         self.exitCode = exitCode
         self.signal = signal
         self.reason = reason
         self.startedAt = startedAt
         self.finishedAt = finishedAt
+        self.message = message
     }
 }
 
@@ -165,6 +175,9 @@ extension PodStatus {
         w.line("updatedAt", updatedAt.nanoseconds)
         w.optional("planError", planError)
         w.line("terminated", terminated)
+        w.optional("reason", reason)
+        w.optional("message", message)
+        w.optional("startTime", startTime?.nanoseconds)
         for e in events {
             w.line("event", "\(e.type)\t\(e.reason)\t\(e.count)\t\(e.first.nanoseconds)\t\(e.last.nanoseconds)\t\(e.message)")
         }
@@ -205,6 +218,9 @@ extension PodStatus {
             case "updatedAt": status.updatedAt = WallTime(try r.int64())
             case "planError": status.planError = r.value
             case "terminated": status.terminated = try r.bool()
+            case "reason": status.reason = r.value
+            case "message": status.message = r.value
+            case "startTime": status.startTime = WallTime(try r.int64())
             case "event":
                 // The message last: it may hold tabs.
                 let f = r.value.split(separator: "\t", maxSplits: 5, omittingEmptySubsequences: false).map(String.init)
@@ -252,17 +268,21 @@ extension PodStatus {
 }
 
 extension Termination {
-    /// `exitCode \t signal \t reason \t startedAt \t finishedAt`; empty for nil.
+    /// `exitCode \t signal \t reason \t startedAt \t finishedAt [\t message]`; empty for
+    /// nil. The message last, whole (it may hold tabs); a status written before messages has
+    /// five fields.
     var field: String {
         "\(exitCode)\t\(signal.map(String.init) ?? "")\t\(reason)\t\(startedAt.map { String($0.nanoseconds) } ?? "")\t\(finishedAt.nanoseconds)"
+            + (message.map { "\t" + $0 } ?? "")
     }
 
     init(_ r: Record) throws(RecordError) {
-        let f = try r.fields(5)
-        guard let code = Int32(f[0]), let finished = Int64(f[4]) else {
+        let f = r.value.split(separator: "\t", maxSplits: 5, omittingEmptySubsequences: false).map(String.init)
+        guard f.count >= 5, let code = Int32(f[0]), let finished = Int64(f[4]) else {
             throw RecordError(line: r.line, reason: "\(r.key): exit code and finish time expected")
         }
         self.init(exitCode: code, signal: f[1].isEmpty ? nil : Int32(f[1]), reason: f[2],
-                  startedAt: f[3].isEmpty ? nil : Int64(f[3]).map(WallTime.init), finishedAt: WallTime(finished))
+                  startedAt: f[3].isEmpty ? nil : Int64(f[3]).map(WallTime.init), finishedAt: WallTime(finished),
+                  message: f.count == 6 ? f[5] : nil)
     }
 }

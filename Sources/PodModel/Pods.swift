@@ -37,9 +37,14 @@ public struct PodRecord: Sendable, Hashable {
     /// supervisor starts, so that no later pass gives them to another pod while this
     /// record exists; freed with it.
     public var userNamespace: IDRange?
+    /// The pod's `status.startTime` (`ActiveDeadline.startTime`): written when the pod is
+    /// made and kept for as long as its uid, so that its `activeDeadlineSeconds` counts from
+    /// there through new plans, passes and supervisors. nil for a pod made before it was
+    /// recorded (its deadline then counts from the next pass that hands it a plan).
+    public var startTime: WallTime?
 
     public init(uid: String, source: String, immutable: [String: String], generation: Int, contents: String = "", deleting: Bool = false,
-                hostPorts: [PortMapping] = [], userNamespace: IDRange? = nil) {
+                hostPorts: [PortMapping] = [], userNamespace: IDRange? = nil, startTime: WallTime? = nil) {
         self.uid = uid
         self.source = source
         self.immutable = immutable
@@ -48,6 +53,7 @@ public struct PodRecord: Sendable, Hashable {
         self.deleting = deleting
         self.hostPorts = hostPorts
         self.userNamespace = userNamespace
+        self.startTime = startTime
     }
 }
 
@@ -94,7 +100,7 @@ public struct DesiredPod: Sendable {
     /// The record the executor writes for this pod at `generation`.
     public func record(generation: Int) -> PodRecord {
         PodRecord(uid: uid, source: source, immutable: immutable, generation: generation, contents: contents,
-                  hostPorts: network?.portMappings ?? [], userNamespace: plan.userNamespace)
+                  hostPorts: network?.portMappings ?? [], userNamespace: plan.userNamespace, startTime: plan.startTime)
     }
 }
 
@@ -186,6 +192,7 @@ extension PodRecord {
         if deleting { w.line("deleting", true) }
         for p in hostPorts { w.line("hostPort", "\(p.hostPort)\t\(p.containerPort)\t\(p.proto)\t\(p.hostIP)") }
         if let r = userNamespace { w.line("userNamespace", r.recordValue) }
+        w.optional("startTime", startTime?.nanoseconds)
         return w.text
     }
 
@@ -199,6 +206,7 @@ extension PodRecord {
             case "contents": record.contents = r.value
             case "deleting": record.deleting = r.value == "true"
             case "userNamespace": record.userNamespace = try IDRange(r)
+            case "startTime": record.startTime = WallTime(try r.int64())
             case "hostPort":
                 let f = r.value.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
                 guard f.count == 4, let host = Int(f[0]), let container = Int(f[1]) else {

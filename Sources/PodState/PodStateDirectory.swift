@@ -57,3 +57,31 @@ extension StateRoot {
         return try Sys.lockFile(lockFile)
     }
 }
+
+extension StateRoot {
+    /// About the newest 256 KiB of events are kept, some 1,500 of them: enough for
+    /// `events` to tell what the last passes did.
+    public static let keptEventBytes = 256 << 10
+
+    /// Appends `events` in one write. Called under the pass lock, so there is one writer;
+    /// past twice `keptEventBytes` the file is replaced (atomically) by its newest whole
+    /// lines within `keptEventBytes`, so it never grows without bound.
+    public func append(_ events: [ReconcilerEvent]) throws(KernelError) {
+        guard !events.isEmpty else { return }
+        try Sys.mkdirs(path, mode: 0o700)
+        let fd = try Sys.openForAppending(eventsFile, mode: 0o600)
+        defer { Sys.close(fd) }
+        try Sys.writeAll(fd, Array(events.map(\.line).joined().utf8), path: eventsFile)
+        guard try Sys.fstat(fd, describedAs: eventsFile).size > Int64(2 * Self.keptEventBytes) else { return }
+        let bytes = Array(try Sys.readString(eventsFile).utf8)
+        var cut = bytes.count - Self.keptEventBytes
+        while cut < bytes.count, bytes[cut - 1] != UInt8(ascii: "\n") { cut += 1 }
+        try Sys.writeFileAtomically(eventsFile, Array(bytes[cut...]), mode: 0o600, durable: false)
+    }
+
+    /// The reconciler's events, oldest first; none when there is no file.
+    public func events() -> [ReconcilerEvent] {
+        guard let text = try? Sys.readString(eventsFile) else { return [] }
+        return ReconcilerEvent.decode(text)
+    }
+}

@@ -84,8 +84,10 @@ public struct Executor: Sendable {
             if try stopFirst(d.key, observed: observed) { return .stopping }
             try remove(d.key, observed: observed)
             try create(d)
-        case .updatePlan(let d, let generation, _, _, _):
+        case .updatePlan(var d, let generation, _, _, _):
             let layout = roots.layout(d.key, uid: d.uid)
+            // A pod recorded before start times were: its deadline counts from now.
+            if d.plan.startTime == nil { d.plan.startTime = ActiveDeadline.startTime(host.wallClock()) }
             var plan = d.plan
             plan.generation = generation
             try onHost {
@@ -122,7 +124,7 @@ public struct Executor: Sendable {
             guard var record = observed.pods[key]?.record else { throw Failure("\(key): no record") }
             record.source = source
             try onHost { try host.writeRecord(record, layout: roots.layout(key, uid: record.uid)) }
-        case .skip:
+        case .skip, .finished:
             break
         case .refuse:
             // The reason says why; the failure makes the pass fail, as a build error does.
@@ -162,6 +164,10 @@ public struct Executor: Sendable {
     /// supervisor runs undoes what was made.
     func create(_ d: DesiredPod) throws(Failure) {
         let layout = roots.layout(d.key, uid: d.uid)
+        var d = d
+        // The pod's start, once: a pod made again for the same uid (its supervisor died)
+        // keeps the recorded one, which the planner put in its plan.
+        if d.plan.startTime == nil { d.plan.startTime = ActiveDeadline.startTime(host.wallClock()) }
         var plan = d.plan
         plan.generation = 1
         try onHost { try host.writeRecord(d.record(generation: 1), layout: layout) }

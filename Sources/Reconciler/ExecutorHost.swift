@@ -47,6 +47,12 @@ public protocol ExecutorHost: Sendable {
     func removeLogs(_ path: String) throws
     /// DEL of a recorded CNI attachment, its pin, result and record.
     func removeAttachment(containerID: String) throws
+    /// The wall clock, for a new pod's start time (`PodRecord.startTime`).
+    func wallClock() -> WallTime
+}
+
+extension ExecutorHost {
+    public func wallClock() -> WallTime { WallTime(WallClock.now()) }
 }
 
 /// The host, for real: `PodVolumes` for the set-up, `PodLauncher` for the supervisor, the

@@ -102,6 +102,8 @@ public struct Reconciler: Sendable {
         /// Plan pulls (`pulls`); false: a pod missing its image fails its build, as before
         /// there were registries (`diff` and `apply` with no registry client).
         public var pulling = true
+        /// Take over pods that another source owns (`apply --force-owner`).
+        public var forceOwner = false
 
         public init(sets: [ManifestSet], held: Set<String> = [], scope: Set<PodKey>? = nil, source: @escaping (SourcedPod) -> String) {
             self.sets = sets
@@ -169,7 +171,8 @@ public struct Reconciler: Sendable {
             failures += built.failures
         }
         assignUserNamespaces(&desired, failures: &failures)
-        var options = PlanOptions(owner: owner, prune: prune, held: input.held, unresolved: Set(failures.map(\.key)).union(waiting))
+        var options = PlanOptions(owner: owner, prune: prune, held: input.held, unresolved: Set(failures.map(\.key)).union(waiting),
+                                  forceOwner: input.forceOwner)
         var plan = Planner.plan(desired: desired, observed: observed, options: options)
         // `Always`: a pod about to start containers pulls their images first. Those pods
         // leave this plan, which is made again without them.
@@ -292,7 +295,9 @@ public struct Reconciler: Sendable {
         let lock = try takeLock()
         defer { Sys.close(lock) }
         let planned = try plan(input, owner: owner, prune: prune)
+        let started = WallClock.now()
         let outcomes = executor(graceMilliseconds: graceMilliseconds, stopWithoutWaiting: stopWithoutWaiting).run(planned.plan, observed: planned.observed)
+        record(outcomes, source: owner, started: started)
         if input.scope == nil { collectNetwork() }
         return (planned, outcomes)
     }
@@ -318,14 +323,21 @@ public struct Reconciler: Sendable {
     /// `delete`: stops and removes the named pods (and with `all`, every pod on the host),
     /// under the lock, through the planner and the executor as any pass. Returns the names
     /// that are no pod here, and one outcome per pod deleted.
-    public func delete(_ keys: Set<PodKey>, all: Bool = false, graceMilliseconds: Int64? = nil) throws(ReconcileError) -> (missing: [PodKey], outcomes: [Executor.Outcome]) {
+    /// `sources`: the recorded source of each pod deleted, so that the caller can say which
+    /// watcher will bring one back.
+    public func delete(_ keys: Set<PodKey>, all: Bool = false, graceMilliseconds: Int64? = nil) throws(ReconcileError)
+        -> (missing: [PodKey], outcomes: [Executor.Outcome], sources: [PodKey: String]) {
         let lock = try takeLock()
         defer { Sys.close(lock) }
         let observed = try observe()
         let wanted = all ? keys.union(observed.pods.keys) : keys
         let missing = wanted.filter { observed.pods[$0] == nil }.sorted()
         let plan = Planner.deletions(wanted, observed: observed, reason: "deleted by request")
-        return (missing, executor(graceMilliseconds: graceMilliseconds).run(plan, observed: observed))
+        let sources = wanted.reduce(into: [PodKey: String]()) { $0[$1] = observed.pods[$1]?.record?.source }
+        let started = WallClock.now()
+        let outcomes = executor(graceMilliseconds: graceMilliseconds).run(plan, observed: observed)
+        record(outcomes, source: "delete", started: started)
+        return (missing, outcomes, sources)
     }
 
     func executor(graceMilliseconds: Int64?, stopWithoutWaiting: Bool = false) -> Executor {

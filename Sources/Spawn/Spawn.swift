@@ -106,7 +106,8 @@ public func spawn(_ request: SpawnRequest) throws(SpawnError) -> SpawnedProcess 
         keep_fds: arena.array(request.keepFDs),
         keep_fds_count: request.keepFDs.count,
         force: request.forceFallbacks.rawValue,
-        userns_fd: request.userNamespace?.fd ?? -1
+        userns_fd: request.userNamespace?.fd ?? -1,
+        console_socket: request.consoleSocket ?? -1
     )
     var result = podspawn_result()
     if podspawn_run(&c, &result) == 0 {
@@ -366,6 +367,8 @@ extension SpawnError {
             }
         case .controllingTerminal:
             context = "setsid and ioctl TIOCSCTTY on fd 0"
+        case .console:
+            context = ["open /dev/pts/ptmx", "unlock and open the terminal of /dev/pts/ptmx", "send the terminal's master"][min(max(index ?? 0, 0), 2)]
         case .closeFileDescriptors:
             context = "close fds from 3"
         case .chdir:

@@ -48,6 +48,8 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
         case stdio
         /// setsid and TIOCSCTTY: stdin as the controlling terminal.
         case controllingTerminal
+        /// The container's terminal from its devpts, and the master sent to the caller.
+        case console
         /// Closing the fds above 2.
         case closeFileDescriptors
         case chdir
@@ -76,6 +78,7 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case PODSPAWN_STAGE_USERNS.rawValue: self = .userNamespace
             case PODSPAWN_STAGE_STDIO.rawValue: self = .stdio
             case PODSPAWN_STAGE_CONTROLLING_TTY.rawValue: self = .controllingTerminal
+            case PODSPAWN_STAGE_CONSOLE.rawValue: self = .console
             case PODSPAWN_STAGE_CLOSE_FDS.rawValue: self = .closeFileDescriptors
             case PODSPAWN_STAGE_CHDIR.rawValue: self = .chdir
             case PODSPAWN_STAGE_EXEC.rawValue: self = .exec
@@ -107,6 +110,7 @@ public struct SpawnError: Error, Sendable, Hashable, CustomStringConvertible {
             case .userNamespace: return "user namespace"
             case .stdio: return "stdio"
             case .controllingTerminal: return "controlling terminal"
+            case .console: return "console"
             case .closeFileDescriptors: return "close fds"
             case .chdir: return "chdir"
             case .exec: return "exec"

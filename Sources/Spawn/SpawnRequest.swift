@@ -35,6 +35,10 @@ public struct SpawnRequest: Sendable, Hashable {
     public var stderr: Int32?
     /// A new session whose controlling terminal is stdin, which must be a terminal.
     public var controllingTerminal: Bool = false
+    /// A unix socket over which the child sends the master of a new terminal of its root's
+    /// `/dev/pts` (the container's own devpts), whose other end becomes its stdin, stdout
+    /// and stderr (replacing those above). nil: no terminal.
+    public var consoleSocket: Int32?
     /// Fds above 2 the program keeps, at the same numbers; every other one is closed at exec.
     public var keepFDs: [Int32] = []
 

@@ -37,6 +37,13 @@ public final class Watcher {
     let reconciler: Reconciler
     let options: Options
     let log: WatchLog
+    /// systemd's notify socket, when run as a `Type=notify` service.
+    let notify: SystemdNotify?
+    var notifyFailed = false
+    /// The metrics endpoint's, when there is one.
+    let metrics: (any WatchMetricsSink)?
+    /// When each pull in flight began, for the pull-duration metric.
+    var pullStarted: [ImageReference: Int64] = [:]
     var owner: String { WatchInput.source(directory.path) }
 
     /// What was last reported per file (or pod), so that a problem is logged once per change.
@@ -83,11 +90,13 @@ public final class Watcher {
     }
 
     public init(directory: String, reconciler: Reconciler, options: Options = Options(), log: WatchLog,
-                fetcher: (any ImageFetcher)? = nil) throws(KernelError) {
+                fetcher: (any ImageFetcher)? = nil, notify: SystemdNotify? = nil, metrics: (any WatchMetricsSink)? = nil) throws(KernelError) {
         self.directory = ManifestDirectory(path: directory)
         self.reconciler = reconciler
         self.options = options
         self.log = log
+        self.notify = notify
+        self.metrics = metrics
         store = LastGoodStore(stateRoot: reconciler.roots.state, directory: directory)
         inotify = try Inotify()
         pulls = try fetcher.map { f throws(KernelError) in try BackgroundPulls(fetcher: f) }
@@ -108,13 +117,20 @@ public final class Watcher {
         rewatchDirectory()
         log.write(.info, "watch", "watching \(directory.path), resync every \(options.resyncSeconds) s")
         pass("start")
+        tell(["READY=1", "STATUS=watching \(directory.path)"])
 
         defer { for entry in supervisors.values { Sys.close(entry.fd) } }
         defer { pulls?.shutdown() }
         let resync = Int64(options.resyncSeconds) * 1_000_000_000
         var nextResync = MonotonicClock.now() + resync
+        var nextPet = notify?.watchdogInterval.map { MonotonicClock.now() + $0 }
         while true {
-            let wait = max(0, (nextResync - MonotonicClock.now()) / 1_000_000)
+            metrics?.loopAlive()
+            if let due = nextPet, MonotonicClock.now() >= due, let interval = notify?.watchdogInterval {
+                tell(["WATCHDOG=1"])
+                nextPet = MonotonicClock.now() + interval
+            }
+            let wait = max(0, (min(nextResync, nextPet ?? .max) - MonotonicClock.now()) / 1_000_000)
             let pids = Array(supervisors.keys)
             let ready = try Sys.pollReadable([signals, inotify.fd] + pids.map { supervisors[$0]!.fd } + (pulls.map { [$0.wake.read] } ?? []),
                                              timeoutMilliseconds: Int32(min(wait, Int64(Int32.max))))
@@ -134,6 +150,7 @@ public final class Watcher {
                         resyncNow = true
                     } else {
                         log.write(.info, "watch", "\(signal == SIGTERM ? "SIGTERM" : "SIGINT"): stopping; the pods keep running")
+                        tell(["STOPPING=1"])
                         return
                     }
                 }
@@ -149,6 +166,16 @@ public final class Watcher {
                 pass("resync")
                 nextResync = MonotonicClock.now() + resync
             }
+        }
+    }
+
+    /// Tells systemd, if it listens. A failure is logged once: the pods matter more than
+    /// the service manager's view of the watcher.
+    func tell(_ fields: [String]) {
+        guard let notify else { return }
+        do { try notify.send(fields) } catch {
+            if !notifyFailed { log.write(.error, "watch", "systemd notify socket \(notify.socket): \(error)") }
+            notifyFailed = true
         }
     }
 
@@ -245,6 +272,7 @@ public final class Watcher {
     /// and leftover. `.files`: only the pods those files define now or defined before, and
     /// `pods`: a pass costs what changed, not the host's every pod.
     func pass(_ why: String, scope change: Change = .everything, pods: Set<PodKey> = []) {
+        let began = MonotonicClock.now()
         if let problem = directory.directoryProblem() {
             report("directory", [problem + "; every pod keeps running as it is"])
             return
@@ -286,6 +314,7 @@ public final class Watcher {
             scope = keys
         }
         for (path, _) in files { report(path, input.problems[path] ?? []) }
+        metrics?.manifestProblems(input.problems.values.reduce(0) { $0 + $1.count })
         for path in reported.keys where path.hasPrefix(directory.path + "/") && !seen.contains(path) { reported[path] = nil }
 
         // Supervisors this process started are its children: reap those that exited (a
@@ -336,6 +365,7 @@ public final class Watcher {
             }
         }
         rememberPods(input, planned.observed, scope: scope)
+        metrics?.passDone(seconds: Double(MonotonicClock.now() - began) / 1e9, full: scope == nil, outcomes: outcomes)
     }
 
     /// The pulls that ended: each logged as an event, then a pass over the pods that waited.
@@ -346,6 +376,10 @@ public final class Watcher {
         for outcome in pulls.finished() {
             let ref = outcome.pull.reference
             let fields = [("image", ref.description), ("pods", outcome.pull.pods.map(\.description).joined(separator: ","))]
+            if let began = pullStarted.removeValue(forKey: ref) {
+                let ok = if case .success = outcome.result { true } else { false }
+                metrics?.pullDone(seconds: Double(MonotonicClock.now() - began) / 1e9, ok: ok)
+            }
             switch outcome.result {
             case .success(let line):
                 log.write(.info, "event", "pulled \(ref): \(line)", fields: fields)
@@ -373,6 +407,7 @@ public final class Watcher {
         for pull in wanted {
             if let failed = failedPulls[pull.reference], failed.retryAt > MonotonicClock.now() { continue }
             if pulls.start(pull) {
+                pullStarted[pull.reference] = MonotonicClock.now()
                 log.write(.info, "event", "pulling \(pull.reference) (\(pull.reason)) for \(pull.pods.map(\.description).joined(separator: ", "))",
                           fields: [("image", pull.reference.description), ("pods", pull.pods.map(\.description).joined(separator: ","))])
             }
@@ -418,8 +453,11 @@ public final class Watcher {
     }
 
     static func isWaiting(_ action: Action) -> Bool {
-        if case .awaitTermination = action.kind { return true }
-        return false
+        switch action.kind {
+        // A pod failed for good is no news at every pass either: `get` shows it.
+        case .awaitTermination, .finished: return true
+        default: return false
+        }
     }
 
     /// One file's set, parsed again only when its bytes changed.

@@ -57,7 +57,7 @@ extension Integration.CLIPodTests {
             ("a changed command", Self.diffApplyPods(command: "echo v2; exec sleep 3600"), [], "plan generation 2", true),
             ("higher limits, in place", Self.diffApplyPods(command: "echo v2; exec sleep 3600", memory: "48Mi", cpu: "300m"), [], "(in place)", true),
             ("a ConfigMap's new data", Self.diffApplyPods(command: "echo v2; exec sleep 3600", memory: "48Mi", cpu: "300m", greeting: "hello-v2"),
-             [], "configMap/secret files", true),
+             [], "volume files", true),
             // The deleted pod's logs stay, and are a difference at the next pass.
             ("a pod gone, pruned", last, ["--prune"], "- pod default/gone", false),
             ("the pruned pod's logs", last, ["--prune"], "logs \(lab.tmp)/log/pods/default_gone_", true),

@@ -50,21 +50,27 @@ extension Integration {
             }
 
             static func start(_ podrec: CLI, dir: String, _ extra: String...) throws -> WatchProcess {
-                let logPath = podrec.lab.tmp + "/watch.log"
-                let fd = try Sys.openForAppending(logPath, mode: 0o644)
-                defer { Sys.close(fd) }
-                var request = SpawnRequest([podrec.binary, "watch", dir] + extra, environment: podrec.environment)
-                request.stdout = fd
-                request.stderr = fd
-                let child = try spawn(request)
-                if let pidfd = child.pidfd { Sys.close(pidfd) }
-                let w = WatchProcess(pid: child.pid, logPath: logPath)
+                let w = try background(podrec, ["watch", dir] + extra, log: "watch.log")
                 try CLIWatchTests.waitFor("the watcher's first pass") {
                     if w.log.contains("watching ") { return true }
                     if let status = Sys.reapChild(w.pid) { w.exit = WaitStatus(status) }
                     return w.exit != nil
                 }
                 return w
+            }
+
+            /// Any podrec command (or `binary`), running on with its stdout and stderr in
+            /// `<lab>/<log>` (`get -w`, `events -w`, a Prometheus server).
+            static func background(_ podrec: CLI, _ arguments: [String], log: String, binary: String? = nil) throws -> WatchProcess {
+                let logPath = podrec.lab.tmp + "/" + log
+                let fd = try Sys.openForAppending(logPath, mode: 0o644)
+                defer { Sys.close(fd) }
+                var request = SpawnRequest([binary ?? podrec.binary] + arguments, environment: podrec.environment)
+                request.stdout = fd
+                request.stderr = fd
+                let child = try spawn(request)
+                if let pidfd = child.pidfd { Sys.close(pidfd) }
+                return WatchProcess(pid: child.pid, logPath: logPath)
             }
 
             var log: String { (try? Sys.readString(logPath)) ?? "" }
@@ -266,6 +272,94 @@ extension Integration {
                 return now != nil && now != supervisor && status == "Running"
             }
             try watcher.waitForLine("~ pod default/wd recreate: its supervisor is dead")
+        }
+
+        /// A watched pod touched by hand. `delete` removes it and says that the watcher will
+        /// bring it back unless its file goes, as kubectl says of a mirror pod; the watcher
+        /// does. `apply` of the same pod changes nothing and exits 1 naming the owner;
+        /// `apply --force-owner` takes it over: its record names apply, and the watcher leaves
+        /// it alone from then on (an edit of the file no longer reaches it).
+        @Test func aWatchedPodDeletedOrAppliedByHand() throws {
+            let t = try WatchLab("watch-owner")
+            defer { t.finish() }
+            let (lab, podrec, dir) = (t.lab, t.podrec, t.dir)
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wo"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            try Self.waitFor("wo running") { try Self.pods(podrec)["wo"] == "Running" }
+            let first = try #require(try podrec.supervisorPID("wo"))
+
+            let deleted = try podrec("delete", "wo", "--grace-period", "0")
+            #expect(deleted.status == 0, "\(deleted.output)")
+            #expect(deleted.output.contains("pod default/wo deleted"))
+            #expect(deleted.output.contains("warning: pod default/wo is defined by \(dir)/a.yaml; its watcher creates it again unless that file goes"),
+                    "\(deleted.output)")
+            try watcher.signal(SIGHUP)
+            try Self.waitFor("wo back", context: { watcher.log }) {
+                let now = try? podrec.supervisorPID("wo")
+                let status = try Self.pods(podrec)["wo"]
+                return now != nil && now != first && status == "Running"
+            }
+
+            let file = try podrec.write("wo.yaml", Self.pod("wo", value: "2"))
+            let refused = try podrec("apply", "-f", file)
+            #expect(refused.status == 1, "\(refused.output)")
+            #expect(refused.output.contains("! pod default/wo refused: owned by watch:\(dir)/a.yaml"), "\(refused.output)")
+            #expect(refused.output.contains("--force-owner"), "\(refused.output)")
+            #expect(Self.value(lab, "wo") == "1", "refused: the pod runs as its file says")
+            let diff = try podrec("diff", "-f", file, "--force-owner")
+            #expect(diff.status == 1 && diff.output.contains("~ pod default/wo source apply: taken over from watch:\(dir)/a.yaml (--force-owner)"),
+                    "\(diff.output)")
+
+            let taken = try podrec("apply", "-f", file, "--force-owner")
+            #expect(taken.status == 0, "\(taken.output)")
+            #expect(Self.value(lab, "wo") == "2")
+            #expect(try podrec("apply", "-f", file).output.contains("no changes"), "apply owns it now")
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wo", value: "3"))
+            try watcher.signal(SIGHUP)
+            try watcher.waitForLine("= pod default/wo: owned by apply")
+            #expect(Self.value(lab, "wo") == "2", "the watcher leaves apply's pod alone")
+        }
+
+        /// Under systemd (`Type=notify`, `WatchdogSec=`): READY=1 once the first full pass
+        /// has made the directory's pods, WATCHDOG=1 every half of WATCHDOG_USEC while the
+        /// loop runs, STOPPING=1 on SIGTERM; the variables do not reach the pods. The shipped
+        /// unit file passes `systemd-analyze verify` where systemd is installed.
+        @Test func theSystemdNotifyProtocol() throws {
+            let t = try WatchLab("watch-notify")
+            defer { t.finish() }
+            let dir = t.dir
+            var podrec = t.podrec
+            let listener = try NotifyListener(path: t.lab.tmp + "/notify")
+            defer { listener.close() }
+            podrec.extraEnvironment = ["NOTIFY_SOCKET=\(listener.path)", "WATCHDOG_USEC=200000"]
+            try Self.writeByRename(dir + "/a.yaml", Self.pod("wn", command: "echo NOTIFY_SOCKET=$NOTIFY_SOCKET; exec sleep 3600"))
+            let watcher = try WatchProcess.start(podrec, dir: dir)
+            defer { _ = try? watcher.stop() }
+            let ready = try #require(listener.receive(until: "READY=1", milliseconds: 30_000), "READY=1\n\(watcher.log)")
+            #expect(ready.last == "READY=1\nSTATUS=watching \(dir)\n")
+            #expect(try podrec.getRow("wn") != nil, "the first pass made the pod before READY=1")
+            var pets = 0
+            let start = MonotonicClock.now()
+            while pets < 3, MonotonicClock.now() - start < 10_000_000_000 {
+                if listener.receive(milliseconds: 1000) == "WATCHDOG=1\n" { pets += 1 }
+            }
+            #expect(pets == 3, "the watchdog is petted while the loop runs")
+            try watcher.signal(SIGTERM)
+            #expect(listener.receive(until: "STOPPING=1", milliseconds: 10_000) != nil)
+            #expect(try watcher.stop() == .exited(0))
+            try Self.waitFor("the pod's log") { (try? podrec("logs", "wn").output.contains("NOTIFY_SOCKET=")) ?? false }
+            #expect(try podrec("logs", "wn").output == "NOTIFY_SOCKET=\n", "the pod does not inherit the notify socket")
+
+            let unit = try Sys.readString(CLIPodTests.repository + "/contrib/systemd/podrec-watch.service")
+            #expect(unit.contains("\nType=notify\n") && unit.contains("\nWatchdogSec="))
+            let analyze = "/usr/bin/systemd-analyze"
+            if access(analyze, X_OK) == 0 {
+                let copy = try podrec.write("podrec-watch.service", unit.replacingOccurrences(of: "/usr/local/bin/podrec", with: podrec.binary))
+                let verify = try podrec.run([analyze, "verify", copy])
+                // An unknown key is only a warning to verify: no output at all is the pass.
+                #expect(verify.status == 0 && verify.output.isEmpty, "\(verify.output)")
+            }
         }
 
         /// A file made invalid keeps its pods as they were, and that includes repairing them:

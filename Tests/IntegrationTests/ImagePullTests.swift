@@ -164,7 +164,7 @@ extension Integration {
             let lab = try RegistryLab("api", auth: .htpasswd(user: "sec", password: "sec-pass"))
             defer { lab.finish() }
             let manifest = try lab.push("test/app", creds: "sec:sec-pass")
-            let dead = try RegistryLab.freePort()
+            let dead = try freeLoopbackPort()
             // registry.invalid never resolves: were a rewrite wrong, nothing would leave.
             let conf = """
                 [[registry]]

@@ -40,7 +40,7 @@ final class RegistryLab {
         dataRoot = try makeTemporaryDirectory("podrec-registry-data-\(label)", under: "/dev/shm")
         certDirectory = tmp + "/certs.d"
         self.tls = tls
-        port = try Self.freePort()
+        port = try freeLoopbackPort()
         do {
             // An empty registries.conf: no mirrors, nothing of the host's.
             try Sys.writeFileAtomically(tmp + "/registries.conf", Array("# none\n".utf8), mode: 0o644)
@@ -72,7 +72,7 @@ final class RegistryLab {
                          "needs python3's cryptography: apt-get install python3-cryptography")
             try run(["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tmp + "/token.key",
                      "-out", tmp + "/token.crt", "-days", "2", "-subj", "/CN=podrec-test-token"])
-            let tokenPort = try Self.freePort()
+            let tokenPort = try freeLoopbackPort()
             let script = Self.fixtures + "/registry/token_server.py"
             try startProcess(["/usr/bin/python3", script, "\(tokenPort)", tmp + "/token.key", tmp + "/token.crt",
                               "podrec-test-issuer", "podrec-test-service", user, password], log: tmp + "/token.log")
@@ -224,22 +224,6 @@ final class RegistryLab {
         let p = try spawn(request)
         if let fd = p.pidfd { close(fd) }
         processes.append(p.pid)
-    }
-
-    /// A port nobody listens on now (bound and released: a small race, on loopback only).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        try #require(bound == 0)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Waits (30 s at most; the VM is slow) until something accepts on 127.0.0.1:`port`.

@@ -65,6 +65,7 @@ import Testing
             case .removeStrayLogs(let d): return "stray logs \(d)"
             case .removeStrayAttachment(let id): return "stray attachment \(id)"
             case .refuse(let k): return "refuse \(k)"
+            case .finished(let k): return "finished \(k)"
             case .repairNetwork(let d): return "repair network \(d.key)"
             }
         }
@@ -131,9 +132,9 @@ import Testing
          { @Sendable (d: inout DesiredPod, o: inout Observed) in
              o.pods[key]!.status?.containers = [ContainerStatus(name: "app", kind: .main, specHash: "h1", state: .waiting, reason: "CrashLoopBackOff", restartCount: 7)] },
          []),
-        ("owned by a watcher: left alone",
+        ("owned by a watcher: apply refuses it and changes nothing",
          { @Sendable (d: inout DesiredPod, o: inout Observed) in o.pods[key]!.record?.source = "watch:/etc/podrec/web.yaml"; d.plan.containers[0].specHash = "h2" },
-         ["skip"]),
+         ["refuse default/web"]),
         ("leftovers of a crashed pass: removed",
          { @Sendable (d: inout DesiredPod, o: inout Observed) in o.strayCgroups = ["default_old_u0"]; o.strayDataUIDs = ["u0"]; o.strayLogDirectories = ["default_old_u0"] },
          ["stray cgroup default_old_u0", "stray data u0", "stray logs default_old_u0"]),
@@ -238,6 +239,7 @@ import Testing
         changed.environment = ["MODE=b", "PASS=hunter2-new", "NEW=x"]
         changed.arguments = ["sh", "-c", "login hunter2-new; sleep 2"]
         changed.mounts = [MountSpec(source: "/v/data", target: "/data", readOnly: true)]
+        changed.tty = true
         let d = Self.desired(containers: [changed, Self.container("extra")])
         let update = Self.run(d, o).first { if case .updatePlan = $0.kind { true } else { false } }
         let lines = update?.details.map { String(repeating: "  ", count: $0.depth) + $0.description } ?? []
@@ -248,6 +250,7 @@ import Testing
             "    ~ env PASS: (secret) changed",
             "    + env NEW=x",
             "    - env GONE",
+            "    ~ tty: false → true",
             "    + mount /data (read-only)",
             "  + container extra",
             "  - container side",
@@ -280,6 +283,25 @@ import Testing
         let actions = Self.run(d, o, owner: "watch:/d")
         #expect(Self.kinds(actions) == ["source watch:/d/b.yaml"])
         #expect(actions.first?.reason == "now defined by watch:/d/b.yaml (was watch:/d/a.yaml)")
+    }
+
+    /// A pod a watcher owns, in `apply`'s input: refused with the owner named (a pass
+    /// that changed nothing must not look like success); another watcher skips it; with
+    /// `--force-owner` apply takes it over, its record names apply, and the rest of the
+    /// plan is as for its own pod.
+    @Test func aPodAnotherSourceOwnsIsRefusedSkippedOrTakenOver() {
+        var o = Self.observed()
+        o.pods[Self.key]!.record?.source = "watch:/etc/podrec/web.yaml"
+        var d = Self.desired()
+        d.plan.containers[0].specHash = "h2"
+        let refused = Self.run(d, o)
+        #expect(Self.kinds(refused) == ["refuse default/web"])
+        #expect(refused.first?.reason.hasPrefix("owned by watch:/etc/podrec/web.yaml") == true)
+        #expect(Plan(actions: refused).hasChanges, "diff exits 1: apply would not do what the file says")
+        #expect(Self.kinds(Self.run(d, o, owner: "watch:/srv/other")) == ["skip"], "a watcher leaves another owner's pod alone")
+        let taken = Planner.plan(desired: [d], observed: o, options: PlanOptions(owner: "apply", forceOwner: true)).actions
+        #expect(Self.kinds(taken) == ["source apply", "update g4 restart[\"app\"] add[] remove[]"])
+        #expect(taken.first?.reason == "taken over from watch:/etc/podrec/web.yaml (--force-owner)")
     }
 
     @Test func aRecordKeepsItsDeletingMark() throws {

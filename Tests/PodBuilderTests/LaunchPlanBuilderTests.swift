@@ -136,6 +136,39 @@ struct LaunchPlanBuilderTests {
         #expect(plan.terminationGracePeriodSeconds == 30)
     }
 
+    /// tty, stdin and stdinOnce reach the plan, and are in the spec hash: kubelet restarts
+    /// a container whose tty or stdin changed. The default-container annotation is kept
+    /// when it names a container.
+    @Test func terminalFieldsReachThePlanAndTheHash() throws {
+        func pod(_ fields: String, annotation: String = "") -> String {
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web\(annotation)}
+            spec:
+              containers:
+              - name: app
+                image: host
+                command: [/usr/bin/sh]
+                \(fields)
+              - name: side
+                image: host
+                command: [/usr/bin/sh]
+            """
+        }
+        let plain = try Self.build(pod("")).plan
+        let tty = try Self.build(pod("tty: true\n    stdin: true\n    stdinOnce: true", annotation: ", annotations: {kubectl.kubernetes.io/default-container: side}")).plan
+        #expect(!plain.containers[0].tty && !plain.containers[0].stdin && !plain.containers[0].stdinOnce)
+        #expect(tty.containers[0].tty && tty.containers[0].stdin && tty.containers[0].stdinOnce)
+        #expect(tty.containers[0].specHash != plain.containers[0].specHash)
+        #expect(tty.containers[1].specHash == plain.containers[1].specHash)
+        let once = try Self.build(pod("stdin: true")).plan
+        #expect(once.containers[0].specHash != plain.containers[0].specHash && once.containers[0].specHash != tty.containers[0].specHash)
+        #expect(try Self.build(pod("tty: false")).plan.containers[0].specHash == plain.containers[0].specHash, "false is the default: the hash of before")
+        #expect(tty.defaultContainer == "side" && plain.defaultContainer == nil)
+        #expect(try Self.build(pod("", annotation: ", annotations: {kubectl.kubernetes.io/default-container: nope}")).plan.defaultContainer == nil)
+    }
+
     @Test func restartPoliciesFollowThePodPolicy() throws {
         #expect(try Self.build(Self.orderPod("OnFailure")).plan.containers.map(\.restartPolicy) == [.onFailure, .always, .onFailure, .onFailure, .onFailure])
         #expect(try Self.build(Self.orderPod("Never")).plan.containers.map(\.restartPolicy) == [.never, .always, .never, .never, .never])

@@ -77,24 +77,23 @@ import Testing
 }
 
 @Suite struct HostPortTests {
-    /// A free port on 127.0.0.1 now, from the kernel's ephemeral range.
-    static func freePort(udp: Bool = false) throws -> Int {
-        let fd = try Sys.bindPort(udp ? .udp : .tcp, address: "127.0.0.1", port: 0)
-        defer { Sys.close(fd) }
-        var a = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: a.sin_port))
-    }
-
     @Test func portsAreHeldAndASecondBindSaysWhoHoldsThem() throws {
-        let tcp = try Self.freePort(), udp = try Self.freePort(udp: true)
-        let mappings = [PortMapping(hostPort: tcp, containerPort: 80, hostIP: "127.0.0.1"),
+        // Another process may take a port between freePort and the bind (an outgoing
+        // connection gets one from the same range): look again then, a few times.
+        var tcp = 0, udp = 0
+        var mappings: [PortMapping] = []
+        var fds: [Int32]?
+        for _ in 1...5 where fds == nil {
+            tcp = try freeLoopbackPort()
+            udp = try freeLoopbackPort(udp: true)
+            mappings = [PortMapping(hostPort: tcp, containerPort: 80, hostIP: "127.0.0.1"),
                         PortMapping(hostPort: udp, containerPort: 53, proto: "udp", hostIP: "127.0.0.1")]
-        let fds = try HostPorts.bind(mappings)
-        defer { for fd in fds { Sys.close(fd) } }
-        #expect(fds.count == 2)
-        for fd in fds { #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0) }
+            fds = try? HostPorts.bind(mappings)
+        }
+        let bound = try #require(fds, "five tries at two free ports")
+        defer { for fd in bound { Sys.close(fd) } }
+        #expect(bound.count == 2)
+        for fd in bound { #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0) }
         // The TCP one listens: a connection reaches it.
         let c = try Sys.connectTCP("127.0.0.1", port: UInt16(tcp))
         Sys.close(c.fd)
@@ -106,7 +105,7 @@ import Testing
         }
         // Every address overlaps 127.0.0.1: refused too, and what was bound before it is
         // closed again (the fresh port binds once more).
-        let fresh = PortMapping(hostPort: try Self.freePort(), containerPort: 1, hostIP: "127.0.0.1")
+        let fresh = PortMapping(hostPort: try freeLoopbackPort(), containerPort: 1, hostIP: "127.0.0.1")
         let error = try #require(throws: NetworkError.self) { try HostPorts.bind([fresh, PortMapping(hostPort: tcp, containerPort: 80)]) }
         #expect(error.description.hasPrefix("host port \(tcp)/tcp on all addresses is held by another process"), "\(error)")
         for fd in try HostPorts.bind([fresh]) { Sys.close(fd) }

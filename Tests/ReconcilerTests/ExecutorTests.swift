@@ -7,6 +7,9 @@ import Testing
 /// A host that does nothing but record each call the executor makes, with its arguments,
 /// answer with canned statuses, and fail the calls it is told to. Tests are single-threaded.
 final class RecordingHost: ExecutorHost, @unchecked Sendable {
+    /// The wall clock, stopped: a new pod's start time.
+    static let clock = WallTime(1_700_000_000 * 1_000_000_000)
+    func wallClock() -> WallTime { Self.clock }
     enum Call {
         case writeRecord(PodRecord, PodLayout)
         case setUp(PodSetup, PodLayout)
@@ -167,10 +170,20 @@ final class RecordingHost: ExecutorHost, @unchecked Sendable {
             && a.subPathDirectories == b.subPathDirectories
     }
 
+    /// The plan as the executor sends it: at `generation`, and with the start time it
+    /// records for a pod that has none yet (the recording host's clock).
     static func withGeneration(_ plan: LaunchPlan, _ generation: Int) -> LaunchPlan {
         var plan = plan
         plan.generation = generation
+        if plan.startTime == nil { plan.startTime = RecordingHost.clock }
         return plan
+    }
+
+    /// The record the executor writes for `d`: with its start time.
+    static func recorded(_ d: DesiredPod, generation: Int) -> PodRecord {
+        var d = d
+        d.plan = withGeneration(d.plan, generation)
+        return d.record(generation: generation)
     }
 
     /// Checks that the calls of a create of `d` carry its build unchanged (generation 1).
@@ -181,7 +194,7 @@ final class RecordingHost: ExecutorHost, @unchecked Sendable {
             Issue.record("not a create: \(calls.map(\.text))", sourceLocation: sourceLocation)
             return
         }
-        #expect(record == d.record(generation: 1), sourceLocation: sourceLocation)
+        #expect(record == recorded(d, generation: 1), sourceLocation: sourceLocation)
         #expect(same(setup, d.setup), "the desired pod's setup, unchanged", sourceLocation: sourceLocation)
         #expect(plan == withGeneration(d.plan, 1), "the desired pod's plan at generation 1", sourceLocation: sourceLocation)
         #expect(limits == d.limits, sourceLocation: sourceLocation)
@@ -278,7 +291,7 @@ final class RecordingHost: ExecutorHost, @unchecked Sendable {
         #expect(host.texts == ["writeRecord default/web uid u1 g4", "setUp default/web", "update default/web g4"])
         guard case .writeRecord(let record, _) = host.calls[0], case .setUp(let setup, _) = host.calls[1],
               case .update(let plan, let limits, let layout) = host.calls[2] else { return }
-        #expect(record == d.record(generation: 4))
+        #expect(record == Self.recorded(d, generation: 4))
         #expect(Self.same(setup, d.setup))
         #expect(plan == Self.withGeneration(d.plan, 4))
         #expect(limits == d.limits)

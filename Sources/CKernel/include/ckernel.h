@@ -273,3 +273,93 @@ static inline int ckernel_memfd(const char *name) {
     return (int)syscall(SYS_memfd_create, name, 1u /* MFD_CLOEXEC */);
 }
 #endif
+
+// Unix seqpacket sockets, for a pod's attach socket (the supervisor listens, `podrec
+// attach` connects) and for a pty master handed back by the spawn shim: each send is one
+// packet, kept whole, and a closed peer reads as 0 bytes. Every fd is close-on-exec.
+#ifdef __linux__
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <string.h>
+
+// A listening socket at `path` (its mode left to the caller), non-blocking: the fd in *fd,
+// or an errno (ENAMETOOLONG for a path longer than sun_path).
+static inline int ckernel_unix_listen(const char *path, int *fd) {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof a.sun_path) return ENAMETOOLONG;
+    strcpy(a.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 8) < 0) {
+        int e = errno;
+        close(s);
+        return e;
+    }
+    *fd = s;
+    return 0;
+}
+
+// A blocking connection to the socket at `path`: the fd in *fd, or an errno.
+static inline int ckernel_unix_connect(const char *path, int *fd) {
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof a.sun_path) return ENAMETOOLONG;
+    strcpy(a.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (s < 0) return errno;
+    if (connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
+        int e = errno;
+        close(s);
+        return e;
+    }
+    *fd = s;
+    return 0;
+}
+
+// accept, then non-blocking and close-on-exec (accept4 needs _GNU_SOURCE, which a
+// header imported into Swift does not have).
+static inline int ckernel_unix_accept(int fd) {
+    int s = accept(fd, NULL, NULL);
+    if (s < 0) return -1;
+    if (fcntl(s, F_SETFD, FD_CLOEXEC) < 0 || fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK) < 0) {
+        int e = errno;
+        close(s);
+        errno = e;
+        return -1;
+    }
+    return s;
+}
+
+static inline int ckernel_seqpacket_pair(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
+}
+
+// One packet without SIGPIPE for a peer that has gone (EPIPE instead).
+static inline long ckernel_send_packet(int fd, const void *bytes, unsigned long count, int nonblocking) {
+    return send(fd, bytes, count, MSG_NOSIGNAL | (nonblocking ? MSG_DONTWAIT : 0));
+}
+
+// One fd passed with SCM_RIGHTS, received close-on-exec; -1 with errno (EAGAIN: none yet,
+// ENOMSG: a packet that carried none).
+static inline int ckernel_receive_fd(int socket) {
+    char byte;
+    struct iovec iov = { &byte, 1 };
+    union { struct cmsghdr h; char space[CMSG_SPACE(sizeof(int))]; } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control.space;
+    m.msg_controllen = sizeof control.space;
+    if (recvmsg(socket, &m, MSG_DONTWAIT | 0x40000000 /* MSG_CMSG_CLOEXEC */) < 0) return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) { errno = ENOMSG; return -1; }
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return fd;
+}
+#endif

@@ -27,6 +27,8 @@ extension Podrec {
         var filename: [String]
         @Flag(help: "Also delete pods applied before that the input no longer has.")
         var prune = false
+        @Flag(name: .customLong("force-owner"), help: "Take over pods of the input that a watcher owns: they are applied, and the watcher leaves them alone from now on.")
+        var forceOwner = false
         @Flag(name: .customLong("dry-run"), help: "Print what would be done, and do nothing.")
         var dryRun = false
         @Flag(help: "Return once every pod of the input is Running and Ready (or has Succeeded); fail with the reason otherwise.")
@@ -43,6 +45,7 @@ extension Podrec {
             let reconciler = try roots.reconciler()
             var stderr = StandardError()
             var input = Reconciler.Input(sets: [set], source: { _ in "apply" })
+            input.forceOwner = forceOwner
             if dryRun {
                 let planned: Reconciler.Pass
                 do { planned = try reconciler.plan(input, owner: "apply", prune: prune) } catch {

@@ -35,8 +35,8 @@ extension Podrec {
                 }
             }
             let reconciler = try roots.reconciler()
-            let (missing, outcomes): ([PodKey], [Executor.Outcome])
-            do { (missing, outcomes) = try reconciler.delete(keys, all: all, graceMilliseconds: gracePeriod.map { $0 * 1000 }) } catch {
+            let (missing, outcomes, sources): ([PodKey], [Executor.Outcome], [PodKey: String])
+            do { (missing, outcomes, sources) = try reconciler.delete(keys, all: all, graceMilliseconds: gracePeriod.map { $0 * 1000 }) } catch {
                 throw CLIError(error.description)
             }
             var stderr = StandardError()
@@ -48,6 +48,10 @@ extension Podrec {
                     failed = true
                 } else {
                     print("pod \(o.action.key!) deleted")
+                    // As kubectl warns of a mirror pod: deleting it does not make it go.
+                    if let source = sources[o.action.key!], source.hasPrefix("watch:") {
+                        print("warning: pod \(o.action.key!) is defined by \(source.dropFirst(6)); its watcher creates it again unless that file goes", to: &stderr)
+                    }
                 }
             }
             if failed { throw ExitCode.failure }

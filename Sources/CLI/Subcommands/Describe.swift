@@ -54,6 +54,11 @@ extension Podrec {
             var phase = status?.phase.rawValue ?? "Unknown (no status yet)"
             if status?.terminated == true { phase += " (stopped)" }
             out.field(0, "Status", phase)
+            // kubectl's Reason and Message: the pod's own (DeadlineExceeded), not a container's.
+            if let r = status?.reason { out.field(0, "Reason", r) }
+            if let m = status?.message { out.field(0, "Message", m) }
+            if let t = status?.startTime ?? pod.plan?.startTime { out.field(0, "Start Time", time(t, now: now)) }
+            if let d = pod.plan?.activeDeadlineSeconds { out.field(0, "Active deadline", "\(d)s") }
             if let status {
                 // Kubernetes' Ready condition: every container but init ones ready.
                 let (ready, of) = status.readyContainers
@@ -119,6 +124,10 @@ extension Podrec {
                 if launch.uid != nil || launch.gid != nil { out.field(2, "User", "\(launch.uid ?? 0):\(launch.gid ?? 0)") }
                 if launch.privileged { out.field(2, "Privileged", "true") }
                 if launch.readOnlyRootFilesystem { out.field(2, "Read-only root", "true") }
+                // As kubectl describe: Stdin, StdinOnce and TTY, when set.
+                if launch.stdin { out.field(2, "Stdin", "true") }
+                if launch.stdinOnce { out.field(2, "StdinOnce", "true") }
+                if launch.tty { out.field(2, "TTY", "true") }
                 if kind == .main { out.field(2, "Restart policy", launch.restartPolicy.rawValue) }
             } else {
                 out.field(2, "Plan", "<not in the plan: being removed>")
@@ -206,6 +215,14 @@ extension Podrec {
 
         static func termination(_ out: inout Lines, _ t: Termination, now: Int64) {
             out.field(3, "Reason", t.reason)
+            // The container's own words (its termination message), as kubectl prints them:
+            // the first line beside the label, the rest under it.
+            if let m = t.message, !m.isEmpty {
+                var lines = m.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                if lines.count > 1 && lines.last == "" { lines.removeLast() }
+                out.field(3, "Message", lines[0])
+                for line in lines.dropFirst() { out.add(String(repeating: " ", count: 24) + line) }
+            }
             out.field(3, "Exit Code", String(t.exitCode))
             if let s = t.signal { out.field(3, "Signal", "\(s) (\(signalName(s)))") }
             if let started = t.startedAt { out.field(3, "Started", time(started, now: now)) }

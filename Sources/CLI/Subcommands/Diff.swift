@@ -22,6 +22,8 @@ extension Podrec {
         var filename: [String]
         @Flag(help: "Show the deletions apply --prune would make.")
         var prune = false
+        @Flag(name: .customLong("force-owner"), help: "Show what apply --force-owner would do.")
+        var forceOwner = false
         @Option(name: .shortAndLong, help: "json: one object per action.")
         var output: OutputFormat?
         @OptionGroup var roots: RootOptions
@@ -29,7 +31,9 @@ extension Podrec {
         func run() throws {
             do {
                 let set = try Manifests.load(filename, exitCode: 2)
-                let planned = try roots.reconciler().plan(set, owner: "apply", prune: prune, source: { _ in "apply" })
+                var input = Reconciler.Input(sets: [set], source: { _ in "apply" })
+                input.forceOwner = forceOwner
+                let planned = try roots.reconciler().plan(input, owner: "apply", prune: prune)
                 var stderr = StandardError()
                 for f in planned.failures { print("\(f.file): error: pod \(f.key): \(f.message)", to: &stderr) }
                 if output == .json {

@@ -55,6 +55,9 @@ enum podspawn_stage {
     /// setns(userns_fd, CLONE_NEWUSER): after the mounts, pivot_root and the hostname,
     /// before seccomp and the id change (see pod_spawn.c, step 7a).
     PODSPAWN_STAGE_USERNS = 31,
+    /// The container's terminal: open `/dev/pts/ptmx` of the new root, unlock it, open its
+    /// peer, send the master over console_socket (index 0, 1, 2: open, unlock or peer, send).
+    PODSPAWN_STAGE_CONSOLE = 32,
 };
 
 /// What a mount step does. Flags and data are passed to the kernel as given: the
@@ -193,6 +196,12 @@ struct podspawn_request {
     /// ids (uid 0 there is the first id of its range on the host), and the capabilities
     /// kept apply inside it only. MOUNT_IDMAP steps idmap with it.
     int32_t userns_fd;
+
+    /// A unix socket, or -1. Given one, the child opens a new terminal of the devpts at
+    /// /dev/pts of its new root (the container's own instance), sends the master over it
+    /// with SCM_RIGHTS (runc's console socket) and makes the terminal end its fds 0, 1
+    /// and 2 instead of `stdio`. Set controlling_terminal with it.
+    int32_t console_socket;
 };
 
 struct podspawn_result {

@@ -84,6 +84,9 @@ struct Decoder {
         c.args = n["args"].flatMap { $0.isNull ? nil : $0.stringList }
         c.workingDir = n["workingDir"]?.string
         c.imagePullPolicy = n["imagePullPolicy"]?.string ?? ""
+        // The API server defaults an empty (or absent) value.
+        if let path = n["terminationMessagePath"]?.string, !path.isEmpty { c.terminationMessagePath = path }
+        if let policy = n["terminationMessagePolicy"]?.string, !policy.isEmpty { c.terminationMessagePolicy = policy }
         c.ports = list(n["ports"]) { _, p, _ in
             var port = ContainerPort(containerPort: Int32(truncatingIfNeeded: p["containerPort"]?.int ?? 0))
             port.name = p["name"]?.string
@@ -134,6 +137,9 @@ struct Decoder {
             }
             c.securityContext = sc
         }
+        c.tty = n["tty"]?.bool ?? false
+        c.stdin = n["stdin"]?.bool ?? false
+        c.stdinOnce = n["stdinOnce"]?.bool ?? false
         c.ignored = ignoredFields(n, type: "Container")
         return c
     }
@@ -257,8 +263,47 @@ struct Decoder {
         if let h = v["hostPath"], !h.isNull { return Volume(name: name, source: .hostPath(path: h["path"]?.string ?? "", type: h["type"]?.string ?? "")) }
         if let c = v["configMap"], !c.isNull { return Volume(name: name, source: .configMap(keys(c, nameKey: "name"))) }
         if let s = v["secret"], !s.isNull { return Volume(name: name, source: .secret(keys(s, nameKey: "secretName"))) }
+        if let d = v["downwardAPI"], !d.isNull {
+            var out = DownwardAPIVolume()
+            out.items = downwardAPIFiles(d["items"], path: path.appending("downwardAPI.items"))
+            if let m = d["defaultMode"]?.int { out.defaultMode = Int32(truncatingIfNeeded: m) }
+            return Volume(name: name, source: .downwardAPI(out))
+        }
+        if let p = v["projected"], !p.isNull {
+            var out = ProjectedVolume()
+            if let m = p["defaultMode"]?.int { out.defaultMode = Int32(truncatingIfNeeded: m) }
+            for (i, src) in (p["sources"]?.sequence ?? []).enumerated() {
+                let sp = path.appending("projected.sources").index(i)
+                if let c = src["configMap"], !c.isNull {
+                    out.sources.append(.configMap(keys(c, nameKey: "name")))
+                } else if let s = src["secret"], !s.isNull {
+                    out.sources.append(.secret(keys(s, nameKey: "name")))
+                } else if let d = src["downwardAPI"], !d.isNull {
+                    out.sources.append(.downwardAPI(downwardAPIFiles(d["items"], path: sp.appending("downwardAPI.items"))))
+                } else {
+                    out.sources.append(.empty)
+                }
+            }
+            return Volume(name: name, source: .projected(out))
+        }
         // Kubernetes defaults a volume with no source to an emptyDir.
         return Volume(name: name, source: .emptyDir(medium: "", sizeLimit: nil))
+    }
+
+    mutating func downwardAPIFiles(_ items: Node?, path: KeyPath) -> [DownwardAPIFile] {
+        (items?.sequence ?? []).enumerated().map { i, n in
+            var f = DownwardAPIFile(path: n["path"]?.string ?? "", mode: n["mode"]?.int.map { Int32(truncatingIfNeeded: $0) })
+            if let r = n["fieldRef"], !r.isNull {
+                f.fieldPath = r["fieldPath"]?.string ?? ""
+                f.fieldAPIVersion = r["apiVersion"]?.string ?? "v1"
+            }
+            if let r = n["resourceFieldRef"], !r.isNull {
+                var divisor: Quantity?
+                if let d = r["divisor"], !d.isNull { divisor = quantity(d, path: path.index(i).appending("resourceFieldRef.divisor")) }
+                f.resourceFieldRef = ResourceFieldSelector(containerName: r["containerName"]?.string, resource: r["resource"]?.string ?? "", divisor: divisor)
+            }
+            return f
+        }
     }
 
     // MARK: ConfigMap and Secret

@@ -39,6 +39,10 @@ struct StructuralCheck {
                 guard let key = stringKey(pair.key, path: path) else { continue }
                 let fieldPath = path.appending(key)
                 guard let index = type.fieldIndex[key] else {
+                    if let name = type.name, let why = Self.newerRefused[name + "." + key] {
+                        error(pair.key.mark, fieldPath, "a field newer than Kubernetes \(FieldClasses.kubernetesVersion), refused: " + why)
+                        continue
+                    }
                     error(pair.key.mark, fieldPath, "unknown field" + Self.suggestion(for: key, among: fields.map(\.name)))
                     continue
                 }
@@ -121,12 +125,23 @@ struct StructuralCheck {
         }
     }
 
+    /// Fields newer than the reference schema that podrec will not honour, with the reason:
+    /// still refused (the strict schema refuses them), but with the reason rather than
+    /// "unknown field", since they are no typo.
+    static let newerRefused: [String: String] = [
+        // Kubernetes 1.34 (KEP-4317).
+        "VolumeProjection.podCertificate": "pod certificates are issued by an API server's signers, and podrec has no API server",
+    ]
+
     /// Union types: Kubernetes accepts one member, and for some exactly one.
     static let oneOf: [String: (members: [String], required: Bool, what: String)] = [
         "Probe": (["exec", "httpGet", "tcpSocket", "grpc"], true, "handler"),
         "LifecycleHandler": (["exec", "httpGet", "sleep", "tcpSocket"], true, "handler"),
         "EnvVarSource": (["configMapKeyRef", "secretKeyRef", "fieldRef", "resourceFieldRef"], true, "source"),
         "EnvFromSource": (["configMapRef", "secretRef"], true, "source"),
+        // The API server: "may not specify more than 1 volume type per source"; a projection
+        // with none is accepted, and projects nothing.
+        "VolumeProjection": (UpstreamSchema.shared["VolumeProjection"]!.fields.map(\.name), false, "volume type"),
         // A volume with no source is an emptyDir (SetDefaults_Volume).
         "Volume": (UpstreamSchema.shared["Volume"]!.fields.map(\.name).filter { $0 != "name" }, false, "volume type"),
     ]

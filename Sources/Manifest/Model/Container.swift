@@ -24,6 +24,17 @@ public struct Container: Sendable, Hashable {
     public var startupProbe: Probe?
     public var lifecycle: Lifecycle?
     public var securityContext: SecurityContext?
+    /// Where the container may write why it ended: a file the runtime binds there, read
+    /// after it exits (`terminated.message`). The API server's default.
+    public var terminationMessagePath = Container.defaultTerminationMessagePath
+    /// `File`, or `FallbackToLogsOnError`: an empty file and a failed exit take the log's tail.
+    public var terminationMessagePolicy = "File"
+    /// A terminal of the container's own devpts as its stdio and controlling terminal.
+    public var tty = false
+    /// Stdin stays open for `podrec attach -i` (else it reads /dev/null).
+    public var stdin = false
+    /// Stdin is closed when the first attach session ends (kubelet's CRI `stdin_once`).
+    public var stdinOnce = false
     /// Cluster-only fields as written; see `FieldClasses`.
     public var ignored: [String: JSONValue] = [:]
 
@@ -33,6 +44,9 @@ public struct Container: Sendable, Hashable {
     }
 
     public var isSidecar: Bool { restartPolicy == "Always" }
+
+    /// `TerminationMessagePathDefault`.
+    public static let defaultTerminationMessagePath = "/dev/termination-log"
 
     /// The policy for `resource` (`cpu` or `memory`); Kubernetes defaults to NotRequired.
     public func resizePolicy(for resource: String) -> String {

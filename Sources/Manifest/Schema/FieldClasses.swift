@@ -99,11 +99,11 @@ public enum FieldClasses {
         "Container.lifecycle": .honoured,
         "Container.securityContext": .honoured,
         "Container.imagePullPolicy": .honoured,
-        "Container.terminationMessagePath": .ignored("termination messages are not collected yet"),
-        "Container.terminationMessagePolicy": .ignored("termination messages are not collected yet"),
-        "Container.stdin": .ignored("podrec does not attach to containers; stdin is /dev/null"),
-        "Container.stdinOnce": .ignored("podrec does not attach to containers; stdin is /dev/null"),
-        "Container.tty": .refused("podrec does not allocate terminals for containers yet"),
+        "Container.terminationMessagePath": .honoured,
+        "Container.terminationMessagePolicy": .honoured,
+        "Container.stdin": .honoured,
+        "Container.stdinOnce": .honoured,
+        "Container.tty": .honoured,
         "Container.volumeDevices": .refused("raw block volumes need a PersistentVolumeClaim; " + singleHostVolume),
 
         // ResourceRequirements
@@ -117,8 +117,8 @@ public enum FieldClasses {
         "Volume.secret": .honoured,
         "Volume.persistentVolumeClaim": .refused(singleHostVolume),
         "Volume.ephemeral": .refused(singleHostVolume),
-        "Volume.projected": .refused("projected volumes (service-account tokens, downward API) are not supported yet; mount configMap and secret volumes separately"),
-        "Volume.downwardAPI": .refused("downwardAPI volumes are not supported yet; use env fieldRef"),
+        "Volume.projected": .honoured,
+        "Volume.downwardAPI": .honoured,
         "Volume.image": .refused("image volumes are not supported yet"),
         "Volume.csi": .refused(singleHostVolume),
         "Volume.gitRepo": .refused("gitRepo is deprecated in Kubernetes; clone into an emptyDir in an init container"),
@@ -141,6 +141,11 @@ public enum FieldClasses {
         "Volume.scaleIO": .refused(singleHostVolume),
         "Volume.storageos": .refused(singleHostVolume),
         "Volume.vsphereVolume": .refused(singleHostVolume),
+
+        // Projected volume sources: the ones that need a cluster's API server to sign or
+        // publish their contents.
+        "VolumeProjection.serviceAccountToken": .refused("service-account tokens are issued by an API server; " + noServiceAccount),
+        "VolumeProjection.clusterTrustBundle": .refused("ClusterTrustBundles are objects of an API server, which podrec does not have"),
 
         // VolumeMount
         "VolumeMount.subPathExpr": .refused("subPathExpr is not supported yet; use subPath"),

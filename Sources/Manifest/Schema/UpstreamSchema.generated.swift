@@ -115,9 +115,9 @@ extension UpstreamSchema {
 104 array? - 103
 105 object? ConfigMapVolumeSource defaultMode:53 items:104 name:2 optional:11
 106 object? - driver!:10 fsType:2 nodePublishSecretRef:82 readOnly:11 volumeAttributes:3
-107 object? - fieldRef:34 mode:53 path!:10 resourceFieldRef:36
+107 object? DownwardAPIVolumeFile fieldRef:34 mode:53 path!:10 resourceFieldRef:36
 108 array? - 107
-109 object? - defaultMode:53 items:108
+109 object? DownwardAPIVolumeSource defaultMode:53 items:108
 110 object? EmptyDirVolumeSource medium:2 sizeLimit:35
 111 object? - apiGroup:2 kind!:10 name!:10
 112 object? - apiGroup:2 kind!:10 name!:10 namespace:2
@@ -142,9 +142,9 @@ extension UpstreamSchema {
 131 object? - items:104 name:2 optional:11
 132 object? - items:108
 133 object? - audience:2 expirationSeconds:5 path!:10
-134 object? - clusterTrustBundle:130 configMap:131 downwardAPI:132 secret:131 serviceAccountToken:133
+134 object? VolumeProjection clusterTrustBundle:130 configMap:131 downwardAPI:132 secret:131 serviceAccountToken:133
 135 array? - 134
-136 object? - defaultMode:53 sources:135
+136 object? ProjectedVolumeSource defaultMode:53 sources:135
 137 object? - group:2 readOnly:11 registry!:10 tenant:2 user:2 volume!:10
 138 object? - fsType:2 image!:10 keyring:2 monitors!:100 pool:2 readOnly:11 secretRef:82 user:2
 139 object - name:2

@@ -93,6 +93,15 @@ enum Names {
         return nil
     }
 
+    /// A file's path in a configMap, secret, downwardAPI or projected volume: relative, no
+    /// `..` element, and not starting with `..` (ValidateLocalNonReservedPath: kubelet's
+    /// AtomicWriter keeps `..data` and its timestamped dirs there).
+    static func volumeFilePath(_ s: String) -> String? {
+        if let why = safeRelativePath(s) { return why }
+        if s.hasPrefix("..") { return "must not start with '..'" }
+        return nil
+    }
+
     static let capabilities: Set<String> = [
         "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
         "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",

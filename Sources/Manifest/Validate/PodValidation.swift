@@ -11,6 +11,8 @@ struct Finding: Sendable, Hashable {
 
 struct PodValidation {
     var findings: [Finding] = []
+    /// The spec being validated: a volume's resourceFieldRef names one of its containers.
+    var currentSpec: PodSpec?
 
     mutating func error(_ path: String, _ message: String, atKey: Bool = false) {
         findings.append(Finding(severity: .error, path: path, message: message, atKey: atKey))
@@ -41,6 +43,7 @@ struct PodValidation {
     }
 
     mutating func validateSpec(_ spec: PodSpec, path: String) {
+        currentSpec = spec
         if spec.containers.isEmpty { error(path + ".containers", "a pod needs at least one container") }
 
         // Volumes: unique DNS-1123 names, and sources podrec can mount.
@@ -66,7 +69,11 @@ struct PodValidation {
             error(path + ".shareProcessNamespace", "cannot be set together with hostPID, as Kubernetes refuses it")
         }
         if spec.terminationGracePeriodSeconds < 0 { error(path + ".terminationGracePeriodSeconds", "must be 0 or more") }
-        if let d = spec.activeDeadlineSeconds, d < 1 { error(path + ".activeDeadlineSeconds", "must be 1 or more") }
+        // ValidatePodSpec's range. The upper bound also keeps the supervisor's deadline (a
+        // time in nanoseconds) far from overflow.
+        if let d = spec.activeDeadlineSeconds, d < 1 || d > Int64(Int32.max) {
+            error(path + ".activeDeadlineSeconds", d < 1 ? "must be 1 or more" : "must be at most 2147483647 (2^31 - 1), as Kubernetes requires")
+        }
         if let h = spec.hostname, let why = Names.dns1123Label(h) { error(path + ".hostname", why) }
         if let s = spec.subdomain, let why = Names.dns1123Label(s) { error(path + ".subdomain", why) }
         if spec.hostNetwork, spec.hostname != nil {
@@ -129,7 +136,96 @@ struct PodValidation {
             validateKeys(keys, path: path + ".configMap", nameField: "name")
         case .secret(let keys):
             validateKeys(keys, path: path + ".secret", nameField: "secretName")
+        case .downwardAPI(let d):
+            validateMode(d.defaultMode, path: path + ".downwardAPI.defaultMode")
+            // Duplicate paths are not the API server's error here (only a projected volume's
+            // are); kubelet keeps the last item of a path, and so does the build.
+            for (i, item) in d.items.enumerated() { validateDownwardAPIFile(item, path: "\(path).downwardAPI.items[\(i)]") }
+        case .projected(let p):
+            validateMode(p.defaultMode, path: path + ".projected.defaultMode")
+            // validateProjectionSources: every item path unique across the sources, with the
+            // API server's words ("conflicting duplicate paths", its value the source's name,
+            // or the path for a downwardAPI item), put at the item that repeats a path.
+            var paths = Set<String>()
+            for (i, source) in p.sources.enumerated() {
+                let sp = "\(path).projected.sources[\(i)]"
+                switch source {
+                case .configMap(let keys), .secret(let keys):
+                    let kind: String
+                    if case .configMap = source { kind = "configMap" } else { kind = "secret" }
+                    validateKeys(keys, path: "\(sp).\(kind)", nameField: "name")
+                    for (j, item) in keys.items.enumerated() where !item.path.isEmpty && !paths.insert(item.path).inserted {
+                        error("\(sp).\(kind).items[\(j)].path", APIServerWording.invalid(keys.name, "conflicting duplicate paths"))
+                    }
+                case .downwardAPI(let items):
+                    for (j, item) in items.enumerated() {
+                        let ip = "\(sp).downwardAPI.items[\(j)]"
+                        validateDownwardAPIFile(item, path: ip)
+                        if !item.path.isEmpty && !paths.insert(item.path).inserted {
+                            error(ip + ".path", APIServerWording.invalid(item.path, "conflicting duplicate paths"))
+                        }
+                    }
+                case .empty:
+                    break
+                }
+            }
         }
+    }
+
+    mutating func validateMode(_ mode: Int32, path: String) {
+        if mode < 0 || mode > 0o777 { error(path, "must be a file mode between 0 and 0777 (octal), found \(mode)") }
+    }
+
+    /// validateDownwardAPIVolumeFile: a relative path without `..`, exactly one of
+    /// fieldRef and resourceFieldRef, a mode in range. A fieldRef names the pod's own
+    /// metadata (the volume paths the API server allows: no spec or status fields, which
+    /// only env may read); a resourceFieldRef names its container, which a volume has no
+    /// default for.
+    mutating func validateDownwardAPIFile(_ f: DownwardAPIFile, path: String) {
+        if f.path.isEmpty {
+            error(path + ".path", "required field is missing")
+        } else if let why = Names.volumeFilePath(f.path) {
+            error(path + ".path", why)
+        }
+        switch (f.fieldPath, f.resourceFieldRef) {
+        case (let fieldPath?, nil):
+            if f.fieldAPIVersion != "v1" { error(path + ".fieldRef.apiVersion", "must be v1, found \"\(f.fieldAPIVersion)\"") }
+            if let why = Self.volumeFieldPathProblem(fieldPath) { error(path + ".fieldRef.fieldPath", why) }
+        case (nil, let r?):
+            if (r.containerName ?? "").isEmpty {
+                error(path + ".resourceFieldRef.containerName", APIServerWording.required())
+            }
+            validateResourceField(r, path: path + ".resourceFieldRef")
+        case (_?, _?):
+            error(path, APIServerWording.invalid("resource", "fieldRef and resourceFieldRef can not be specified simultaneously"))
+        case (nil, nil):
+            error(path, APIServerWording.required("one of fieldRef and resourceFieldRef is required"))
+        }
+        if let m = f.mode { validateMode(m, path: path + ".mode") }
+    }
+
+    /// The API server's `validVolumeDownwardAPIFieldPathExpressions`, and a subscript's
+    /// key checked as a label or annotation key.
+    static func volumeFieldPathProblem(_ p: String) -> String? {
+        let plain = ["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"]
+        if plain.contains(p) { return nil }
+        for (prefix, isAnnotation) in [("metadata.labels['", false), ("metadata.annotations['", true)] where p.hasPrefix(prefix) && p.hasSuffix("']") && p.count > prefix.count + 2 {
+            let key = String(p.dropFirst(prefix.count).dropLast(2))
+            if let why = Names.qualifiedName(isAnnotation ? key.lowercased() : key) { return "key \"\(key)\" \(why)" }
+            return nil
+        }
+        return APIServerWording.notSupported(p, plain)
+    }
+
+    /// A resourceFieldRef, in env or in a downwardAPI file: a resource kubelet can report,
+    /// a container of this pod, a positive divisor.
+    mutating func validateResourceField(_ r: ResourceFieldSelector, path: String, spec: PodSpec? = nil) {
+        let ok = ["limits.cpu", "limits.memory", "limits.ephemeral-storage", "requests.cpu", "requests.memory", "requests.ephemeral-storage"]
+        if !ok.contains(r.resource) { error(path + ".resource", "must be one of " + ok.joined(separator: ", ") + ", found \"\(r.resource)\"") }
+        if let container = r.containerName, !container.isEmpty, let spec = spec ?? currentSpec, !spec.allContainers.contains(where: { $0.name == container }) {
+            error(path + ".containerName", "no container named \"\(container)\" in this pod")
+        }
+        if let divisor = r.divisor, divisor.isNegative || divisor.milliValue == 0 { error(path + ".divisor", "must be positive") }
     }
 
     mutating func validateKeys(_ keys: ProjectedKeys, path: String, nameField: String) {
@@ -141,7 +237,7 @@ struct PodValidation {
             let ip = "\(path).items[\(i)]"
             if let why = Names.configMapKey(item.key) { error(ip + ".key", why) }
             if item.path.isEmpty { error(ip + ".path", "required field is missing") }
-            if let why = Names.safeRelativePath(item.path) { error(ip + ".path", why) }
+            if let why = Names.volumeFilePath(item.path) { error(ip + ".path", why) }
             if let m = item.mode, m < 0 || m > 0o777 { error(ip + ".mode", "must be a file mode between 0 and 0777 (octal), found \(m)") }
         }
     }
@@ -198,12 +294,8 @@ struct PodValidation {
                     error(ep + ".valueFrom.fieldRef.fieldPath", "unsupported field path \"\(fieldPath)\"; podrec supports metadata.name, metadata.namespace, metadata.uid, metadata.labels['KEY'], metadata.annotations['KEY'], spec.nodeName, spec.serviceAccountName, status.hostIP, status.hostIPs, status.podIP and status.podIPs")
                 }
             case .resourceField(let container, let resource, let divisor)?:
-                let ok = ["limits.cpu", "limits.memory", "limits.ephemeral-storage", "requests.cpu", "requests.memory", "requests.ephemeral-storage"]
-                if !ok.contains(resource) { error(ep + ".valueFrom.resourceFieldRef.resource", "must be one of " + ok.joined(separator: ", ") + ", found \"\(resource)\"") }
-                if let container, !container.isEmpty, !spec.allContainers.contains(where: { $0.name == container }) {
-                    error(ep + ".valueFrom.resourceFieldRef.containerName", "no container named \"\(container)\" in this pod")
-                }
-                if let divisor, divisor.isNegative || divisor.milliValue == 0 { error(ep + ".valueFrom.resourceFieldRef.divisor", "must be positive") }
+                validateResourceField(ResourceFieldSelector(containerName: container, resource: resource, divisor: divisor),
+                                      path: ep + ".valueFrom.resourceFieldRef", spec: spec)
             case .configMapKey(let s)?, .secretKey(let s)?:
                 if let why = Names.configMapKey(s.key) { error(ep + ".valueFrom", "key \"\(s.key)\" \(why)") }
             case nil:

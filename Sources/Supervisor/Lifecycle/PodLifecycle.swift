@@ -112,6 +112,13 @@ public struct PodLifecycle: Sendable {
     public private(set) var initFailed = false
     /// A pod stop is under way; the deadline (monotonic) for SIGKILL.
     public private(set) var stopDeadline: Int64?
+    /// The pod ran past its `activeDeadlineSeconds`: it is Failed for good (kubelet's
+    /// DeadlineExceeded), every container was stopped as in a pod stop, and nothing starts
+    /// again, whatever the restart policy or a new plan says.
+    public private(set) var deadlineExceeded = false
+    /// When the active deadline falls, on the monotonic clock as of the last look: the wake-up
+    /// for it. The rule itself is kubelet's, on the wall clock (`ActiveDeadline.isPast`).
+    var activeDeadlineMono: Int64?
     /// When `actions(at:)` last looked (monotonic): `nextDeadline` counts from here.
     var checkedAt: Int64
 
@@ -126,6 +133,21 @@ public struct PodLifecycle: Sendable {
         self.probesEnabled = probesEnabled
         self.slots = plan.containers.map { Slot(spec: $0, nextStart: now.mono, nextStartWall: now.wall) }
         self.checkedAt = now.mono
+        timeActiveDeadline(now)
+    }
+
+    /// Why the supervisor keeps the deadline's timer, not the reconciler: it lives for the
+    /// pod's whole life (the reconciler may not run at all after `apply` returns), and
+    /// stopping containers is its decision alone ("one owner for each decision"). The
+    /// reconciler only records the start and carries it in every plan.
+    mutating func timeActiveDeadline(_ now: Instant) {
+        guard !deadlineExceeded, let at = ActiveDeadline.deadline(start: plan.startTime, seconds: plan.activeDeadlineSeconds) else {
+            activeDeadlineMono = nil
+            return
+        }
+        let (left, o1) = at.nanoseconds.subtractingReportingOverflow(now.wall.nanoseconds)
+        let (mono, o2) = now.mono.addingReportingOverflow(left)
+        activeDeadlineMono = o1 || o2 ? (left > 0 ? Int64.max : now.mono) : mono
     }
 
     var grace: Int64 { max(plan.terminationGracePeriodSeconds, 0) * 1_000_000_000 }
@@ -241,7 +263,7 @@ public struct PodLifecycle: Sendable {
 
     /// The container's main process is gone. `oomKilled` when the kernel's OOM killer
     /// killed in its cgroup during this run.
-    public mutating func exited(_ name: String, status: WaitOutcome, oomKilled: Bool, at now: Instant) {
+    public mutating func exited(_ name: String, status: WaitOutcome, oomKilled: Bool, message: String? = nil, at now: Instant) {
         guard let i = index(name), slots[i].running else { return }
         let code: Int32
         var signal: Int32?
@@ -252,7 +274,8 @@ public struct PodLifecycle: Sendable {
         let reason = oomKilled ? "OOMKilled" : (code == 0 ? "Completed" : "Error")
         slots[i].pid = nil
         slots[i].hostPID = nil
-        slots[i].termination = Termination(exitCode: code, signal: signal, reason: reason, startedAt: slots[i].startedAt, finishedAt: now.wall)
+        slots[i].termination = Termination(exitCode: code, signal: signal, reason: reason, startedAt: slots[i].startedAt, finishedAt: now.wall,
+                                           message: message)
         scheduleAfterExit(i, exitCode: code, at: now)
     }
 
@@ -334,6 +357,8 @@ public struct PodLifecycle: Sendable {
         }
         slots = next
         plan = newPlan
+        // A lowered or added deadline applies at once: no container restarts for it.
+        timeActiveDeadline(now)
     }
 
     // MARK: Decisions
@@ -357,6 +382,18 @@ public struct PodLifecycle: Sendable {
                     slots[i].nextStartWall = now.wall
                 }
             }
+        }
+
+        // pastActiveDeadline, checked as kubelet's sync does: on the wall clock, for a pod
+        // that has not finished. Then the pod is stopped as in a deletion (the grace period,
+        // preStop hooks), and stays Failed.
+        timeActiveDeadline(now)
+        if activeDeadlineMono != nil, phase != .succeeded, phase != .failed,
+           ActiveDeadline.isPast(start: plan.startTime, seconds: plan.activeDeadlineSeconds, now: now.wall) {
+            deadlineExceeded = true
+            activeDeadlineMono = nil
+            event("Normal", ActiveDeadline.reason, ActiveDeadline.message, at: now)
+            stop(at: now)
         }
 
         if let deadline = stopDeadline {
@@ -515,6 +552,7 @@ public struct PodLifecycle: Sendable {
             times.append(d)
             for s in slots where s.running && s.stopSignalled && !s.killed { if let k = s.killAt { times.append(k) } }
         } else {
+            if let a = activeDeadlineMono { times.append(max(a, checkedAt + 1)) }
             for s in slots {
                 if let n = s.nextStart { times.append(n) }
                 if s.running, s.stopSignalled, !s.killed, let k = s.killAt { times.append(k) }
@@ -541,7 +579,7 @@ public struct PodLifecycle: Sendable {
     // MARK: Status
 
     public var phase: PodPhase {
-        if initFailed { return .failed }
+        if initFailed || deadlineExceeded { return .failed }
         let mains = slots.filter { $0.kind == .main && !$0.removing }
         if !initialized || mains.contains(where: { !$0.everStarted }) { return .pending }
         let finished = mains.allSatisfy { !$0.running && $0.nextStart == nil && $0.replacement == nil }

@@ -23,6 +23,8 @@ public final class Supervisor {
     var observedGeneration: Int
     var planError: String?
     let driver: any CgroupDriver
+    /// CPU samples for `top` (`UsageSampler`).
+    var usage = UsageSampler()
     let hostEntries: [String: HostEntry]
     let hostPID: Int32
     /// The supervisor is PID 1 of the pod's PID namespace (shareProcessNamespace).
@@ -51,10 +53,24 @@ public final class Supervisor {
         var cgroup: String
         var oomKillsAtStart: Int64
         var forksRefusedAtStart: Int64 = 0
+        /// Termination messages are collected (a plan that says where); the host file bound
+        /// at the container's `terminationMessagePath` for this run, if it could be made.
+        var terminationMessages = false
+        var terminationFile: String?
+        var terminationPolicy: TerminationMessagePolicy = .file
+        /// This run's log: `<log dir>/<container>/<restart>.log`.
+        var logRestart: Int = 0
     }
     var runs: [String: Run] = [:]
     /// Probes in flight (tcpSocket, httpGet, exec, and grpc and HTTPS through the helper).
     let probes: ProbeRunner
+    /// The attach socket (`AttachSessions`), its clients, the consoles (terminal masters and
+    /// stdin pipes) of the running containers that have one, and each container's current
+    /// run's log, which identifies the run that a session attaches to.
+    var attachFD: Int32 = -1
+    var sessions: [Session] = []
+    var consoles: [String: Console] = [:]
+    var currentLogs: [String: RunLog] = [:]
 
     /// One run's log, opened at its first output: making the dir and the file is then off
     /// the path of a start. Output that cannot be written (a full disk, no fd left, a log
@@ -115,15 +131,19 @@ public final class Supervisor {
         func close() { log?.close() }
     }
 
-    /// One open stdout or stderr pipe of a run, until EOF.
+    /// One open stdout or stderr pipe of a run, until EOF; or the master of its terminal,
+    /// the one stream of a `tty` container, logged as stdout (as containerd and CRI-O do).
     final class Pipe {
         let fd: Int32
         let stream: LogStream
         let log: RunLog
-        init(fd: Int32, stream: LogStream, log: RunLog) {
+        /// A terminal's master: EIO is its EOF (no process holds the terminal end any more).
+        let terminal: Bool
+        init(fd: Int32, stream: LogStream, log: RunLog, terminal: Bool = false) {
             self.fd = fd
             self.stream = stream
             self.log = log
+            self.terminal = terminal
         }
     }
     var pipes: [Pipe] = []
@@ -184,6 +204,7 @@ public final class Supervisor {
         } catch {
             throw SupervisorError("setup: \(error)")
         }
+        listenForAttach()
         if gate { try waitAtGate() }
         // The first status is written after the first round of starts: a waiting `apply`
         // then sees the start errors together with observedGeneration.
@@ -196,9 +217,12 @@ public final class Supervisor {
                 perform(actions)
             }
             writeStatus()
-            if lifecycle.stopped && pipes.isEmpty {
+            // A pod stopped by its active deadline stays, Failed, until it is deleted: its
+            // supervisor keeps its status (and tells `apply` it is alive and as meant).
+            if stopRequested && lifecycle.stopped && pipes.isEmpty {
                 probes.stopAll()
                 writeStatus(force: true)
+                if attachFD >= 0 { _ = try? Sys.unlinkIfPresent(state.path(.attach)) }
                 return 0
             }
             wait()
@@ -237,13 +261,15 @@ public final class Supervisor {
     func wait() {
         var timeout: Int32? = nil
         let now = MonotonicClock.now()
-        if let deadline = [lifecycle.nextDeadline(), probes.nextDeadline].compactMap({ $0 }).min() {
+        let sampleDue = lifecycle.stopped ? nil : usage.sampleIfDue(now: now, plan: lifecycle.plan, driver: driver, state: state)
+        if let deadline = [lifecycle.nextDeadline(), probes.nextDeadline, sampleDue].compactMap({ $0 }).min() {
             let ms = (deadline - now + 999_999) / 1_000_000
             timeout = Int32(clamping: max(ms, 0))
         }
         if statusWriteFailed { timeout = min(timeout ?? Self.statusRetryMilliseconds, Self.statusRetryMilliseconds) }
         let probeFDs = probes.pollSet
-        let fds = [(signalFD, Sys.pollReadableEvent)] + pipes.map { ($0.fd, Sys.pollReadableEvent) } + probeFDs
+        let sessionsPolled = sessions, consoleNames = consoleOrder
+        let fds = [(signalFD, Sys.pollReadableEvent)] + pipes.map { ($0.fd, Sys.pollReadableEvent) } + probeFDs + attachPollSet
         guard let ready = try? Sys.poll(fds, timeoutMilliseconds: timeout) else {
             // poll itself fails when it is given more fds than RLIMIT_NOFILE allows (EINVAL):
             // wait a little rather than spin, until the limit is raised again.
@@ -257,17 +283,15 @@ public final class Supervisor {
         var moved = Set<Int32>()
         for (i, p) in probeFDs.enumerated() where ready[1 + pipes.count + i] != 0 { moved.insert(p.fd) }
         for r in probes.progress(ready: moved) + probes.expire(now: MonotonicClock.now()) { report(r) }
+        // Attach: input and new clients before output, so that a client's typing reaches
+        // the container before the echo of the output read below.
+        serveAttach(ready[(1 + pipes.count + probeFDs.count)...], consoleNames: consoleNames, sessionsPolled: sessionsPolled)
         // Logs first: a container's last words belong in its log before its exit is handled.
         var closed: [Int] = []
         for (i, pipe) in pipes.enumerated() where ready[i + 1] != 0 {
             if !drain(pipe) { closed.append(i) }
         }
-        for i in closed.reversed() {
-            let pipe = pipes.remove(at: i)
-            note(pipe.log, pipe.log.finish(pipe.stream))
-            Sys.close(pipe.fd)
-            if !pipes.contains(where: { $0.log === pipe.log }) { pipe.log.close() }
-        }
+        closePipes(at: closed)
         if ready[0] != 0 {
             for signal in Sys.pendingSignals(signalFD) {
                 switch signal {
@@ -282,12 +306,32 @@ public final class Supervisor {
         }
     }
 
+    /// Pipes at EOF: their logs finish (a last unterminated line is written), and close.
+    func closePipes(at closed: [Int]) {
+        for i in closed.sorted().reversed() {
+            let pipe = pipes.remove(at: i)
+            note(pipe.log, pipe.log.finish(pipe.stream))
+            Sys.close(pipe.fd)
+            if !pipes.contains(where: { $0.log === pipe.log }) {
+                pipe.log.close()
+                runOutputEnded(pipe.log)
+            }
+        }
+    }
+
     /// Reads what is there; false at EOF (every writer gone).
     func drain(_ pipe: Pipe) -> Bool {
         while true {
-            guard let n = try? Sys.readSome(pipe.fd, into: buffer) else { return true }
+            let read: Int?
+            do { read = try Sys.readSome(pipe.fd, into: buffer) } catch {
+                // A terminal whose every holder has gone answers EIO, not 0.
+                return !(pipe.terminal && error.errno.symbol == "EIO")
+            }
+            guard let n = read else { return true }
             if n == 0 { return false }
-            note(pipe.log, pipe.log.append(pipe.stream, UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            note(pipe.log, pipe.log.append(pipe.stream, bytes))
+            forward(pipe.log, pipe.stream, bytes)
             if n < buffer.count { return true }
         }
     }
@@ -325,11 +369,38 @@ public final class Supervisor {
                 _ = try? driver.kill(run.cgroup, method: .automatic)
             }
             let outcome: WaitOutcome
+            let exitCode: Int32
             switch WaitStatus(raw) {
-            case .exited(let c): outcome = .exited(c)
-            case .signaled(let s): outcome = .signaled(s)
+            case .exited(let c): outcome = .exited(c); exitCode = c
+            case .signaled(let s): outcome = .signaled(s); exitCode = 128 + s
             }
-            lifecycle.exited(name, status: outcome, oomKilled: oom, at: Self.now())
+            lifecycle.exited(name, status: outcome, oomKilled: oom, message: terminationMessage(name, run, exitCode: exitCode), at: Self.now())
+        }
+    }
+
+    /// What the run left at its `terminationMessagePath`, as kubelet reads it when it sees the
+    /// container exited (getTerminationMessage): the file's last 4096 bytes; with
+    /// `FallbackToLogsOnError`, a failed exit and nothing in the file, the log's last 80
+    /// lines, at most 2048 bytes. The run's pipes are drained first, so that its last words
+    /// are in the log (and an unterminated last line, once its pipes are at EOF).
+    func terminationMessage(_ name: String, _ run: Run, exitCode: Int32) -> String? {
+        guard run.terminationMessages else { return nil }
+        var closed: [Int] = []
+        for (i, pipe) in pipes.enumerated() where pipe.log.container == name && pipe.log.restart == run.logRestart {
+            if !drain(pipe) { closed.append(i) }
+        }
+        closePipes(at: closed)
+        // No file (it could not be made): as kubelet without the mount, only the log.
+        var bytes: [UInt8]?
+        if let file = run.terminationFile {
+            do { bytes = try Sys.readTail(file, max: TerminationMessage.maxFileBytes) } catch {
+                return "Error on reading termination log \(file): \(error)"
+            }
+        }
+        return TerminationMessage.message(file: bytes, policy: run.terminationPolicy, exitCode: exitCode, started: true) {
+            do { return try LogTail.terminationMessage(directory: lifecycle.plan.logDirectory + "/" + name, restart: run.logRestart) } catch {
+                return "Error on reading termination message from logs: \(error)"
+            }
         }
     }
 
@@ -420,12 +491,21 @@ public final class Supervisor {
     struct Prepared {
         var spec: ContainerLaunch
         var request: SpawnRequest
+        /// -1s with a terminal, whose master comes back over `console`.
         var stdout: (read: Int32, write: Int32)
         var stderr: (read: Int32, write: Int32)
+        /// Without a terminal, with `stdin`: the pipe the container reads (-1s otherwise).
+        var stdin: (read: Int32, write: Int32) = (-1, -1)
+        /// With a terminal: our end of the pair the spawn shim sends the master over.
+        var console: (ours: Int32, child: Int32) = (-1, -1)
         var cgroupFDs: [Int32]
         var oomKillsAtStart: Int64
         var forksRefusedAtStart: Int64
+        var terminationFile: String?
     }
+
+    /// Runs of each container so far: names each run's termination message file.
+    var runSerial: [String: Int] = [:]
 
     func prepare(_ spec: ContainerLaunch) throws -> Prepared {
         let plan = lifecycle.plan
@@ -441,8 +521,30 @@ public final class Supervisor {
             try Sys.mkdirs(work, mode: 0o700)
             root = .image(layers: layers, upper: upper, work: work)
         }
+        var volumes = spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory, beneath: $0.beneath) }
+        // As kubelet's makeMounts: a new empty file for each run, mode 0666 so that any user
+        // of the container may write it (and owned by the user namespace's root, with one),
+        // bound at terminationMessagePath. It is on the host, in the data dir, so it works
+        // with a read-only root; the last run's file was read at its exit and goes now.
+        // A file that cannot be made (a full or read-only data dir) fails nothing: kubelet
+        // logs the error and starts the container without the mount, and so do we.
+        var terminationFile: String?
+        if let dir = spec.terminationMessageDirectory {
+            let serial = runSerial[spec.name, default: 0]
+            runSerial[spec.name] = serial + 1
+            let file = dir + "/" + String(serial)
+            do {
+                try Sys.mkdirs(dir, mode: 0o700)
+                for old in (try? Sys.listDirectory(dir)) ?? [] { try? Sys.unlinkIfPresent(dir + "/" + old) }
+                try Sys.makeEmptyFile(file, mode: 0o666, owner: userNamespaceFD >= 0 ? plan.userNamespace?.start : nil)
+                volumes.append(VolumeMount(source: file, target: spec.terminationMessagePath, readOnly: false, kind: .file))
+                terminationFile = file
+            } catch {
+                Sys.printError("podrec-supervisor: container \(spec.name): the termination message file: \(error); started without it\n")
+            }
+        }
         var rootRequest = RootfsRequest(root: root, scratch: scratch,
-                                        volumes: spec.mounts.map { VolumeMount(source: $0.source, target: $0.target, readOnly: $0.readOnly, kind: $0.isFile ? .file : .directory, beneath: $0.beneath) },
+                                        volumes: volumes,
                                         sharedShm: plan.sharedShm, ownNetworkNamespace: !plan.hostNetwork, hostEntries: hostEntries)
         rootRequest.readOnlyRoot = spec.readOnlyRootFilesystem
         rootRequest.maskKernelPaths = !spec.privileged
@@ -462,37 +564,58 @@ public final class Supervisor {
         let cgroupFDs = try request.joinCgroup(spec.cgroup, of: driver)
         let oomBefore = (try? driver.oomKills(spec.cgroup)) ?? 0
         let refusedBefore = (try? driver.pidsMaxEvents(spec.cgroup)) ?? 0
-        let out: (read: Int32, write: Int32)
-        let err: (read: Int32, write: Int32)
+        var out: (read: Int32, write: Int32) = (-1, -1)
+        var err: (read: Int32, write: Int32) = (-1, -1)
+        var input: (read: Int32, write: Int32) = (-1, -1)
+        var console: (ours: Int32, child: Int32) = (-1, -1)
         do {
-            out = try Sys.pipe(nonBlockingRead: true)
-            do { err = try Sys.pipe(nonBlockingRead: true) } catch {
-                Sys.close(out.read); Sys.close(out.write)
-                throw error
+            if spec.tty {
+                // kubelet's tty: the container's own devpts gives the terminal (the shim
+                // opens it in the new root); stdin, stdout and stderr are its terminal end.
+                console = try Sys.seqpacketPair()
+            } else {
+                out = try Sys.pipe(nonBlockingRead: true)
+                err = try Sys.pipe(nonBlockingRead: true)
+                if spec.stdin {
+                    // Ours is the write end, non-blocking: a container that does not read
+                    // never blocks the supervisor. Its read end stays blocking.
+                    input = try Sys.pipe()
+                    try Sys.setNonBlocking(input.write)
+                }
             }
         } catch {
+            for fd in [out.read, out.write, err.read, err.write, input.read, input.write, console.ours, console.child] where fd >= 0 { Sys.close(fd) }
             for fd in cgroupFDs { Sys.close(fd) }
             throw error
         }
-        request.stdin = nullFD
-        request.stdout = out.write
-        request.stderr = err.write
-        return Prepared(spec: spec, request: request, stdout: out, stderr: err, cgroupFDs: cgroupFDs, oomKillsAtStart: oomBefore,
-                        forksRefusedAtStart: refusedBefore)
+        if spec.tty {
+            request.consoleSocket = console.child
+            request.controllingTerminal = true
+        } else {
+            request.stdin = spec.stdin ? input.read : nullFD
+            request.stdout = out.write
+            request.stderr = err.write
+        }
+        return Prepared(spec: spec, request: request, stdout: out, stderr: err, stdin: input, console: console, cgroupFDs: cgroupFDs,
+                        oomKillsAtStart: oomBefore, forksRefusedAtStart: refusedBefore, terminationFile: terminationFile)
     }
 
     func finish(_ p: Prepared, _ result: Result<SpawnedProcess, SpawnError>, at now: Instant) {
         // The child has its own copies of the write ends (or never will): ours go now, so
         // that the read ends see EOF when the container's last writer exits.
-        Sys.close(p.stdout.write)
-        Sys.close(p.stderr.write)
+        for fd in [p.stdout.write, p.stderr.write, p.stdin.read, p.console.child] where fd >= 0 { Sys.close(fd) }
         for fd in p.cgroupFDs { Sys.close(fd) }
+        // The master, sent before exec: here already if the spawn got that far.
+        var master: Int32? = nil
+        if p.console.ours >= 0 {
+            master = Sys.receiveDescriptor(p.console.ours)
+            Sys.close(p.console.ours)
+        }
         let process: SpawnedProcess
         switch result {
         case .success(let started): process = started
         case .failure(let error):
-            Sys.close(p.stdout.read)
-            Sys.close(p.stderr.read)
+            for fd in [p.stdout.read, p.stderr.read, p.stdin.write, master ?? -1] where fd >= 0 { Sys.close(fd) }
             lifecycle.startFailed(p.spec.name, message: startMessage(error), at: now)
             return
         }
@@ -502,13 +625,29 @@ public final class Supervisor {
         let host = pidNamespaced ? ((try? process.hostPID()) ?? process.pid) : process.pid
         if let pidfd = process.pidfd { Sys.close(pidfd) }
         if let adj = p.spec.oomScoreAdj { try? Sys.setOOMScoreAdjust(host, adj) }
-        runs[name] = Run(pid: process.pid, cgroup: p.spec.cgroup, oomKillsAtStart: p.oomKillsAtStart, forksRefusedAtStart: p.forksRefusedAtStart)
         lifecycle.started(name, pid: process.pid, hostPID: host, at: now)
-
         let restart = lifecycle.containerStatuses.first { $0.name == name }?.restartCount ?? 0
+        runs[name] = Run(pid: process.pid, cgroup: p.spec.cgroup, oomKillsAtStart: p.oomKillsAtStart, forksRefusedAtStart: p.forksRefusedAtStart,
+                         terminationMessages: p.spec.terminationMessageDirectory != nil, terminationFile: p.terminationFile,
+                         terminationPolicy: p.spec.terminationMessagePolicy, logRestart: restart)
+
         let log = RunLog(container: name, directory: lifecycle.plan.logDirectory + "/" + name, restart: restart)
-        pipes.append(Pipe(fd: p.stdout.read, stream: .stdout, log: log))
-        pipes.append(Pipe(fd: p.stderr.read, stream: .stderr, log: log))
+        currentLogs[name] = log
+        if let old = consoles.removeValue(forKey: name) { old.closeInput() }
+        if let master {
+            try? Sys.setNonBlocking(master)
+            pipes.append(Pipe(fd: master, stream: .stdout, log: log, terminal: true))
+            consoles[name] = Console(container: name, log: log, terminal: master, input: p.spec.stdin ? master : -1, ownsInput: false,
+                                     stdinOnce: p.spec.stdinOnce)
+        } else if p.spec.tty {
+            Sys.printError("podrec-supervisor: container \(name) started without its terminal's master\n")
+        } else {
+            pipes.append(Pipe(fd: p.stdout.read, stream: .stdout, log: log))
+            pipes.append(Pipe(fd: p.stderr.read, stream: .stderr, log: log))
+            if p.stdin.write >= 0 {
+                consoles[name] = Console(container: name, log: log, terminal: nil, input: p.stdin.write, ownsInput: true, stdinOnce: p.spec.stdinOnce)
+            }
+        }
     }
 
     // MARK: Status
@@ -517,6 +656,11 @@ public final class Supervisor {
         var status = PodStatus(observedGeneration: observedGeneration, phase: lifecycle.phase, supervisorPID: hostPID,
                                updatedAt: WallTime(0), planError: planError, terminated: stopRequested && lifecycle.stopped,
                                containers: lifecycle.containerStatuses, events: lifecycle.events)
+        if lifecycle.deadlineExceeded {
+            status.reason = ActiveDeadline.reason
+            status.message = ActiveDeadline.message
+        }
+        status.startTime = lifecycle.plan.startTime
         let key = status.encoded()
         if key == lastStatus && !force && !statusWriteFailed { return }
         status.updatedAt = WallTime(WallClock.now())
