@@ -16,6 +16,12 @@ public enum ProbeHelperCall: Sendable, Hashable {
     /// The executable's name: the supervisor finds it beside its own.
     public static let executableName = "podrec-probe"
 
+    /// The helper beside `executable` (a path as in argv[0]; no directory: the current one).
+    public static func path(beside executable: String) -> String {
+        guard let slash = executable.lastIndex(of: "/") else { return "./" + executableName }
+        return String(executable[...slash]) + executableName
+    }
+
     public static let success: Int32 = 0
     public static let failure: Int32 = 1
     public static let usage: Int32 = 2

@@ -71,5 +71,7 @@ import Testing
         #expect(ProbeHelperCall(arguments: ["grpc", "0", "h", "1", ""]) == nil)
         #expect(ProbeHelperCall(arguments: ["https", "1", "h", "1", "/", "odd"]) == nil)
         #expect(ProbeHelperCall(arguments: ["tcp", "1", "h", "1", ""]) == nil)
+        #expect(ProbeHelperCall.path(beside: "/usr/libexec/podrec/podrec-supervisor") == "/usr/libexec/podrec/podrec-probe")
+        #expect(ProbeHelperCall.path(beside: "podrec-supervisor") == "./podrec-probe")
     }
 }
