@@ -1,54 +1,73 @@
-import SwiftProtobuf
+/// grpc.health.v1's two messages (grpc/grpc-proto `grpc/health/v1/health.proto`) in
+/// protobuf's binary wire format, by hand: one string field out and one enum field back do
+/// not earn swift-protobuf a place in the helper, and swift-protobuf imports all of
+/// Foundation (with ICU), which made the static podrec-probe many times larger and its runs
+/// seconds slow in the emulated VM (see GRPCUnaryCall). The proto:
+///
+///     message HealthCheckRequest { string service = 1; }
+///     message HealthCheckResponse {
+///       enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
+///       ServingStatus status = 1;
+///     }
+enum HealthMessages {
+    /// HealthCheckRequest: field 1 (wire type 2, length-delimited) unless empty, as proto3
+    /// leaves a default value out.
+    static func request(service: String) -> [UInt8] {
+        let bytes = Array(service.utf8)
+        if bytes.isEmpty { return [] }
+        return [0x0A] + varint(UInt64(bytes.count)) + bytes
+    }
 
-// grpc.health.v1's two messages (grpc/grpc-proto `grpc/health/v1/health.proto`), written by
-// hand against swift-protobuf's Message protocol rather than generated: two fields do not
-// earn protoc and its plugins a place in the build or in a regeneration step. Only the binary
-// wire format is used (no text or JSON names). The proto:
-//
-//     message HealthCheckRequest { string service = 1; }
-//     message HealthCheckResponse {
-//       enum ServingStatus { UNKNOWN = 0; SERVING = 1; NOT_SERVING = 2; SERVICE_UNKNOWN = 3; }
-//       ServingStatus status = 1;
-//     }
-
-struct HealthCheckRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase {
-    static let protoMessageName = "grpc.health.v1.HealthCheckRequest"
-    var service = ""
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-    init(service: String) { self.service = service }
-
-    mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-        while let field = try decoder.nextFieldNumber() {
-            if field == 1 { try decoder.decodeSingularStringField(value: &service) }
+    /// HealthCheckResponse's status: field 1 (a varint; an enum is an int32 on the wire and
+    /// proto3 enums are open, so a value no name is given for still reads); 0 when absent.
+    /// Other fields are skipped as protobuf parsers skip unknown fields. nil: not a message.
+    static func status(fromResponse bytes: [UInt8]) -> Int32? {
+        var i = 0
+        var status: Int32 = 0
+        while i < bytes.count {
+            guard let key = readVarint(bytes, &i) else { return nil }
+            switch (key >> 3, key & 7) {
+            case (1, 0):
+                guard let v = readVarint(bytes, &i) else { return nil }
+                status = Int32(truncatingIfNeeded: v)
+            case (_, 0):
+                guard readVarint(bytes, &i) != nil else { return nil }
+            case (_, 1):
+                i += 8
+            case (_, 2):
+                guard let n = readVarint(bytes, &i), n <= UInt64(bytes.count - i) else { return nil }
+                i += Int(n)
+            case (_, 5):
+                i += 4
+            default:
+                return nil
+            }
+            if i > bytes.count { return nil }
         }
+        return status
     }
 
-    func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-        if !service.isEmpty { try visitor.visitSingularStringField(value: service, fieldNumber: 1) }
-        try unknownFields.traverse(visitor: &visitor)
-    }
-}
-
-struct HealthCheckResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase {
-    static let protoMessageName = "grpc.health.v1.HealthCheckResponse"
-    /// The ServingStatus enum's number: proto3 enums are open, and an enum is a varint on the
-    /// wire like an int32, so a value this code does not name still reads.
-    var status: Int32 = 0
-    var unknownFields = SwiftProtobuf.UnknownStorage()
-
-    init() {}
-    init(status: Int32) { self.status = status }
-
-    mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-        while let field = try decoder.nextFieldNumber() {
-            if field == 1 { try decoder.decodeSingularInt32Field(value: &status) }
+    static func varint(_ value: UInt64) -> [UInt8] {
+        var v = value
+        var out: [UInt8] = []
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
         }
+        out.append(UInt8(v))
+        return out
     }
 
-    func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-        if status != 0 { try visitor.visitSingularInt32Field(value: status, fieldNumber: 1) }
-        try unknownFields.traverse(visitor: &visitor)
+    static func readVarint(_ bytes: [UInt8], _ i: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count, shift < 64 {
+            let b = bytes[i]
+            i += 1
+            value |= UInt64(b & 0x7F) << shift
+            if b & 0x80 == 0 { return value }
+            shift += 7
+        }
+        return nil
     }
 }

@@ -16,18 +16,17 @@ public enum ProbeOutcome: Sendable, Equatable {
 }
 
 /// `podrec-probe`'s work: the call (`ProbeHelperCall`, from the supervisor) → one probe.
+/// The caller exits with the outcome at once: the process is the unit of cleanup, so no
+/// time goes to closing connections and event loops nobody will use again.
 public enum ProbeHelper {
-    /// Runs the probe and hands its outcome to `finish`, which ends the process: from inside
-    /// the client's scope, so that no time goes to closing connections and event loops
-    /// nobody will use again.
-    public static func run(_ call: ProbeHelperCall, finish: @escaping @Sendable (ProbeOutcome) -> Never) async -> Never {
+    public static func run(_ call: ProbeHelperCall) -> ProbeOutcome {
         switch call {
         case .grpc(let timeout, let host, let port, let service):
-            finish(await GRPCHealthCheck.run(host: host, port: port, service: service, timeoutSeconds: timeout, finish: finish))
+            return GRPCHealthCheck.run(host: host, port: port, service: service, timeoutSeconds: timeout)
         case .https(let timeout, let get):
             let fields = HTTPGetFields(host: get.host, port: get.port, path: get.path.isEmpty ? "/" : get.path,
                                        headers: get.headers.map { ($0.name, $0.value) })
-            finish(await HTTPSGet.run(fields, timeoutSeconds: timeout, finish: finish))
+            return HTTPSGet.run(fields, timeoutSeconds: timeout)
         }
     }
 }

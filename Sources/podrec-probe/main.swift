@@ -19,8 +19,7 @@ guard let call = ProbeHelperCall(arguments: Array(CommandLine.arguments.dropFirs
     Sys.printError("usage: podrec-probe grpc TIMEOUT HOST PORT SERVICE | https TIMEOUT HOST PORT PATH [NAME VALUE]...\n")
     exit(ProbeHelperCall.usage)
 }
-await ProbeHelper.run(call) { outcome in
-    // exit(3) flushes stdout.
-    if let message = outcome.message { print(message) }
-    exit(outcome.exitStatus)
-}
+let outcome = ProbeHelper.run(call)
+// exit(3) flushes stdout.
+if let message = outcome.message { print(message) }
+exit(outcome.exitStatus)
