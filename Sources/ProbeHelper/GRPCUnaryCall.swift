@@ -17,26 +17,19 @@ import NIOPosix
 enum GRPCUnaryCall {
     /// What the server answered: its status (code and message) and the response message's
     /// bytes (without the prefix) when the status is OK.
-    struct Reply: Equatable {
+    struct Reply: Equatable, Sendable {
         var code: Int
         var message: String
         var response: [UInt8]?
     }
 
-    /// The call's failure before any status: the deadline, or the connection's error.
-    enum Failure: Error {
-        case deadline
-        case connection(any Error)
-    }
-
     /// Calls `path` on `host:port` with one request message; waits until `deadline`
     /// (monotonic nanoseconds, `Dial.now`).
     static func call(host: String, port: UInt16, authority: String, path: String, request: [UInt8],
-                     userAgent: String, deadline: Int64) -> Result<Reply, Failure> {
+                     userAgent: String, deadline: Int64) -> Result<Reply, CallFailure> {
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let done = loop.makePromise(of: Reply.self)
-        let timeout = loop.scheduleTask(in: .nanoseconds(max(deadline - Dial.now(), 0))) { done.fail(Failure.deadline) }
         let multiplexer = loop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
         var h = HPACKHeaders()
         h.add(name: ":method", value: "POST")
@@ -66,7 +59,7 @@ enum GRPCUnaryCall {
             .connect(host: host, port: Int(port))
         connected.whenFailure {
             multiplexer.fail($0)
-            done.fail(Failure.connection($0))
+            done.fail(CallFailure.connection($0))
         }
         connected.whenSuccess { _ in
             multiplexer.futureResult
@@ -85,19 +78,11 @@ enum GRPCUnaryCall {
                         buffer.writeBytes(framed)
                         stream.writeAndFlush(HTTP2Frame.FramePayload.data(.init(data: .byteBuffer(buffer), endStream: true)), promise: nil)
                     case .failure(let error):
-                        done.fail(Failure.connection(error))
+                        done.fail(CallFailure.connection(error))
                     }
                 }
         }
-        do {
-            let reply = try done.futureResult.wait()
-            timeout.cancel()
-            return .success(reply)
-        } catch let failure as Failure {
-            return .failure(failure)
-        } catch {
-            return .failure(.connection(error))
-        }
+        return done.wait(until: deadline)
     }
 
     /// Collects the response on the call's stream: headers, data, trailers (or headers only,
@@ -132,7 +117,7 @@ enum GRPCUnaryCall {
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            done.fail(Failure.connection(error))
+            done.fail(CallFailure.connection(error))
             context.close(promise: nil)
         }
 

@@ -71,24 +71,18 @@ enum HTTPSGet {
 /// One HTTP/1.1 GET on its own connection (`Connection: close`), over TLS when given a
 /// context: the response's head and at most `maxBody` bytes of its body.
 enum HTTPOneGet {
-    struct Response {
+    struct Response: Sendable {
         var head: HTTPResponseHead
         var body: [UInt8]
-    }
-
-    enum Failure: Error {
-        case deadline
-        case connection(any Error)
     }
 
     /// The server closed the connection before a whole response head.
     struct ClosedEarly: Error {}
 
     static func get(_ target: Redirect.Parts, headers: [(name: String, value: String)], tls: NIOSSLContext?,
-                    deadline: Int64, maxBody: Int) -> Result<Response, Failure> {
+                    deadline: Int64, maxBody: Int) -> Result<Response, CallFailure> {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let done = loop.makePromise(of: Response.self)
-        let timeout = loop.scheduleTask(in: .nanoseconds(max(deadline - Dial.now(), 0))) { done.fail(Failure.deadline) }
         let authority = KubeletWords.hostPort(target.host, target.port)
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path)
         // kubelet's: Go's Host (the URL's, unless the probe gives one), its User-Agent and
@@ -113,22 +107,13 @@ enum HTTPOneGet {
                 }
             }
             .connect(host: target.host, port: Int(target.port))
-        connected.whenFailure { done.fail(Failure.connection($0)) }
+        connected.whenFailure { done.fail(CallFailure.connection($0)) }
         connected.whenSuccess { channel in
             channel.write(HTTPClientRequestPart.head(request), promise: nil)
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         }
-        let result: Result<Response, Failure>
-        do {
-            result = .success(try done.futureResult.wait())
-        } catch let failure as Failure {
-            result = .failure(failure)
-        } catch {
-            result = .failure(.connection(error))
-        }
-        timeout.cancel()
         // The connection is not closed: a redirect opens a new one, and the process ends soon.
-        return result
+        return done.wait(until: deadline)
     }
 
     final class ResponseHandler: ChannelInboundHandler {
@@ -162,13 +147,13 @@ enum HTTPOneGet {
             if let head, let e = error as? NIOSSLError, case .uncleanShutdown = e {
                 done.succeed(Response(head: head, body: body))
             } else {
-                done.fail(Failure.connection(error))
+                done.fail(CallFailure.connection(error))
             }
             context.close(promise: nil)
         }
 
         func channelInactive(context: ChannelHandlerContext) {
-            if let head { done.succeed(Response(head: head, body: body)) } else { done.fail(Failure.connection(ClosedEarly())) }
+            if let head { done.succeed(Response(head: head, body: body)) } else { done.fail(CallFailure.connection(ClosedEarly())) }
         }
     }
 }

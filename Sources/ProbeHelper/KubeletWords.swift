@@ -1,3 +1,5 @@
+import PodModel
+
 /// kubelet's words for a probe's outcome (`pkg/probe/grpc/grpc.go`, `pkg/probe/http/http.go`),
 /// which Go prints with its own formats: durations as `1s` and `1m30s`, enum values by
 /// name, gRPC status codes by their Go names. Pure, so that tests pin them down.
@@ -31,21 +33,6 @@ public enum KubeletWords {
         return names.indices.contains(raw) ? names[raw] : "Code(\(raw))"
     }
 
-    /// Go's `%q` of an ASCII-printable string (addresses and status names here).
-    public static func quoted(_ s: String) -> String {
-        var out = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out + "\""
-    }
-
     /// `net.JoinHostPort`: an IPv6 address in brackets.
     public static func hostPort(_ host: String, _ port: UInt16) -> String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
@@ -56,17 +43,17 @@ public enum KubeletWords {
     public static func grpcHealthy() -> String { "service healthy" }
 
     public static func grpcUnhealthy(status: Int) -> String {
-        "service unhealthy (responded with \(quoted(servingStatus(status))))"
+        "service unhealthy (responded with \(GoFormat.quoted(servingStatus(status))))"
     }
 
     /// The dial did not finish in time (grpc-go's blocking dial retries a refused connection
     /// until then).
     public static func grpcConnectTimeout(address: String, timeoutSeconds: Int64) -> String {
-        "timeout: failed to connect service \(quoted(address)) within \(duration(seconds: timeoutSeconds)): context deadline exceeded"
+        "timeout: failed to connect service \(GoFormat.quoted(address)) within \(duration(seconds: timeoutSeconds)): context deadline exceeded"
     }
 
     public static func grpcConnectError(address: String, error: String) -> String {
-        "error: failed to connect service at \(quoted(address)): \(error)"
+        "error: failed to connect service at \(GoFormat.quoted(address)): \(error)"
     }
 
     /// The health RPC failed with a gRPC status.
@@ -85,7 +72,7 @@ public enum KubeletWords {
     }
 
     /// `client.Do`'s error: `Get "URL": ...`.
-    public static func httpGetError(url: String, _ error: String) -> String { "Get \(quoted(url)): \(error)" }
+    public static func httpGetError(url: String, _ error: String) -> String { "Get \(GoFormat.quoted(url)): \(error)" }
 
     public static func httpTimeout(url: String) -> String {
         httpGetError(url: url, "context deadline exceeded (Client.Timeout exceeded while awaiting headers)")

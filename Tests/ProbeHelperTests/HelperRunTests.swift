@@ -1,4 +1,5 @@
 import Foundation
+import KernelTestSupport
 import Testing
 
 /// The built `podrec-probe` against real servers on 127.0.0.1: a gRPC health server on
@@ -73,19 +74,6 @@ import Testing
         return (p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .newlines), Date().timeIntervalSince(start))
     }
 
-    static func freePort() throws -> UInt16 {
-        // A listener closed again: nothing listens there now.
-        let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(s) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
-        return UInt16(bigEndian: a.sin_port)
-    }
-
     @Test func grpcHealthChecksAsKubelet() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.helper), "build podrec-probe first (swift build)")
         let dir = try Self.temporaryDirectory()
@@ -120,7 +108,7 @@ import Testing
     /// grpc-go's blocking dial keeps trying a refused port until the timeout.
     @Test func grpcToAClosedPortTimesOutConnecting() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.helper), "build podrec-probe first (swift build)")
-        let port = try Self.freePort()
+        let port = try freeLoopbackPort()
         let r = try Self.probe("grpc", "1", "127.0.0.1", String(port), "")
         #expect(r.status == 1 && r.message == "timeout: failed to connect service \"127.0.0.1:\(port)\" within 1s: context deadline exceeded", "\(r)")
         #expect(r.seconds >= 0.9 && r.seconds < 3, "\(r)")
@@ -162,7 +150,7 @@ import Testing
 
     @Test func httpsToAClosedPortIsRefusedAtOnce() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.helper), "build podrec-probe first (swift build)")
-        let port = try Self.freePort()
+        let port = try freeLoopbackPort()
         let r = try Self.probe("https", "1", "127.0.0.1", String(port), "/")
         #expect(r.status == 1 && r.message == "Get \"https://127.0.0.1:\(port)/\": dial tcp 127.0.0.1:\(port): connect: connection refused", "\(r)")
         #expect(r.seconds < 0.9, "\(r)")
