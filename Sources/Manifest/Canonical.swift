@@ -228,6 +228,8 @@ extension Probe {
             if let host { t["host"] = .string(host) }
             t["port"] = port.canonicalJSON
             o["tcpSocket"] = t.value
+        case .grpc(let port, let service):
+            o["grpc"] = .object([JSONMember("port", .int(Int64(port))), JSONMember("service", .string(service ?? ""))])
         }
         o["initialDelaySeconds"] = .int(Int64(initialDelaySeconds))
         o["timeoutSeconds"] = .int(Int64(timeoutSeconds))

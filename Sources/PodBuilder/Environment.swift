@@ -1,4 +1,5 @@
 import Manifest
+import PodModel
 import YAML
 
 /// kubelet's `$(VAR)` expansion (kubernetes third_party/forked/golang/expansion), used for

@@ -5,7 +5,8 @@ import PodModel
 /// among the container's `ports` here, once (validation has refused a name the container
 /// does not have, where kubelet would fail every probe later). The host defaults to the pod's
 /// IP, as kubelet's prober's does (a token until the network gives it; loopback for a pod with
-/// only `lo`); the supervisor probes from the pod's network namespace. Probe commands are not
+/// only `lo`); the supervisor probes from the pod's network namespace (gRPC and HTTPS through
+/// its `podrec-probe` helper, which it starts there). Probe commands are not
 /// `$(VAR)`-expanded, as in Kubernetes.
 enum ProbeBuilder {
     static func apply(_ c: Manifest.Container, to launch: inout ContainerLaunch, at path: String, podAddress: String) throws(BuildError) {
@@ -23,6 +24,9 @@ enum ProbeBuilder {
         case .httpGet(let h): action = .httpGet(try http(h, c, podAddress: podAddress, at: path + ".httpGet"))
         case .tcpSocket(let port, let host):
             action = .tcpSocket(host: nonEmpty(host) ?? podAddress, port: try number(port, c, at: path + ".tcpSocket.port"))
+        case .grpc(let port, let service):
+            // kubelet's gRPC prober always dials the pod IP: the API has no `host` for it.
+            action = .grpc(host: podAddress, port: try number(.int(port), c, at: path + ".grpc.port"), service: service ?? "")
         }
         return ProbeSpec(action: action, initialDelaySeconds: p.initialDelaySeconds, periodSeconds: p.periodSeconds,
                          timeoutSeconds: p.timeoutSeconds, successThreshold: p.successThreshold,
@@ -38,9 +42,6 @@ enum ProbeBuilder {
     }
 
     static func http(_ h: HTTPGetAction, _ c: Manifest.Container, podAddress: String, at path: String) throws(BuildError) -> HTTPGet {
-        if h.scheme.uppercased() == "HTTPS" {
-            throw BuildError(path: path + ".scheme", message: "HTTPS is not supported: podrec's prober speaks plain HTTP (use scheme: HTTP, or an exec probe)")
-        }
         return HTTPGet(host: nonEmpty(h.host) ?? podAddress, port: try number(h.port, c, at: path + ".port"),
                 path: h.path.isEmpty ? "/" : h.path, https: h.scheme.uppercased() == "HTTPS",
                 headers: h.httpHeaders.map { HTTPHeaderField(name: $0.name, value: $0.value) })

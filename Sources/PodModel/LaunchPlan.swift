@@ -541,8 +541,8 @@ public enum ContainerChoice {
 
 extension LaunchPlan {
     /// Where a plan needs the pod's IP before the network has given it one: the downward
-    /// API's `status.podIP` and `$(VAR)` expansions of it, and the default host of httpGet
-    /// and tcpSocket probes and hooks (kubelet probes the pod IP). Control characters, so no
+    /// API's `status.podIP` and `$(VAR)` expansions of it, and the default host of httpGet,
+    /// tcpSocket and grpc probes and hooks (kubelet probes the pod IP). Control characters, so no
     /// manifest value is ever taken for it; `diff` shows it as `<pod IP>`.
     public static let podIPToken = "\u{1}podIP\u{1}"
     /// `status.podIPs`: the addresses joined by commas, as kubelet gives them.
@@ -566,6 +566,7 @@ extension LaunchPlan {
                 get.host = fill(get.host)
                 return .httpGet(get)
             case .tcpSocket(let host, let port)?: return .tcpSocket(host: fill(host), port: port)
+            case .grpc(let host, let port, let service)?: return .grpc(host: fill(host), port: port, service: service)
             default: return a
             }
         }

@@ -6,6 +6,9 @@ public enum HandlerAction: Sendable, Hashable {
     case exec([String])
     case httpGet(HTTPGet)
     case tcpSocket(host: String, port: UInt16)
+    /// Probes only: `grpc.health.v1.Health/Check` for `service` (empty: the server as a
+    /// whole), over plaintext HTTP/2, as kubelet's gRPC prober.
+    case grpc(host: String, port: UInt16, service: String)
     /// Hooks only (Kubernetes 1.30's `sleep` action).
     case sleep(seconds: Int64)
 }
@@ -70,7 +73,7 @@ public struct ProbeSpec: Sendable, Hashable {
 /// Each probe and hook as lines keyed `<name>.<what>`: `livenessProbe.timing` (initial
 /// delay, period, timeout, success and failure thresholds, grace or `-`), then its action:
 /// `.exec` once per argument, `.tcp` (host, port), `.http` (host, port, path, scheme) with
-/// `.header` (name, value) lines, or `.sleep` (seconds).
+/// `.header` (name, value) lines, `.grpc` (host, port, service), or `.sleep` (seconds).
 enum HandlerRecords {
     static func write(_ name: String, _ probe: ProbeSpec, into w: inout RecordWriter) {
         let grace = probe.terminationGracePeriodSeconds.map(String.init) ?? "-"
@@ -90,6 +93,8 @@ enum HandlerRecords {
         case .httpGet(let h):
             w.line(name + ".http", "\(h.host)\t\(h.port)\t\(h.https ? "HTTPS" : "HTTP")\t\(h.path)")
             for header in h.headers { w.line(name + ".header", "\(header.name)\t\(header.value)") }
+        case .grpc(let host, let port, let service):
+            w.line(name + ".grpc", "\(host)\t\(port)\t\(service)")
         case .sleep(let seconds):
             w.line(name + ".sleep", seconds)
         }
@@ -127,6 +132,11 @@ enum HandlerRecords {
             let parts = r.value.split(separator: "\t", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 4, let port = UInt16(parts[1]) else { throw RecordError(line: r.line, reason: "\(r.key): host, port, scheme, path expected") }
             b.action = .httpGet(HTTPGet(host: parts[0], port: port, path: parts[3], https: parts[2] == "HTTPS", headers: b.headers))
+        case "grpc":
+            // The service last: it may hold anything, tabs included, or be empty.
+            let parts = r.value.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3, let port = UInt16(parts[1]) else { throw RecordError(line: r.line, reason: "\(r.key): host, port, service expected") }
+            b.action = .grpc(host: parts[0], port: port, service: parts[2])
         case "header":
             guard let tab = r.value.firstIndex(of: "\t") else { throw RecordError(line: r.line, reason: "\(r.key): a name and a value expected") }
             let header = HTTPHeaderField(name: String(r.value[..<tab]), value: String(r.value[r.value.index(after: tab)...]))

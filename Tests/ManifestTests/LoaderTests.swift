@@ -66,6 +66,30 @@ let oneContainer = """
         #expect(set.diagnostics.count == 5)
     }
 
+    /// gRPC probes are honoured; their port is checked as the API server checks it (1 to
+    /// 65535; the API has no named gRPC port), and `service` is optional.
+    @Test func grpcProbesAreAcceptedWithAValidPort() {
+        let good = load(pod("""
+            containers:
+            - name: c
+              image: host
+              readinessProbe: {grpc: {port: 9090}}
+              livenessProbe: {grpc: {port: 9090, service: db}}
+            """))
+        #expect(good.diagnostics.isEmpty, "\(good.diagnostics)")
+        #expect(good.pods.first?.pod.spec.containers.first?.livenessProbe?.handler == .grpc(port: 9090, service: "db"))
+        let bad = load(pod("""
+            containers:
+            - name: c
+              image: host
+              readinessProbe: {grpc: {port: 0}}
+              livenessProbe: {grpc: {port: 70000}}
+            """))
+        let messages = bad.diagnostics.map { "\($0.path): \($0.message)" }
+        #expect(messages.contains("spec.containers[0].readinessProbe.grpc.port: must be between 1 and 65535, found 0"), "\(messages)")
+        #expect(messages.contains("spec.containers[0].livenessProbe.grpc.port: must be between 1 and 65535, found 70000"), "\(messages)")
+    }
+
     @Test func wrongTypesSayWhatWasExpected() {
         let set = load(pod("containers: {name: c}"))
         #expect(set.diagnostics.first?.message == "expected a list, found a mapping")

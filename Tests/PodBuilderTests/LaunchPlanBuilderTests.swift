@@ -463,10 +463,16 @@ struct LaunchPlanBuilderTests {
         #expect(c.readinessProbe == ProbeSpec(action: .tcpSocket(host: "10.0.0.1", port: 8080), successThreshold: 2))
         #expect(c.postStart == .sleep(seconds: 1))
         #expect(c.preStop == .httpGet(HTTPGet(host: "127.0.0.1", port: 8080, path: "/")))
-        #expect(throws: BuildError(path: "spec.containers[0].lifecycle.preStop.httpGet.scheme",
-                                   message: "HTTPS is not supported: podrec's prober speaks plain HTTP (use scheme: HTTP, or an exec probe)")) {
-            try Self.build(yaml.replacing("preStop: {httpGet: {port: 8080}}", with: "preStop: {httpGet: {port: 8080, scheme: HTTPS}}"))
-        }
+        // HTTPS (a hook's too) and gRPC: the pod IP, as kubelet's probers dial; gRPC's service
+        // defaults to "" as the API server's defaulting does.
+        let https = try Self.build(yaml.replacing("preStop: {httpGet: {port: 8080}}", with: "preStop: {httpGet: {port: 8080, scheme: HTTPS}}"))
+        #expect(https.plan.containers[0].preStop == .httpGet(HTTPGet(host: "127.0.0.1", port: 8080, path: "/", https: true)))
+        let grpc = try Self.build(yaml.replacing("readinessProbe: {tcpSocket: {port: 8080, host: 10.0.0.1}, successThreshold: 2}",
+                                                 with: "readinessProbe: {grpc: {port: 9090}}")
+                                      .replacing("livenessProbe: {httpGet: {path: /healthz, port: http, httpHeaders: [{name: X-A, value: \"1\"}]}, initialDelaySeconds: 3}",
+                                                 with: "livenessProbe: {grpc: {port: 9090, service: db}}"))
+        #expect(grpc.plan.containers[0].readinessProbe == ProbeSpec(action: .grpc(host: "127.0.0.1", port: 9090, service: "")))
+        #expect(grpc.plan.containers[0].livenessProbe == ProbeSpec(action: .grpc(host: "127.0.0.1", port: 9090, service: "db")))
         // A port name the container does not have never gets here: validation refuses it.
     }
 

@@ -46,6 +46,28 @@ import Testing
         #expect(decoded.containers[1].livenessProbe == nil)
     }
 
+    /// gRPC probes (an empty service, and one with a tab) and HTTPS gets, with the pod IP's
+    /// token filled in as for httpGet and tcpSocket.
+    @Test func grpcAndHTTPSProbesRoundTrip() throws {
+        var plan = LaunchPlan(generation: 1, namespace: "default", name: "web", uid: "u-1", hostname: "web",
+                              logDirectory: "/l", scratchDirectory: "/s")
+        var c = ContainerLaunch(name: "app", executable: "/bin/sh", arguments: ["sh"], cgroup: "podrec/x/app")
+        c.startupProbe = ProbeSpec(action: .grpc(host: LaunchPlan.podIPToken, port: 9090, service: ""))
+        c.livenessProbe = ProbeSpec(action: .grpc(host: "10.0.0.2", port: 9090, service: "a\tb"), timeoutSeconds: 2)
+        c.readinessProbe = ProbeSpec(action: .httpGet(HTTPGet(host: LaunchPlan.podIPToken, port: 8443, path: "/ready", https: true,
+                                                              headers: [HTTPHeaderField(name: "X-A", value: "1")])))
+        c.preStop = .httpGet(HTTPGet(host: "127.0.0.1", port: 8443, path: "/stop", https: true))
+        plan.containers = [c]
+        let text = plan.encoded()
+        #expect(text.contains("startupProbe.grpc \u{1}podIP\u{1}\\t9090\\t\n"), "\(text)")
+        #expect(text.contains("readinessProbe.http \u{1}podIP\u{1}\\t8443\\tHTTPS\\t/ready\n"), "\(text)")
+        #expect(try LaunchPlan.decode(text) == plan)
+        let filled = plan.assigningPodIPs(["10.89.0.7"]).containers[0]
+        #expect(filled.startupProbe?.action == .grpc(host: "10.89.0.7", port: 9090, service: ""))
+        #expect(filled.readinessProbe?.action == .httpGet(HTTPGet(host: "10.89.0.7", port: 8443, path: "/ready", https: true,
+                                                                   headers: [HTTPHeaderField(name: "X-A", value: "1")])))
+    }
+
     @Test func statusRoundTrips() throws {
         let t = Termination(exitCode: 137, signal: 9, reason: "OOMKilled", startedAt: WallTime(5), finishedAt: WallTime(9))
         let status = PodStatus(observedGeneration: 2, phase: .running, supervisorPID: 42, updatedAt: WallTime(7),

@@ -207,6 +207,7 @@ extension Podrec {
             case .exec(let argv): action = "exec [\(argv.joined(separator: " "))]"
             case .httpGet(let h): action = "http-get \(h.https ? "https" : "http")://\(h.host):\(h.port)\(h.path)"
             case .tcpSocket(let host, let port): action = "tcp-socket \(host):\(port)"
+            case .grpc(_, let port, let service): action = "grpc <pod>:\(port) \(service)"
             case .sleep(let seconds): action = "sleep \(seconds)s"
             }
             return "\(action) delay=\(p.initialDelaySeconds)s timeout=\(p.timeoutSeconds)s period=\(p.periodSeconds)s #success=\(p.successThreshold) #failure=\(p.failureThreshold)"

@@ -206,6 +206,8 @@ struct Decoder {
             handler = .httpGet(httpGet(h))
         } else if let t = n["tcpSocket"], !t.isNull {
             handler = .tcpSocket(port: intOrString(t["port"]), host: t["host"]?.string)
+        } else if let g = n["grpc"], !g.isNull {
+            handler = .grpc(port: Int32(truncatingIfNeeded: g["port"]?.int ?? 0), service: g["service"]?.string)
         } else {
             return nil  // no handler, or a refused one: StructuralCheck reported it
         }

@@ -142,6 +142,9 @@ public enum ProbeHandler: Sendable, Hashable {
     case exec(command: [String])
     case httpGet(HTTPGetAction)
     case tcpSocket(port: IntOrString, host: String?)
+    /// `grpc.health.v1.Health/Check` on `port` (a number: the API has no named gRPC port),
+    /// for `service` (nil and "" alike: the API server defaults it to "").
+    case grpc(port: Int32, service: String?)
 }
 
 public enum IntOrString: Sendable, Hashable, CustomStringConvertible {

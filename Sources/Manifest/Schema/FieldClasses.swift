@@ -152,7 +152,6 @@ public enum FieldClasses {
         "VolumeMount.recursiveReadOnly": .refused("recursiveReadOnly is not supported yet"),
 
         // Probes and hooks
-        "Probe.grpc": .refused("gRPC probes are not supported yet; use exec, httpGet or tcpSocket"),
         "LifecycleHandler.tcpSocket": .refused("Kubernetes does not run tcpSocket lifecycle hooks; use exec, httpGet or sleep"),
 
         // Security contexts

@@ -1,3 +1,5 @@
+import PodModel
+
 /// The Kubernetes API server's own wording of its validation errors, for the rules that
 /// `IgnoredFieldValidation` copies: the error types of
 /// k8s.io/apimachinery/pkg/util/validation/field (`Invalid value: "x": ...`,

@@ -379,6 +379,7 @@ struct PodValidation {
             validatePort(a.port, path: path + ".httpGet.port", container: container)
             if a.scheme != "HTTP", a.scheme != "HTTPS" { error(path + ".httpGet.scheme", "must be HTTP or HTTPS, found \"\(a.scheme)\"") }
         case .tcpSocket(let port, _): validatePort(port, path: path + ".tcpSocket.port", container: container)
+        case .grpc(let port, _): validatePort(.int(port), path: path + ".grpc.port", container: container)
         }
         if p.initialDelaySeconds < 0 { error(path + ".initialDelaySeconds", "must be 0 or more") }
         if p.periodSeconds < 1 { error(path + ".periodSeconds", "must be 1 or more") }

@@ -13,7 +13,23 @@ import Spawn
 ///   own; success is a status from 200 to 399, as kubelet's prober has it.
 /// - `exec`: a process in the container (`ContainerJoin`); success is exit status 0. The
 ///   supervisor reaps it like any child and hands the status here.
+/// - `grpc`, and `httpGet` with `scheme: HTTPS`: `podrec-probe`, a helper process started
+///   for the one run (in the supervisor's own namespaces and cgroup: from the pod's network
+///   namespace, as the other network probes), because gRPC's and TLS's stacks would not fit
+///   the supervisor's 1 MiB. Its exit status is the result and its stdout kubelet's message
+///   (`ProbeHelperCall`); it keeps to the probe's timeout itself, and is killed a little
+///   after it if it does not.
 final class ProbeRunner {
+    /// The `podrec-probe` executable; nil: such probes fail, saying so.
+    let helper: String?
+
+    init(helper: String? = nil) { self.helper = helper }
+
+    /// How long past the probe's timeout a helper may take to say so itself, in its own words.
+    static let helperGraceNanoseconds: Int64 = 2_000_000_000
+    /// The most of a helper's stdout kept: one message.
+    static let helperOutputLimit = 4096
+
     struct Key: Hashable {
         var container: String
         var check: Check
@@ -54,6 +70,8 @@ final class ProbeRunner {
         case sending(fd: Int32, pending: ArraySlice<UInt8>)
         case reading(fd: Int32, response: [UInt8])
         case process(pid: Int32)
+        /// A `podrec-probe` run: its stdout (-1 once at EOF) and what it said so far.
+        case helper(pid: Int32, fd: Int32, output: [UInt8])
         /// A hook's `sleep`: done, with success, at the deadline.
         case timer
     }
@@ -72,6 +90,7 @@ final class ProbeRunner {
         var timeoutMessage: String {
             switch work {
             case .process: return "command timed out after \(timeoutSeconds)s"
+            case .helper: return "podrec-probe did not finish within \(timeoutSeconds)s"
             case .timer: return "slept \(timeoutSeconds)s"
             default:
                 return isHTTP ? "Get \"http://\(target)\(path)\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
@@ -98,8 +117,12 @@ final class ProbeRunner {
         switch action {
         case .tcpSocket(let host, let port):
             return connect(key, host: host, port: port, request: nil, path: nil, deadline: deadline, timeout: timeout)
+        case .grpc(let host, let port, let service):
+            return startHelper(key, .grpc(timeoutSeconds: timeout, host: host, port: port, service: service), nullFD: nullFD,
+                               deadline: deadline, timeout: timeout)
+        case .httpGet(let get) where get.https:
+            return startHelper(key, .https(timeoutSeconds: timeout, get: get), nullFD: nullFD, deadline: deadline, timeout: timeout)
         case .httpGet(let get):
-            if get.https { return Result(key: key, success: false, message: "HTTPS probes are not supported") }
             return connect(key, host: get.host, port: get.port, request: Self.request(get), path: get.path, deadline: deadline, timeout: timeout)
         case .exec(let argv):
             guard let hostPID, let driver else { return Result(key: key, success: false, message: "the container is not running") }
@@ -144,6 +167,53 @@ final class ProbeRunner {
         }
     }
 
+    /// Starts `podrec-probe` for one call, its stdout on a pipe that joins the poll set.
+    func startHelper(_ key: Key, _ call: ProbeHelperCall, nullFD: Int32, deadline: Int64, timeout: Int32) -> Result? {
+        guard let helper else { return Result(key: key, success: false, message: "podrec-probe was not found beside podrec-supervisor") }
+        do {
+            let out = try Sys.pipe(nonBlockingRead: true)
+            defer { Sys.close(out.write) }
+            var request = SpawnRequest([helper] + call.arguments, executable: helper, environment: [])
+            (request.stdin, request.stdout) = (nullFD, out.write)
+            let process: SpawnedProcess
+            do { process = try spawn(request) } catch {
+                Sys.close(out.read)
+                throw error
+            }
+            if let fd = process.pidfd { Sys.close(fd) }
+            inFlight.append(InFlight(key: key, deadline: deadline + Self.helperGraceNanoseconds, timeoutSeconds: timeout,
+                                     work: .helper(pid: process.pid, fd: out.read, output: [])))
+            return nil
+        } catch {
+            return Result(key: key, success: false, message: "podrec-probe: \(error)", errored: Self.isProberError(error))
+        }
+    }
+
+    /// Reads what a helper said; false at EOF (or an error, which ends its output too).
+    static func readHelper(_ fd: Int32, into output: inout [UInt8]) -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let n: Int?
+            do { n = try buffer.withUnsafeMutableBytes { try Sys.readSome(fd, into: $0) } } catch { return false }
+            guard let n else { return true }
+            if n == 0 { return false }
+            output += buffer[..<min(n, max(helperOutputLimit - output.count, 0))]
+        }
+    }
+
+    /// A helper's result from its exit and its words.
+    static func helperResult(_ key: Key, status: WaitStatus, output: [UInt8]) -> Result {
+        var text = String(decoding: output, as: UTF8.self)
+        while text.hasSuffix("\n") { text.removeLast() }
+        let message = text.isEmpty ? nil : text
+        switch status {
+        case .exited(ProbeHelperCall.success): return Result(key: key, success: true, message: message)
+        case .exited(ProbeHelperCall.failure): return Result(key: key, success: false, message: message)
+        case .exited(let code): return Result(key: key, success: false, message: "podrec-probe exited with status \(code)" + (message.map { ": " + $0 } ?? ""))
+        case .signaled(let s): return Result(key: key, success: false, message: "podrec-probe killed by signal \(s)")
+        }
+    }
+
     static func request(_ get: HTTPGet) -> [UInt8] {
         var lines = ["GET \(get.path.isEmpty ? "/" : get.path) HTTP/1.1"]
         let names = Set(get.headers.map { $0.name.lowercased() })
@@ -161,7 +231,8 @@ final class ProbeRunner {
             switch f.work {
             case .connecting(let fd, _), .sending(let fd, _): return (fd, Sys.pollWritable)
             case .reading(let fd, _): return (fd, Sys.pollReadableEvent)
-            case .process, .timer: return nil
+            case .helper(_, let fd, _) where fd >= 0: return (fd, Sys.pollReadableEvent)
+            case .process, .helper, .timer: return nil
             }
         }
     }
@@ -209,6 +280,14 @@ final class ProbeRunner {
                     result = Result(key: f.key, success: false, message: "HTTP probe: no status line in 10 KiB")
                 }
                 if result == nil { f.work = .reading(fd: fd, response: response) }
+            case .helper(let pid, let fd, var output) where fd >= 0 && ready.contains(fd):
+                // Its result waits for its exit (`reaped`); EOF only closes the pipe.
+                if Self.readHelper(fd, into: &output) {
+                    f.work = .helper(pid: pid, fd: fd, output: output)
+                } else {
+                    Sys.close(fd)
+                    f.work = .helper(pid: pid, fd: -1, output: output)
+                }
             default:
                 break
             }
@@ -235,8 +314,21 @@ final class ProbeRunner {
 
     /// An exec probe's process was reaped: its result, if it was one.
     func reaped(_ pid: Int32, status: WaitStatus) -> Result? {
-        guard let i = inFlight.firstIndex(where: { if case .process(let p) = $0.work { p == pid } else { false } }) else { return nil }
+        guard let i = inFlight.firstIndex(where: {
+            switch $0.work {
+            case .process(let p), .helper(let p, _, _): p == pid
+            default: false
+            }
+        }) else { return nil }
         let f = inFlight.remove(at: i)
+        if case .helper(_, let fd, var output) = f.work {
+            // Whatever it wrote is in the pipe now: the last of it, then the result.
+            if fd >= 0 {
+                _ = Self.readHelper(fd, into: &output)
+                Sys.close(fd)
+            }
+            return Self.helperResult(f.key, status: status, output: output)
+        }
         switch status {
         case .exited(0): return Result(key: f.key, success: true, message: nil)
         case .exited(let code): return Result(key: f.key, success: false, message: "command exited with status \(code)")
@@ -270,12 +362,29 @@ final class ProbeRunner {
         }
     }
 
+    /// The supervisor is done: every probe in flight ends, and the processes it started
+    /// (exec probes, helpers) are killed and reaped, so that none outlives the pod in its
+    /// `_infra` cgroup, which the reconciler removes next.
+    func stopAll() {
+        for f in inFlight {
+            close(f)
+            switch f.work {
+            case .process(let pid), .helper(let pid, _, _): _ = try? Sys.wait(pid)
+            default: break
+            }
+        }
+        inFlight.removeAll()
+    }
+
     var nextDeadline: Int64? { inFlight.map(\.deadline).min() }
 
     func close(_ f: InFlight) {
         switch f.work {
         case .connecting(let fd, _), .sending(let fd, _), .reading(let fd, _): Sys.close(fd)
         case .process(let pid): try? Sys.kill(pid, Signal.kill)
+        case .helper(let pid, let fd, _):
+            try? Sys.kill(pid, Signal.kill)
+            if fd >= 0 { Sys.close(fd) }
         case .timer: break
         }
     }

@@ -62,8 +62,8 @@ public final class Supervisor {
         var logRestart: Int = 0
     }
     var runs: [String: Run] = [:]
-    /// Probes in flight (tcpSocket, httpGet, exec).
-    let probes = ProbeRunner()
+    /// Probes in flight (tcpSocket, httpGet, exec, and grpc and HTTPS through the helper).
+    let probes: ProbeRunner
     /// The attach socket (`AttachSessions`), its clients, the consoles (terminal masters and
     /// stdin pipes) of the running containers that have one, and each container's current
     /// run's log, which identifies the run that a session attaches to.
@@ -154,9 +154,11 @@ public final class Supervisor {
     /// Whether stdin is the launcher's gate (see `waitAtGate`).
     let gate: Bool
 
-    public init(stateDirectory: String, gate: Bool = false) throws(SupervisorError) {
+    /// `probeHelper`: the `podrec-probe` executable, for gRPC and HTTPS probes and hooks.
+    public init(stateDirectory: String, gate: Bool = false, probeHelper: String? = nil) throws(SupervisorError) {
         self.state = PodStateDirectory(path: stateDirectory)
         self.gate = gate
+        self.probes = ProbeRunner(helper: probeHelper)
         let planPath = state.path(.plan)
         let plan: LaunchPlan
         do {
@@ -218,6 +220,7 @@ public final class Supervisor {
             // A pod stopped by its active deadline stays, Failed, until it is deleted: its
             // supervisor keeps its status (and tells `apply` it is alive and as meant).
             if stopRequested && lifecycle.stopped && pipes.isEmpty {
+                probes.stopAll()
                 writeStatus(force: true)
                 if attachFD >= 0 { _ = try? Sys.unlinkIfPresent(state.path(.attach)) }
                 return 0
