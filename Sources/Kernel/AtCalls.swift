@@ -142,27 +142,8 @@ extension Sys {
     /// The names in the directory open as `dirfd`, without `.` and `..`, sorted so that
     /// copies and listings are deterministic. `dirfd` stays open and owned by the caller.
     public static func listDirectory(_ dirfd: Int32, describedAs path: String) throws(KernelError) -> [String] {
-        let fd = try dup(dirfd, describedAs: path)
-        guard let dir = fdopendir(fd) else {
-            let e = Glibc.errno
-            Sys.close(fd)
-            throw KernelError("fdopendir", path: path, errno: .init(rawValue: e))
-        }
-        defer { closedir(dir) }
-        rewinddir(dir)
         var names: [String] = []
-        while true {
-            Glibc.errno = 0
-            guard let entry = readdir(dir) else {
-                let e = Glibc.errno
-                if e != 0 { throw KernelError("readdir", path: path, errno: .init(rawValue: e)) }
-                break
-            }
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
+        try readEntries(try dup(dirfd, describedAs: path), path) { name, _ in names.append(name) }
         return names.sorted()
     }
 
@@ -171,14 +152,25 @@ extension Sys {
     /// d_type) is lstat'ed. The cgroup walks list directories of ~70 knob files each: a stat
     /// per knob was most of the syscalls of a `delete`.
     public static func listSubdirectories(_ path: String) throws(KernelError) -> [String] {
-        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        var names: [String] = []
+        try readEntries(try open(path, O_RDONLY | O_DIRECTORY), path) { name, type in
+            guard type == UInt8(DT_DIR) || type == UInt8(DT_UNKNOWN) else { return }
+            if type == UInt8(DT_UNKNOWN), (try? stat(path + "/" + name, followSymlinks: false))?.isDirectory != true { return }
+            names.append(name)
+        }
+        return names.sorted()
+    }
+
+    /// Each entry of the directory open as `fd` (which this takes and closes), from its
+    /// start, without `.` and `..`: its name and readdir's d_type.
+    static func readEntries(_ fd: Int32, _ path: String, _ body: (String, UInt8) -> Void) throws(KernelError) {
         guard let dir = fdopendir(fd) else {
             let e = Glibc.errno
             Sys.close(fd)
             throw KernelError("fdopendir", path: path, errno: .init(rawValue: e))
         }
         defer { closedir(dir) }
-        var names: [String] = []
+        rewinddir(dir)
         while true {
             Glibc.errno = 0
             guard let entry = readdir(dir) else {
@@ -186,16 +178,11 @@ extension Sys {
                 if e != 0 { throw KernelError("readdir", path: path, errno: .init(rawValue: e)) }
                 break
             }
-            let type = entry.pointee.d_type
-            guard type == UInt8(DT_DIR) || type == UInt8(DT_UNKNOWN) else { continue }
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            if name == "." || name == ".." { continue }
-            if type == UInt8(DT_UNKNOWN), (try? stat(path + "/" + name, followSymlinks: false))?.isDirectory != true { continue }
-            names.append(name)
+            if name != "." && name != ".." { body(name, entry.pointee.d_type) }
         }
-        return names.sorted()
     }
 
     /// Exchanges two names atomically (renameat2 RENAME_EXCHANGE, Linux 3.15). False when

@@ -15,6 +15,19 @@ import KernelTestSupport
         #expect(e.description == "write /sys/fs/cgroup/memory/podrec/x/memory.limit_in_bytes \"67108864\": EBUSY (Device or resource busy)")
     }
 
+    /// The cgroup walks' listing: directories only, by readdir's type, never a symlink to one.
+    @Test func listSubdirectoriesNamesOnlyDirectories() throws {
+        let dir = try tempDir()
+        defer { try? Sys.removeTree(dir) }
+        try Sys.mkdirs(dir + "/b/inner")
+        try Sys.mkdirs(dir + "/a")
+        try Sys.writeFileAtomically(dir + "/memory.stat", [], durable: false)
+        try Sys.symlink("b", dir + "/link")
+        #expect(try Sys.listSubdirectories(dir) == ["a", "b"])
+        #expect(try Sys.listDirectory(dir) == ["a", "b", "link", "memory.stat"])
+        #expect(throws: KernelError.self) { try Sys.listSubdirectories(dir + "/memory.stat") }
+    }
+
     @Test func writeStringCarriesTheValueInItsError() throws {
         let dir = try tempDir()
         defer { try? Sys.removeTree(dir) }
