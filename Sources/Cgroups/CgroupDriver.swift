@@ -90,8 +90,8 @@ public struct CPUStat: Sendable, Hashable {
     }
 }
 
-/// What `top` and the watcher's metrics read of a cgroup: `CgroupDriver.cpuUsage`,
-/// `workingSet` and the memory limit at once. Nil where the file is absent (or the cgroup).
+/// What `top` and the watcher's metrics read of a cgroup (`CgroupDriver.counters`). Nil
+/// where the file is absent (or the cgroup).
 public struct CgroupCounters: Sendable, Hashable {
     public var cpuNanoseconds: Int64?
     public var workingSet: Int64?
@@ -239,16 +239,16 @@ public protocol CgroupDriver: Sendable {
     /// cgroup itself gone: check `exists` to tell them apart).
     func usage(_ path: String) throws(CgroupError) -> CgroupUsage
     /// CPU time used by the processes of `path` and below since it was made, in
-    /// nanoseconds (v1 `cpuacct.usage`, v2 `cpu.stat` `usage_usec`); nil when absent. `top`
-    /// and the metrics read it: a counter, so a rate needs two readings.
+    /// nanoseconds (v1 `cpuacct.usage`, v2 `cpu.stat` `usage_usec`); nil when absent. The
+    /// supervisor samples it for `top`: a counter, so a rate needs two readings.
     func cpuUsage(_ path: String) throws(CgroupError) -> Int64?
-    /// kubelet's (cAdvisor's) working set: the memory in use less the inactive file pages,
-    /// which the kernel can drop at once (v1 `memory.usage_in_bytes` − `total_inactive_file`,
-    /// v2 `memory.current` − `inactive_file`), never below 0; nil when absent.
-    func workingSet(_ path: String) throws(CgroupError) -> Int64?
-    /// `cpuUsage`, `workingSet` and the memory limit (`CgroupReading.memory`), each file opened relative to its hierarchy's directory of the
-    /// cgroup: one path walk per hierarchy, not per file. The walks through cgroupfs were
-    /// most of a metrics scrape with 500 pods.
+    /// What `top` and the metrics read (`CgroupCounters`): `cpuUsage`; kubelet's (cAdvisor's)
+    /// working set, the memory in use less the inactive file pages, which the kernel can
+    /// drop at once (v1 `memory.usage_in_bytes` − `total_inactive_file`, v2 `memory.current`
+    /// − `inactive_file`), never below 0; and the memory limit (`CgroupReading.memory`).
+    /// Each file is opened relative to its hierarchy's directory of the cgroup: one path
+    /// walk per hierarchy, not per file, for the walks through cgroupfs were most of a
+    /// metrics scrape with 500 pods.
     func counters(_ path: String) throws(CgroupError) -> CgroupCounters
 
     /// How a new process joins `path` at spawn.

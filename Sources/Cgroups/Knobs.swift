@@ -67,8 +67,8 @@ enum Knobs {
         try optional { () throws(CgroupError) in try k { try Sys.open(path, Sys.openPath | O_DIRECTORY) } }
     }
 
-    /// The file `name` below `dirfd` (`dir` names it in errors), as `read` trims it; nil
-    /// when it does not exist.
+    /// The bytes of the file `name` below `dirfd` (`dir` names it in errors); nil when it
+    /// does not exist.
     static func readAt(_ dirfd: Int32, _ dir: String, _ name: String) throws(CgroupError) -> [UInt8]? {
         try optional { () throws(CgroupError) in
             let fd = try k { try Sys.openat(dirfd, name, O_RDONLY, describedAs: dir + "/" + name) }
@@ -84,7 +84,8 @@ enum Knobs {
         return v
     }
 
-    /// `CgroupDriver.workingSet` from the two files' bytes: usage less `inactiveKey`.
+    /// The working set (`CgroupDriver.counters`) from the two files' bytes: the usage less
+    /// `inactiveKey`'s value, never below 0.
     static func workingSet(usage: [UInt8]?, stat: [UInt8]?, inactiveKey: String, path: String) throws(CgroupError) -> Int64? {
         guard let usage, let stat else { return nil }
         let wanted = Array(inactiveKey.utf8)

@@ -282,13 +282,6 @@ public struct V1Driver: CgroupDriver {
         return try Knobs.optional { () throws(CgroupError) in try Knobs.readInt(try knob("cpuacct", path, "cpuacct.usage")) }
     }
 
-    public func workingSet(_ path: String) throws(CgroupError) -> Int64? {
-        guard let usage = try memoryUsage(path),
-              let inactive = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(try knob("memory", path, "memory.stat"), key: "total_inactive_file") })
-        else { return nil }
-        return max(0, usage - (inactive ?? 0))
-    }
-
     public func counters(_ path: String) throws(CgroupError) -> CgroupCounters {
         _ = try CgroupPaths.validate(path)
         var c = CgroupCounters()

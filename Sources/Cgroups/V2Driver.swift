@@ -217,13 +217,6 @@ public struct V2Driver: CgroupDriver {
         return (usec ?? nil).map { $0 * 1000 }
     }
 
-    public func workingSet(_ path: String) throws(CgroupError) -> Int64? {
-        guard let usage = try memoryUsage(path),
-              let inactive = try Knobs.optional({ () throws(CgroupError) in try Knobs.readKeyed(directory(path) + "/memory.stat", key: "inactive_file") })
-        else { return nil }
-        return max(0, usage - (inactive ?? 0))
-    }
-
     public func counters(_ path: String) throws(CgroupError) -> CgroupCounters {
         _ = try CgroupPaths.validate(path)
         let dir = directory(path)
