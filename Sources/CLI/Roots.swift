@@ -90,7 +90,7 @@ struct RootOptions: ParsableArguments {
         return parentDirectory(exe) + "/podrec-supervisor"
     }
 
-    func reconciler(pluginRuns: (@Sendable (CNIRunner.Command, String, Double, Bool) -> Void)? = nil) throws -> Reconciler {
+    func reconciler(pluginRuns: CNIRunner.Timing? = nil) throws -> Reconciler {
         let network = try network()
         let seccomp = try seccomp()
         var reconciler: Reconciler

@@ -17,9 +17,11 @@ public struct CNIRunner: Sendable {
     public var timeoutMilliseconds: Int32
     /// The plugins' `PATH`: portmap, bridge and firewall run `iptables`.
     public var path: String
-    /// Told of each plugin run: its command, its type, its time in seconds and whether it
-    /// succeeded (the watcher's metrics).
-    public var timed: (@Sendable (_ command: Command, _ plugin: String, _ seconds: Double, _ ok: Bool) -> Void)?
+    /// Told of each plugin run (the watcher's metrics).
+    public var timed: Timing?
+
+    /// A plugin run's command, its plugin's type, its time in seconds and whether it succeeded.
+    public typealias Timing = @Sendable (_ command: Command, _ plugin: String, _ seconds: Double, _ ok: Bool) -> Void
 
     public init(binDirectories: [String], runIn: String? = nil, timeoutMilliseconds: Int32 = 10_000,
                 path: String = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") {

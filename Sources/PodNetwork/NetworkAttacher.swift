@@ -20,7 +20,7 @@ public struct NetworkAttacher: Sendable {
     /// Plugins from `settings.binDirectories`, run in `netns` (nil: the caller's own), each
     /// run told to `timed` (`CNIRunner.timed`).
     public init(layout: NetworkLayout, settings: NetworkSettings, runIn netns: String? = nil, timeoutMilliseconds: Int32 = 10_000,
-                timed: (@Sendable (CNIRunner.Command, String, Double, Bool) -> Void)? = nil) {
+                timed: CNIRunner.Timing? = nil) {
         var runner = CNIRunner(binDirectories: settings.binDirectories, runIn: netns, timeoutMilliseconds: timeoutMilliseconds)
         runner.timed = timed
         self.init(layout: layout, runner: runner)

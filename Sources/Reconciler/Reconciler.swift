@@ -46,7 +46,7 @@ public struct Reconciler: Sendable {
     /// plugin run (`CNIRunner.timed`).
     public static func onThisHost(roots: Roots, supervisorExecutable: String, network settings: NetworkSettings? = nil,
                                   seccomp: SeccompSettings = SeccompSettings(),
-                                  pluginRuns: (@Sendable (CNIRunner.Command, String, Double, Bool) -> Void)? = nil) throws(ReconcileError) -> Reconciler {
+                                  pluginRuns: CNIRunner.Timing? = nil) throws(ReconcileError) -> Reconciler {
         let driver: any CgroupDriver
         do { driver = try Cgroups.driver(root: roots.cgroup) } catch { throw ReconcileError(description: "cgroups: \(error)") }
         let volumes = PodVolumes()

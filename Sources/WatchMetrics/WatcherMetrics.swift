@@ -202,7 +202,7 @@ public final class PluginRunRelay: Sendable {
 
     public func connect(_ m: WatcherMetrics) { metrics.withLock { $0 = m } }
 
-    public var record: @Sendable (CNIRunner.Command, String, Double, Bool) -> Void {
+    public var record: CNIRunner.Timing {
         { [self] command, plugin, seconds, ok in
             metrics.withLock { $0 }?.pluginRunDone(command: command, plugin: plugin, seconds: seconds, ok: ok)
         }
