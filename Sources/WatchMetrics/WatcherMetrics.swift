@@ -128,7 +128,8 @@ public final class WatcherMetrics: WatchMetricsSink, Sendable {
     /// time (the lock): a series is set and emitted by the same scrape.
     public func scrape() -> [UInt8] {
         scrapes.withLock { state in
-            // The plans and statuses only: each counter below is one or two files.
+            // The plans and statuses only (`glance`); each container's counters are then four
+            // cgroup files (`counters`).
             let pods = (try? reconciler.glance(plans: plans)) ?? []
             state.count += 1
             let scrape = state.count
