@@ -114,14 +114,15 @@ final class ProbeRunner {
                driver: (any CgroupDriver)?, nullFD: Int32, now: Int64) -> Result? {
         let timeout = Int32(clamping: max(timeoutSeconds, 1))
         let deadline = now + Int64(timeout) * 1_000_000_000
+        // gRPC and HTTPS: the helper's (`ProbeHelperCall` says which actions need it).
+        if let call = ProbeHelperCall(action, timeoutSeconds: timeout) {
+            return startHelper(key, call, nullFD: nullFD, deadline: deadline)
+        }
         switch action {
         case .tcpSocket(let host, let port):
             return connect(key, host: host, port: port, request: nil, path: nil, deadline: deadline, timeout: timeout)
-        case .grpc(let host, let port, let service):
-            return startHelper(key, .grpc(timeoutSeconds: timeout, host: host, port: port, service: service), nullFD: nullFD,
-                               deadline: deadline, timeout: timeout)
-        case .httpGet(let get) where get.https:
-            return startHelper(key, .https(timeoutSeconds: timeout, get: get), nullFD: nullFD, deadline: deadline, timeout: timeout)
+        case .grpc:
+            preconditionFailure("podrec bug: a grpc probe is the helper's")
         case .httpGet(let get):
             return connect(key, host: get.host, port: get.port, request: Self.request(get), path: get.path, deadline: deadline, timeout: timeout)
         case .exec(let argv):
@@ -168,7 +169,7 @@ final class ProbeRunner {
     }
 
     /// Starts `podrec-probe` for one call, its stdout on a pipe that joins the poll set.
-    func startHelper(_ key: Key, _ call: ProbeHelperCall, nullFD: Int32, deadline: Int64, timeout: Int32) -> Result? {
+    func startHelper(_ key: Key, _ call: ProbeHelperCall, nullFD: Int32, deadline: Int64) -> Result? {
         guard let helper else { return Result(key: key, success: false, message: "podrec-probe was not found beside podrec-supervisor") }
         do {
             let out = try Sys.pipe(nonBlockingRead: true)
@@ -181,7 +182,7 @@ final class ProbeRunner {
                 throw error
             }
             if let fd = process.pidfd { Sys.close(fd) }
-            inFlight.append(InFlight(key: key, deadline: deadline + Self.helperGraceNanoseconds, timeoutSeconds: timeout,
+            inFlight.append(InFlight(key: key, deadline: deadline + Self.helperGraceNanoseconds, timeoutSeconds: call.timeoutSeconds,
                                      work: .helper(pid: process.pid, fd: out.read, output: [])))
             return nil
         } catch {
