@@ -137,7 +137,7 @@ let package = Package(
         .target(
             name: "ProbeHelper",
             dependencies: [
-                "PodModel",
+                "PodModel", "Kernel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

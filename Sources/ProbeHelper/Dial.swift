@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Kernel
 
 /// One TCP connect with a deadline, made before the protocol's client connects, so that the
 /// helper can tell a dial failure from a later one in kubelet's words: Go's net/http reports
@@ -15,12 +16,8 @@ enum Dial {
         case timedOut
     }
 
-    /// Monotonic nanoseconds.
-    static func now() -> Int64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
-    }
+    /// Monotonic nanoseconds, the helper's deadlines' clock.
+    static func now() -> Int64 { MonotonicClock.now() }
 
     /// Tries once, or (`retryRefused`) again every 100 ms while the port refuses, until
     /// `deadline`.
@@ -30,8 +27,7 @@ enum Dial {
             guard retryRefused, case .failed = outcome else { return outcome }
             let left = deadline - now()
             if left <= 0 { return .timedOut }
-            var pause = timespec(tv_sec: 0, tv_nsec: Int(min(left, 100_000_000)))
-            nanosleep(&pause, nil)
+            MonotonicClock.sleep(nanoseconds: min(left, 100_000_000))
         }
     }
 

@@ -40,8 +40,6 @@ public enum KubeletWords {
 
     // MARK: gRPC (pkg/probe/grpc/grpc.go)
 
-    public static func grpcHealthy() -> String { "service healthy" }
-
     public static func grpcUnhealthy(status: Int) -> String {
         "service unhealthy (responded with \(GoFormat.quoted(servingStatus(status))))"
     }
