@@ -31,6 +31,21 @@ public struct HTTPGet: Sendable, Hashable {
     }
 }
 
+extension HTTPGet {
+    /// The header fields of a probe's request as kubelet's prober sends them
+    /// (`pkg/probe/http/request.go`): `Host` (`authority`), `User-Agent: kube-probe/1.32` and
+    /// `Accept: */*` unless the probe gives its own, `Connection: close` (no keep-alive), then
+    /// the probe's, in order. The supervisor's plain HTTP and `podrec-probe`'s HTTPS send these.
+    public static func requestHeaders(_ probe: [HTTPHeaderField], authority: String) -> [HTTPHeaderField] {
+        let names = Set(probe.map { $0.name.lowercased() })
+        var out: [HTTPHeaderField] = []
+        if !names.contains("host") { out.append(HTTPHeaderField(name: "Host", value: authority)) }
+        if !names.contains("user-agent") { out.append(HTTPHeaderField(name: "User-Agent", value: "kube-probe/1.32")) }
+        if !names.contains("accept") { out.append(HTTPHeaderField(name: "Accept", value: "*/*")) }
+        return out + [HTTPHeaderField(name: "Connection", value: "close")] + probe
+    }
+}
+
 public struct HTTPHeaderField: Sendable, Hashable {
     public var name: String
     public var value: String

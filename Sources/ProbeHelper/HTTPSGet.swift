@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import PodModel
 
 /// One HTTPS GET as kubelet's HTTP prober makes it (`pkg/probe/http/http.go`): TLS without
 /// verifying the certificate (`InsecureSkipVerify: true`), kubelet's headers and the probe's,
@@ -15,7 +16,7 @@ import NIOSSL
 enum HTTPSGet {
     static let maxBody = 10 << 10
 
-    static func run(_ get: HTTPGetFields, timeoutSeconds: Int32) -> ProbeOutcome {
+    static func run(_ get: HTTPGet, timeoutSeconds: Int32) -> ProbeOutcome {
         let deadline = Dial.now() + Int64(timeoutSeconds) * 1_000_000_000
         var url = KubeletWords.url(get.host, get.port, get.path)
         // Go's net/http reports a refused connection at once, in its own words.
@@ -79,20 +80,14 @@ enum HTTPOneGet {
     /// The server closed the connection before a whole response head.
     struct ClosedEarly: Error {}
 
-    static func get(_ target: Redirect.Parts, headers: [(name: String, value: String)], tls: NIOSSLContext?,
+    static func get(_ target: Redirect.Parts, headers: [HTTPHeaderField], tls: NIOSSLContext?,
                     deadline: Int64, maxBody: Int) -> Result<Response, CallFailure> {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let done = loop.makePromise(of: Response.self)
         let authority = KubeletWords.hostPort(target.host, target.port)
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.path)
-        // kubelet's: Go's Host (the URL's, unless the probe gives one), its User-Agent and
-        // Accept unless the probe gives them, then the probe's headers in order.
-        let names = Set(headers.map { $0.name.lowercased() })
-        if !names.contains("host") { head.headers.add(name: "Host", value: authority) }
-        if !names.contains("user-agent") { head.headers.add(name: "User-Agent", value: "kube-probe/1.32") }
-        if !names.contains("accept") { head.headers.add(name: "Accept", value: "*/*") }
-        head.headers.add(name: "Connection", value: "close")
-        for h in headers { head.headers.add(name: h.name, value: h.value) }
+        // kubelet's, with Go's Host: the URL's (this hop's), unless the probe gives one.
+        for h in HTTPGet.requestHeaders(headers, authority: authority) { head.headers.add(name: h.name, value: h.value) }
         let request = head
         // Go sends SNI only for a name, never for an IP address (nor does BoringSSL accept one).
         let sni: String? = target.host.contains(":") || target.host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : target.host
@@ -156,14 +151,6 @@ enum HTTPOneGet {
             if let head { done.succeed(Response(head: head, body: body)) } else { done.fail(CallFailure.connection(ClosedEarly())) }
         }
     }
-}
-
-/// The probe's httpGet, as the helper needs it.
-struct HTTPGetFields {
-    var host: String
-    var port: UInt16
-    var path: String
-    var headers: [(name: String, value: String)]
 }
 
 /// Go's redirect checks, on URL strings: the next URL (a Location resolved against the

@@ -24,9 +24,9 @@ public enum ProbeHelper {
         case .grpc(let timeout, let host, let port, let service):
             return GRPCHealthCheck.run(host: host, port: port, service: service, timeoutSeconds: timeout)
         case .https(let timeout, let get):
-            let fields = HTTPGetFields(host: get.host, port: get.port, path: get.path.isEmpty ? "/" : get.path,
-                                       headers: get.headers.map { ($0.name, $0.value) })
-            return HTTPSGet.run(fields, timeoutSeconds: timeout)
+            var get = get
+            if get.path.isEmpty { get.path = "/" }
+            return HTTPSGet.run(get, timeoutSeconds: timeout)
         }
     }
 }

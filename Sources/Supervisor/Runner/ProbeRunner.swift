@@ -216,13 +216,8 @@ final class ProbeRunner {
     }
 
     static func request(_ get: HTTPGet) -> [UInt8] {
-        var lines = ["GET \(get.path.isEmpty ? "/" : get.path) HTTP/1.1"]
-        let names = Set(get.headers.map { $0.name.lowercased() })
-        if !names.contains("host") { lines.append("Host: \(get.host):\(get.port)") }
-        if !names.contains("user-agent") { lines.append("User-Agent: kube-probe/1.32") }
-        if !names.contains("accept") { lines.append("Accept: */*") }
-        lines.append("Connection: close")
-        lines += get.headers.map { "\($0.name): \($0.value)" }
+        let lines = ["GET \(get.path.isEmpty ? "/" : get.path) HTTP/1.1"]
+            + HTTPGet.requestHeaders(get.headers, authority: "\(get.host):\(get.port)").map { "\($0.name): \($0.value)" }
         return Array((lines.joined(separator: "\r\n") + "\r\n\r\n").utf8)
     }
 
