@@ -8,9 +8,7 @@ enum Names {
     static func dns1123Label(_ s: String) -> String? {
         if s.isEmpty { return "must not be empty" }
         if s.utf8.count > 63 { return "must be no more than 63 characters" }
-        // By bytes (no array of scalars): a non-ASCII scalar fails as any of its bytes does.
-        let u = s.utf8
-        guard u.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") }), isAlnum(u.first!), isAlnum(u.last!) else {
+        guard isLabelText(s.utf8) else {
             return "must be a lowercase RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (\"my-name\")"
         }
         return nil
@@ -23,12 +21,19 @@ enum Names {
         // Labels split by bytes, not characters: a `.` that a combining mark joins to would
         // not split a character, but either way that label holds a non-ASCII scalar and fails.
         for label in s.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-            if label.isEmpty || label.count > 63 || !label.allSatisfy({ isAlnum($0) || $0 == UInt8(ascii: "-") })
-                || !isAlnum(label.first!) || !isAlnum(label.last!) {
+            if label.count > 63 || !isLabelText(label) {
                 return "must be a lowercase RFC 1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (\"example.com\")"
             }
         }
         return nil
+    }
+
+    /// The characters of an RFC 1123 label (not its length): lowercase alphanumerics and '-',
+    /// starting and ending alphanumeric; false when empty. By bytes, with no array of
+    /// scalars: a non-ASCII scalar fails as any of its bytes does.
+    static func isLabelText(_ u: some BidirectionalCollection<UInt8>) -> Bool {
+        guard let first = u.first, let last = u.last else { return false }
+        return isAlnum(first) && isAlnum(last) && u.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") }
     }
 
     /// IANA service name, for named ports: at most 15 characters, lowercase alphanumerics
